@@ -1,0 +1,34 @@
+"""Opaque keyset cursors: the last row's sort values, base64url-encoded JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+
+from meshhook.domain.errors import BadRequest, Problem
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = orjson.dumps(values)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, expected_length: int) -> list[Any]:
+    """Decode a cursor made by :func:`encode_cursor`; a bad one is a 400."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != expected_length:
+        raise BadRequest(
+            "the cursor is not one this server issued",
+            errors=[Problem("/cursor", "cursor.invalid", "pass next_cursor from a previous page")],
+        )
+    return values

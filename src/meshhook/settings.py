@@ -1,0 +1,85 @@
+"""One typed settings object, read from ``MESHHOOK_*`` environment variables.
+
+Built by whoever starts the program (the CLI, the app factory's caller, a test),
+never at import time, so tests can run many differently configured apps side
+by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEFAULT_HOME = Path("~/.meshhook")
+
+
+class Settings(BaseSettings):
+    """Every knob MeshHook has. Each field maps to ``MESHHOOK_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MESHHOOK_", extra="ignore")
+
+    home: Path = Field(default=_DEFAULT_HOME, description="Data directory.")
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql+psycopg://...; default: SQLite in the home.",
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="Optional separate URL (the table owner) used only for migrations.",
+    )
+    db_app_role: str = Field(
+        default="meshhook_app",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL role every request transaction runs as (SET LOCAL ROLE).",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    session_days: int = Field(default=7, ge=1, le=365)
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set behind HTTPS)."
+    )
+    bootstrap: bool = Field(
+        default=True, description="On first start create an admin, a project and a token."
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("database_url", "migration_database_url", mode="after")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            # One driver for PostgreSQL: psycopg 3. Accept the common spelling.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.home / 'meshhook.db'}"
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None  # filled by the validator above
+        return self.database_url
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db_url.startswith("postgresql")
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.home / "initial-credentials"

@@ -1,0 +1,87 @@
+"""Engines and sessions; the SQLite and PostgreSQL specifics of connecting.
+
+SQLite allows one writer at a time. A write transaction takes the write lock at
+its start (``BEGIN IMMEDIATE``) and waits up to ``busy_timeout`` for it, so
+concurrent writers queue instead of failing with "database is locked" half-way
+through. Read-only transactions use a plain deferred ``BEGIN`` and never block
+writers (WAL mode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WRITE_OPTION = "meshhook_write"
+
+
+@dataclass(frozen=True)
+class Database:
+    """An engine plus the two kinds of session MeshHook opens on it."""
+
+    engine: Engine
+    app_role: str
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def session(self, *, write: bool = True) -> Session:
+        """A new session; ``write=False`` lets SQLite skip the write lock."""
+        bind = self.engine.execution_options(**{_WRITE_OPTION: write})
+        return Session(bind=bind, expire_on_commit=False, autoflush=False)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create_database(url: str, *, app_role: str = "meshhook_app", echo: bool = False) -> Database:
+    """Build the engine for ``url`` with the settings MeshHook relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        _configure_sqlite(engine)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return Database(engine=engine, app_role=app_role)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to us: pysqlite's implicit BEGIN cannot be
+        # made IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+

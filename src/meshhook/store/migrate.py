@@ -1,0 +1,53 @@
+"""Apply the Alembic chain shipped in the package, programmatically."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+SCRIPT_LOCATION = str(files("meshhook.store") / "migrations")
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    return config
+
+
+def _run(url: str, app_role: str, action: str, revision: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = _config()
+            config.attributes["app_role"] = app_role
+            config.attributes["connection"] = connection
+            getattr(command, action)(config, revision)
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str, *, app_role: str = "meshhook_app", revision: str = "head") -> None:
+    """Bring the database at ``url`` up to ``revision`` (default: the newest)."""
+    _run(url, app_role, "upgrade", revision)
+
+
+def downgrade(url: str, *, revision: str, app_role: str = "meshhook_app") -> None:
+    _run(url, app_role, "downgrade", revision)
+
+
+def current_revision(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revisions() -> tuple[str, ...]:
+    return tuple(ScriptDirectory.from_config(_config()).get_heads())

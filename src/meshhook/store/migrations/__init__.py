@@ -1,0 +1,1 @@
+"""The one Alembic chain for SQLite and PostgreSQL, shipped in the package."""

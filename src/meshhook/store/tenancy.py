@@ -1,0 +1,56 @@
+"""Tenant scope of a transaction.
+
+On PostgreSQL every tenant table has a row-level security policy comparing its
+``project_id`` with the transaction-local setting ``meshhook.project_id``
+(memberships also match ``meshhook.user_id``). Each transaction first drops to
+the application role, which owns nothing and so cannot bypass the policies,
+even when the login is a superuser. The settings are ``SET LOCAL``: they vanish
+at commit or rollback, so a pooled connection never carries a scope over.
+
+On SQLite there is no RLS; the repositories put ``project_id`` in every query.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+PROJECT_SETTING = "meshhook.project_id"
+USER_SETTING = "meshhook.user_id"
+
+_ENTER = text(
+    "SELECT set_config('role', :role, true),"
+    " set_config('meshhook.project_id', :project, true),"
+    " set_config('meshhook.user_id', :user, true)"
+)
+_SET_PROJECT = text("SELECT set_config('meshhook.project_id', :project, true)")
+
+
+def enter_scope(
+    session: Session, *, app_role: str, project_id: UUID | None, user_id: UUID | None
+) -> None:
+    """Start the transaction as the app role, scoped to a project and a user."""
+    if _dialect(session) != "postgresql":
+        return
+    session.execute(
+        _ENTER,
+        {
+            "role": app_role,
+            "project": str(project_id) if project_id else "",
+            "user": str(user_id) if user_id else "",
+        },
+    )
+
+
+def switch_project(session: Session, project_id: UUID) -> None:
+    """Re-scope the running transaction, e.g. right after creating a project."""
+    if _dialect(session) != "postgresql":
+        return
+    session.execute(_SET_PROJECT, {"project": str(project_id)})
+
+
+def _dialect(session: Session) -> str:
+    bind = session.get_bind()
+    return bind.dialect.name
