@@ -87,7 +87,7 @@ class Actor:
 
 
 def check_key(key: str, *, path: str = "/key") -> str:
-    """A portable slug: lowercase letters, digits and inner dashes, 1–64 chars."""
+    """A portable slug: lowercase letters, digits and inner dashes, 1-64 chars."""
     if not KEY_PATTERN.match(key):
         raise ValidationFailed(
             f"{key!r} is not a valid key",

@@ -19,16 +19,28 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, expected_length: int) -> list[Any]:
-    """Decode a cursor made by :func:`encode_cursor`; a bad one is a 400."""
+def decode_cursor(cursor: str, *, types: tuple[type, ...]) -> list[Any]:
+    """Decode a cursor made by :func:`encode_cursor` holding values of ``types``.
+
+    A cursor that was tampered with or belongs to another listing is a 400.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         values = None
-    if not isinstance(values, list) or len(values) != expected_length:
+    if (
+        not isinstance(values, list)
+        or len(values) != len(types)
+        or not all(_is(value, kind) for value, kind in zip(values, types, strict=True))
+    ):
         raise BadRequest(
             "the cursor is not one this server issued",
             errors=[Problem("/cursor", "cursor.invalid", "pass next_cursor from a previous page")],
         )
     return values
+
+
+def _is(value: Any, kind: type) -> bool:
+    # bool is an int subclass; a cursor never carries one where a number belongs.
+    return isinstance(value, kind) and not isinstance(value, bool)

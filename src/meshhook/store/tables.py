@@ -53,9 +53,7 @@ projects = Table(
 memberships = Table(
     "memberships",
     metadata,
-    Column(
-        "project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("role", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -98,4 +96,3 @@ audit_log = Table(
 
 TENANT_TABLES: tuple[str, ...] = ("memberships", "audit_log")
 """Tables under row-level security (extended by later migrations)."""
-

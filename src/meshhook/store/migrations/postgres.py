@@ -14,8 +14,10 @@ def _on_postgres() -> bool:
 
 
 def app_role() -> str:
-    role = op.get_context().config.attributes.get("app_role", "meshhook_app")
-    assert isinstance(role, str) and role.replace("_", "").isalnum()
+    config = op.get_context().config
+    role = config.attributes.get("app_role", "meshhook_app") if config else "meshhook_app"
+    if not isinstance(role, str) or not role.replace("_", "").isalnum():
+        raise ValueError(f"unsafe role name {role!r}")
     return role
 
 
@@ -74,10 +76,7 @@ def enable_tenant_rls(
         check = f"({check}) OR ({extra_check})"
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(
-        f"CREATE POLICY tenant_isolation ON {table} USING ({using}) "
-        f"WITH CHECK ({check})"
-    )
+    op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({using}) WITH CHECK ({check})")
 
 
 def disable_tenant_rls(table: str) -> None:

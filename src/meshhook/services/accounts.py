@@ -1,0 +1,244 @@
+"""Users, sign-in, API tokens and UI sessions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meshhook.domain.accounts import Actor, ApiToken, User, normalise_email
+from meshhook.domain.errors import Conflict, NotFound, Problem, Unauthorized, ValidationFailed
+from meshhook.security import passwords
+from meshhook.security import tokens as token_codec
+from meshhook.services import audit
+from meshhook.services.transactions import transaction
+from meshhook.store import tokens as token_store
+from meshhook.store import users as user_store
+from meshhook.store.db import Database
+
+# Writing last_used_at on every request would turn each read into a write;
+# minute precision is plenty for "last used".
+LAST_USED_PRECISION = timedelta(minutes=1)
+MAX_TOKEN_DAYS = 3650
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token as created: ``value`` is shown once and never stored."""
+
+    token: ApiToken
+    value: str
+
+
+def _check_password(password: str) -> None:
+    if len(password) < passwords.MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            "the password is too short",
+            errors=[
+                Problem(
+                    "/password",
+                    "password.too_short",
+                    f"use at least {passwords.MIN_PASSWORD_LENGTH} characters",
+                )
+            ],
+        )
+
+
+def new_user(email: str, *, is_admin: bool = False, display_name: str | None = None) -> User:
+    address = normalise_email(email)
+    return User(
+        id=uuid.uuid4(),
+        email=address,
+        display_name=display_name or address.split("@", 1)[0],
+        is_admin=is_admin,
+        created_at=datetime.now(UTC),
+    )
+
+
+def add_user(session: Session, actor: Actor, user: User, password: str | None) -> None:
+    """Insert ``user`` inside the caller's transaction (shared with bootstrap)."""
+    if password is not None:
+        _check_password(password)
+    if user_store.get_by_email(session, user.email) is not None:
+        raise Conflict(f"a user with email {user.email!r} already exists")
+    digest = passwords.hash_password(password) if password is not None else None
+    user_store.insert_user(session, user, digest)
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        project_id=None,
+        object_type="user",
+        object_id=str(user.id),
+        summary={"email": user.email, "is_admin": user.is_admin},
+    )
+
+
+def create_user(
+    db: Database,
+    actor: Actor,
+    email: str,
+    *,
+    password: str | None,
+    is_admin: bool = False,
+    display_name: str | None = None,
+) -> User:
+    """Create a user; ``password`` None leaves them token-only (no UI sign-in)."""
+    user = new_user(email, is_admin=is_admin, display_name=display_name)
+    try:
+        with transaction(db, actor) as session:
+            add_user(session, actor, user, password)
+    except IntegrityError as error:  # a concurrent create of the same email
+        raise Conflict(f"a user with email {user.email!r} already exists") from error
+    return user
+
+
+def get_user(db: Database, email: str) -> User:
+    with transaction(db, write=False) as session:
+        user = user_store.get_by_email(session, normalise_email(email))
+    if user is None:
+        raise NotFound(f"no user with email {email!r}")
+    return user
+
+
+def issue_token(
+    session: Session,
+    actor: Actor,
+    user: User,
+    *,
+    name: str,
+    kind: str = "api",
+    lifetime: timedelta | None = None,
+) -> IssuedToken:
+    """Store a new token for ``user`` inside the caller's transaction."""
+    created = datetime.now(UTC)
+    new = token_codec.new_token()
+    token = ApiToken(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        name=name,
+        kind=kind,
+        prefix=new.prefix,
+        created_at=created,
+        expires_at=created + lifetime if lifetime else None,
+        last_used_at=None,
+        revoked_at=None,
+    )
+    token_store.insert_token(session, token, new.digest)
+    if kind == "api":
+        audit.record(
+            session,
+            actor,
+            "token.create",
+            project_id=None,
+            object_type="token",
+            object_id=str(token.id),
+            summary={"user": user.email, "name": name, "prefix": new.prefix},
+        )
+    return IssuedToken(token=token, value=new.value)
+
+
+def create_token(
+    db: Database, actor: Actor, email: str, *, name: str = "cli", expires_in_days: int | None = None
+) -> IssuedToken:
+    """A new API token for the user with ``email``; the value is returned once."""
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed(
+            "the expiry is out of range",
+            errors=[
+                Problem(
+                    "/expires_in_days",
+                    "token.expiry_range",
+                    f"use 1 to {MAX_TOKEN_DAYS} days, or no expiry",
+                )
+            ],
+        )
+    lifetime = timedelta(days=expires_in_days) if expires_in_days else None
+    with transaction(db, actor) as session:
+        user = user_store.get_by_email(session, normalise_email(email))
+        if user is None:
+            raise NotFound(f"no user with email {email!r}")
+        return issue_token(session, actor, user, name=name, lifetime=lifetime)
+
+
+def list_tokens(db: Database, actor: Actor) -> list[ApiToken]:
+    assert actor.user_id is not None
+    with transaction(db, actor, write=False) as session:
+        return token_store.list_for_user(session, actor.user_id)
+
+
+def revoke_token(db: Database, actor: Actor, token_id: uuid.UUID) -> None:
+    """Revoke one of the actor's own tokens; revoking twice is harmless."""
+    assert actor.user_id is not None
+    with transaction(db, actor) as session:
+        token = token_store.get_for_user(session, actor.user_id, token_id)
+        if token is None or token.kind != "api":
+            raise NotFound(f"no token {token_id} among yours")
+        if token.revoked_at is None:
+            token_store.revoke(session, token_id, datetime.now(UTC))
+            audit.record(
+                session,
+                actor,
+                "token.revoke",
+                project_id=None,
+                object_type="token",
+                object_id=str(token_id),
+                summary={"prefix": token.prefix},
+            )
+
+
+def authenticate(db: Database, value: str) -> Actor:
+    """The actor a bearer token or session cookie stands for, or ``Unauthorized``."""
+    if not token_codec.looks_like_token(value):
+        raise Unauthorized("the token is malformed")
+    now = datetime.now(UTC)
+    with transaction(db, write=False) as session:
+        found = token_store.find_by_digest(session, token_codec.token_digest(value))
+    if found is None:
+        raise Unauthorized("the token is not valid")
+    token, user = found
+    if token.revoked_at is not None:
+        raise Unauthorized("the token was revoked")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Unauthorized("the token has expired")
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        with transaction(db) as session:
+            token_store.mark_used(session, token.id, now)
+    return Actor(user_id=user.id, label=user.email, is_admin=user.is_admin, token_id=token.id)
+
+
+def login(db: Database, email: str, password: str, *, lifetime: timedelta) -> IssuedToken:
+    """Check a password and open a UI session (a ``session`` kind token)."""
+    try:
+        address = normalise_email(email)
+    except ValidationFailed:
+        address = ""
+    with transaction(db, write=False) as session:
+        found = user_store.get_password_hash(session, address)
+    user, digest = found if found else (None, None)
+    if not passwords.verify_password(digest, password) or user is None:
+        raise Unauthorized("the email or password is wrong")
+    actor = Actor(user_id=user.id, label=user.email, is_admin=user.is_admin)
+    with transaction(db, actor) as session:
+        return issue_token(
+            session, actor, user, name="ui session", kind="session", lifetime=lifetime
+        )
+
+
+def logout(db: Database, actor: Actor) -> None:
+    if actor.token_id is None:
+        return
+    with transaction(db, actor) as session:
+        token_store.revoke(session, actor.token_id, datetime.now(UTC))
+
+
+def me(db: Database, actor: Actor) -> User:
+    assert actor.user_id is not None
+    with transaction(db, actor, write=False) as session:
+        user = user_store.get_by_id(session, actor.user_id)
+    if user is None:
+        raise Unauthorized("the user of this token no longer exists")
+    return user

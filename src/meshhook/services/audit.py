@@ -1,0 +1,74 @@
+"""Writing and reading the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy.orm import Session
+
+from meshhook.domain.accounts import Actor, Role
+from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from meshhook.services.transactions import project_transaction
+from meshhook.store import audit as audit_store
+from meshhook.store.audit import AuditEntry
+from meshhook.store.db import Database
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    project_id: UUID | None,
+    object_type: str,
+    object_id: str,
+    summary: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry inside the caller's transaction (so it commits with the change)."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    audit_store.insert_entry(
+        session,
+        project_id=project_id,
+        actor_id=actor.user_id,
+        actor=actor.label,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary or {},
+        request_id=request_id,
+        created_at=datetime.now(UTC),
+    )
+
+
+def list_entries(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    action: str | None = None,
+    actor_label: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[AuditEntry], str | None]:
+    """A page of the project's audit log, newest first; admin role."""
+    before_id = decode_cursor(cursor, types=(int,))[0] if cursor else None
+    with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
+        entries = audit_store.list_entries(
+            scope.session,
+            scope.project.id,
+            limit=limit + 1,
+            before_id=before_id,
+            action=action,
+            actor=actor_label,
+            object_id=object_id,
+            since=since,
+            until=until,
+        )
+    next_cursor = encode_cursor([entries[limit - 1].id]) if len(entries) > limit else None
+    return entries[:limit], next_cursor

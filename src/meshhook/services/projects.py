@@ -1,0 +1,191 @@
+"""Projects (tenants) and their members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meshhook.domain.accounts import (
+    Actor,
+    Membership,
+    Project,
+    Role,
+    User,
+    check_key,
+    normalise_email,
+)
+from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from meshhook.services import audit
+from meshhook.services.transactions import project_transaction, transaction
+from meshhook.store import projects as project_store
+from meshhook.store import tenancy
+from meshhook.store import users as user_store
+from meshhook.store.db import Database
+
+
+def _check_name(name: str) -> str:
+    value = name.strip()
+    if not 1 <= len(value) <= 200:
+        raise ValidationFailed(
+            "the name is empty or too long",
+            errors=[Problem("/name", "name.length", "use 1 to 200 characters")],
+        )
+    return value
+
+
+def add_project(session: Session, actor: Actor, project: Project, owner: User) -> None:
+    """Insert ``project`` with ``owner`` inside the caller's transaction."""
+    if project_store.get_by_key(session, project.key) is not None:
+        raise Conflict(f"a project with key {project.key!r} already exists")
+    project_store.insert_project(session, project)
+    tenancy.switch_project(session, project.id)
+    project_store.insert_membership(
+        session,
+        Membership(
+            project_id=project.id,
+            user_id=owner.id,
+            email=owner.email,
+            role=Role.OWNER,
+            created_at=project.created_at,
+        ),
+    )
+    audit.record(
+        session,
+        actor,
+        "project.create",
+        project_id=project.id,
+        object_type="project",
+        object_id=project.key,
+        summary={"name": project.name, "owner": owner.email},
+    )
+
+
+def new_project(key: str, name: str) -> Project:
+    return Project(
+        id=uuid.uuid4(), key=check_key(key), name=_check_name(name), created_at=datetime.now(UTC)
+    )
+
+
+def create_project(
+    db: Database, actor: Actor, key: str, name: str, *, owner_email: str | None = None
+) -> Project:
+    """Create a project; the owner is ``owner_email`` (CLI) or the acting user."""
+    project = new_project(key, name)
+    try:
+        with transaction(db, actor) as session:
+            owner_id = actor.user_id
+            if owner_email is not None:
+                address = normalise_email(owner_email, path="/owner")
+                owner = user_store.get_by_email(session, address)
+                if owner is None:
+                    raise NotFound(f"no user with email {owner_email!r}")
+            else:
+                assert owner_id is not None
+                owner = user_store.get_by_id(session, owner_id)
+                assert owner is not None
+            add_project(session, actor, project, owner)
+    except IntegrityError as error:
+        raise Conflict(f"a project with key {project.key!r} already exists") from error
+    return project
+
+
+def list_projects(db: Database, actor: Actor) -> list[tuple[Project, Role]]:
+    """The projects the actor is a member of, with the actor's role in each."""
+    assert actor.user_id is not None
+    with transaction(db, actor, write=False) as session:
+        return project_store.list_for_user(session, actor.user_id)
+
+
+def get_project(db: Database, actor: Actor, key: str) -> tuple[Project, Role]:
+    with project_transaction(db, actor, key, Role.VIEWER, write=False) as scope:
+        return scope.project, scope.role
+
+
+def list_members(db: Database, actor: Actor, key: str) -> list[Membership]:
+    with project_transaction(db, actor, key, Role.VIEWER, write=False) as scope:
+        return project_store.list_members(scope.session, scope.project.id)
+
+
+def set_member(db: Database, actor: Actor, key: str, email: str, role: Role) -> Membership:
+    """Add a member or change their role (owner role needed)."""
+    with project_transaction(db, actor, key, Role.OWNER) as scope:
+        session, project = scope.session, scope.project
+        user = user_store.get_by_email(session, normalise_email(email))
+        if user is None:
+            raise NotFound(f"no user with email {email!r}; create it first")
+        existing = project_store.get_membership(session, project.id, user.id)
+        if existing is None:
+            membership = Membership(
+                project_id=project.id,
+                user_id=user.id,
+                email=user.email,
+                role=role,
+                created_at=datetime.now(UTC),
+            )
+            project_store.insert_membership(session, membership)
+            audit.record(
+                session,
+                actor,
+                "member.add",
+                project_id=project.id,
+                object_type="member",
+                object_id=user.email,
+                summary={"role": role.value},
+            )
+            return membership
+        if existing.role != role:
+            _keep_an_owner(session, project, existing, demoting=role != Role.OWNER)
+            project_store.update_role(session, project.id, user.id, role)
+            audit.record(
+                session,
+                actor,
+                "member.role_change",
+                project_id=project.id,
+                object_type="member",
+                object_id=user.email,
+                summary={"from": existing.role.value, "to": role.value},
+            )
+        return Membership(
+            project_id=project.id,
+            user_id=user.id,
+            email=user.email,
+            role=role,
+            created_at=existing.created_at,
+        )
+
+
+def remove_member(db: Database, actor: Actor, key: str, email: str) -> None:
+    with project_transaction(db, actor, key, Role.OWNER) as scope:
+        session, project = scope.session, scope.project
+        user = user_store.get_by_email(session, normalise_email(email))
+        existing = project_store.get_membership(session, project.id, user.id) if user else None
+        if user is None or existing is None:
+            raise NotFound(f"{email!r} is not a member of project {key!r}")
+        _keep_an_owner(session, project, existing, demoting=True)
+        project_store.delete_membership(session, project.id, user.id)
+        audit.record(
+            session,
+            actor,
+            "member.remove",
+            project_id=project.id,
+            object_type="member",
+            object_id=user.email,
+            summary={"role": existing.role.value},
+        )
+
+
+def _keep_an_owner(
+    session: Session, project: Project, member: Membership, *, demoting: bool
+) -> None:
+    if (
+        demoting
+        and member.role == Role.OWNER
+        and project_store.count_owners(session, project.id) <= 1
+    ):
+        raise Conflict(
+            f"{member.email} is the last owner of project {project.key!r}; "
+            "make someone else owner first"
+        )

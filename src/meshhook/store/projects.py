@@ -1,0 +1,116 @@
+"""Projects (the tenants) and their memberships.
+
+``projects`` is the tenant registry itself and is not row-secured;
+``memberships`` is, matching either the scoped project or the scoped user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from meshhook.domain.accounts import Membership, Project, Role
+from meshhook.store.tables import memberships, projects, users
+
+
+def _project(row: Any) -> Project:
+    return Project(id=row.id, key=row.key, name=row.name, created_at=row.created_at)
+
+
+def insert_project(session: Session, project: Project) -> None:
+    session.execute(
+        insert(projects).values(
+            id=project.id, key=project.key, name=project.name, created_at=project.created_at
+        )
+    )
+
+
+def get_by_key(session: Session, key: str) -> Project | None:
+    row = session.execute(select(projects).where(projects.c.key == key)).first()
+    return _project(row) if row else None
+
+
+def list_for_user(session: Session, user_id: UUID) -> list[tuple[Project, Role]]:
+    rows = session.execute(
+        select(projects, memberships.c.role)
+        .join(memberships, memberships.c.project_id == projects.c.id)
+        .where(memberships.c.user_id == user_id)
+        .order_by(projects.c.key)
+    ).all()
+    return [(_project(row), Role(row.role)) for row in rows]
+
+
+def _membership_query() -> Any:
+    return select(
+        memberships.c.project_id,
+        memberships.c.user_id,
+        users.c.email,
+        memberships.c.role,
+        memberships.c.created_at,
+    ).join(users, users.c.id == memberships.c.user_id)
+
+
+def _membership(row: Any) -> Membership:
+    return Membership(
+        project_id=row.project_id,
+        user_id=row.user_id,
+        email=row.email,
+        role=Role(row.role),
+        created_at=row.created_at,
+    )
+
+
+def get_membership(session: Session, project_id: UUID, user_id: UUID) -> Membership | None:
+    row = session.execute(
+        _membership_query().where(
+            memberships.c.project_id == project_id, memberships.c.user_id == user_id
+        )
+    ).first()
+    return _membership(row) if row else None
+
+
+def list_members(session: Session, project_id: UUID) -> list[Membership]:
+    rows = session.execute(
+        _membership_query().where(memberships.c.project_id == project_id).order_by(users.c.email)
+    ).all()
+    return [_membership(row) for row in rows]
+
+
+def count_owners(session: Session, project_id: UUID) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(memberships)
+            .where(memberships.c.project_id == project_id, memberships.c.role == Role.OWNER)
+        ).scalar_one()
+    )
+
+
+def insert_membership(session: Session, membership: Membership) -> None:
+    session.execute(
+        insert(memberships).values(
+            project_id=membership.project_id,
+            user_id=membership.user_id,
+            role=membership.role.value,
+            created_at=membership.created_at,
+        )
+    )
+
+
+def update_role(session: Session, project_id: UUID, user_id: UUID, role: Role) -> None:
+    session.execute(
+        update(memberships)
+        .where(memberships.c.project_id == project_id, memberships.c.user_id == user_id)
+        .values(role=role.value)
+    )
+
+
+def delete_membership(session: Session, project_id: UUID, user_id: UUID) -> None:
+    session.execute(
+        delete(memberships).where(
+            memberships.c.project_id == project_id, memberships.c.user_id == user_id
+        )
+    )

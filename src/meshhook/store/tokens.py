@@ -1,0 +1,94 @@
+"""API tokens and UI sessions (both stored as a hash only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from meshhook.domain.accounts import ApiToken, User
+from meshhook.store.tables import api_tokens, users
+
+
+def _token(row: Any) -> ApiToken:
+    return ApiToken(
+        id=row.id,
+        user_id=row.user_id,
+        name=row.name,
+        kind=row.kind,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def insert_token(session: Session, token: ApiToken, digest: str) -> None:
+    session.execute(
+        insert(api_tokens).values(
+            id=token.id,
+            user_id=token.user_id,
+            name=token.name,
+            kind=token.kind,
+            prefix=token.prefix,
+            token_hash=digest,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+        )
+    )
+
+
+def find_by_digest(session: Session, digest: str) -> tuple[ApiToken, User] | None:
+    row = session.execute(
+        select(
+            api_tokens,
+            users.c.email,
+            users.c.display_name,
+            users.c.is_admin,
+            users.c.created_at.label("user_created_at"),
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash == digest)
+    ).first()
+    if row is None:
+        return None
+    user = User(
+        id=row.user_id,
+        email=row.email,
+        display_name=row.display_name,
+        is_admin=row.is_admin,
+        created_at=row.user_created_at,
+    )
+    return _token(row), user
+
+
+def list_for_user(session: Session, user_id: UUID) -> list[ApiToken]:
+    rows = session.execute(
+        select(api_tokens)
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.kind == "api")
+        .order_by(api_tokens.c.created_at.desc())
+    ).all()
+    return [_token(row) for row in rows]
+
+
+def get_for_user(session: Session, user_id: UUID, token_id: UUID) -> ApiToken | None:
+    row = session.execute(
+        select(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.id == token_id)
+    ).first()
+    return _token(row) if row else None
+
+
+def mark_used(session: Session, token_id: UUID, when: datetime) -> None:
+    session.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=when))
+
+
+def revoke(session: Session, token_id: UUID, when: datetime) -> None:
+    session.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
