@@ -58,6 +58,7 @@ def list_entries(
 ) -> tuple[list[AuditEntry], str | None]:
     """A page of the project's audit log, newest first; admin role."""
     before_id = decode_cursor(cursor, types=(int,))[0] if cursor else None
+    since, until = _as_utc(since), _as_utc(until)
     with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
         entries = audit_store.list_entries(
             scope.session,
@@ -72,3 +73,10 @@ def list_entries(
         )
     next_cursor = encode_cursor([entries[limit - 1].id]) if len(entries) > limit else None
     return entries[:limit], next_cursor
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    # A timestamp without an offset is read as UTC, the only zone MeshHook stores.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

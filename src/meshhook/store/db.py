@@ -51,11 +51,7 @@ class Database:
 
 def create_database(url: str, *, app_role: str = "meshhook_app", echo: bool = False) -> Database:
     """Build the engine for ``url`` with the settings MeshHook relies on."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if ensure_sqlite_directory(url):
         engine = create_engine(
             url,
             echo=echo,
@@ -65,6 +61,17 @@ def create_database(url: str, *, app_role: str = "meshhook_app", echo: bool = Fa
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     return Database(engine=engine, app_role=app_role)
+
+
+def ensure_sqlite_directory(url: str) -> bool:
+    """Create the folder of a SQLite file; True when ``url`` is SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return True
 
 
 def _configure_sqlite(engine: Engine) -> None:

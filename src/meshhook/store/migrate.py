@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
+from meshhook.store.db import ensure_sqlite_directory
+
 SCRIPT_LOCATION = str(files("meshhook.store") / "migrations")
 
 
@@ -20,6 +22,7 @@ def _config() -> Config:
 
 
 def _run(url: str, app_role: str, action: str, revision: str) -> None:
+    ensure_sqlite_directory(url)
     engine = create_engine(url)
     try:
         with engine.begin() as connection:

@@ -1,0 +1,74 @@
+"""The project's audit log (admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.models import Page
+from meshhook.services import audit
+from meshhook.store.audit import AuditEntry
+
+router = APIRouter(prefix="/api/v1/projects/{project}", tags=["audit"])
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    actor: str
+    actor_id: UUID | None
+    action: str
+    object_type: str
+    object_id: str
+    summary: dict[str, Any]
+    request_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryOut:
+        return cls(
+            id=entry.id,
+            actor=entry.actor,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            summary=entry.summary,
+            request_id=entry.request_id,
+            created_at=entry.created_at,
+        )
+
+
+@router.get("/audit", name="list_audit_entries")
+def list_audit_entries(
+    project: str,
+    db: DatabaseDep,
+    actor: CurrentActor,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+    action: str | None = Query(default=None, max_length=64),
+    actor_email: str | None = Query(default=None, alias="actor", max_length=320),
+    object: str | None = Query(default=None, max_length=200),
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditEntryOut]:
+    """The audit log, newest first."""
+    entries, next_cursor = audit.list_entries(
+        db,
+        actor,
+        project,
+        limit=limit,
+        cursor=cursor,
+        action=action,
+        actor_label=actor_email,
+        object_id=object,
+        since=since,
+        until=until,
+    )
+    return Page[AuditEntryOut](
+        items=[AuditEntryOut.of(entry) for entry in entries], next_cursor=next_cursor
+    )

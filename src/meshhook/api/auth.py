@@ -1,0 +1,160 @@
+"""Sign-in for the UI (session cookie + CSRF token), the caller, their tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from meshhook.api.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    CurrentActor,
+    DatabaseDep,
+    SettingsDep,
+)
+from meshhook.api.models import RequestBody
+from meshhook.domain.accounts import ApiToken
+from meshhook.security.tokens import csrf_token_for
+from meshhook.services import accounts, projects
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+class LoginBody(RequestBody):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+
+
+class ProjectRef(BaseModel):
+    key: str
+    name: str
+    role: str
+
+
+class MeOut(BaseModel):
+    id: UUID
+    email: str
+    display_name: str
+    is_admin: bool
+    projects: list[ProjectRef]
+
+
+class LoginOut(BaseModel):
+    csrf_token: str
+    expires_at: datetime | None
+    user: MeOut
+
+
+class TokenOut(BaseModel):
+    id: UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenOut:
+        return cls(
+            id=token.id,
+            name=token.name,
+            prefix=token.prefix,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+class NewTokenBody(RequestBody):
+    name: str = Field(min_length=1, max_length=200)
+    expires_in_days: int | None = Field(default=None, ge=1, le=accounts.MAX_TOKEN_DAYS)
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="The token itself, shown this once.")
+
+
+def _me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
+    user = accounts.me(db, actor)
+    memberships = projects.list_projects(db, actor)
+    return MeOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        is_admin=user.is_admin,
+        projects=[
+            ProjectRef(key=project.key, name=project.name, role=role.value)
+            for project, role in memberships
+        ],
+    )
+
+
+@router.post("/auth/login", name="login")
+def login(body: LoginBody, response: Response, db: DatabaseDep, settings: SettingsDep) -> LoginOut:
+    """Check email and password; set an HttpOnly session cookie and return the CSRF token."""
+    lifetime = timedelta(days=settings.session_days)
+    issued = accounts.login(db, body.email, body.password, lifetime=lifetime)
+    csrf = csrf_token_for(issued.value)
+    max_age = int(lifetime.total_seconds())
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        max_age=max_age,
+        httponly=False,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    actor = accounts.authenticate(db, issued.value)
+    return LoginOut(csrf_token=csrf, expires_at=issued.token.expires_at, user=_me(db, actor))
+
+
+@router.post("/auth/logout", name="logout", status_code=204)
+def logout(request: Request, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """End the UI session (for a bearer token this does nothing)."""
+    if request.cookies.get(SESSION_COOKIE) and "authorization" not in request.headers:
+        accounts.logout(db, actor)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", name="get_me")
+def get_me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
+    """The caller and the projects they belong to."""
+    return _me(db, actor)
+
+
+@router.get("/me/tokens", name="list_my_tokens")
+def list_my_tokens(db: DatabaseDep, actor: CurrentActor) -> list[TokenOut]:
+    return [TokenOut.of(token) for token in accounts.list_tokens(db, actor)]
+
+
+@router.post("/me/tokens", name="create_my_token", status_code=201)
+def create_my_token(body: NewTokenBody, db: DatabaseDep, actor: CurrentActor) -> NewTokenOut:
+    """A new API token for the caller; its value is in this response only."""
+    issued = accounts.create_token(
+        db, actor, actor.label, name=body.name, expires_in_days=body.expires_in_days
+    )
+    return NewTokenOut(**TokenOut.of(issued.token).model_dump(), token=issued.value)
+
+
+@router.delete("/me/tokens/{token_id}", name="revoke_my_token", status_code=204)
+def revoke_my_token(token_id: UUID, db: DatabaseDep, actor: CurrentActor) -> Response:
+    accounts.revoke_token(db, actor, token_id)
+    return Response(status_code=204)

@@ -1,0 +1,37 @@
+"""Liveness, readiness and Prometheus metrics (no authentication)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from meshhook.api.deps import DatabaseDep
+from meshhook.domain.errors import ServiceUnavailable
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", name="healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", name="readyz")
+def readyz(db: DatabaseDep) -> dict[str, str]:
+    """The process can reach its database."""
+    try:
+        db.ping()
+    except Exception as error:
+        raise ServiceUnavailable(
+            f"the database is not reachable: {type(error).__name__}"
+        ) from error
+    return {"status": "ok", "database": db.dialect}
+
+
+@router.get("/metrics", name="metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

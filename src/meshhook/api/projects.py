@@ -1,0 +1,95 @@
+"""Projects and their members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from meshhook.api.deps import CurrentActor, DatabaseDep
+from meshhook.api.models import RequestBody
+from meshhook.domain.accounts import Membership, Project, Role
+from meshhook.services import projects
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+
+class ProjectOut(BaseModel):
+    id: UUID
+    key: str
+    name: str
+    created_at: datetime
+    role: Role
+
+    @classmethod
+    def of(cls, project: Project, role: Role) -> ProjectOut:
+        return cls(
+            id=project.id,
+            key=project.key,
+            name=project.name,
+            created_at=project.created_at,
+            role=role,
+        )
+
+
+class NewProjectBody(RequestBody):
+    key: str = Field(max_length=64, description="Portable slug, unique on this server.")
+    name: str = Field(max_length=200)
+
+
+class MemberOut(BaseModel):
+    email: str
+    role: Role
+    created_at: datetime
+
+    @classmethod
+    def of(cls, member: Membership) -> MemberOut:
+        return cls(email=member.email, role=member.role, created_at=member.created_at)
+
+
+class MemberBody(RequestBody):
+    role: Role
+
+
+@router.get("", name="list_projects")
+def list_projects(db: DatabaseDep, actor: CurrentActor) -> list[ProjectOut]:
+    """The projects the caller is a member of."""
+    return [ProjectOut.of(project, role) for project, role in projects.list_projects(db, actor)]
+
+
+@router.post("", name="create_project", status_code=201)
+def create_project(
+    body: NewProjectBody, response: Response, db: DatabaseDep, actor: CurrentActor
+) -> ProjectOut:
+    """Create a project; the caller becomes its owner."""
+    project = projects.create_project(db, actor, body.key, body.name)
+    response.headers["Location"] = f"/api/v1/projects/{project.key}"
+    return ProjectOut.of(project, Role.OWNER)
+
+
+@router.get("/{project}", name="get_project")
+def get_project(project: str, db: DatabaseDep, actor: CurrentActor) -> ProjectOut:
+    found, role = projects.get_project(db, actor, project)
+    return ProjectOut.of(found, role)
+
+
+@router.get("/{project}/members", name="list_members")
+def list_members(project: str, db: DatabaseDep, actor: CurrentActor) -> list[MemberOut]:
+    return [MemberOut.of(member) for member in projects.list_members(db, actor, project)]
+
+
+@router.put("/{project}/members/{email}", name="set_member")
+def set_member(
+    project: str, email: str, body: MemberBody, db: DatabaseDep, actor: CurrentActor
+) -> MemberOut:
+    """Add a member or change their role (owner)."""
+    return MemberOut.of(projects.set_member(db, actor, project, email, body.role))
+
+
+@router.delete("/{project}/members/{email}", name="remove_member", status_code=204)
+def remove_member(project: str, email: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """Remove a member (owner); the last owner cannot be removed."""
+    projects.remove_member(db, actor, project, email)
+    return Response(status_code=204)

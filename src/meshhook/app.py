@@ -1,0 +1,58 @@
+"""The application factory: ``create_app(settings)`` builds everything an app
+needs; nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from meshhook import __version__
+from meshhook.api import audit, auth, health, projects
+from meshhook.api.errors import install_error_handlers
+from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
+from meshhook.settings import Settings
+from meshhook.store.db import Database, create_database
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Route names are unique function names: generated clients stay stable.
+    return route.name
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    """Build the HTTP app on ``database`` (or one made from ``settings``).
+
+    The schema must already be migrated (``meshhook serve`` does that first).
+    """
+    db = database or create_database(settings.db_url, app_role=settings.db_app_role)
+    owns_database = database is None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(
+        title="MeshHook",
+        version=__version__,
+        description="Durable workflows with versioned, reviewable, portable definitions.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    for module in (health, auth, projects, audit):
+        app.include_router(module.router)
+    # Added last = outermost: the request id exists before anything can fail.
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

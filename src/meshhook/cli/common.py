@@ -1,0 +1,75 @@
+"""What every command shares: settings, the database, error rendering."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.exc import OperationalError
+
+from meshhook.domain.errors import MeshHookError
+from meshhook.settings import Settings
+from meshhook.store import migrate
+from meshhook.store.db import Database, create_database
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        for item in error.errors():
+            field = "MESHHOOK_" + "_".join(str(part) for part in item["loc"]).upper()
+            errors.print(f"[red]error:[/red] {field}: {item['msg']}")
+        raise typer.Exit(2) from error
+
+
+def open_database(settings: Settings, *, migrate_first: bool = True) -> Database:
+    """The database of ``settings``, migrated to the newest schema first."""
+    if migrate_first:
+        migrate.upgrade(
+            settings.migration_database_url or settings.db_url, app_role=settings.db_app_role
+        )
+    return create_database(settings.db_url, app_role=settings.db_app_role)
+
+
+def report_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Render MeshHook errors as one clear message and exit 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except MeshHookError as error:
+            errors.print(f"[red]error:[/red] {error.detail}", highlight=False)
+            for problem in error.errors:
+                errors.print(f"  {problem.path or '/'}: {problem.message}", highlight=False)
+            raise typer.Exit(1) from error
+        except OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            errors.print(
+                f"[red]error:[/red] cannot use the database: {reason}\n"
+                "  check MESHHOOK_DATABASE_URL and that the server is running",
+                highlight=False,
+            )
+            raise typer.Exit(1) from error
+
+    return wrapper
+
+
+def read_stdin_secret(what: str) -> str:
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        errors.print(f"[red]error:[/red] expected the {what} on standard input")
+        raise typer.Exit(2)
+    return value

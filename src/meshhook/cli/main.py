@@ -1,0 +1,31 @@
+"""The ``meshhook`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from meshhook import __version__
+from meshhook.cli import admin, server
+
+app = typer.Typer(
+    name="meshhook",
+    help="MeshHook: durable workflows with versioned, portable definitions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(server.serve)
+app.add_typer(server.db_app, name="db")
+app.add_typer(admin.users_app, name="users")
+app.add_typer(admin.projects_app, name="projects")
+app.add_typer(admin.members_app, name="members")
+app.add_typer(admin.tokens_app, name="tokens")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the MeshHook version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,143 @@
+"""``http_call``: one HTTP request, with retries and optional authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshhook.domain.node_types.base import NodeType, credential_patterns
+
+HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+MAX_TIMEOUT_SECONDS = 300
+# http(s)://..., or a URL starting with a {{ ... }} placeholder such as a secret.
+URL_PATTERN = r"^(?:https?://[^\s]+|\{\{[^{}]+\}\}[^\s]*)$"
+HEADER_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+
+
+def _auth_requires(kind: str, *fields: str) -> dict[str, Any]:
+    return {
+        "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+        "then": {"required": list(fields)},
+    }
+
+
+def _secret(title: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "title": title,
+        "description": "A secret reference: {{ secrets.NAME }}.",
+        "minLength": 1,
+        "writeOnly": True,
+    }
+
+
+HTTP_CALL = NodeType(
+    name="http_call",
+    title="HTTP request",
+    description="Sends an HTTP request; the response (status, headers, body) is its output.",
+    category="action",
+    config_schema={
+        "type": "object",
+        "title": "HTTP request",
+        "additionalProperties": False,
+        "required": ["url"],
+        "properties": {
+            "method": {
+                "type": "string",
+                "title": "Method",
+                "enum": HTTP_METHODS,
+                "default": "GET",
+            },
+            "url": {
+                "type": "string",
+                "title": "URL",
+                "description": "http(s) URL; may contain {{ ... }} placeholders.",
+                "pattern": URL_PATTERN,
+            },
+            "headers": {
+                "type": "object",
+                "title": "Headers",
+                "propertyNames": {"pattern": HEADER_NAME_PATTERN},
+                "additionalProperties": {"type": "string"},
+                "default": {},
+            },
+            "query": {
+                "type": "object",
+                "title": "Query parameters",
+                "additionalProperties": {"type": "string"},
+                "default": {},
+            },
+            "body": {
+                "title": "Body",
+                "description": "Any JSON value, sent as application/json.",
+            },
+            "timeout_seconds": {
+                "type": "number",
+                "title": "Timeout (seconds)",
+                "exclusiveMinimum": 0,
+                "maximum": MAX_TIMEOUT_SECONDS,
+                "default": 30,
+            },
+            "retry": {
+                "type": "object",
+                "title": "Retry",
+                "additionalProperties": False,
+                "properties": {
+                    "max_attempts": {
+                        "type": "integer",
+                        "title": "Maximum attempts",
+                        "description": "1 means no retry.",
+                        "minimum": 1,
+                        "maximum": 10,
+                        "default": 1,
+                    },
+                    "backoff_seconds": {
+                        "type": "number",
+                        "title": "Backoff (seconds)",
+                        "description": "Wait before the first retry; doubles each time.",
+                        "minimum": 0,
+                        "default": 1,
+                    },
+                    "retry_on": {
+                        "type": "array",
+                        "title": "Retry on status",
+                        "description": "Response statuses that are retried "
+                        "(network errors and timeouts always are).",
+                        "items": {"type": "integer", "minimum": 100, "maximum": 599},
+                        "uniqueItems": True,
+                        "default": [429, 502, 503, 504],
+                    },
+                },
+            },
+            "auth": {
+                "type": "object",
+                "title": "Authentication",
+                "additionalProperties": False,
+                "required": ["type"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["bearer", "basic", "header"]},
+                    "token": _secret("Bearer token"),
+                    "username": {"type": "string", "title": "Username", "minLength": 1},
+                    "password": _secret("Password"),
+                    "header_name": {
+                        "type": "string",
+                        "title": "Header name",
+                        "pattern": HEADER_NAME_PATTERN,
+                    },
+                    "value": _secret("Header value"),
+                },
+                "allOf": [
+                    _auth_requires("bearer", "token"),
+                    _auth_requires("basic", "username", "password"),
+                    _auth_requires("header", "header_name", "value"),
+                ],
+            },
+        },
+    },
+    sensitive_fields=(
+        "/auth/token",
+        "/auth/password",
+        "/auth/value",
+        *credential_patterns("/headers"),
+        *credential_patterns("/query"),
+    ),
+)
