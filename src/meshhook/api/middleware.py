@@ -114,17 +114,34 @@ class BodyGuardMiddleware:
             await self._reject(scope, send, 415, detail)
             return
         received = 0
+        too_large = False
+        answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise PayloadTooLarge(self._too_large())
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def guarded_send(message: Message) -> None:
+            # Frameworks may turn the error raised while reading into a 400 of
+            # their own; once the limit is crossed the answer is our 413.
+            nonlocal answered
+            if not too_large:
+                await send(message)
+            elif message["type"] == "http.response.start" and not answered:
+                answered = True
+                await self._reject(scope, send, 413, self._too_large())
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except PayloadTooLarge:
+            if not answered:
+                await self._reject(scope, send, 413, self._too_large())
 
     def _too_large(self) -> str:
         return f"the request body is larger than the limit of {self.max_body_bytes} bytes"

@@ -8,13 +8,13 @@ from functools import lru_cache
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-SECRET_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]{0,127}"
+REFERENCE_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]{0,127}"
 # One reference anywhere in a string; whitespace inside the braces is tolerated.
-SECRET_REFERENCE = re.compile(r"\{\{\s*secrets\.(" + SECRET_NAME_PATTERN + r")\s*\}\}")
+SECRET_REFERENCE = re.compile(r"\{\{\s*secrets\.(" + REFERENCE_NAME_PATTERN + r")\s*\}\}")
 # What a sensitive field may hold: exactly one reference, optionally after an HTTP
 # auth scheme word, because "Bearer {{ secrets.X }}" carries no literal credential.
 _SENSITIVE_OK = re.compile(
-    r"^(?:(?:Bearer|Basic|Token)\s+)?\{\{\s*secrets\.(" + SECRET_NAME_PATTERN + r")\s*\}\}$"
+    r"^(?:(?:Bearer|Basic|Token)\s+)?\{\{\s*secrets\.(" + REFERENCE_NAME_PATTERN + r")\s*\}\}$"
 )
 
 

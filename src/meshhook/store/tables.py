@@ -92,6 +92,9 @@ audit_log = Table(
     Column("request_id", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_audit_log_project_id_id", "project_id", "id"),
+    # RETURNING needs the new row to be readable, and entries about no project
+    # are write-only for the app role.
+    implicit_returning=False,
 )
 
 TENANT_TABLES: tuple[str, ...] = ("memberships", "audit_log")

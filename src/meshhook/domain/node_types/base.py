@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -144,7 +145,8 @@ class NodeType:
             "title": self.title,
             "description": self.description,
             "category": self.category,
-            "config_schema": self.config_schema,
+            # A copy: callers serialise it, and some may add UI hints to it.
+            "config_schema": copy.deepcopy(dict(self.config_schema)),
             "sensitive_fields": list(self.sensitive_fields),
             "jmespath_fields": list(self.jmespath_fields),
             "is_trigger": self.is_trigger,

@@ -11,6 +11,7 @@ MAX_TIMEOUT_SECONDS = 300
 # http(s)://..., or a URL starting with a {{ ... }} placeholder such as a secret.
 URL_PATTERN = r"^(?:https?://[^\s]+|\{\{[^{}]+\}\}[^\s]*)$"
 HEADER_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+_NAME_MESSAGE = {"pattern": "must be a header name (letters, digits and -, no spaces)"}
 
 
 def _auth_requires(kind: str, *fields: str) -> dict[str, Any]:
@@ -52,11 +53,14 @@ HTTP_CALL = NodeType(
                 "title": "URL",
                 "description": "http(s) URL; may contain {{ ... }} placeholders.",
                 "pattern": URL_PATTERN,
+                "x-messages": {
+                    "pattern": "must start with http:// or https:// (or a {{ ... }} placeholder)"
+                },
             },
             "headers": {
                 "type": "object",
                 "title": "Headers",
-                "propertyNames": {"pattern": HEADER_NAME_PATTERN},
+                "propertyNames": {"pattern": HEADER_NAME_PATTERN, "x-messages": _NAME_MESSAGE},
                 "additionalProperties": {"type": "string"},
                 "default": {},
             },
@@ -122,6 +126,7 @@ HTTP_CALL = NodeType(
                         "type": "string",
                         "title": "Header name",
                         "pattern": HEADER_NAME_PATTERN,
+                        "x-messages": _NAME_MESSAGE,
                     },
                     "value": _secret("Header value"),
                 },

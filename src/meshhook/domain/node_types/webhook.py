@@ -25,6 +25,7 @@ WEBHOOK = NodeType(
                 "description": "Last segment of the webhook URL (a lowercase slug); "
                 "defaults to the workflow key.",
                 "pattern": PATH_PATTERN,
+                "x-messages": {"pattern": "must be lowercase letters, digits, '-' or '_'"},
             },
             "methods": {
                 "type": "array",

@@ -1,0 +1,206 @@
+"""Completeness validation: problems a draft may keep but publishing refuses."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection, Iterator
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+
+from meshhook.domain import pointers
+from meshhook.domain.config_problems import config_problems
+from meshhook.domain.errors import Problem
+from meshhook.domain.expressions import secret_names_in
+from meshhook.domain.node_types import REGISTRY, NodeType
+
+MAX_RUN_TIMEOUT_SECONDS = 365 * 24 * 3600
+
+# Settings are free-form; only the keys the engine reads are constrained.
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "timeout_seconds": {
+            "type": "number",
+            "title": "Run timeout (seconds)",
+            "exclusiveMinimum": 0,
+            "maximum": MAX_RUN_TIMEOUT_SECONDS,
+        },
+    },
+}
+_SETTINGS_VALIDATOR = Draft202012Validator(SETTINGS_SCHEMA)
+
+
+def _strings(value: Any, base: str) -> Iterator[tuple[str, str]]:
+    stack: list[tuple[Any, str]] = [(value, base)]
+    while stack:
+        current, path = stack.pop()
+        if isinstance(current, str):
+            yield path, current
+        elif isinstance(current, dict):
+            stack.extend((v, pointers.join(path, k)) for k, v in current.items())
+        elif isinstance(current, list):
+            stack.extend((v, f"{path}/{i}") for i, v in enumerate(current))
+
+
+def _mentions_secrets(config: Any) -> bool:
+    # One C-speed serialisation beats walking every string of every config.
+    try:
+        return b"secrets" in orjson.dumps(config)
+    except TypeError:
+        return True
+
+
+def _config_secret_refs(config: Any, base: str) -> Iterator[tuple[str, str]]:
+    if not _mentions_secrets(config):
+        return
+    for path, text in _strings(config, base):
+        for name in secret_names_in(text):
+            yield path, name
+
+
+def secret_references(definition: Any) -> set[str]:
+    """Names of all secrets referenced (``{{ secrets.NAME }}``) in node configs."""
+    names: set[str] = set()
+    nodes = definition.get("nodes") if isinstance(definition, dict) else None
+    for node in nodes if isinstance(nodes, list) else ():
+        if isinstance(node, dict):
+            names.update(name for _, name in _config_secret_refs(node.get("config"), ""))
+    return names
+
+
+def _graph_problems(
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]],
+    types: dict[str, NodeType],
+    problems: list[Problem],
+) -> None:
+    index = {node["id"]: i for i, node in enumerate(nodes)}
+    successors: dict[str, list[str]] = {node_id: [] for node_id in index}
+    incoming: dict[str, list[int]] = {node_id: [] for node_id in index}
+    used_outputs: dict[str, set[str]] = {node_id: set() for node_id in index}
+    for k, edge in enumerate(edges):
+        source, target, when = edge["from"], edge["to"], edge.get("when")
+        source_type = types.get(source)
+        if source_type is not None and source_type.outputs == ():
+            problems.append(
+                Problem(
+                    f"/edges/{k}",
+                    "terminate.has_outgoing",
+                    f"{source!r} is a {source_type.name} node and ends the run; "
+                    "nothing may follow it",
+                )
+            )
+        elif source_type is not None and source_type.outputs and when is None:
+            outputs = " or ".join(repr(o) for o in source_type.outputs)
+            problems.append(
+                Problem(
+                    f"/edges/{k}",
+                    "edge.missing_when",
+                    f"an edge from {source_type.name} node {source!r} needs when: {outputs}",
+                )
+            )
+        successors[source].append(target)
+        incoming[target].append(k)
+        if when is not None:
+            used_outputs[source].add(when)
+    triggers: list[str] = []
+    for node_id, i in index.items():
+        node_type = types.get(node_id)
+        if node_type is None:
+            continue
+        for output in node_type.outputs or ():
+            if output not in used_outputs[node_id]:
+                problems.append(
+                    Problem(
+                        f"/nodes/{i}",
+                        "branch.missing_output",
+                        f"{node_id!r} has no edge for its {output!r} output",
+                    )
+                )
+        limit = node_type.max_inputs
+        if limit is not None and len(incoming[node_id]) > limit:
+            why = (
+                f"{node_id!r} is a trigger; nothing may lead into it"
+                if limit == 0
+                else f"{node_id!r} accepts at most {limit} incoming edge(s)"
+            )
+            for k in incoming[node_id][limit:]:
+                problems.append(Problem(f"/edges/{k}", "node.too_many_inputs", why))
+        if node_type.is_trigger:
+            triggers.append(node_id)
+    if not triggers:
+        problems.append(
+            Problem("/nodes", "graph.no_trigger", "add a trigger (webhook or manual) to start runs")
+        )
+        return
+    for extra in triggers[1:]:
+        problems.append(
+            Problem(
+                f"/nodes/{index[extra]}",
+                "graph.multiple_triggers",
+                f"{extra!r} is a second trigger; a workflow has exactly one "
+                f"(the first is {triggers[0]!r})",
+            )
+        )
+    reached = set(triggers)
+    queue = deque(triggers)
+    while queue:
+        for successor in successors[queue.popleft()]:
+            if successor not in reached:
+                reached.add(successor)
+                queue.append(successor)
+    for node_id, i in index.items():
+        if node_id not in reached:
+            problems.append(
+                Problem(
+                    f"/nodes/{i}",
+                    "graph.unreachable",
+                    f"{node_id!r} is not reachable from the trigger and will never run",
+                    severity="warning",
+                )
+            )
+
+
+def completeness_problems(
+    definition: Any, *, secret_names: Collection[str] | None = None
+) -> list[Problem]:
+    """Problems that block publishing; call only when ``structural_problems`` is empty.
+
+    When ``secret_names`` (the project's secrets) is given, references to other
+    names are reported as ``secret.unknown``; ``None`` skips that check.
+    """
+    nodes: list[dict[str, Any]] = definition.get("nodes", [])
+    edges: list[dict[str, Any]] = definition.get("edges", [])
+    known = None if secret_names is None else frozenset(secret_names)
+    problems: list[Problem] = []
+    types: dict[str, NodeType] = {}
+    for i, node in enumerate(nodes):
+        node_type = REGISTRY[node["type"]]
+        types[node["id"]] = node_type
+        config = node.get("config", {})
+        base = f"/nodes/{i}/config"
+        problems.extend(config_problems(node_type, config, base))
+        if known is not None:
+            for path, name in _config_secret_refs(config, base):
+                if name not in known:
+                    problems.append(
+                        Problem(
+                            path,
+                            "secret.unknown",
+                            f"secret {name!r} does not exist in this project; "
+                            f"create it with `meshhook secrets set {name}`",
+                        )
+                    )
+    _graph_problems(nodes, edges, types, problems)
+    settings = definition.get("settings", {})
+    for error in _SETTINGS_VALIDATOR.iter_errors(settings):
+        problems.append(
+            Problem(
+                pointers.join("/settings", *error.absolute_path),
+                "settings.schema",
+                error.message,
+            )
+        )
+    return problems

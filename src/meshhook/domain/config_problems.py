@@ -1,0 +1,148 @@
+"""Problems in one node's ``config``: schema, JMESPath, type rules, literal secrets.
+
+Messages never echo a value from a sensitive field (a mistyped token must not end
+up in the problems stored on a draft), and name fields by pointer so the UI can
+place them next to the right form input.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+from jsonschema.exceptions import ValidationError
+
+from meshhook.domain import pointers
+from meshhook.domain.errors import Problem
+from meshhook.domain.expressions import is_secret_reference, jmespath_error
+from meshhook.domain.node_types import NodeType
+
+_MAX_SHOWN = 60
+
+
+def _show(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def _message(error: ValidationError, sensitive: bool) -> str:
+    override = error.schema.get("x-messages", {}) if isinstance(error.schema, dict) else {}
+    keyword = str(error.validator)
+    argument: Any = error.validator_value
+    if keyword in override:
+        text = str(override[keyword])
+    elif keyword == "type":
+        names = [argument] if isinstance(argument, str) else list(argument)
+        text = "must be of type " + " or ".join(names)
+    elif keyword == "enum":
+        text = "must be one of " + ", ".join(_show(option) for option in argument)
+    elif keyword == "const":
+        text = f"must be {_show(argument)}"
+    elif keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        sign = {"minimum": "≥", "maximum": "≤", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+        text = f"must be {sign[keyword]} {argument}"
+    elif keyword == "minLength":
+        text = "must not be empty" if argument == 1 else f"needs at least {argument} characters"
+    elif keyword == "maxLength":
+        text = f"must have at most {argument} characters"
+    elif keyword == "minItems":
+        text = f"needs at least {argument} item(s)"
+    elif keyword == "maxItems":
+        text = f"must have at most {argument} items"
+    elif keyword == "uniqueItems":
+        text = "must not contain duplicates"
+    elif keyword == "pattern":
+        text = f"must match {argument}"
+    elif keyword in ("oneOf", "anyOf"):
+        text = "does not match any of the allowed forms"
+    else:
+        text = f"fails the {keyword!r} rule"
+    shown = not sensitive and isinstance(error.instance, str | int | float | bool)
+    return text + (f" (got {_show(error.instance)})" if shown else "")
+
+
+def _schema_problems(node_type: NodeType, config: Any, base: str) -> Iterator[Problem]:
+    for error in node_type.validator.iter_errors(config):
+        path = pointers.join(base, *error.absolute_path)
+        inner = pointers.from_tokens(error.absolute_path)
+        instance = error.instance
+        if error.validator == "additionalProperties" and isinstance(instance, dict):
+            known = (
+                list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+            )
+            for key in instance:
+                if key in known:
+                    continue
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                yield Problem(
+                    pointers.join(path, key),
+                    "config.unknown_field",
+                    f"unknown field {key!r} for a {node_type.name} node{hint}",
+                )
+            continue
+        if error.validator == "required" and isinstance(instance, dict):
+            required: Any = error.validator_value
+            for name in required:
+                if name not in instance and repr(name) in error.message:
+                    yield Problem(pointers.join(path, name), "config.schema", f"{name} is required")
+            continue
+        if "propertyNames" in error.schema_path:
+            text = _message(error, sensitive=True)
+            yield Problem(path, "config.schema", f"name {_show(instance)} {text}")
+            continue
+        label = inner.rsplit("/", 1)[-1] or "config"
+        sensitive = node_type.is_sensitive(inner) if inner else False
+        yield Problem(path, "config.schema", f"{label} {_message(error, sensitive)}")
+
+
+def _literal_secret_problems(node_type: NodeType, config: Any, base: str) -> Iterator[Problem]:
+    for inner, value in node_type.sensitive_values(config):
+        if value == "" or value is None or is_secret_reference(value):
+            continue  # empty and null are the schema's business, not a leak
+        field = pointers.split(inner)[-1]
+        yield Problem(
+            base + inner,
+            "secret.literal_value",
+            f"{field} is sensitive but holds a literal value; store it with "
+            "`meshhook secrets set NAME` and write `{{ secrets.NAME }}` here instead",
+        )
+
+
+def _resolve(config: Mapping[str, Any], inner: str) -> Any:
+    current: Any = config
+    for token in pointers.split(inner):
+        if not isinstance(current, dict):
+            return None
+        current = current.get(token)
+    return current
+
+
+def config_problems(node_type: NodeType, config: Any, base: str) -> list[Problem]:
+    """Every completeness problem of one config; ``base`` is ``/nodes/<i>/config``."""
+    problems: list[Problem] = []
+    valid = (
+        node_type.fast_check(config)
+        if node_type.fast_check is not None
+        else node_type.validator.is_valid(config)
+    )
+    if not valid:
+        problems.extend(_schema_problems(node_type, config, base))
+    if not isinstance(config, dict):
+        return problems
+    for inner in node_type.jmespath_fields:
+        expression = _resolve(config, inner)
+        if isinstance(expression, str) and expression:
+            error = jmespath_error(expression)
+            if error is not None:
+                problems.append(
+                    Problem(base + inner, "config.jmespath", f"invalid JMESPath: {error}")
+                )
+    if node_type.check_config is not None:
+        for issue in node_type.check_config(config):
+            problems.append(Problem(base + issue.pointer, issue.code, issue.message))
+    if node_type.sensitive_fields:
+        problems.extend(_literal_secret_problems(node_type, config, base))
+    return problems

@@ -1,0 +1,328 @@
+"""Structural validation: the problems that make a definition unsavable (422).
+
+Everything here is iterative (no recursion), so a 5,000-node chain or a
+maliciously deep document cannot exhaust the stack.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from typing import Any
+
+from meshhook.domain import pointers
+from meshhook.domain.errors import Problem
+from meshhook.domain.node_types import REGISTRY, NodeType
+
+MAX_NODES = 5_000
+MAX_EDGES = 20_000
+MAX_DEFINITION_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NAME_LENGTH = 200
+# Beyond this many cycles the rest of the report is noise; fixing these reveals more.
+MAX_CYCLES_REPORTED = 10
+
+NODE_ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+TOP_LEVEL_KEYS = frozenset({"nodes", "edges", "settings"})
+NODE_KEYS = frozenset({"id", "type", "name", "config", "position"})
+EDGE_KEYS = frozenset({"from", "to", "when"})
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = current.values() if isinstance(current, dict) else current
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _first_too_deep(value: Any, limit: int) -> str:
+    # Second, slower pass that tracks pointers; runs only when the document is too deep.
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while stack:
+        current, depth, path = stack.pop()
+        if depth > limit:
+            return path
+        items = current.items() if isinstance(current, dict) else enumerate(current)
+        for key, child in items:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1, pointers.join(path, key)))
+    return ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _valid_position(position: Any) -> bool:
+    return (
+        isinstance(position, dict)
+        and position.keys() == {"x", "y"}
+        and _is_number(position["x"])
+        and _is_number(position["y"])
+    )
+
+
+def _node_problems(
+    nodes: list[Any], problems: list[Problem]
+) -> tuple[dict[str, int], dict[str, NodeType]]:
+    """Check each node; return the index and the type of each usable node id."""
+    index: dict[str, int] = {}
+    types: dict[str, NodeType] = {}
+    for i, node in enumerate(nodes):
+        base = f"/nodes/{i}"
+        if not isinstance(node, dict):
+            problems.append(Problem(base, "node.not_object", "a node must be a JSON object"))
+            continue
+        if not NODE_KEYS.issuperset(node):
+            for key in sorted(set(node) - NODE_KEYS):
+                problems.append(
+                    Problem(pointers.join(base, key), "node.unknown_key", f"unknown key {key!r}")
+                )
+        node_id = node.get("id")
+        if not isinstance(node_id, str) or NODE_ID_PATTERN.fullmatch(node_id) is None:
+            problems.append(
+                Problem(
+                    base + "/id",
+                    "node.invalid_id",
+                    "id must be 1-64 letters, digits, '_' or '-', not starting with '-'",
+                )
+            )
+            node_id = None
+        elif node_id in index:
+            problems.append(
+                Problem(
+                    base + "/id",
+                    "node.duplicate_id",
+                    f"id {node_id!r} is already used by /nodes/{index[node_id]}",
+                )
+            )
+            node_id = None
+        else:
+            index[node_id] = i
+        type_name = node.get("type")
+        if not isinstance(type_name, str):
+            problems.append(Problem(base + "/type", "node.invalid_type", "type must be a string"))
+        elif (node_type := REGISTRY.get(type_name)) is None:
+            known = ", ".join(REGISTRY)
+            problems.append(
+                Problem(
+                    base + "/type",
+                    "node.unknown_type",
+                    f"unknown node type {type_name!r} (known: {known})",
+                )
+            )
+        elif node_id is not None:
+            types[node_id] = node_type
+        name = node.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_LENGTH):
+            problems.append(
+                Problem(
+                    base + "/name",
+                    "node.invalid_name",
+                    f"name must be a string of at most {MAX_NAME_LENGTH} characters",
+                )
+            )
+        if "position" in node and not _valid_position(node["position"]):
+            problems.append(
+                Problem(
+                    base + "/position",
+                    "node.invalid_position",
+                    "position must be {x: number, y: number}",
+                )
+            )
+        if "config" in node and not isinstance(node["config"], dict):
+            problems.append(
+                Problem(base + "/config", "node.invalid_config", "config must be an object")
+            )
+    return index, types
+
+
+def _edge_problems(
+    edges: list[Any],
+    index: dict[str, int],
+    types: dict[str, NodeType],
+    problems: list[Problem],
+) -> list[tuple[str, str, int]]:
+    """Check each edge; return the usable ones as (from, to, edge index)."""
+    usable: list[tuple[str, str, int]] = []
+    seen: dict[tuple[str, str, str | None], int] = {}
+    for k, edge in enumerate(edges):
+        base = f"/edges/{k}"
+        if not isinstance(edge, dict):
+            problems.append(Problem(base, "edge.not_object", "an edge must be a JSON object"))
+            continue
+        if not EDGE_KEYS.issuperset(edge):
+            for key in sorted(set(edge) - EDGE_KEYS):
+                problems.append(
+                    Problem(pointers.join(base, key), "edge.unknown_key", f"unknown key {key!r}")
+                )
+        ends_ok = True
+        for end in ("from", "to"):
+            value = edge.get(end)
+            if not isinstance(value, str):
+                problems.append(
+                    Problem(f"{base}/{end}", "edge.invalid_endpoint", f"{end} must be a node id")
+                )
+                ends_ok = False
+            elif value not in index:
+                problems.append(
+                    Problem(f"{base}/{end}", "edge.unknown_node", f"no node has id {value!r}")
+                )
+                ends_ok = False
+        when = edge.get("when")
+        if "when" in edge and not isinstance(when, str):
+            problems.append(Problem(base + "/when", "edge.invalid_when", "when must be a string"))
+            continue
+        if not ends_ok:
+            continue
+        source, target = edge["from"], edge["to"]
+        if source == target:
+            problems.append(
+                Problem(base, "edge.self_loop", f"edge from {source!r} to itself (a cycle)")
+            )
+            continue
+        source_type = types.get(source)
+        if when is not None and source_type is not None and when not in (source_type.outputs or ()):
+            outputs = source_type.outputs
+            offer = (
+                f"its outputs are {', '.join(map(repr, outputs))}"
+                if outputs
+                else "it has no named outputs; remove `when`"
+            )
+            problems.append(
+                Problem(
+                    base + "/when",
+                    "edge.unknown_output",
+                    f"{source!r} ({source_type.name}) has no output {when!r}: {offer}",
+                )
+            )
+            continue
+        identity = (source, target, when)
+        if identity in seen:
+            problems.append(
+                Problem(base, "edge.duplicate", f"same edge as /edges/{seen[identity]}")
+            )
+            continue
+        seen[identity] = k
+        usable.append((source, target, k))
+    return usable
+
+
+def _cycle_problems(
+    order: dict[str, int], edges: list[tuple[str, str, int]], problems: list[Problem]
+) -> None:
+    successors: dict[str, list[str]] = {node: [] for node in order}
+    predecessors: dict[str, list[str]] = {node: [] for node in order}
+    edge_at: dict[tuple[str, str], int] = {}
+    for source, target, k in edges:
+        successors[source].append(target)
+        predecessors[target].append(source)
+        edge_at.setdefault((source, target), k)
+    remaining = set(order)
+    _prune_acyclic(remaining, successors, predecessors)
+    for _ in range(MAX_CYCLES_REPORTED):
+        if not remaining:
+            return
+        # Kahn's pruning leaves only nodes with a remaining predecessor, so walking
+        # predecessors from any of them must come back to a node already visited.
+        start = min(remaining, key=order.__getitem__)
+        visited: dict[str, int] = {}
+        walk: list[str] = []
+        current = start
+        while current not in visited:
+            visited[current] = len(walk)
+            walk.append(current)
+            current = next(p for p in predecessors[current] if p in remaining)
+        cycle = walk[visited[current] :][::-1]
+        first = min(range(len(cycle)), key=lambda j: order[cycle[j]])
+        cycle = cycle[first:] + cycle[:first]
+        closing = edge_at[(cycle[-1], cycle[0])]
+        problems.append(
+            Problem(
+                f"/edges/{closing}",
+                "graph.cycle",
+                "cycle: " + " → ".join([*cycle, cycle[0]]),
+            )
+        )
+        remaining.difference_update(cycle)
+        _prune_acyclic(remaining, successors, predecessors)
+
+
+def _prune_acyclic(
+    remaining: set[str], successors: dict[str, list[str]], predecessors: dict[str, list[str]]
+) -> None:
+    """Remove from ``remaining`` every node not on or after a cycle (Kahn's algorithm)."""
+    indegree = {node: sum(1 for p in predecessors[node] if p in remaining) for node in remaining}
+    queue = deque(node for node, degree in indegree.items() if degree == 0)
+    while queue:
+        node = queue.popleft()
+        remaining.discard(node)
+        for successor in successors[node]:
+            if successor in remaining:
+                indegree[successor] -= 1
+                if indegree[successor] == 0:
+                    queue.append(successor)
+
+
+def structural_problems(definition: Any, *, size_bytes: int | None = None) -> list[Problem]:
+    """Problems that reject a save: shapes, ids, types, edges, cycles and limits.
+
+    ``size_bytes`` is the size of the request body when known (the 5 MiB limit).
+    An empty list means the definition can be stored and diffed; it may still be
+    incomplete (see :func:`meshhook.domain.validation.completeness_problems`).
+    """
+    if size_bytes is not None and size_bytes > MAX_DEFINITION_BYTES:
+        return [Problem("", "limit.size", f"definition is {size_bytes} bytes; the limit is 5 MiB")]
+    if not isinstance(definition, dict):
+        return [Problem("", "definition.not_object", "a definition must be a JSON object")]
+    if _too_deep(definition, MAX_DEPTH):
+        return [
+            Problem(
+                _first_too_deep(definition, MAX_DEPTH),
+                "limit.depth",
+                f"JSON is nested deeper than {MAX_DEPTH} levels",
+            )
+        ]
+    problems: list[Problem] = []
+    for key in sorted(set(definition) - TOP_LEVEL_KEYS):
+        problems.append(
+            Problem(
+                pointers.join("", key),
+                "definition.unknown_key",
+                f"unknown key {key!r}; a definition has nodes, edges and settings",
+            )
+        )
+    if "settings" in definition and not isinstance(definition["settings"], dict):
+        problems.append(
+            Problem("/settings", "definition.invalid_type", "settings must be an object")
+        )
+    nodes = definition.get("nodes")
+    edges = definition.get("edges")
+    for key, value in (("nodes", nodes), ("edges", edges)):
+        if value is None and key not in definition:
+            problems.append(Problem(f"/{key}", "definition.missing_key", f"{key} is required"))
+        elif not isinstance(value, list):
+            problems.append(
+                Problem(f"/{key}", "definition.invalid_type", f"{key} must be an array")
+            )
+    if not isinstance(nodes, list) or not isinstance(edges, list):
+        return problems
+    if len(nodes) > MAX_NODES:
+        problems.append(
+            Problem("/nodes", "limit.nodes", f"{len(nodes)} nodes; the limit is {MAX_NODES}")
+        )
+    if len(edges) > MAX_EDGES:
+        problems.append(
+            Problem("/edges", "limit.edges", f"{len(edges)} edges; the limit is {MAX_EDGES}")
+        )
+    if len(nodes) > MAX_NODES or len(edges) > MAX_EDGES:
+        return problems
+    index, types = _node_problems(nodes, problems)
+    usable = _edge_problems(edges, index, types, problems)
+    _cycle_problems(index, usable, problems)
+    return problems

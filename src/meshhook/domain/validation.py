@@ -1,0 +1,107 @@
+"""Validating workflow definitions: the entry points services call.
+
+Two levels (see docs/definition-format.md for the code table):
+
+- :func:`structural_problems` reject a save (422); nothing is written.
+- :func:`completeness_problems` are stored on a draft and block publishing;
+  ``graph.unreachable`` is the one warning (it never breaks a run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshhook.domain.completeness import completeness_problems, secret_references
+from meshhook.domain.errors import Problem, ValidationFailed
+from meshhook.domain.node_types import NodeType
+from meshhook.domain.structural import (
+    MAX_DEFINITION_BYTES,
+    MAX_DEPTH,
+    MAX_EDGES,
+    MAX_NAME_LENGTH,
+    MAX_NODES,
+    structural_problems,
+)
+
+__all__ = [
+    "MAX_DEFINITION_BYTES",
+    "MAX_DEPTH",
+    "MAX_EDGES",
+    "MAX_NAME_LENGTH",
+    "MAX_NODES",
+    "ValidationReport",
+    "completeness_problems",
+    "ensure_structurally_valid",
+    "is_sensitive",
+    "normalize_definition",
+    "secret_references",
+    "structural_problems",
+    "validate_definition",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """What ``POST /validate`` returns; ``structural`` says whether a save would be refused."""
+
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    structural: bool = False
+
+    @property
+    def valid(self) -> bool:
+        """No errors of either level (warnings do not count): publishable."""
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{valid, errors, warnings}`` as the API serves it."""
+        return {
+            "valid": self.valid,
+            "errors": [problem.as_dict() for problem in self.errors],
+            "warnings": [problem.as_dict() for problem in self.warnings],
+        }
+
+
+def validate_definition(
+    definition: Any,
+    *,
+    size_bytes: int | None = None,
+    secret_names: Collection[str] | None = None,
+) -> ValidationReport:
+    """Structural validation, then completeness if the structure is sound."""
+    structural = structural_problems(definition, size_bytes=size_bytes)
+    if structural:
+        return ValidationReport(errors=structural, structural=True)
+    problems = completeness_problems(definition, secret_names=secret_names)
+    return ValidationReport(
+        errors=[p for p in problems if p.severity == "error"],
+        warnings=[p for p in problems if p.severity == "warning"],
+    )
+
+
+def ensure_structurally_valid(definition: Any, *, size_bytes: int | None = None) -> None:
+    """Raise ``ValidationFailed`` (422) carrying the structural problems, if any."""
+    problems = structural_problems(definition, size_bytes=size_bytes)
+    if problems:
+        count = len(problems)
+        raise ValidationFailed(
+            f"The definition has {count} structural problem{'s' if count > 1 else ''}",
+            errors=problems,
+        )
+
+
+def is_sensitive(node_type: NodeType, pointer_in_config: str) -> bool:
+    """Whether the value at ``pointer_in_config`` of a ``node_type`` config is sensitive."""
+    return node_type.is_sensitive(pointer_in_config)
+
+
+def normalize_definition(definition: dict[str, Any]) -> dict[str, Any]:
+    """A copy with the optional parts made explicit (``settings: {}``, ``config: {}``).
+
+    Storing the normalised form means a definition with and without an empty
+    ``settings`` has one content hash. Expects a structurally valid definition.
+    """
+    nodes = [node if "config" in node else {**node, "config": {}} for node in definition["nodes"]]
+    return {**definition, "nodes": nodes, "settings": definition.get("settings", {})}
