@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -101,11 +102,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     return url
 
 
+@contextmanager
+def fresh_database(url: str) -> Iterator[Database]:
+    """The database at ``url``, emptied first when it is the shared PostgreSQL one."""
+    database = create_database(url)
+    if database.is_postgres:
+        _truncate_all(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     """A migrated, empty database on each backend."""
-    database = create_database(db_url)
-    if database.is_postgres:
-        _truncate_all(database)
-    yield database
-    database.dispose()
+    with fresh_database(db_url) as database:
+        yield database

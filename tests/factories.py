@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 from meshhook.domain.accounts import Actor, Role
 from meshhook.services import accounts, projects
 from meshhook.store.db import Database

@@ -61,9 +61,7 @@ def test_created_token_is_shown_once_and_revocation_locks_it_out(
 def test_tokens_of_other_users_cannot_be_revoked(
     client: TestClient, owner: Member, outsider: Member
 ) -> None:
-    response = client.delete(
-        f"/api/v1/me/tokens/{owner.actor.token_id}", headers=outsider.headers
-    )
+    response = client.delete(f"/api/v1/me/tokens/{owner.actor.token_id}", headers=outsider.headers)
     assert_problem(response, 404)
     assert client.get("/api/v1/me", headers=owner.headers).status_code == 200
 

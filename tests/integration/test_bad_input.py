@@ -33,7 +33,9 @@ def test_a_body_that_is_not_json_is_415(client: TestClient, owner: Member) -> No
 def test_a_body_over_the_limit_is_413(client: TestClient, owner: Member) -> None:
     huge = b'{"key": "big", "name": "' + b"x" * (300 * 1024) + b'"}'
     response = client.post(
-        "/api/v1/projects", content=huge, headers={**owner.headers, "Content-Type": "application/json"}
+        "/api/v1/projects",
+        content=huge,
+        headers={**owner.headers, "Content-Type": "application/json"},
     )
     assert_problem(response, 413)
     assert _project_keys(client, owner) == ["alpha"]

@@ -13,9 +13,7 @@ def test_healthz_and_readyz_answer_without_auth(client: TestClient) -> None:
 def test_openapi_has_stable_operation_ids(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     operation_ids = {
-        operation["operationId"]
-        for path in spec["paths"].values()
-        for operation in path.values()
+        operation["operationId"] for path in spec["paths"].values() for operation in path.values()
     }
     assert {"get_me", "list_projects", "create_project", "set_member"} <= operation_ids
     assert client.get("/docs").status_code == 200

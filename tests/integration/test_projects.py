@@ -13,7 +13,9 @@ def test_created_project_lists_the_creator_as_owner(client: TestClient, owner: M
     )
     assert created.status_code == 201
     assert created.headers["location"] == "/api/v1/projects/payments"
-    keys = [project["key"] for project in client.get("/api/v1/projects", headers=owner.headers).json()]
+    keys = [
+        project["key"] for project in client.get("/api/v1/projects", headers=owner.headers).json()
+    ]
     assert keys == ["alpha", "payments"]
     members = client.get("/api/v1/projects/payments/members", headers=owner.headers).json()
     assert [(m["email"], m["role"]) for m in members] == [("alice@example.com", "owner")]
@@ -25,7 +27,9 @@ def test_duplicate_and_invalid_project_keys_are_refused(client: TestClient, owne
     )
     assert_problem(duplicate, 409)
     invalid = assert_problem(
-        client.post("/api/v1/projects", json={"key": "Not A Slug", "name": "x"}, headers=owner.headers),
+        client.post(
+            "/api/v1/projects", json={"key": "Not A Slug", "name": "x"}, headers=owner.headers
+        ),
         422,
     )
     assert invalid["errors"][0]["path"] == "/key"
@@ -62,7 +66,11 @@ def test_only_owners_manage_members(client: TestClient, owner: Member, db: Datab
         m["email"]: m["role"]
         for m in client.get("/api/v1/projects/alpha/members", headers=admin.headers).json()
     }
-    assert roles == {"adam@example.com": "admin", "alice@example.com": "owner", "vera@example.com": "editor"}
+    assert roles == {
+        "adam@example.com": "admin",
+        "alice@example.com": "owner",
+        "vera@example.com": "editor",
+    }
 
 
 def test_the_last_owner_cannot_leave_or_be_demoted(client: TestClient, owner: Member) -> None:
@@ -83,10 +91,14 @@ def test_the_last_owner_cannot_leave_or_be_demoted(client: TestClient, owner: Me
 def test_membership_changes_are_audited(client: TestClient, owner: Member, db: Database) -> None:
     make_user(db, "vera@example.com")
     client.put(
-        "/api/v1/projects/alpha/members/vera@example.com", json={"role": "viewer"}, headers=owner.headers
+        "/api/v1/projects/alpha/members/vera@example.com",
+        json={"role": "viewer"},
+        headers=owner.headers,
     )
     client.put(
-        "/api/v1/projects/alpha/members/vera@example.com", json={"role": "editor"}, headers=owner.headers
+        "/api/v1/projects/alpha/members/vera@example.com",
+        json={"role": "editor"},
+        headers=owner.headers,
     )
     client.delete("/api/v1/projects/alpha/members/vera@example.com", headers=owner.headers)
     entries = client.get("/api/v1/projects/alpha/audit", headers=owner.headers).json()["items"]
@@ -97,7 +109,9 @@ def test_membership_changes_are_audited(client: TestClient, owner: Member, db: D
     assert entries[1]["request_id"]
 
 
-def test_audit_log_pages_with_an_opaque_cursor(client: TestClient, owner: Member, db: Database) -> None:
+def test_audit_log_pages_with_an_opaque_cursor(
+    client: TestClient, owner: Member, db: Database
+) -> None:
     for index in range(5):
         make_user(db, f"user{index}@example.com")
         client.put(

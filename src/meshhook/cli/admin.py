@@ -6,13 +6,7 @@ from typing import Annotated
 
 import typer
 
-from meshhook.cli.common import (
-    console,
-    load_settings,
-    open_database,
-    read_stdin_secret,
-    report_errors,
-)
+from meshhook.cli.common import admin_database, console, read_stdin_secret, report_errors
 from meshhook.domain.accounts import Actor, Role
 from meshhook.security.passwords import generate_password
 from meshhook.services import accounts, projects
@@ -36,8 +30,8 @@ def create_user(
 ) -> None:
     """Create a user. Without --password-stdin a password is generated and printed once."""
     password = read_stdin_secret("password") if password_stdin else generate_password()
-    db = open_database(load_settings())
-    user = accounts.create_user(db, Actor.cli(), email, password=password, is_admin=admin)
+    with admin_database() as db:
+        user = accounts.create_user(db, Actor.cli(), email, password=password, is_admin=admin)
     console.print(f"created user {user.email} ({user.id})", highlight=False)
     if not password_stdin:
         console.print(f"password: {password}", highlight=False)
@@ -51,8 +45,8 @@ def create_project(
     owner: Annotated[str, typer.Option("--owner", help="Email of the owner.")],
 ) -> None:
     """Create a project owned by an existing user."""
-    db = open_database(load_settings())
-    project = projects.create_project(db, Actor.cli(), key, name, owner_email=owner)
+    with admin_database() as db:
+        project = projects.create_project(db, Actor.cli(), key, name, owner_email=owner)
     console.print(f"created project {project.key} ({project.id}), owner {owner}", highlight=False)
 
 
@@ -64,8 +58,8 @@ def add_member(
     role: Annotated[Role, typer.Option("--role", help="The role in the project.")],
 ) -> None:
     """Add a user to a project, or change their role there."""
-    db = open_database(load_settings())
-    membership = projects.set_member(db, Actor.cli(), project, email, role)
+    with admin_database() as db:
+        membership = projects.set_member(db, Actor.cli(), project, email, role)
     console.print(f"{membership.email} is {membership.role.value} in {project}", highlight=False)
 
 
@@ -79,8 +73,10 @@ def create_token(
     ] = None,
 ) -> None:
     """Create an API token. The token is printed alone on the last line, once."""
-    db = open_database(load_settings())
-    issued = accounts.create_token(db, Actor.cli(), email, name=name, expires_in_days=expires_in)
+    with admin_database() as db:
+        issued = accounts.create_token(
+            db, Actor.cli(), email, name=name, expires_in_days=expires_in
+        )
     expiry = issued.token.expires_at.isoformat() if issued.token.expires_at else "never"
     console.print(
         f"token {issued.token.prefix} for {email}, expires {expiry}; it is shown only now:",

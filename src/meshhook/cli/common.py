@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -41,6 +42,16 @@ def open_database(settings: Settings, *, migrate_first: bool = True) -> Database
             settings.migration_database_url or settings.db_url, app_role=settings.db_app_role
         )
     return create_database(settings.db_url, app_role=settings.db_app_role)
+
+
+@contextmanager
+def admin_database() -> Iterator[Database]:
+    """The configured database, migrated, closed again when the command ends."""
+    database = open_database(load_settings())
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 def report_errors(command: Callable[P, R]) -> Callable[P, R]:

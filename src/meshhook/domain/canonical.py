@@ -38,6 +38,35 @@ def _refuse(path: str, message: str) -> ValidationFailed:
     )
 
 
+def _quick_scan(value: Any) -> bool | None:
+    """The common case at C-ish speed: plain dicts, lists and scalars, no pointers kept.
+
+    Returns whether an integral float needs rewriting, or ``None`` when something
+    needs the careful scan (an odd type, a non-finite float, great depth). Bad keys
+    and oversized integers are left to orjson, which refuses them.
+    """
+    needs_rewrite = False
+    stack: list[tuple[Any, int]] = [(value, 1)] if type(value) in (dict, list) else []
+    if not stack:
+        return None
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_CANONICAL_DEPTH:
+            return None
+        for item in current.values() if type(current) is dict else current:
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if kind is dict or kind is list:
+                stack.append((item, depth + 1))
+            elif kind is float and math.isfinite(item):
+                if item.is_integer() and abs(item) < _SAFE_INTEGRAL:
+                    needs_rewrite = True
+            else:
+                return None
+    return needs_rewrite
+
+
 def _scan(value: Any) -> bool:
     """Refuse what JSON cannot hold; return whether an integral float needs rewriting.
 
@@ -97,7 +126,10 @@ def canonical_bytes(value: Any) -> bytes:
     Raises ``ValidationFailed`` (code ``json.not_canonical``, with a pointer) for
     non-finite floats, non-string keys, integers beyond 64 bits and non-JSON types.
     """
-    if _scan(value):
+    needs_rewrite = _quick_scan(value)
+    if needs_rewrite is None:
+        needs_rewrite = _scan(value)
+    if needs_rewrite:
         value = _rewrite_integral_floats(value)
     try:
         return orjson.dumps(
@@ -108,6 +140,7 @@ def canonical_bytes(value: Any) -> bytes:
             | orjson.OPT_PASSTHROUGH_DATACLASS,
         )
     except TypeError as exc:  # orjson.JSONEncodeError subclasses TypeError
+        _scan(value)  # raises with a pointer to the culprit (a key or a huge integer)
         raise _refuse("", str(exc)) from exc
 
 

@@ -6,7 +6,6 @@ from collections import deque
 from collections.abc import Collection, Iterator
 from typing import Any
 
-import orjson
 from jsonschema import Draft202012Validator
 
 from meshhook.domain import pointers
@@ -32,32 +31,21 @@ SETTINGS_SCHEMA: dict[str, Any] = {
 _SETTINGS_VALIDATOR = Draft202012Validator(SETTINGS_SCHEMA)
 
 
-def _strings(value: Any, base: str) -> Iterator[tuple[str, str]]:
-    stack: list[tuple[Any, str]] = [(value, base)]
+def _config_secret_refs(config: Any, base: str) -> Iterator[tuple[str, str]]:
+    """Each ``(pointer, name)`` of a secret reference inside ``config``."""
+    # Pointers are built per container, not per string: most strings are not
+    # references, and this runs over every config of every save.
+    stack: list[tuple[Any, str]] = [(config, base)]
     while stack:
         current, path = stack.pop()
-        if isinstance(current, str):
-            yield path, current
-        elif isinstance(current, dict):
-            stack.extend((v, pointers.join(path, k)) for k, v in current.items())
-        elif isinstance(current, list):
-            stack.extend((v, f"{path}/{i}") for i, v in enumerate(current))
-
-
-def _mentions_secrets(config: Any) -> bool:
-    # One C-speed serialisation beats walking every string of every config.
-    try:
-        return b"secrets" in orjson.dumps(config)
-    except TypeError:
-        return True
-
-
-def _config_secret_refs(config: Any, base: str) -> Iterator[tuple[str, str]]:
-    if not _mentions_secrets(config):
-        return
-    for path, text in _strings(config, base):
-        for name in secret_names_in(text):
-            yield path, name
+        items = current.items() if isinstance(current, dict) else enumerate(current)
+        for key, child in items:
+            if isinstance(child, str):
+                if "secrets" in child:
+                    for name in secret_names_in(child):
+                        yield pointers.join(path, key), name
+            elif isinstance(child, dict | list):
+                stack.append((child, pointers.join(path, key)))
 
 
 def secret_references(definition: Any) -> set[str]:
@@ -66,7 +54,9 @@ def secret_references(definition: Any) -> set[str]:
     nodes = definition.get("nodes") if isinstance(definition, dict) else None
     for node in nodes if isinstance(nodes, list) else ():
         if isinstance(node, dict):
-            names.update(name for _, name in _config_secret_refs(node.get("config"), ""))
+            config = node.get("config")
+            if isinstance(config, dict | list):
+                names.update(name for _, name in _config_secret_refs(config, ""))
     return names
 
 
@@ -182,7 +172,7 @@ def completeness_problems(
         config = node.get("config", {})
         base = f"/nodes/{i}/config"
         problems.extend(config_problems(node_type, config, base))
-        if known is not None:
+        if known is not None and isinstance(config, dict):
             for path, name in _config_secret_refs(config, base):
                 if name not in known:
                     problems.append(

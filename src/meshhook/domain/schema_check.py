@@ -60,7 +60,15 @@ _TYPES: dict[str, Check] = {
 def _all(checks: list[Check]) -> Check:
     if len(checks) == 1:
         return checks[0]
-    return lambda value: all(check(value) for check in checks)
+
+    def run(value: Any) -> bool:
+        # An explicit loop: all() over a generator costs a frame per config.
+        for check in checks:  # noqa: SIM110
+            if not check(value):
+                return False
+        return True
+
+    return run
 
 
 def _unique(items: list[Any]) -> bool:
@@ -78,6 +86,8 @@ def _compile(schema: Any) -> Check:
     for keyword, argument in schema.items():
         if keyword in _ANNOTATIONS or keyword.startswith("x-"):
             continue
+        if keyword in _HANDLED_ELSEWHERE and _HANDLED_ELSEWHERE[keyword] in schema:
+            continue
         builder = _KEYWORDS.get(keyword)
         if builder is None:
             raise _Unsupported(keyword)
@@ -88,6 +98,8 @@ def _compile(schema: Any) -> Check:
 def _type(argument: Any, _schema: Mapping[str, Any]) -> Check:
     names = [argument] if isinstance(argument, str) else list(argument)
     tests = [_TYPES[name] for name in names]
+    if len(tests) == 1:
+        return tests[0]
     return lambda value: any(test(value) for test in tests)
 
 
@@ -123,8 +135,6 @@ def _properties(argument: Any, schema: Mapping[str, Any]) -> Check:
 
 
 def _additional_properties(argument: Any, schema: Mapping[str, Any]) -> Check:
-    if "properties" in schema:
-        return lambda _value: True  # handled together with "properties"
     if "patternProperties" in schema:
         raise _Unsupported("patternProperties")
     sub = _compile(argument)
@@ -132,8 +142,8 @@ def _additional_properties(argument: Any, schema: Mapping[str, Any]) -> Check:
 
 
 def _required(argument: Any, _schema: Mapping[str, Any]) -> Check:
-    names = list(argument)
-    return lambda value: not isinstance(value, dict) or all(name in value for name in names)
+    names = frozenset(argument)
+    return lambda value: not isinstance(value, dict) or value.keys() >= names
 
 
 def _property_names(argument: Any, _schema: Mapping[str, Any]) -> Check:
@@ -200,7 +210,12 @@ def _if(argument: Any, schema: Mapping[str, Any]) -> Check:
     return lambda value: then(value) if condition(value) else otherwise(value)
 
 
-def _handled_by_if(_argument: Any, _schema: Mapping[str, Any]) -> Check:
+# Keywords compiled by a sibling: (keyword, the sibling that handles it).
+_HANDLED_ELSEWHERE = {"additionalProperties": "properties", "then": "if", "else": "if"}
+
+
+def _ignored(_argument: Any, _schema: Mapping[str, Any]) -> Check:
+    # then/else without if: 2020-12 ignores them.
     return lambda _value: True
 
 
@@ -230,8 +245,8 @@ _KEYWORDS: dict[str, Callable[[Any, Mapping[str, Any]], Check]] = {
     "oneOf": _one_of,
     "not": _not,
     "if": _if,
-    "then": _handled_by_if,
-    "else": _handled_by_if,
+    "then": _ignored,
+    "else": _ignored,
 }
 
 

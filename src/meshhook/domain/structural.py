@@ -30,28 +30,55 @@ EDGE_KEYS = frozenset({"from", "to", "when"})
 
 
 def _too_deep(value: Any, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels (``value`` is level 1)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         current, depth = stack.pop()
         if depth > limit:
             return True
-        children = current.values() if isinstance(current, dict) else current
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        # Exact type tests: this loop touches every value of every config.
+        for child in current.values() if type(current) is dict else current:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
     return False
 
 
-def _first_too_deep(value: Any, limit: int) -> str:
-    # Second, slower pass that tracks pointers; runs only when the document is too deep.
-    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+def _first_too_deep(value: Any, limit: int, base: str) -> str:
+    # Second, slower pass that tracks pointers; runs only when something is too deep.
+    stack: list[tuple[Any, int, str]] = [(value, 1, base)]
     while stack:
         current, depth, path = stack.pop()
         if depth > limit:
             return path
-        items = current.items() if isinstance(current, dict) else enumerate(current)
+        items = current.items() if type(current) is dict else enumerate(current)
         for key, child in items:
-            if isinstance(child, dict | list):
+            if type(child) in (dict, list):
                 stack.append((child, depth + 1, pointers.join(path, key)))
-    return ""
+    return base
+
+
+def _depth_problem(definition: dict[str, Any]) -> Problem | None:
+    """Only ``config`` and ``settings`` are free-form; every other part has a fixed
+    shape whose violations are reported as shape problems, so only those two are
+    walked. Levels count from the definition itself (a config is level 4)."""
+    roots: list[tuple[Any, int, str]] = []
+    settings = definition.get("settings")
+    if type(settings) is dict:
+        roots.append((settings, 2, "/settings"))
+    nodes = definition.get("nodes")
+    for i, node in enumerate(nodes if type(nodes) is list else ()):
+        config = node.get("config") if type(node) is dict else None
+        if type(config) is dict and config:
+            roots.append((config, 4, f"/nodes/{i}/config"))
+    for value, level, base in roots:
+        if _too_deep(value, MAX_DEPTH - level + 1):
+            return Problem(
+                _first_too_deep(value, MAX_DEPTH - level + 1, base),
+                "limit.depth",
+                f"JSON is nested deeper than {MAX_DEPTH} levels",
+            )
+    return None
 
 
 def _is_number(value: Any) -> bool:
@@ -280,14 +307,6 @@ def structural_problems(definition: Any, *, size_bytes: int | None = None) -> li
         return [Problem("", "limit.size", f"definition is {size_bytes} bytes; the limit is 5 MiB")]
     if not isinstance(definition, dict):
         return [Problem("", "definition.not_object", "a definition must be a JSON object")]
-    if _too_deep(definition, MAX_DEPTH):
-        return [
-            Problem(
-                _first_too_deep(definition, MAX_DEPTH),
-                "limit.depth",
-                f"JSON is nested deeper than {MAX_DEPTH} levels",
-            )
-        ]
     problems: list[Problem] = []
     for key in sorted(set(definition) - TOP_LEVEL_KEYS):
         problems.append(
@@ -322,6 +341,10 @@ def structural_problems(definition: Any, *, size_bytes: int | None = None) -> li
         )
     if len(nodes) > MAX_NODES or len(edges) > MAX_EDGES:
         return problems
+    depth_problem = _depth_problem(definition)
+    if depth_problem is not None:
+        # Other checks are pointless on (and could be slowed by) such a document.
+        return [*problems, depth_problem]
     index, types = _node_problems(nodes, problems)
     usable = _edge_problems(edges, index, types, problems)
     _cycle_problems(index, usable, problems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,7 +47,12 @@ def credential_patterns(container: str) -> tuple[str, ...]:
     return positive + tuple(f"!{container}/{name}" for name in NOT_CREDENTIAL_NAMES)
 
 
-def _segment_regex(segment: str) -> re.Pattern[str]:
+Segment = re.Pattern[str] | str
+
+
+def _segment(segment: str) -> Segment:
+    if "*" not in segment:
+        return segment.lower()  # the common case: a literal, compared without regex
     parts = (re.escape(part) for part in segment.split("*"))
     return re.compile(".*".join(parts), re.IGNORECASE | re.DOTALL)
 
@@ -55,19 +60,32 @@ def _segment_regex(segment: str) -> re.Pattern[str]:
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     negative: bool
-    segments: tuple[re.Pattern[str], ...]
+    segments: tuple[Segment, ...]
 
-    def matches_prefix_of(self, tokens: list[str]) -> bool:
-        if len(self.segments) > len(tokens):
-            return False
-        return all(seg.fullmatch(tok) for seg, tok in zip(self.segments, tokens, strict=False))
+    def matches(self, depth: int, token: str) -> bool:
+        segment = self.segments[depth]
+        if isinstance(segment, str):
+            return segment == token.lower()
+        return segment.fullmatch(token) is not None
 
 
 def _compile_pattern(pattern: str) -> _Pattern:
     negative = pattern.startswith("!")
     body = pattern[1:] if negative else pattern
-    # Split raw: "*" and literal names never contain "/" or "~" in our patterns.
-    return _Pattern(negative, tuple(_segment_regex(seg) for seg in pointers.split(body)))
+    return _Pattern(negative, tuple(_segment(seg) for seg in pointers.split(body)))
+
+
+def _step(candidates: tuple[_Pattern, ...], depth: int, token: str) -> bool | tuple[_Pattern, ...]:
+    """Match one more pointer token: ``True`` sensitive here, ``False`` never below,
+    else the patterns still alive one level deeper."""
+    matched = [p for p in candidates if p.matches(depth, token)]
+    ending = [p for p in matched if len(p.segments) == depth + 1]
+    if any(p.negative for p in ending):
+        return False
+    if ending:
+        return True
+    deeper = tuple(p for p in matched if len(p.segments) > depth + 1)
+    return deeper or False
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +114,10 @@ class NodeType:
     validator: Draft202012Validator = field(init=False, repr=False, compare=False)
     fast_check: Check | None = field(init=False, repr=False, compare=False)
     _patterns: tuple[_Pattern, ...] = field(init=False, repr=False, compare=False)
+    # Patterns by their first segment when it is a literal: most config keys then
+    # cost one dict lookup instead of a test against every pattern.
+    _by_first: dict[str, tuple[_Pattern, ...]] = field(init=False, repr=False, compare=False)
+    _wild_first: tuple[_Pattern, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A broken schema is a programming error: fail at import, not per request.
@@ -104,39 +126,53 @@ class NodeType:
         object.__setattr__(self, "fast_check", compile_check(self.config_schema))
         compiled = tuple(_compile_pattern(p) for p in self.sensitive_fields)
         object.__setattr__(self, "_patterns", compiled)
+        wild = tuple(p for p in compiled if not isinstance(p.segments[0], str))
+        by_first: dict[str, tuple[_Pattern, ...]] = {}
+        for p in compiled:
+            if isinstance(p.segments[0], str):
+                by_first[p.segments[0]] = (*by_first.get(p.segments[0], wild), p)
+        object.__setattr__(self, "_by_first", by_first)
+        object.__setattr__(self, "_wild_first", wild)
+
+    def _first_candidates(self, token: str) -> tuple[_Pattern, ...]:
+        return self._by_first.get(token.lower(), self._wild_first)
 
     def is_sensitive(self, pointer_in_config: str) -> bool:
         """Whether the value at ``pointer_in_config`` (or an ancestor) is sensitive."""
         tokens = pointers.split(pointer_in_config)
-        hit = False
-        for pattern in self._patterns:
-            if pattern.matches_prefix_of(tokens):
-                if pattern.negative:
-                    return False
-                hit = True
-        return hit
+        candidates = self._first_candidates(tokens[0]) if tokens else ()
+        for depth, token in enumerate(tokens):
+            state = _step(candidates, depth, token)
+            if isinstance(state, bool):
+                return state
+            candidates = state
+        return False
 
     def sensitive_values(self, config: Any) -> Iterator[tuple[str, Any]]:
-        """Each ``(pointer, value)`` in ``config`` that is sensitive, outermost only."""
-        stack: list[tuple[Any, str]] = [(config, "")]
-        while stack:
-            value, pointer = stack.pop()
-            if pointer and self.is_sensitive(pointer):
-                yield pointer, value
-            elif isinstance(value, dict) and self._may_contain_sensitive(pointer):
-                stack.extend((v, pointers.join(pointer, k)) for k, v in value.items())
-            elif isinstance(value, list) and self._may_contain_sensitive(pointer):
-                stack.extend((v, pointers.join(pointer, i)) for i, v in enumerate(value))
+        """Each ``(pointer, value)`` in ``config`` that is sensitive, outermost only.
 
-    def _may_contain_sensitive(self, pointer: str) -> bool:
-        tokens = pointers.split(pointer)
-        depth = len(tokens)
-        return any(
-            not p.negative
-            and len(p.segments) > depth
-            and all(seg.fullmatch(tok) for seg, tok in zip(p.segments, tokens, strict=False))
-            for p in self._patterns
-        )
+        Walks only the branches some pattern can still match, so a config with
+        no sensitive-looking keys costs one step per top-level key.
+        """
+        if not self._patterns:
+            return
+        stack: list[tuple[Any, str, tuple[_Pattern, ...], int]] = [(config, "", self._patterns, 0)]
+        while stack:
+            value, pointer, candidates, depth = stack.pop()
+            if isinstance(value, dict):
+                items: Iterable[tuple[Any, Any]] = value.items()
+            elif isinstance(value, list):
+                items = enumerate(value)
+            else:
+                continue
+            for key, child in items:
+                token = str(key)
+                alive = candidates if depth else self._first_candidates(token)
+                state = _step(alive, depth, token) if alive else False
+                if state is True:
+                    yield pointers.join(pointer, token), child
+                elif state is not False:
+                    stack.append((child, pointers.join(pointer, token), state, depth + 1))
 
     def as_json(self) -> dict[str, Any]:
         """The public description served by ``GET /api/v1/node-types``."""

@@ -1,0 +1,5 @@
+"""``python -m meshhook`` is the ``meshhook`` command."""
+
+from meshhook.cli.main import main
+
+main()

@@ -1,0 +1,155 @@
+"""RFC 6902 JSON Patch, applied to a copy (the input is never mutated)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+
+from meshhook.domain import pointers
+from meshhook.domain.canonical import json_equal
+from meshhook.domain.errors import Problem, ValidationFailed
+
+OPERATIONS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+
+
+class _OpError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def deep_copy(value: Any) -> Any:
+    """A deep copy of a JSON value (orjson round trip: several times faster than
+    ``copy.deepcopy``; falls back to it for values orjson cannot serialise)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:
+        return copy.deepcopy(value)
+
+
+def _index(container: list[Any], token: str, *, for_insert: bool) -> int:
+    if for_insert and token == "-":
+        return len(container)
+    # RFC 6901: array indexes are decimal without leading zeros.
+    if not token.isdigit() or (len(token) > 1 and token[0] == "0") or not token.isascii():
+        raise _OpError("patch.path_not_found", f"{token!r} is not an array index")
+    index = int(token)
+    limit = len(container) if for_insert else len(container) - 1
+    if index > limit:
+        raise _OpError("patch.path_not_found", f"index {index} is out of range")
+    return index
+
+
+def _walk(document: Any, tokens: list[str]) -> Any:
+    current = document
+    for token in tokens:
+        if isinstance(current, dict):
+            if token not in current:
+                raise _OpError("patch.path_not_found", f"no member {token!r}")
+            current = current[token]
+        elif isinstance(current, list):
+            current = current[_index(current, token, for_insert=False)]
+        else:
+            raise _OpError("patch.path_not_found", f"cannot descend into a scalar at {token!r}")
+    return current
+
+
+def _pointer(op: dict[str, Any], key: str) -> list[str]:
+    value = op.get(key)
+    if not isinstance(value, str):
+        raise _OpError("patch.invalid_op", f"{key!r} must be a JSON Pointer string")
+    try:
+        return pointers.split(value)
+    except ValueError as exc:
+        raise _OpError("patch.invalid_op", str(exc)) from exc
+
+
+def _add(document: Any, tokens: list[str], value: Any) -> Any:
+    if not tokens:
+        return value
+    parent = _walk(document, tokens[:-1])
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        parent[last] = value
+    elif isinstance(parent, list):
+        parent.insert(_index(parent, last, for_insert=True), value)
+    else:
+        raise _OpError("patch.path_not_found", "the parent is not an object or array")
+    return document
+
+
+def _remove(document: Any, tokens: list[str]) -> Any:
+    if not tokens:
+        raise _OpError("patch.invalid_op", "cannot remove the whole document")
+    parent = _walk(document, tokens[:-1])
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        if last not in parent:
+            raise _OpError("patch.path_not_found", f"no member {last!r}")
+        return parent.pop(last)
+    if isinstance(parent, list):
+        return parent.pop(_index(parent, last, for_insert=False))
+    raise _OpError("patch.path_not_found", "the parent is not an object or array")
+
+
+def _apply_one(document: Any, op: dict[str, Any]) -> Any:
+    name = op.get("op")
+    if name not in OPERATIONS:
+        raise _OpError("patch.invalid_op", f"unknown op {name!r}")
+    path = _pointer(op, "path")
+    if name in ("add", "replace", "test") and "value" not in op:
+        raise _OpError("patch.invalid_op", f"{name} needs a value")
+    if name == "add":
+        return _add(document, path, deep_copy(op["value"]))
+    if name == "remove":
+        _remove(document, path)
+        return document
+    if name == "replace":
+        _walk(document, path)  # must exist
+        if path:
+            _remove(document, path)
+        return _add(document, path, deep_copy(op["value"]))
+    if name == "test":
+        if not json_equal(_walk(document, path), op["value"]):
+            raise _OpError("patch.test_failed", "the value differs from the expected one")
+        return document
+    source = _pointer(op, "from")
+    if name == "copy":
+        return _add(document, path, deep_copy(_walk(document, source)))
+    if path[: len(source)] == source and len(path) > len(source):
+        raise _OpError("patch.invalid_op", "cannot move a value into one of its own children")
+    if path == source:
+        _walk(document, source)
+        return document
+    return _add(document, path, _remove(document, source))
+
+
+def apply_patch(document: Any, patch: Any) -> Any:
+    """Apply an RFC 6902 patch to a copy of ``document`` and return the copy.
+
+    Raises ``ValidationFailed`` whose problem path is the failing op's ``path``
+    (codes ``patch.invalid_op``, ``patch.path_not_found``, ``patch.test_failed``).
+    """
+    if not isinstance(patch, list):
+        message = "a JSON Patch is an array of operations"
+        raise ValidationFailed(message, errors=[Problem("", "patch.invalid_op", message)])
+    result = deep_copy(document)
+    for i, op in enumerate(patch):
+        try:
+            if not isinstance(op, dict):
+                raise _OpError("patch.invalid_op", "an operation must be an object")
+            result = _apply_one(result, op)
+        except _OpError as exc:
+            where = op.get("path") if isinstance(op, dict) else None
+            path = where if isinstance(where, str) else ""
+            message = f"patch operation {i} ({op.get('op') if isinstance(op, dict) else op!r}) "
+            message += f"failed: {exc.message}"
+            raise ValidationFailed(
+                message, errors=[Problem(path, exc.code, message)], extra={"op_index": i}
+            ) from None
+    return result

@@ -1,0 +1,147 @@
+"""Tenant isolation. On PostgreSQL row-level security holds even for raw SQL
+with no WHERE clause; on both backends the API never shows another project."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from meshhook.domain.accounts import Actor, Role
+from meshhook.services.transactions import project_transaction, transaction
+from meshhook.store import tenancy
+from meshhook.store.db import Database
+from meshhook.store.tables import metadata
+from tests.conftest import fresh_database
+from tests.factories import Member, assert_problem, make_project, make_user
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[Database]:
+    """PostgreSQL only (RLS); alice owns ``alpha``, mallory owns ``beta``."""
+    with fresh_database(postgres_url) as database:
+        yield database
+
+
+@pytest.fixture
+def alice(postgres_db: Database) -> Member:
+    member = make_user(postgres_db, "alice@example.com")
+    make_project(postgres_db, "alpha", member)
+    mallory = make_user(postgres_db, "mallory@example.com")
+    make_project(postgres_db, "beta", mallory)
+    return member
+
+
+def _tables_with_project_id() -> list[str]:
+    return sorted(t.name for t in metadata.sorted_tables if "project_id" in t.columns)
+
+
+def test_every_table_with_project_id_has_forced_row_level_security(
+    postgres_db: Database,
+) -> None:
+    with postgres_db.engine.connect() as connection:
+        flags = dict(
+            connection.execute(
+                text(
+                    "SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class"
+                    " WHERE relname = ANY(:names)"
+                ),
+                {"names": _tables_with_project_id()},
+            ).all()
+        )
+    assert flags == dict.fromkeys(_tables_with_project_id(), True)
+
+
+def test_raw_sql_without_where_sees_only_the_scoped_project(
+    postgres_db: Database, alice: Member
+) -> None:
+    with project_transaction(postgres_db, alice.actor, "alpha", Role.VIEWER) as scope:
+        memberships = scope.session.execute(text("SELECT project_id FROM memberships")).all()
+        audit = scope.session.execute(text("SELECT project_id FROM audit_log")).all()
+        alpha = scope.project.id
+    assert memberships
+    assert audit
+    assert {row.project_id for row in memberships} == {alpha}
+    assert {row.project_id for row in audit} == {alpha}
+
+
+def test_a_transaction_that_never_set_a_project_sees_no_tenant_rows(
+    postgres_db: Database, alice: Member
+) -> None:
+    with transaction(postgres_db) as session:
+        for table in _tables_with_project_id():
+            count = session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            assert count == 0, table
+
+
+def test_rows_cannot_be_written_into_another_project(postgres_db: Database, alice: Member) -> None:
+    with transaction(postgres_db) as session:
+        beta = session.execute(text("SELECT id FROM projects WHERE key = 'beta'")).scalar_one()
+    with (
+        pytest.raises(Exception, match="row-level security"),
+        project_transaction(postgres_db, alice.actor, "alpha", Role.OWNER) as scope,
+    ):
+        scope.session.execute(
+            text(
+                "INSERT INTO audit_log (project_id, actor, action, object_type, object_id,"
+                " summary, created_at) VALUES (:p, 'x', 'x', 'x', 'x', '{}', now())"
+            ),
+            {"p": beta},
+        )
+
+
+def test_requests_run_as_a_role_that_cannot_bypass_rls(postgres_db: Database) -> None:
+    with transaction(postgres_db) as session:
+        row = session.execute(
+            text(
+                "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles"
+                " WHERE rolname = current_user"
+            )
+        ).one()
+    assert row.current_user == postgres_db.app_role
+    assert not row.rolsuper
+    assert not row.rolbypassrls
+
+
+def test_the_app_role_cannot_rewrite_or_delete_audit_entries(
+    postgres_db: Database, alice: Member
+) -> None:
+    for statement in ("UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log"):
+        with (
+            pytest.raises(Exception, match="permission denied"),
+            project_transaction(postgres_db, alice.actor, "alpha", Role.OWNER) as scope,
+        ):
+            scope.session.execute(text(statement))
+
+
+def test_scope_settings_do_not_leak_to_the_next_transaction(
+    postgres_db: Database, alice: Member
+) -> None:
+    with transaction(postgres_db) as session:
+        tenancy.switch_project(session, uuid.uuid4())
+    with transaction(postgres_db) as session:
+        value = session.execute(
+            text("SELECT current_setting('meshhook.project_id', true)")
+        ).scalar_one()
+    assert value in ("", None)
+
+
+def test_the_api_never_shows_another_projects_audit_or_members(
+    client: TestClient, owner: Member, outsider: Member
+) -> None:
+    entries = client.get("/api/v1/projects/beta/audit", headers=outsider.headers).json()["items"]
+    assert {entry["object_id"] for entry in entries} == {"beta"}
+    members = client.get("/api/v1/projects/beta/members", headers=outsider.headers).json()
+    assert [m["email"] for m in members] == ["mallory@example.com"]
+    assert_problem(client.get("/api/v1/projects/beta/members", headers=owner.headers), 404)
+
+
+def test_cli_actor_is_owner_everywhere_but_still_scoped(
+    db: Database, owner: Member, outsider: Member
+) -> None:
+    with project_transaction(db, Actor.cli(), "beta", Role.OWNER, write=False) as scope:
+        assert scope.role == Role.OWNER
+        assert scope.project.key == "beta"
