@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from meshhook import __version__
-from meshhook.api import audit, auth, health, projects
+from meshhook.api import audit, auth, definitions, health, projects, versions, workflows
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
 from meshhook.settings import Settings
@@ -50,7 +50,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.database = db
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (health, auth, projects, audit):
+    for module in (health, auth, projects, audit, definitions, workflows, versions):
         app.include_router(module.router)
     # Added last = outermost: the request id exists before anything can fail.
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)

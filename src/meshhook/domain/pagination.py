@@ -34,11 +34,17 @@ def decode_cursor(cursor: str, *, types: tuple[type, ...]) -> list[Any]:
         or len(values) != len(types)
         or not all(_is(value, kind) for value, kind in zip(values, types, strict=True))
     ):
-        raise BadRequest(
-            "the cursor is not one this server issued",
-            errors=[Problem("/cursor", "cursor.invalid", "pass next_cursor from a previous page")],
-        )
+        raise bad_cursor()
     return values
+
+
+def bad_cursor() -> BadRequest:
+    return BadRequest(
+        "the cursor is not one this server issued for this listing",
+        errors=[
+            Problem("query:/cursor", "cursor.invalid", "pass next_cursor from a previous page")
+        ],
+    )
 
 
 def _is(value: Any, kind: type) -> bool:

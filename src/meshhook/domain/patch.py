@@ -32,13 +32,13 @@ def deep_copy(value: Any) -> Any:
         return copy.deepcopy(value)
 
 
-def _index(container: list[Any], token: str, *, for_insert: bool) -> int:
-    if for_insert and token == "-":
+def _index(container: list[Any], step: str, *, for_insert: bool) -> int:
+    if for_insert and step == "-":
         return len(container)
     # RFC 6901: array indexes are decimal without leading zeros.
-    if not token.isdigit() or (len(token) > 1 and token[0] == "0") or not token.isascii():
-        raise _OpError("patch.path_not_found", f"{token!r} is not an array index")
-    index = int(token)
+    if not step.isdigit() or (len(step) > 1 and step[0] == "0") or not step.isascii():
+        raise _OpError("patch.path_not_found", f"{step!r} is not an array index")
+    index = int(step)
     limit = len(container) if for_insert else len(container) - 1
     if index > limit:
         raise _OpError("patch.path_not_found", f"index {index} is out of range")
@@ -110,10 +110,16 @@ def _apply_one(document: Any, op: dict[str, Any]) -> Any:
         _remove(document, path)
         return document
     if name == "replace":
-        _walk(document, path)  # must exist
-        if path:
-            _remove(document, path)
-        return _add(document, path, deep_copy(op["value"]))
+        if not path:
+            return deep_copy(op["value"])
+        parent = _walk(document, path[:-1])
+        if isinstance(parent, dict) and path[-1] in parent:
+            parent[path[-1]] = deep_copy(op["value"])
+        elif isinstance(parent, list):
+            parent[_index(parent, path[-1], for_insert=False)] = deep_copy(op["value"])
+        else:
+            raise _OpError("patch.path_not_found", f"nothing to replace at {path[-1]!r}")
+        return document
     if name == "test":
         if not json_equal(_walk(document, path), op["value"]):
             raise _OpError("patch.test_failed", "the value differs from the expected one")

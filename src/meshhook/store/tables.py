@@ -10,10 +10,14 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
+    Text,
+    UniqueConstraint,
     Uuid,
+    text,
 )
 
 from meshhook.store.types import BigIntId, UTCDateTime
@@ -97,5 +101,66 @@ audit_log = Table(
     implicit_returning=False,
 )
 
-TENANT_TABLES: tuple[str, ...] = ("memberships", "audit_log")
-"""Tables under row-level security (extended by later migrations)."""
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("is_template", Boolean, nullable=False),
+    Column("head_version", Integer, nullable=False),
+    Column("published_version", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    # A key is unique among live workflows only: a deleted one frees its key.
+    Index(
+        "ux_workflows_project_id_key_live",
+        "project_id",
+        "key",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index("ix_workflows_project_id_updated_at", "project_id", "updated_at", "id"),
+    Index("ix_workflows_project_id_created_at", "project_id", "created_at", "id"),
+    Index("ix_workflows_project_id_name", "project_id", "name", "id"),
+)
+
+workflow_versions = Table(
+    "workflow_versions",
+    metadata,
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("content_hash", String(80), nullable=False),
+    Column("parent_number", Integer, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("problems", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("published_by", String(320), nullable=True),
+    Column("tag", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+    CheckConstraint("state IN ('draft', 'published')", name="state"),
+    UniqueConstraint("workflow_id", "tag", name="uq_workflow_versions_workflow_id_tag"),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+)

@@ -1,0 +1,80 @@
+"""The definition format: node types, validation without saving, templates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from meshhook.api.bodies import json_body, openapi_body
+from meshhook.api.deps import CurrentActor, DatabaseDep
+from meshhook.api.models import RequestBody
+from meshhook.domain.node_types import node_types_as_json
+from meshhook.services import definitions, workflows
+from meshhook.services.templates import builtin_templates
+
+router = APIRouter(prefix="/api/v1", tags=["definitions"])
+
+
+class ValidateBody(RequestBody):
+    definition: Any
+
+
+class TemplateOut(BaseModel):
+    key: str | None = None
+    id: str | None = None
+    project: str | None = None
+    name: str
+    description: str
+    tags: list[str]
+    builtin: bool
+
+
+@router.get("/node-types", name="list_node_types")
+def list_node_types(_actor: CurrentActor) -> list[dict[str, Any]]:
+    """Every node type with its config JSON Schema, sensitive fields and arity."""
+    return node_types_as_json()
+
+
+@router.post(
+    "/projects/{project}/validate",
+    name="validate_definition",
+    openapi_extra=openapi_body(ValidateBody),
+)
+def validate_definition(
+    project: str,
+    body: Annotated[ValidateBody, Depends(json_body(ValidateBody))],
+    db: DatabaseDep,
+    actor: CurrentActor,
+) -> dict[str, Any]:
+    """``{valid, errors, warnings}`` for a definition, without saving anything."""
+    return definitions.check(db, actor, project, body.definition).as_dict()
+
+
+@router.get("/templates", name="list_templates")
+def list_templates(db: DatabaseDep, actor: CurrentActor) -> list[TemplateOut]:
+    """Built-in templates and the template workflows of the caller's projects."""
+    builtins = [
+        TemplateOut(
+            key=template.key,
+            name=template.name,
+            description=template.description,
+            tags=list(template.tags),
+            builtin=True,
+        )
+        for template in builtin_templates().values()
+    ]
+    own = [
+        TemplateOut(
+            id=str(workflow.id),
+            key=workflow.key,
+            project=project,
+            name=workflow.name,
+            description=workflow.description,
+            tags=list(workflow.tags),
+            builtin=False,
+        )
+        for project, workflow in workflows.list_templates(db, actor)
+    ]
+    return builtins + own

@@ -1,0 +1,271 @@
+"""Workflows: create, list, read, save, edit metadata, delete, restore, clone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from meshhook.api.bodies import json_body, openapi_body, raw_json
+from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.models import Page, RequestBody
+from meshhook.domain.errors import BadRequest, PreconditionRequired
+from meshhook.domain.workflows import Workflow
+from meshhook.services import versions, workflows
+from meshhook.services.workflows import NewWorkflow, WorkflowDetail
+from meshhook.store.workflows import WorkflowFilter
+
+router = APIRouter(prefix="/api/v1/projects/{project}/workflows", tags=["workflows"])
+
+
+class WorkflowOut(BaseModel):
+    id: UUID
+    key: str
+    name: str
+    description: str
+    tags: list[str]
+    is_template: bool
+    version: int = Field(description="The head version number.")
+    published_version: int | None
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+    deleted_at: datetime | None
+
+    @classmethod
+    def of(cls, workflow: Workflow) -> WorkflowOut:
+        return cls(
+            id=workflow.id,
+            key=workflow.key,
+            name=workflow.name,
+            description=workflow.description,
+            tags=list(workflow.tags),
+            is_template=workflow.is_template,
+            version=workflow.head_version,
+            published_version=workflow.published_version,
+            created_at=workflow.created_at,
+            created_by=workflow.created_by,
+            updated_at=workflow.updated_at,
+            updated_by=workflow.updated_by,
+            deleted_at=workflow.deleted_at,
+        )
+
+
+class ProblemOut(BaseModel):
+    path: str
+    code: str
+    message: str
+    severity: str
+
+
+class WorkflowDetailOut(WorkflowOut):
+    definition: dict[str, Any]
+    content_hash: str
+    problems: list[ProblemOut] = Field(
+        description="Completeness problems of the head version; they block publishing."
+    )
+    merged: bool = Field(description="A stale save was merged with newer changes.")
+
+
+class CreateBody(RequestBody):
+    key: str | None = Field(default=None, max_length=64)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    is_template: bool = False
+    definition: dict[str, Any] | None = None
+    template: str | None = Field(default=None, description="A template key or workflow id.")
+
+
+class SaveBody(RequestBody):
+    definition: dict[str, Any]
+    message: str = Field(default="", max_length=2_000)
+
+
+class PatchBody(RequestBody):
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    is_template: bool | None = None
+
+
+class CloneBody(RequestBody):
+    key: str | None = Field(default=None, max_length=64)
+    name: str = Field(max_length=200)
+
+
+def detail_response(
+    found: WorkflowDetail, *, status_code: int = 200, project: str = ""
+) -> Response:
+    """The workflow with its head definition; ``ETag`` is the head version."""
+    fields = WorkflowOut.of(found.workflow).model_dump(mode="json")
+    fields["content_hash"] = found.head.content_hash
+    fields["problems"] = [problem.as_dict() for problem in found.head.problems]
+    fields["merged"] = found.merged
+    headers = {"ETag": f'"{found.workflow.head_version}"'}
+    if status_code == 201:
+        headers["Location"] = f"/api/v1/projects/{project}/workflows/{found.workflow.id}"
+    return raw_json(
+        fields, {"definition": found.definition}, status_code=status_code, headers=headers
+    )
+
+
+def parse_if_match(value: str | None) -> int:
+    """``If-Match: "3"`` → 3. Required on saves: 428 without it."""
+    if value is None:
+        raise PreconditionRequired(
+            'a save must send If-Match: "<version it is based on>" (the ETag of the read)'
+        )
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise BadRequest(
+            f"If-Match must name one version number, like \"3\" (got {value!r}); '*' is refused"
+            " because it would overwrite changes you have not seen"
+        )
+    return int(text)
+
+
+@router.post(
+    "",
+    name="create_workflow",
+    status_code=201,
+    response_model=WorkflowDetailOut,
+    openapi_extra=openapi_body(CreateBody),
+)
+def create_workflow(
+    project: str,
+    body: Annotated[CreateBody, Depends(json_body(CreateBody))],
+    db: DatabaseDep,
+    actor: CurrentActor,
+) -> Response:
+    """Create a workflow from a definition or a template; its first version is 1."""
+    new = NewWorkflow(
+        name=body.name,
+        key=body.key,
+        description=body.description,
+        tags=tuple(body.tags),
+        is_template=body.is_template,
+    )
+    created = workflows.create(
+        db, actor, project, new, definition=body.definition, template=body.template
+    )
+    return detail_response(created, status_code=201, project=project)
+
+
+@router.get("", name="list_workflows")
+def list_workflows(
+    project: str,
+    db: DatabaseDep,
+    actor: CurrentActor,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Search name, description, key.")
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    is_template: bool | None = None,
+    published: bool | None = None,
+    deleted: Annotated[bool, Query(description="true lists the trash.")] = False,
+    sort: Annotated[
+        str,
+        Query(pattern=r"^-?(name|updated_at|created_at)$", description="e.g. name, -updated_at"),
+    ] = workflows.DEFAULT_SORT,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> Page[WorkflowOut]:
+    """Workflow metadata (no definitions), filtered, sorted, keyset-paginated."""
+    filters = WorkflowFilter(
+        q=q, tag=tag, is_template=is_template, published=published, deleted=deleted
+    )
+    rows, next_cursor = workflows.list_workflows(
+        db, actor, project, filters, sort=sort, limit=limit, cursor=cursor
+    )
+    return Page[WorkflowOut](items=[WorkflowOut.of(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/{workflow}", name="get_workflow", response_model=WorkflowDetailOut)
+def get_workflow(project: str, workflow: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """The workflow and its head definition; ETag is the head version number."""
+    return detail_response(workflows.get(db, actor, project, workflow))
+
+
+@router.put(
+    "/{workflow}",
+    name="save_workflow",
+    response_model=WorkflowDetailOut,
+    openapi_extra=openapi_body(SaveBody),
+)
+def save_workflow(
+    project: str,
+    workflow: str,
+    body: Annotated[SaveBody, Depends(json_body(SaveBody))],
+    db: DatabaseDep,
+    actor: CurrentActor,
+    if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
+) -> Response:
+    """Save a new version; a stale If-Match is merged or refused with the conflicts."""
+    saved = versions.save(
+        db,
+        actor,
+        project,
+        workflow,
+        body.definition,
+        base_version=parse_if_match(if_match),
+        message=body.message,
+    )
+    return detail_response(saved)
+
+
+@router.patch(
+    "/{workflow}",
+    name="update_workflow",
+    response_model=WorkflowDetailOut,
+    openapi_extra=openapi_body(PatchBody),
+)
+def update_workflow(
+    project: str,
+    workflow: str,
+    body: Annotated[PatchBody, Depends(json_body(PatchBody))],
+    db: DatabaseDep,
+    actor: CurrentActor,
+) -> Response:
+    """Change metadata only: name, description, tags, is_template."""
+    changes = body.model_dump(exclude_unset=True)
+    return detail_response(workflows.update_metadata(db, actor, project, workflow, changes))
+
+
+@router.delete("/{workflow}", name="delete_workflow", status_code=204)
+def delete_workflow(project: str, workflow: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """Move to the trash (restorable by id)."""
+    workflows.delete(db, actor, project, workflow)
+    return Response(status_code=204)
+
+
+@router.post("/{workflow}/restore", name="restore_workflow", response_model=WorkflowDetailOut)
+def restore_workflow(project: str, workflow: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """Bring a deleted workflow back (by id)."""
+    return detail_response(workflows.restore(db, actor, project, workflow))
+
+
+@router.post(
+    "/{workflow}/clone",
+    name="clone_workflow",
+    status_code=201,
+    response_model=WorkflowDetailOut,
+    openapi_extra=openapi_body(CloneBody),
+)
+def clone_workflow(
+    project: str,
+    workflow: str,
+    body: Annotated[CloneBody, Depends(json_body(CloneBody))],
+    db: DatabaseDep,
+    actor: CurrentActor,
+) -> Response:
+    """A new workflow whose version 1 is this workflow's head."""
+    cloned = workflows.clone(
+        db, actor, project, workflow, NewWorkflow(name=body.name, key=body.key)
+    )
+    return detail_response(cloned, status_code=201, project=project)

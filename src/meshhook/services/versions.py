@@ -1,0 +1,356 @@
+"""Versions: save (with three-way merge of stale saves), history, publish,
+revert, compare, aliases. Every version is immutable once written, except the
+draft → published state change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from meshhook.domain.accounts import Actor, Role
+from meshhook.domain.diff import diff_definitions
+from meshhook.domain.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    Problem,
+    ValidationFailed,
+)
+from meshhook.domain.merge import three_way_merge
+from meshhook.domain.pagination import decode_cursor, encode_cursor
+from meshhook.domain.validation import completeness_problems
+from meshhook.domain.workflows import (
+    Alias,
+    Version,
+    VersionInfo,
+    VersionState,
+    Workflow,
+    check_alias_name,
+    check_text,
+    check_version_tag,
+)
+from meshhook.services import audit, definitions
+from meshhook.services.transactions import ProjectScope, project_transaction
+from meshhook.services.workflows import WorkflowDetail, detail, find_workflow
+from meshhook.store import versions as version_store
+from meshhook.store import workflows as workflow_store
+from meshhook.store.db import Database
+
+
+def _version(scope: ProjectScope, workflow: Workflow, number: int) -> Version:
+    version = version_store.get_version(scope.session, workflow.id, number)
+    if version is None:
+        raise NotFound(
+            f"workflow {workflow.key!r} has no version {number} (head is {workflow.head_version})"
+        )
+    return version
+
+
+def _append(
+    scope: ProjectScope,
+    actor: Actor,
+    workflow: Workflow,
+    prepared: definitions.PreparedDefinition,
+    *,
+    message: str,
+) -> VersionInfo:
+    """Write version head+1 and move the head to it (the workflow row is locked)."""
+    now = datetime.now(UTC)
+    info = VersionInfo(
+        workflow_id=workflow.id,
+        number=workflow.head_version + 1,
+        content_hash=prepared.content_hash,
+        parent_number=workflow.head_version,
+        message=message,
+        problems=prepared.problems,
+        state=VersionState.DRAFT,
+        created_at=now,
+        created_by=actor.label,
+        published_at=None,
+        published_by=None,
+        tag=None,
+        note=None,
+    )
+    version_store.insert_version(scope.session, scope.project.id, info, prepared.canonical)
+    workflow_store.touch(
+        scope.session, workflow.id, when=now, by=actor.label, head_version=info.number
+    )
+    return info
+
+
+def save(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    ref: str,
+    definition: Any,
+    *,
+    base_version: int,
+    message: str = "",
+) -> WorkflowDetail:
+    """Save a new head version based on ``base_version``.
+
+    Identical content creates nothing. A stale base is merged three-way with
+    the changes made since; overlapping changes are refused (409) with the
+    conflicting JSON Pointers, so nobody silently overwrites anybody.
+    """
+    message = check_text(message, path="/message", maximum=2_000)
+    prepared = definitions.prepare(definition)
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        workflow = find_workflow(scope, ref, for_update=True)
+        head = _version(scope, workflow, workflow.head_version)
+        merged = False
+        if base_version != workflow.head_version:
+            if not 1 <= base_version < workflow.head_version:
+                raise PreconditionFailed(
+                    f"If-Match names version {base_version}, which this workflow does not have"
+                    f" (head is {workflow.head_version})",
+                    extra={"head_version": workflow.head_version},
+                )
+            prepared = _merge(scope, workflow, base_version, head, prepared)
+            merged = True
+        if prepared.content_hash == head.info.content_hash:
+            return detail(scope, workflow, merged=merged)
+        info = _append(scope, actor, workflow, prepared, message=message)
+        audit.record(
+            scope.session,
+            actor,
+            "workflow.save",
+            project_id=scope.project.id,
+            object_type="workflow",
+            object_id=str(workflow.id),
+            summary={
+                "key": workflow.key,
+                "version": info.number,
+                "base_version": base_version,
+                "merged": merged,
+            },
+        )
+        return WorkflowDetail(
+            workflow=_reloaded(scope, workflow),
+            head=info,
+            definition=prepared.canonical,
+            merged=merged,
+        )
+
+
+def _merge(
+    scope: ProjectScope,
+    workflow: Workflow,
+    base_version: int,
+    head: Version,
+    yours: definitions.PreparedDefinition,
+) -> definitions.PreparedDefinition:
+    base = definitions.load(_version(scope, workflow, base_version).definition)
+    theirs = definitions.load(head.definition)
+    result = three_way_merge(base, theirs, yours.definition)
+    if result.definition is None:
+        raise Conflict(
+            f"your changes overlap with changes saved since version {base_version};"
+            f" reload version {workflow.head_version} and reapply them",
+            extra={
+                "head_version": workflow.head_version,
+                "base_version": base_version,
+                "conflicts": [conflict.as_dict() for conflict in result.conflicts],
+            },
+        )
+    return definitions.prepare(result.definition)
+
+
+def _reloaded(scope: ProjectScope, workflow: Workflow) -> Workflow:
+    return find_workflow(scope, str(workflow.id))
+
+
+def history(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    ref: str,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[VersionInfo], str | None]:
+    """Versions newest first (metadata only), keyset-paginated."""
+    before = decode_cursor(cursor, types=(int,))[0] if cursor else None
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        workflow = find_workflow(scope, ref)
+        infos = version_store.list_infos(scope.session, workflow.id, before=before, limit=limit + 1)
+    next_cursor = encode_cursor([infos[limit - 1].number]) if len(infos) > limit else None
+    return infos[:limit], next_cursor
+
+
+def get_version(db: Database, actor: Actor, project_key: str, ref: str, number: int) -> Version:
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        return _version(scope, find_workflow(scope, ref), number)
+
+
+def _publish_locked(
+    scope: ProjectScope,
+    actor: Actor,
+    workflow: Workflow,
+    number: int,
+    *,
+    tag: str | None,
+    note: str | None,
+) -> None:
+    version = _version(scope, workflow, number)
+    problems = definitions.blocking(completeness_problems(definitions.load(version.definition)))
+    if problems:
+        raise ValidationFailed(
+            f"version {number} cannot be published: it has {len(problems)} problem(s) to fix",
+            errors=problems,
+        )
+    info = version.info
+    if info.state == VersionState.PUBLISHED:
+        if tag is not None and tag != info.tag:
+            raise Conflict(
+                f"version {number} is already published"
+                + (f" with tag {info.tag!r}" if info.tag else " without a tag")
+                + "; published versions cannot change"
+            )
+    else:
+        if tag is not None:
+            taken = version_store.find_by_tag(scope.session, workflow.id, tag)
+            if taken is not None:
+                raise Conflict(
+                    f"tag {tag!r} is already on version {taken.number}",
+                    errors=[Problem("/tag", "version_tag.taken", "tags are unique per workflow")],
+                )
+        now = datetime.now(UTC)
+        version_store.mark_published(
+            scope.session, workflow.id, number, when=now, by=actor.label, tag=tag, note=note
+        )
+    previous = workflow.published_version
+    workflow_store.touch(
+        scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, published_version=number
+    )
+    audit.record(
+        scope.session,
+        actor,
+        "workflow.publish",
+        project_id=scope.project.id,
+        object_type="workflow",
+        object_id=str(workflow.id),
+        summary={"key": workflow.key, "version": number, "previous": previous, "tag": tag},
+    )
+
+
+def publish(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    ref: str,
+    *,
+    version: int | None = None,
+    tag: str | None = None,
+    note: str | None = None,
+) -> VersionInfo:
+    """Publish a version (default: the head); it becomes the published version."""
+    if tag is not None:
+        check_version_tag(tag)
+    if note is not None:
+        check_text(note, path="/note", maximum=2_000)
+    try:
+        with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+            workflow = find_workflow(scope, ref, for_update=True)
+            number = workflow.head_version if version is None else version
+            _publish_locked(scope, actor, workflow, number, tag=tag, note=note)
+            info = version_store.get_info(scope.session, workflow.id, number)
+            assert info is not None
+            return info
+    except IntegrityError as error:  # a concurrent publish took the tag
+        raise Conflict(f"tag {tag!r} was taken at the same time") from error
+
+
+def revert(
+    db: Database, actor: Actor, project_key: str, ref: str, number: int, *, publish: bool = False
+) -> WorkflowDetail:
+    """A new head version equal to version ``number`` (history is kept)."""
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        workflow = find_workflow(scope, ref, for_update=True)
+        target = _version(scope, workflow, number)
+        head = _version(scope, workflow, workflow.head_version)
+        if target.info.content_hash != head.info.content_hash:
+            prepared = definitions.PreparedDefinition(
+                definition={},
+                canonical=target.definition,
+                content_hash=target.info.content_hash,
+                problems=target.info.problems,
+            )
+            info = _append(scope, actor, workflow, prepared, message=f"Revert to version {number}")
+            audit.record(
+                scope.session,
+                actor,
+                "workflow.revert",
+                project_id=scope.project.id,
+                object_type="workflow",
+                object_id=str(workflow.id),
+                summary={"key": workflow.key, "version": info.number, "reverted_to": number},
+            )
+            workflow = _reloaded(scope, workflow)
+        if publish:
+            _publish_locked(scope, actor, workflow, workflow.head_version, tag=None, note=None)
+            workflow = _reloaded(scope, workflow)
+        return detail(scope, workflow)
+
+
+def compare(
+    db: Database, actor: Actor, project_key: str, ref: str, old: int, new: int
+) -> dict[str, Any]:
+    """The structural diff from version ``old`` to version ``new``, sensitive values masked."""
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        workflow = find_workflow(scope, ref)
+        before = _version(scope, workflow, old).definition
+        after = _version(scope, workflow, new).definition
+    result = diff_definitions(definitions.load(before), definitions.load(after))
+    return {"from": old, "to": new, **result}
+
+
+def list_aliases(db: Database, actor: Actor, project_key: str, ref: str) -> list[Alias]:
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        return version_store.list_aliases(scope.session, find_workflow(scope, ref).id)
+
+
+def set_alias(
+    db: Database, actor: Actor, project_key: str, ref: str, name: str, number: int
+) -> Alias:
+    """Point an alias (e.g. ``production``) at a published version; admin role."""
+    check_alias_name(name)
+    with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
+        workflow = find_workflow(scope, ref, for_update=True)
+        target = _version(scope, workflow, number)
+        if target.info.state != VersionState.PUBLISHED:
+            raise Conflict(
+                f"version {number} is a draft; publish it before pointing {name!r} at it",
+                errors=[Problem("/version", "alias.draft", "aliases point at published versions")],
+            )
+        existing = version_store.get_alias(scope.session, workflow.id, name)
+        alias = Alias(
+            workflow_id=workflow.id,
+            name=name,
+            version=number,
+            updated_at=datetime.now(UTC),
+            updated_by=actor.label,
+        )
+        if existing is None or existing.version != number:
+            version_store.put_alias(
+                scope.session, scope.project.id, alias, exists=existing is not None
+            )
+            audit.record(
+                scope.session,
+                actor,
+                "alias.move",
+                project_id=scope.project.id,
+                object_type="workflow",
+                object_id=str(workflow.id),
+                summary={
+                    "key": workflow.key,
+                    "alias": name,
+                    "from": existing.version if existing else None,
+                    "to": number,
+                },
+            )
+            return alias
+        return existing

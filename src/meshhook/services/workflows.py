@@ -1,0 +1,431 @@
+"""Workflow management: create (blank, from a template, clone), read, list,
+edit metadata, delete to the trash and restore."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meshhook.domain.accounts import Actor, Role, check_key, slugify
+from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from meshhook.domain.pagination import bad_cursor, decode_cursor, encode_cursor
+from meshhook.domain.workflows import (
+    VersionInfo,
+    VersionState,
+    Workflow,
+    check_tags,
+    check_text,
+)
+from meshhook.services import audit, definitions
+from meshhook.services.templates import builtin_templates
+from meshhook.services.transactions import ProjectScope, project_transaction, transaction
+from meshhook.store import projects as project_store
+from meshhook.store import tenancy
+from meshhook.store import versions as version_store
+from meshhook.store import workflows as workflow_store
+from meshhook.store.db import Database
+from meshhook.store.workflows import SORTS, WorkflowFilter
+
+DEFAULT_SORT = "-updated_at"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowDetail:
+    """A workflow with its head version (definition as canonical bytes)."""
+
+    workflow: Workflow
+    head: VersionInfo
+    definition: bytes
+    merged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewWorkflow:
+    name: str
+    key: str | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    is_template: bool = False
+
+
+def find_workflow(
+    scope: ProjectScope, ref: str, *, for_update: bool = False, deleted: bool = False
+) -> Workflow:
+    """A workflow of the scoped project by UUID or key; 404 when absent."""
+    workflow = None
+    as_id = _as_uuid(ref)
+    if as_id is not None:
+        workflow = workflow_store.find(
+            scope.session,
+            scope.project.id,
+            workflow_id=as_id,
+            for_update=for_update,
+            deleted=deleted,
+        )
+    if workflow is None and not deleted:
+        workflow = workflow_store.find(
+            scope.session, scope.project.id, key=ref, for_update=for_update
+        )
+    if workflow is None:
+        where = "in the trash of" if deleted else "in"
+        raise NotFound(f"no workflow {ref!r} {where} project {scope.project.key!r}")
+    return workflow
+
+
+def detail(scope: ProjectScope, workflow: Workflow, *, merged: bool = False) -> WorkflowDetail:
+    head = version_store.get_version(scope.session, workflow.id, workflow.head_version)
+    assert head is not None, "every workflow has its head version"
+    return WorkflowDetail(
+        workflow=workflow, head=head.info, definition=head.definition, merged=merged
+    )
+
+
+def _as_uuid(ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+def _free_key(session: Session, project_id: uuid.UUID, wanted: str | None, name: str) -> str:
+    if wanted is not None:
+        key = check_key(wanted)
+        if workflow_store.key_in_use(session, project_id, key):
+            raise Conflict(
+                f"a workflow with key {key!r} already exists in this project",
+                errors=[Problem("/key", "key.taken", "choose another key")],
+            )
+        return key
+    base = slugify(name)
+    key, counter = base, 1
+    while workflow_store.key_in_use(session, project_id, key):
+        counter += 1
+        suffix = f"-{counter}"
+        key = base[: 64 - len(suffix)] + suffix
+    return key
+
+
+def _check_name(name: str) -> str:
+    value = name.strip()
+    if not 1 <= len(value) <= 200:
+        raise ValidationFailed(
+            "the name is empty or too long",
+            errors=[Problem("/name", "name.length", "use 1 to 200 characters")],
+        )
+    return value
+
+
+def insert_new(
+    scope: ProjectScope,
+    actor: Actor,
+    new: NewWorkflow,
+    prepared: definitions.PreparedDefinition,
+    *,
+    message: str,
+    action: str = "workflow.create",
+    summary: dict[str, Any] | None = None,
+) -> WorkflowDetail:
+    """Insert a workflow with version 1 inside the scoped transaction."""
+    name = _check_name(new.name)
+    now = datetime.now(UTC)
+    workflow = Workflow(
+        id=uuid.uuid4(),
+        project_id=scope.project.id,
+        key=_free_key(scope.session, scope.project.id, new.key, name),
+        name=name,
+        description=check_text(new.description, path="/description", maximum=10_000),
+        tags=check_tags(list(new.tags)),
+        is_template=new.is_template,
+        head_version=1,
+        published_version=None,
+        created_at=now,
+        created_by=actor.label,
+        updated_at=now,
+        updated_by=actor.label,
+        deleted_at=None,
+    )
+    info = VersionInfo(
+        workflow_id=workflow.id,
+        number=1,
+        content_hash=prepared.content_hash,
+        parent_number=None,
+        message=message,
+        problems=prepared.problems,
+        state=VersionState.DRAFT,
+        created_at=now,
+        created_by=actor.label,
+        published_at=None,
+        published_by=None,
+        tag=None,
+        note=None,
+    )
+    workflow_store.insert_workflow(scope.session, workflow)
+    version_store.insert_version(scope.session, scope.project.id, info, prepared.canonical)
+    audit.record(
+        scope.session,
+        actor,
+        action,
+        project_id=scope.project.id,
+        object_type="workflow",
+        object_id=str(workflow.id),
+        summary={"key": workflow.key, "version": 1, **(summary or {})},
+    )
+    return WorkflowDetail(workflow=workflow, head=info, definition=prepared.canonical)
+
+
+def create(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    new: NewWorkflow,
+    *,
+    definition: Any = None,
+    template: str | None = None,
+) -> WorkflowDetail:
+    """Create a workflow from a definition or a template (exactly one)."""
+    if (definition is None) == (template is None):
+        raise ValidationFailed(
+            "send either a definition or a template",
+            errors=[
+                Problem("/definition", "create.source", "give exactly one of definition, template")
+            ],
+        )
+    try:
+        with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+            if template is not None:
+                source, origin = _template_definition(scope, actor, template)
+                prepared = definitions.prepare(source, pointer_prefix="/template")
+                return insert_new(
+                    scope,
+                    actor,
+                    new,
+                    prepared,
+                    message=f"Created from template {origin}",
+                    summary={"template": origin},
+                )
+            prepared = definitions.prepare(definition)
+            return insert_new(scope, actor, new, prepared, message="Created")
+    except IntegrityError as error:  # a concurrent create took the key
+        raise Conflict("a workflow with that key was created at the same time") from error
+
+
+def _template_definition(scope: ProjectScope, actor: Actor, ref: str) -> tuple[Any, str]:
+    builtin = builtin_templates().get(ref)
+    if builtin is not None:
+        return builtin.definition, ref
+    try:
+        source = find_workflow(scope, ref)
+    except NotFound:
+        source = _template_elsewhere(scope, actor, ref)
+    if not source.is_template:
+        raise ValidationFailed(
+            f"workflow {ref!r} is not marked as a template",
+            errors=[Problem("/template", "template.not_template", "mark it is_template first")],
+        )
+    version = version_store.get_version(scope.session, source.id, source.head_version)
+    assert version is not None
+    return definitions.load(version.definition), source.key
+
+
+def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> Workflow:
+    """A template workflow by id in another project the actor can read."""
+    as_id = _as_uuid(ref)
+    if as_id is not None and actor.user_id is not None:
+        for project, _role in project_store.list_for_user(scope.session, actor.user_id):
+            tenancy.switch_project(scope.session, project.id)
+            found = workflow_store.find(scope.session, project.id, workflow_id=as_id)
+            if found is not None and found.is_template:
+                tenancy.switch_project(scope.session, scope.project.id)
+                return found
+        tenancy.switch_project(scope.session, scope.project.id)
+    raise NotFound(
+        f"no template {ref!r}: not a built-in template, nor a template workflow you can read",
+        errors=[Problem("/template", "template.unknown", "see GET /api/v1/templates")],
+    )
+
+
+def get(db: Database, actor: Actor, project_key: str, ref: str) -> WorkflowDetail:
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        return detail(scope, find_workflow(scope, ref))
+
+
+def list_workflows(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    filters: WorkflowFilter,
+    *,
+    sort: str = DEFAULT_SORT,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Workflow], str | None]:
+    """A page of workflow metadata (no definitions), keyset-paginated."""
+    field = sort.removeprefix("-")
+    if field not in SORTS:
+        raise ValidationFailed(
+            f"cannot sort by {sort!r}",
+            errors=[
+                Problem(
+                    "query:/sort",
+                    "sort.unknown",
+                    "use name, updated_at or created_at, with - for descending",
+                )
+            ],
+        )
+    after = _decode_list_cursor(cursor, sort) if cursor else None
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        rows = workflow_store.list_page(
+            scope.session,
+            scope.project.id,
+            filters,
+            sort=field,
+            descending=sort.startswith("-"),
+            after=after,
+            limit=limit + 1,
+        )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        value = getattr(last, field)
+        shown = value.isoformat() if isinstance(value, datetime) else value
+        next_cursor = encode_cursor([sort, shown, str(last.id)])
+    return rows[:limit], next_cursor
+
+
+def _decode_list_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
+    cursor_sort, value, last_id = decode_cursor(cursor, types=(str, str, str))
+    as_id = _as_uuid(last_id)
+    if cursor_sort != sort or as_id is None:
+        raise bad_cursor()
+    if sort.removeprefix("-") == "name":
+        return value, as_id
+    try:
+        return datetime.fromisoformat(value), as_id
+    except ValueError:
+        raise bad_cursor() from None
+
+
+def update_metadata(
+    db: Database, actor: Actor, project_key: str, ref: str, changes: dict[str, Any]
+) -> WorkflowDetail:
+    """Change name, description, tags or the template flag (not the definition)."""
+    values: dict[str, Any] = {}
+    if "name" in changes:
+        values["name"] = _check_name(changes["name"])
+    if "description" in changes:
+        values["description"] = check_text(
+            changes["description"], path="/description", maximum=10_000
+        )
+    if "tags" in changes:
+        values["tags"] = check_tags(list(changes["tags"]))
+    if "is_template" in changes:
+        values["is_template"] = bool(changes["is_template"])
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        workflow = find_workflow(scope, ref, for_update=True)
+        before = {name: getattr(workflow, name) for name in values}
+        changed = {name: value for name, value in values.items() if before[name] != value}
+        if changed:
+            workflow_store.touch(
+                scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, **changed
+            )
+            audit.record(
+                scope.session,
+                actor,
+                "workflow.update",
+                project_id=scope.project.id,
+                object_type="workflow",
+                object_id=str(workflow.id),
+                summary={
+                    "key": workflow.key,
+                    "changed": sorted(changed),
+                },
+            )
+        return detail(scope, find_workflow(scope, str(workflow.id)))
+
+
+def delete(db: Database, actor: Actor, project_key: str, ref: str) -> None:
+    """Move a workflow to the trash; its key becomes free, its id restorable."""
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        workflow = find_workflow(scope, ref, for_update=True)
+        now = datetime.now(UTC)
+        workflow_store.touch(scope.session, workflow.id, when=now, by=actor.label, deleted_at=now)
+        audit.record(
+            scope.session,
+            actor,
+            "workflow.delete",
+            project_id=scope.project.id,
+            object_type="workflow",
+            object_id=str(workflow.id),
+            summary={"key": workflow.key},
+        )
+
+
+def restore(db: Database, actor: Actor, project_key: str, workflow_id: str) -> WorkflowDetail:
+    """Bring a workflow back from the trash, unless its key was reused meanwhile."""
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        if _as_uuid(workflow_id) is None:
+            raise NotFound(
+                "restore needs the workflow's id (keys of deleted workflows may be reused)"
+            )
+        workflow = find_workflow(scope, workflow_id, for_update=True, deleted=True)
+        if workflow_store.key_in_use(scope.session, scope.project.id, workflow.key):
+            raise Conflict(
+                f"another workflow now uses the key {workflow.key!r}; rename or delete it first"
+            )
+        workflow_store.touch(
+            scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, deleted_at=None
+        )
+        audit.record(
+            scope.session,
+            actor,
+            "workflow.restore",
+            project_id=scope.project.id,
+            object_type="workflow",
+            object_id=str(workflow.id),
+            summary={"key": workflow.key},
+        )
+        return detail(scope, find_workflow(scope, str(workflow.id)))
+
+
+def clone(
+    db: Database, actor: Actor, project_key: str, ref: str, new: NewWorkflow
+) -> WorkflowDetail:
+    """A new workflow whose version 1 is this workflow's head."""
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        source = find_workflow(scope, ref)
+        head = version_store.get_version(scope.session, source.id, source.head_version)
+        assert head is not None
+        prepared = definitions.PreparedDefinition(
+            definition=definitions.load(head.definition),
+            canonical=head.definition,
+            content_hash=head.info.content_hash,
+            problems=head.info.problems,
+        )
+        return insert_new(
+            scope,
+            actor,
+            new,
+            prepared,
+            message=f"Cloned from {source.key} version {source.head_version}",
+            action="workflow.clone",
+            summary={"source": source.key, "source_version": source.head_version},
+        )
+
+
+def list_templates(db: Database, actor: Actor) -> list[tuple[str, Workflow]]:
+    """Template workflows in every project the actor belongs to, with its key."""
+    if actor.user_id is None:
+        return []
+    found: list[tuple[str, Workflow]] = []
+    with transaction(db, actor, write=False) as session:
+        for project, _role in project_store.list_for_user(session, actor.user_id):
+            tenancy.switch_project(session, project.id)
+            found.extend(
+                (project.key, w) for w in workflow_store.list_templates(session, project.id)
+            )
+    return found

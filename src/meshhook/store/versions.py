@@ -1,0 +1,182 @@
+"""Immutable workflow versions and the aliases pointing at them.
+
+How a version's definition is stored is this module's business alone: callers
+hand in and get back canonical JSON bytes. (Today a full copy per version,
+compressed by the database; a later change stores deltas behind the same
+functions.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, problems_from_json
+from meshhook.store.tables import aliases, workflow_versions
+
+_INFO_COLUMNS = [c for c in workflow_versions.c if c.name not in ("definition", "project_id")]
+
+
+def _info(row: Any) -> VersionInfo:
+    return VersionInfo(
+        workflow_id=row.workflow_id,
+        number=row.number,
+        content_hash=row.content_hash,
+        parent_number=row.parent_number,
+        message=row.message,
+        problems=problems_from_json(row.problems),
+        state=VersionState(row.state),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        published_at=row.published_at,
+        published_by=row.published_by,
+        tag=row.tag,
+        note=row.note,
+    )
+
+
+def insert_version(
+    session: Session,
+    project_id: UUID,
+    info: VersionInfo,
+    definition: bytes,
+) -> None:
+    session.execute(
+        insert(workflow_versions).values(
+            workflow_id=info.workflow_id,
+            number=info.number,
+            project_id=project_id,
+            definition=definition.decode(),
+            content_hash=info.content_hash,
+            parent_number=info.parent_number,
+            message=info.message,
+            problems=[problem.as_dict() for problem in info.problems],
+            state=info.state.value,
+            created_at=info.created_at,
+            created_by=info.created_by,
+            published_at=info.published_at,
+            published_by=info.published_by,
+            tag=info.tag,
+            note=info.note,
+        )
+    )
+
+
+def get_version(session: Session, workflow_id: UUID, number: int) -> Version | None:
+    row = session.execute(
+        select(workflow_versions).where(
+            workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.number == number
+        )
+    ).first()
+    return Version(info=_info(row), definition=row.definition.encode()) if row else None
+
+
+def get_info(session: Session, workflow_id: UUID, number: int) -> VersionInfo | None:
+    row = session.execute(
+        select(*_INFO_COLUMNS).where(
+            workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.number == number
+        )
+    ).first()
+    return _info(row) if row else None
+
+
+def list_infos(
+    session: Session, workflow_id: UUID, *, before: int | None, limit: int
+) -> list[VersionInfo]:
+    """History, newest first, keyset-paginated on the version number."""
+    query = select(*_INFO_COLUMNS).where(workflow_versions.c.workflow_id == workflow_id)
+    if before is not None:
+        query = query.where(workflow_versions.c.number < before)
+    rows = session.execute(query.order_by(workflow_versions.c.number.desc()).limit(limit)).all()
+    return [_info(row) for row in rows]
+
+
+def find_by_tag(session: Session, workflow_id: UUID, tag: str) -> VersionInfo | None:
+    row = session.execute(
+        select(*_INFO_COLUMNS).where(
+            workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.tag == tag
+        )
+    ).first()
+    return _info(row) if row else None
+
+
+def mark_published(
+    session: Session,
+    workflow_id: UUID,
+    number: int,
+    *,
+    when: datetime,
+    by: str,
+    tag: str | None,
+    note: str | None,
+) -> None:
+    """The one change a version row ever gets: draft → published."""
+    session.execute(
+        update(workflow_versions)
+        .where(
+            workflow_versions.c.workflow_id == workflow_id,
+            workflow_versions.c.number == number,
+            workflow_versions.c.state == VersionState.DRAFT.value,
+        )
+        .values(
+            state=VersionState.PUBLISHED.value,
+            published_at=when,
+            published_by=by,
+            tag=tag,
+            note=note,
+        )
+    )
+
+
+def _alias(row: Any) -> Alias:
+    return Alias(
+        workflow_id=row.workflow_id,
+        name=row.name,
+        version=row.version,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+def list_aliases(session: Session, workflow_id: UUID) -> list[Alias]:
+    rows = session.execute(
+        select(aliases).where(aliases.c.workflow_id == workflow_id).order_by(aliases.c.name)
+    ).all()
+    return [_alias(row) for row in rows]
+
+
+def get_alias(session: Session, workflow_id: UUID, name: str) -> Alias | None:
+    row = session.execute(
+        select(aliases).where(aliases.c.workflow_id == workflow_id, aliases.c.name == name)
+    ).first()
+    return _alias(row) if row else None
+
+
+def put_alias(session: Session, project_id: UUID, alias: Alias, *, exists: bool) -> None:
+    values = {
+        "version": alias.version,
+        "updated_at": alias.updated_at,
+        "updated_by": alias.updated_by,
+    }
+    if exists:
+        session.execute(
+            update(aliases)
+            .where(aliases.c.workflow_id == alias.workflow_id, aliases.c.name == alias.name)
+            .values(**values)
+        )
+    else:
+        session.execute(
+            insert(aliases).values(
+                workflow_id=alias.workflow_id, name=alias.name, project_id=project_id, **values
+            )
+        )
+
+
+def delete_alias(session: Session, workflow_id: UUID, name: str) -> None:
+    session.execute(
+        delete(aliases).where(aliases.c.workflow_id == workflow_id, aliases.c.name == name)
+    )

@@ -1,0 +1,172 @@
+"""Workflow rows (metadata and pointers to the head and published versions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from meshhook.domain.workflows import Workflow
+from meshhook.store.dialect import json_array_contains, lock_rows
+from meshhook.store.tables import workflows
+
+
+def _workflow(row: Any) -> Workflow:
+    return Workflow(
+        id=row.id,
+        project_id=row.project_id,
+        key=row.key,
+        name=row.name,
+        description=row.description,
+        tags=tuple(row.tags),
+        is_template=row.is_template,
+        head_version=row.head_version,
+        published_version=row.published_version,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+        deleted_at=row.deleted_at,
+    )
+
+
+def insert_workflow(session: Session, workflow: Workflow) -> None:
+    session.execute(
+        insert(workflows).values(
+            id=workflow.id,
+            project_id=workflow.project_id,
+            key=workflow.key,
+            name=workflow.name,
+            description=workflow.description,
+            tags=list(workflow.tags),
+            is_template=workflow.is_template,
+            head_version=workflow.head_version,
+            published_version=workflow.published_version,
+            created_at=workflow.created_at,
+            created_by=workflow.created_by,
+            updated_at=workflow.updated_at,
+            updated_by=workflow.updated_by,
+            deleted_at=workflow.deleted_at,
+        )
+    )
+
+
+def find(
+    session: Session,
+    project_id: UUID,
+    *,
+    workflow_id: UUID | None = None,
+    key: str | None = None,
+    deleted: bool = False,
+    for_update: bool = False,
+) -> Workflow | None:
+    """A live (or, with ``deleted``, a trashed) workflow by id or key."""
+    query = select(workflows).where(workflows.c.project_id == project_id)
+    if workflow_id is not None:
+        query = query.where(workflows.c.id == workflow_id)
+    if key is not None:
+        query = query.where(workflows.c.key == key)
+    query = query.where(
+        workflows.c.deleted_at.is_not(None) if deleted else workflows.c.deleted_at.is_(None)
+    )
+    if for_update:
+        query = lock_rows(session, query)
+    row = session.execute(query).first()
+    return _workflow(row) if row else None
+
+
+def key_in_use(session: Session, project_id: UUID, key: str) -> bool:
+    return find(session, project_id, key=key) is not None
+
+
+def update_fields(session: Session, workflow_id: UUID, **values: Any) -> None:
+    if "tags" in values:
+        values["tags"] = list(values["tags"])
+    session.execute(update(workflows).where(workflows.c.id == workflow_id).values(**values))
+
+
+SORTS = {
+    "name": workflows.c.name,
+    "updated_at": workflows.c.updated_at,
+    "created_at": workflows.c.created_at,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowFilter:
+    q: str | None = None
+    tag: str | None = None
+    is_template: bool | None = None
+    published: bool | None = None
+    deleted: bool = False
+
+
+def list_page(
+    session: Session,
+    project_id: UUID,
+    filters: WorkflowFilter,
+    *,
+    sort: str,
+    descending: bool,
+    after: tuple[Any, UUID] | None,
+    limit: int,
+) -> list[Workflow]:
+    """One keyset page ordered by ``sort`` then id (stable under concurrent writes)."""
+    column = SORTS[sort]
+    query: Select[Any] = select(workflows).where(workflows.c.project_id == project_id)
+    query = _apply_filters(session, query, filters)
+    if after is not None:
+        value, last_id = after
+        beyond = column < value if descending else column > value
+        tie = workflows.c.id < last_id if descending else workflows.c.id > last_id
+        query = query.where(or_(beyond, and_(column == value, tie)))
+    order = (column.desc(), workflows.c.id.desc()) if descending else (column, workflows.c.id)
+    rows = session.execute(query.order_by(*order).limit(limit)).all()
+    return [_workflow(row) for row in rows]
+
+
+def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter) -> Select[Any]:
+    deleted = workflows.c.deleted_at
+    query = query.where(deleted.is_not(None) if filters.deleted else deleted.is_(None))
+    if filters.q:
+        needle = "%" + _escape_like(filters.q.lower()) + "%"
+        query = query.where(
+            or_(
+                func.lower(workflows.c.name).like(needle, escape="\\"),
+                func.lower(workflows.c.description).like(needle, escape="\\"),
+                workflows.c.key.like(needle, escape="\\"),
+            )
+        )
+    if filters.tag:
+        query = query.where(json_array_contains(session, workflows.c.tags, filters.tag))
+    if filters.is_template is not None:
+        query = query.where(workflows.c.is_template.is_(filters.is_template))
+    if filters.published is not None:
+        published = workflows.c.published_version
+        query = query.where(published.is_not(None) if filters.published else published.is_(None))
+    return query
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_templates(session: Session, project_id: UUID) -> list[Workflow]:
+    rows = session.execute(
+        select(workflows)
+        .where(
+            workflows.c.project_id == project_id,
+            workflows.c.is_template.is_(True),
+            workflows.c.deleted_at.is_(None),
+        )
+        .order_by(workflows.c.name)
+    ).all()
+    return [_workflow(row) for row in rows]
+
+
+def touch(session: Session, workflow_id: UUID, *, when: datetime, by: str, **values: Any) -> None:
+    update_fields(session, workflow_id, updated_at=when, updated_by=by, **values)
