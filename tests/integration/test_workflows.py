@@ -74,12 +74,18 @@ def test_completeness_problems_are_saved_and_shown(client: TestClient, owner: Me
     assert created["problems"][0]["path"].startswith("/nodes/1/config")
 
 
+def _names(client: TestClient, member: Member, query: str) -> list[str]:
+    items = client.get(f"{BASE}?{query}", headers=member.headers).json()["items"]
+    return [workflow["name"] for workflow in items]
+
+
 def test_list_filters_sorts_and_pages(client: TestClient, owner: Member) -> None:
     for index, name in enumerate(["Gamma", "alpha", "Beta", "Delta billing"]):
         create(client, owner, name=name, tags=["billing"] if index % 2 else [])
-    names = lambda q: [
-        w["name"] for w in client.get(f"{BASE}?{q}", headers=owner.headers).json()["items"]
-    ]  # noqa: E731
+
+    def names(query: str) -> list[str]:
+        return _names(client, owner, query)
+
     # Names sort by code point on both backends (upper case first).
     assert names("sort=name") == ["Beta", "Delta billing", "Gamma", "alpha"]
     assert names("tag=billing&sort=name") == ["Delta billing", "alpha"]
@@ -104,9 +110,10 @@ def test_published_and_template_filters(client: TestClient, owner: Member) -> No
     create(client, owner, name="Live")
     create(client, owner, name="Starter", is_template=True)
     client.post(f"{BASE}/live/versions/publish", json={}, headers=owner.headers)
-    names = lambda q: [
-        w["name"] for w in client.get(f"{BASE}?{q}", headers=owner.headers).json()["items"]
-    ]  # noqa: E731
+
+    def names(query: str) -> list[str]:
+        return _names(client, owner, query)
+
     assert names("published=true") == ["Live"]
     assert names("published=false") == ["Starter"]
     assert names("is_template=true") == ["Starter"]

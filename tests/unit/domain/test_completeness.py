@@ -281,7 +281,7 @@ def big_definition(count: int) -> dict[str, Any]:
     ]
     for i in range(1, count):
         kind = ("transform", "http_call", "delay", "branch")[i % 4]
-        config: dict[str, Any] = {
+        configs: dict[str, dict[str, Any]] = {
             "transform": {"expression": f"items[{i % 7}].price"},
             "http_call": {
                 "url": f"https://api.example.com/{i}",
@@ -293,9 +293,14 @@ def big_definition(count: int) -> dict[str, Any]:
             },
             "delay": {"duration_seconds": i},
             "branch": {"condition": "amount > `10`"},
-        }[kind]
+        }
         nodes.append(
-            {"id": f"n{i}", "type": kind, "config": config, "position": {"x": i * 200, "y": 0}}
+            {
+                "id": f"n{i}",
+                "type": kind,
+                "config": configs[kind],
+                "position": {"x": i * 200, "y": 0},
+            }
         )
     nodes[-1] = {"id": "end", "type": "terminate", "config": {"output": "@"}}
     edges: list[dict[str, Any]] = []

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 import pytest
 
+from meshhook.domain.errors import ValidationFailed
 from meshhook.domain.validation import (
     MAX_DEFINITION_BYTES,
     MAX_DEPTH,
@@ -13,7 +15,6 @@ from meshhook.domain.validation import (
     ensure_structurally_valid,
     structural_problems,
 )
-from meshhook.domain.errors import ValidationFailed
 
 
 def node(node_id: str, node_type: str = "transform", **extra: Any) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def node(node_id: str, node_type: str = "transform", **extra: Any) -> dict[str, 
 def chain(*ids: str) -> dict[str, Any]:
     return {
         "nodes": [node(ids[0], "manual"), *(node(i) for i in ids[1:])],
-        "edges": [{"from": a, "to": b} for a, b in zip(ids, ids[1:], strict=False)],
+        "edges": [{"from": a, "to": b} for a, b in itertools.pairwise(ids)],
     }
 
 
