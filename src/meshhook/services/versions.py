@@ -52,8 +52,10 @@ def _append(
     scope: ProjectScope,
     actor: Actor,
     workflow: Workflow,
-    prepared: definitions.PreparedDefinition,
+    content: bytes,
     *,
+    content_hash: str,
+    problems: tuple[Problem, ...],
     message: str,
 ) -> VersionInfo:
     """Write version head+1 and move the head to it (the workflow row is locked)."""
@@ -61,10 +63,10 @@ def _append(
     info = VersionInfo(
         workflow_id=workflow.id,
         number=workflow.head_version + 1,
-        content_hash=prepared.content_hash,
+        content_hash=content_hash,
         parent_number=workflow.head_version,
         message=message,
-        problems=prepared.problems,
+        problems=problems,
         state=VersionState.DRAFT,
         created_at=now,
         created_by=actor.label,
@@ -73,7 +75,7 @@ def _append(
         tag=None,
         note=None,
     )
-    version_store.insert_version(scope.session, scope.project.id, info, prepared.canonical)
+    version_store.insert_version(scope.session, scope.project.id, info, content)
     workflow_store.touch(
         scope.session, workflow.id, when=now, by=actor.label, head_version=info.number
     )
@@ -113,7 +115,15 @@ def save(
             merged = True
         if prepared.content_hash == head.info.content_hash:
             return detail(scope, workflow, merged=merged)
-        info = _append(scope, actor, workflow, prepared, message=message)
+        info = _append(
+            scope,
+            actor,
+            workflow,
+            prepared.canonical,
+            content_hash=prepared.content_hash,
+            problems=prepared.problems,
+            message=message,
+        )
         audit.record(
             scope.session,
             actor,
@@ -273,13 +283,15 @@ def revert(
         target = _version(scope, workflow, number)
         head = _version(scope, workflow, workflow.head_version)
         if target.info.content_hash != head.info.content_hash:
-            prepared = definitions.PreparedDefinition(
-                definition={},
-                canonical=target.definition,
+            info = _append(
+                scope,
+                actor,
+                workflow,
+                target.definition,
                 content_hash=target.info.content_hash,
                 problems=target.info.problems,
+                message=f"Revert to version {number}",
             )
-            info = _append(scope, actor, workflow, prepared, message=f"Revert to version {number}")
             audit.record(
                 scope.session,
                 actor,
