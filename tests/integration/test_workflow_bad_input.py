@@ -124,3 +124,37 @@ def test_bad_list_parameters_are_4xx(client: TestClient, owner: Member, query: s
 
 def test_restore_needs_an_id(client: TestClient, owner: Member, existing: str) -> None:
     assert_problem(client.post(f"{existing}/restore", headers=owner.headers), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/sync/versions/99999999999999999999", None),
+        ("post", "/sync/versions/99999999999999999999/revert", None),
+        ("get", "/sync/versions/compare?from=1&to=99999999999999999999", None),
+        ("post", "/sync/versions/publish", {"version": 99999999999999999999}),
+        ("put", "/sync/aliases/production", {"version": 99999999999999999999}),
+    ],
+)
+def test_huge_version_numbers_are_422_not_500(
+    client: TestClient, owner: Member, existing: str, method: str, path: str, body: Any
+) -> None:
+    response = client.request(method, BASE + path, json=body, headers=owner.headers)
+    assert_problem(response, 422)
+
+
+def test_a_huge_if_match_is_400(client: TestClient, owner: Member, existing: str) -> None:
+    response = client.put(
+        existing,
+        json={"definition": linear()},
+        headers={**owner.headers, "If-Match": '"99999999999999999999"'},
+    )
+    assert_problem(response, 400)
+
+
+def test_patch_with_null_fields_changes_nothing(
+    client: TestClient, owner: Member, existing: str
+) -> None:
+    response = client.patch(existing, json={"name": None, "tags": None}, headers=owner.headers)
+    assert response.status_code == 200
+    assert response.json()["name"] == "Sync"

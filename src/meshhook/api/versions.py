@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -56,13 +56,15 @@ class VersionDetailOut(VersionOut):
 
 
 class PublishBody(RequestBody):
-    version: int | None = Field(default=None, ge=1, description="Default: the head.")
+    version: int | None = Field(
+        default=None, ge=1, le=2_147_483_647, description="Default: the head."
+    )
     tag: str | None = Field(default=None, max_length=64, description="e.g. v1.2.0")
     note: str | None = Field(default=None, max_length=2_000)
 
 
 class AliasBody(RequestBody):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2_147_483_647)
 
 
 class AliasOut(BaseModel):
@@ -81,7 +83,10 @@ class AliasOut(BaseModel):
         )
 
 
-Number = Annotated[int, Query(ge=1)]
+# Version numbers are 32-bit in the database; a larger one is a 422, not a 500.
+MAX_VERSION = 2_147_483_647
+Number = Annotated[int, Query(ge=1, le=MAX_VERSION)]
+PathNumber = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 
 
 @router.get("/versions", name="list_versions")
@@ -104,7 +109,7 @@ def compare_versions(
     workflow: str,
     db: DatabaseDep,
     actor: CurrentActor,
-    from_: Annotated[int, Query(alias="from", ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
     to: Number,
 ) -> dict[str, Any]:
     """Structural diff from one version to another, plus an RFC 6902 patch."""
@@ -133,7 +138,7 @@ def publish_version(
 
 @router.get("/versions/{number}", name="get_version", response_model=VersionDetailOut)
 def get_version(
-    project: str, workflow: str, number: int, db: DatabaseDep, actor: CurrentActor
+    project: str, workflow: str, number: PathNumber, db: DatabaseDep, actor: CurrentActor
 ) -> Response:
     """One version with its definition."""
     version = versions.get_version(db, actor, project, workflow, number)
@@ -147,7 +152,7 @@ def get_version(
 def revert_to_version(
     project: str,
     workflow: str,
-    number: int,
+    number: PathNumber,
     db: DatabaseDep,
     actor: CurrentActor,
     publish: bool = False,

@@ -122,7 +122,7 @@ def parse_if_match(value: str | None) -> int:
             'a save must send If-Match: "<version it is based on>" (the ETag of the read)'
         )
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 9:
         raise BadRequest(
             f"If-Match must name one version number, like \"3\" (got {value!r}); '*' is refused"
             " because it would overwrite changes you have not seen"
@@ -233,7 +233,8 @@ def update_workflow(
     actor: CurrentActor,
 ) -> Response:
     """Change metadata only: name, description, tags, is_template."""
-    changes = body.model_dump(exclude_unset=True)
+    # null means "leave as it is", like an absent field.
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
     return detail_response(workflows.update_metadata(db, actor, project, workflow, changes))
 
 

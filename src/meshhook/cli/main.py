@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from meshhook import __version__
-from meshhook.cli import admin, server
+from meshhook.cli import admin, server, validate, workflows
 
 app = typer.Typer(
     name="meshhook",
@@ -19,6 +19,8 @@ app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.projects_app, name="projects")
 app.add_typer(admin.members_app, name="members")
 app.add_typer(admin.tokens_app, name="tokens")
+app.add_typer(workflows.workflows_app, name="workflows")
+app.command("validate")(validate.validate)
 
 
 @app.command("version")

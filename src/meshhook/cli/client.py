@@ -1,0 +1,428 @@
+"""A small typed client for the MeshHook HTTP API (what ``meshhook workflows`` uses).
+
+It only speaks HTTP: it never touches the database, so the commands built on it
+work against a remote server. Every failure becomes a :class:`ClientError` (a
+``MeshHookError``) with a readable message, never an httpx traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, cast
+from urllib.parse import quote
+
+import httpx
+
+from meshhook import __version__
+from meshhook.domain.errors import MeshHookError, Problem
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+PAGE_MAX = 200
+
+Json = dict[str, Any]
+
+
+class ClientError(MeshHookError):
+    """The server answered with an error (or could not be asked at all).
+
+    ``status`` is the HTTP status (0 when there was no answer), ``errors`` the
+    problems of a problem+json body, ``conflicts`` those of a refused merge (409),
+    and ``body`` the problem+json document as received.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int = 0,
+        errors: Sequence[Problem] = (),
+        conflicts: Sequence[Json] = (),
+        body: Json | None = None,
+    ) -> None:
+        super().__init__(detail, list(errors))
+        self.http_status = status
+        self.conflicts = list(conflicts)
+        self.body = dict(body or {})
+
+
+class NotConfigured(ClientError):
+    """``MESHHOOK_URL`` / ``MESHHOOK_TOKEN`` are missing or unusable."""
+
+
+class ServerUnreachable(ClientError):
+    """No HTTP answer: connection refused, DNS failure, timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """A workflow as returned with its ``ETag`` (the head version number)."""
+
+    body: Json
+    version: int
+
+    @property
+    def merged(self) -> bool:
+        """A stale save was merged three-way with changes saved since its base."""
+        return bool(self.body.get("merged"))
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _etag_version(response: httpx.Response) -> int:
+    text = response.headers.get("etag", "").removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ClientError(f"the server sent no usable ETag (got {text!r})", status=200)
+    return int(text)
+
+
+def _problem(item: Any) -> Problem:
+    fields = item if isinstance(item, dict) else {}
+    severity = "warning" if fields.get("severity") == "warning" else "error"
+    return Problem(
+        path=str(fields.get("path", "")),
+        code=str(fields.get("code", "")),
+        message=str(fields.get("message", item)),
+        severity=cast(Literal["error", "warning"], severity),
+    )
+
+
+def _error_of(response: httpx.Response) -> ClientError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "detail" not in body:
+        text = " ".join(response.text.split())[:200] or response.reason_phrase
+        return ClientError(
+            f"HTTP {response.status_code} from {response.request.url}: {text}",
+            status=response.status_code,
+        )
+    detail = str(body["detail"])
+    if response.status_code == 401:
+        detail += " (check MESHHOOK_TOKEN)"
+    raw_errors = body.get("errors")
+    raw_conflicts = body.get("conflicts")
+    return ClientError(
+        detail,
+        status=response.status_code,
+        errors=[_problem(item) for item in raw_errors] if isinstance(raw_errors, list) else [],
+        conflicts=[c for c in raw_conflicts if isinstance(c, dict)]
+        if isinstance(raw_conflicts, list)
+        else [],
+        body=body,
+    )
+
+
+class MeshHookClient:
+    """Calls to ``/api/v1`` with a bearer token.
+
+    ``transport`` routes requests somewhere other than the network (tests,
+    proxies); ``session`` sends through an existing ``httpx.Client`` instead,
+    such as starlette's ``TestClient``, which this client then never closes.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        session: httpx.Client | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._owned = session is None
+        self._http = session or httpx.Client(
+            base_url=self.base_url, transport=transport, timeout=timeout
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MeshHookClient:
+        """A client for ``MESHHOOK_URL`` (default ``http://127.0.0.1:8080``) and
+        ``MESHHOOK_TOKEN`` (required)."""
+        env = os.environ if environ is None else environ
+        url = env.get("MESHHOOK_URL", "").strip() or DEFAULT_URL
+        if not url.startswith(("http://", "https://")):
+            raise NotConfigured(f"MESHHOOK_URL must start with http:// or https:// (got {url!r})")
+        token = env.get("MESHHOOK_TOKEN", "").strip()
+        if not token:
+            raise NotConfigured(
+                "MESHHOOK_TOKEN is not set: create a token with"
+                " `meshhook tokens create EMAIL` (or in the web UI) and export MESHHOOK_TOKEN"
+            )
+        return cls(url, token)
+
+    def close(self) -> None:
+        if self._owned:
+            self._http.close()
+
+    def __enter__(self) -> MeshHookClient:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int | bool] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        all_headers = {
+            "Authorization": f"Bearer {self._token}",
+            "Accept": "application/json, application/problem+json",
+            "User-Agent": f"meshhook-cli/{__version__}",
+            **(headers or {}),
+        }
+        query = {
+            name: ("true" if value is True else "false" if value is False else value)
+            for name, value in (params or {}).items()
+        }
+        try:
+            response = self._http.request(
+                method, "/api/v1" + path, params=query, json=body, headers=all_headers
+            )
+        except httpx.TransportError as error:
+            reason = str(error) or type(error).__name__
+            raise ServerUnreachable(
+                f"cannot reach MeshHook at {self.base_url}: {reason}"
+            ) from error
+        except httpx.HTTPError as error:
+            raise ClientError(f"request to {self.base_url} failed: {error}") from error
+        if response.is_error:
+            raise _error_of(response)
+        return response
+
+    def _decode(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as error:
+            raise ClientError(
+                f"the server at {self.base_url} did not answer with JSON"
+                f" (HTTP {response.status_code}); is MESHHOOK_URL a MeshHook server?",
+                status=response.status_code,
+            ) from error
+
+    def _json(self, method: str, path: str, **options: Any) -> Any:
+        return self._decode(self._send(method, path, **options))
+
+    def _versioned(self, method: str, path: str, **options: Any) -> Versioned:
+        response = self._send(method, path, **options)
+        return Versioned(body=self._decode(response), version=_etag_version(response))
+
+    @staticmethod
+    def _workflows(project: str, ref: str | None = None) -> str:
+        base = f"/projects/{_segment(project)}/workflows"
+        return base if ref is None else f"{base}/{_segment(ref)}"
+
+    # -- workflows --------------------------------------------------------------
+
+    def list_workflows(
+        self,
+        project: str,
+        *,
+        q: str | None = None,
+        tag: str | None = None,
+        is_template: bool | None = None,
+        published: bool | None = None,
+        deleted: bool = False,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Json:
+        """One page: ``{"items": [...], "next_cursor": ... | None}``."""
+        given = {
+            "q": q,
+            "tag": tag,
+            "is_template": is_template,
+            "published": published,
+            "deleted": deleted or None,
+            "sort": sort,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        params = {name: value for name, value in given.items() if value is not None}
+        page: Json = self._json("GET", self._workflows(project), params=params)
+        return page
+
+    def iter_workflows(self, project: str, **filters: Any) -> Iterator[Json]:
+        """Every workflow matching ``filters`` (as :meth:`list_workflows`), page by page."""
+        filters.setdefault("limit", PAGE_MAX)
+        cursor: str | None = None
+        while True:
+            page = self.list_workflows(project, **{**filters, "cursor": cursor})
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def get_workflow(self, project: str, ref: str) -> Versioned:
+        """The workflow with its head definition; ``version`` is its ETag."""
+        return self._versioned("GET", self._workflows(project, ref))
+
+    def create_workflow(
+        self,
+        project: str,
+        name: str,
+        *,
+        definition: Any = None,
+        template: str | None = None,
+        key: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        is_template: bool = False,
+    ) -> Versioned:
+        """Create from a definition or from a template (key or workflow id)."""
+        body: Json = {"name": name}
+        if definition is not None:
+            body["definition"] = definition
+        if template is not None:
+            body["template"] = template
+        if key is not None:
+            body["key"] = key
+        if description is not None:
+            body["description"] = description
+        if tags:
+            body["tags"] = list(tags)
+        if is_template:
+            body["is_template"] = True
+        return self._versioned("POST", self._workflows(project), body=body)
+
+    def save_workflow(
+        self, project: str, ref: str, definition: Any, base_version: int, message: str = ""
+    ) -> Versioned:
+        """Save a new version based on ``base_version`` (sent as ``If-Match``).
+
+        A stale base is merged by the server (``merged`` is then true); overlapping
+        changes raise a 409 :class:`ClientError` whose ``conflicts`` say where.
+        """
+        body: Json = {"definition": definition}
+        if message:
+            body["message"] = message
+        return self._versioned(
+            "PUT",
+            self._workflows(project, ref),
+            body=body,
+            headers={"If-Match": f'"{base_version}"'},
+        )
+
+    def update_workflow(self, project: str, ref: str, **changes: Any) -> Versioned:
+        """Change metadata only: ``name``, ``description``, ``tags``, ``is_template``."""
+        return self._versioned("PATCH", self._workflows(project, ref), body=changes)
+
+    def delete_workflow(self, project: str, ref: str) -> None:
+        self._send("DELETE", self._workflows(project, ref))
+
+    def restore_workflow(self, project: str, workflow_id: str) -> Versioned:
+        return self._versioned("POST", self._workflows(project, workflow_id) + "/restore")
+
+    def clone_workflow(
+        self, project: str, ref: str, name: str, *, key: str | None = None
+    ) -> Versioned:
+        body: Json = {"name": name} if key is None else {"name": name, "key": key}
+        return self._versioned("POST", self._workflows(project, ref) + "/clone", body=body)
+
+    # -- versions ---------------------------------------------------------------
+
+    def history(
+        self, project: str, ref: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Json:
+        """One page of versions, newest first."""
+        params: dict[str, str | int | bool] = {}
+        if limit is not None:
+            params["limit"] = limit
+        if cursor is not None:
+            params["cursor"] = cursor
+        page: Json = self._json("GET", self._workflows(project, ref) + "/versions", params=params)
+        return page
+
+    def iter_history(self, project: str, ref: str) -> Iterator[Json]:
+        cursor: str | None = None
+        while True:
+            page = self.history(project, ref, limit=PAGE_MAX, cursor=cursor)
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def get_version(self, project: str, ref: str, number: int) -> Json:
+        found: Json = self._json("GET", f"{self._workflows(project, ref)}/versions/{number}")
+        return found
+
+    def compare(self, project: str, ref: str, old: int, new: int) -> Json:
+        """The structural diff from version ``old`` to version ``new``."""
+        diff: Json = self._json(
+            "GET",
+            self._workflows(project, ref) + "/versions/compare",
+            params={"from": old, "to": new},
+        )
+        return diff
+
+    def publish(
+        self,
+        project: str,
+        ref: str,
+        *,
+        version: int | None = None,
+        tag: str | None = None,
+        note: str | None = None,
+    ) -> Json:
+        """Publish ``version`` (default: the head); 422 with the problems if incomplete."""
+        given = {"version": version, "tag": tag, "note": note}
+        body = {name: value for name, value in given.items() if value is not None}
+        info: Json = self._json(
+            "POST", self._workflows(project, ref) + "/versions/publish", body=body
+        )
+        return info
+
+    def revert(self, project: str, ref: str, number: int, *, publish: bool = False) -> Versioned:
+        """A new head equal to version ``number``; ``publish`` publishes it too."""
+        params: dict[str, str | int | bool] = {"publish": True} if publish else {}
+        return self._versioned(
+            "POST", f"{self._workflows(project, ref)}/versions/{number}/revert", params=params
+        )
+
+    def list_aliases(self, project: str, ref: str) -> list[Json]:
+        aliases: list[Json] = self._json("GET", self._workflows(project, ref) + "/aliases")
+        return aliases
+
+    def set_alias(self, project: str, ref: str, name: str, version: int) -> Json:
+        alias: Json = self._json(
+            "PUT",
+            f"{self._workflows(project, ref)}/aliases/{_segment(name)}",
+            body={"version": version},
+        )
+        return alias
+
+    # -- definitions ------------------------------------------------------------
+
+    def node_types(self) -> list[Json]:
+        types: list[Json] = self._json("GET", "/node-types")
+        return types
+
+    def templates(self) -> list[Json]:
+        found: list[Json] = self._json("GET", "/templates")
+        return found
+
+    def validate(self, project: str, definition: Any) -> Json:
+        """``{valid, errors, warnings}`` from the server, nothing saved."""
+        report: Json = self._json(
+            "POST", f"/projects/{_segment(project)}/validate", body={"definition": definition}
+        )
+        return report
