@@ -274,6 +274,7 @@ def test_history_pages_and_bad_version_numbers(client: TestClient, owner: Member
         f"{url}/versions?limit=2&cursor={first['next_cursor']}", headers=owner.headers
     ).json()
     assert [v["number"] for v in first["items"] + second["items"]] == [5, 4, 3, 2]
-    assert_problem(client.get(f"{url}/versions/0", headers=owner.headers), 404)
+    assert_problem(client.get(f"{url}/versions/0", headers=owner.headers), 422)
+    assert_problem(client.get(f"{url}/versions/6", headers=owner.headers), 404)
     assert_problem(client.get(f"{url}/versions/abc", headers=owner.headers), 422)
     assert_problem(client.get(f"{url}/versions?cursor=zzz", headers=owner.headers), 400)

@@ -31,9 +31,9 @@ from meshhook.domain.workflows import (
     check_text,
     check_version_tag,
 )
-from meshhook.services import audit, definitions
+from meshhook.services import definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
-from meshhook.services.workflows import WorkflowDetail, detail, find_workflow
+from meshhook.services.workflows import WorkflowDetail, detail, find_workflow, record_event
 from meshhook.store import versions as version_store
 from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
@@ -124,15 +124,12 @@ def save(
             problems=prepared.problems,
             message=message,
         )
-        audit.record(
-            scope.session,
+        record_event(
+            scope,
             actor,
             "workflow.save",
-            project_id=scope.project.id,
-            object_type="workflow",
-            object_id=str(workflow.id),
-            summary={
-                "key": workflow.key,
+            workflow,
+            {
                 "version": info.number,
                 "base_version": base_version,
                 "merged": merged,
@@ -236,14 +233,12 @@ def _publish_locked(
     workflow_store.touch(
         scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, published_version=number
     )
-    audit.record(
-        scope.session,
+    record_event(
+        scope,
         actor,
         "workflow.publish",
-        project_id=scope.project.id,
-        object_type="workflow",
-        object_id=str(workflow.id),
-        summary={"key": workflow.key, "version": number, "previous": previous, "tag": tag},
+        workflow,
+        {"version": number, "previous": previous, "tag": tag},
     )
 
 
@@ -292,14 +287,12 @@ def revert(
                 problems=target.info.problems,
                 message=f"Revert to version {number}",
             )
-            audit.record(
-                scope.session,
+            record_event(
+                scope,
                 actor,
                 "workflow.revert",
-                project_id=scope.project.id,
-                object_type="workflow",
-                object_id=str(workflow.id),
-                summary={"key": workflow.key, "version": info.number, "reverted_to": number},
+                workflow,
+                {"version": info.number, "reverted_to": number},
             )
             workflow = _reloaded(scope, workflow)
         if publish:
@@ -350,15 +343,12 @@ def set_alias(
             version_store.put_alias(
                 scope.session, scope.project.id, alias, exists=existing is not None
             )
-            audit.record(
-                scope.session,
+            record_event(
+                scope,
                 actor,
                 "alias.move",
-                project_id=scope.project.id,
-                object_type="workflow",
-                object_id=str(workflow.id),
-                summary={
-                    "key": workflow.key,
+                workflow,
+                {
                     "alias": name,
                     "from": existing.version if existing else None,
                     "to": number,

@@ -77,6 +77,21 @@ def find_workflow(
     return workflow
 
 
+def record_event(
+    scope: ProjectScope, actor: Actor, action: str, workflow: Workflow, summary: dict[str, Any]
+) -> None:
+    """An audit entry about ``workflow``; its key always goes into the summary."""
+    audit.record(
+        scope.session,
+        actor,
+        action,
+        project_id=scope.project.id,
+        object_type="workflow",
+        object_id=str(workflow.id),
+        summary={**summary},
+    )
+
+
 def detail(scope: ProjectScope, workflow: Workflow, *, merged: bool = False) -> WorkflowDetail:
     head = version_store.get_version(scope.session, workflow.id, workflow.head_version)
     assert head is not None, "every workflow has its head version"
@@ -166,15 +181,7 @@ def insert_new(
     )
     workflow_store.insert_workflow(scope.session, workflow)
     version_store.insert_version(scope.session, scope.project.id, info, prepared.canonical)
-    audit.record(
-        scope.session,
-        actor,
-        action,
-        project_id=scope.project.id,
-        object_type="workflow",
-        object_id=str(workflow.id),
-        summary={"key": workflow.key, "version": 1, **(summary or {})},
-    )
+    record_event(scope, actor, action, workflow, {"version": 1, **(summary or {})})
     return WorkflowDetail(workflow=workflow, head=info, definition=prepared.canonical)
 
 
@@ -333,15 +340,12 @@ def update_metadata(
             workflow_store.touch(
                 scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, **changed
             )
-            audit.record(
-                scope.session,
+            record_event(
+                scope,
                 actor,
                 "workflow.update",
-                project_id=scope.project.id,
-                object_type="workflow",
-                object_id=str(workflow.id),
-                summary={
-                    "key": workflow.key,
+                workflow,
+                {
                     "changed": sorted(changed),
                 },
             )
@@ -354,15 +358,7 @@ def delete(db: Database, actor: Actor, project_key: str, ref: str) -> None:
         workflow = find_workflow(scope, ref, for_update=True)
         now = datetime.now(UTC)
         workflow_store.touch(scope.session, workflow.id, when=now, by=actor.label, deleted_at=now)
-        audit.record(
-            scope.session,
-            actor,
-            "workflow.delete",
-            project_id=scope.project.id,
-            object_type="workflow",
-            object_id=str(workflow.id),
-            summary={"key": workflow.key},
-        )
+        record_event(scope, actor, "workflow.delete", workflow, {})
 
 
 def restore(db: Database, actor: Actor, project_key: str, workflow_id: str) -> WorkflowDetail:
@@ -380,15 +376,7 @@ def restore(db: Database, actor: Actor, project_key: str, workflow_id: str) -> W
         workflow_store.touch(
             scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, deleted_at=None
         )
-        audit.record(
-            scope.session,
-            actor,
-            "workflow.restore",
-            project_id=scope.project.id,
-            object_type="workflow",
-            object_id=str(workflow.id),
-            summary={"key": workflow.key},
-        )
+        record_event(scope, actor, "workflow.restore", workflow, {})
         return detail(scope, find_workflow(scope, str(workflow.id)))
 
 
