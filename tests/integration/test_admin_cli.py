@@ -71,3 +71,9 @@ def test_bad_role_is_a_usage_error() -> None:
 
 def test_db_current_reports_the_head() -> None:
     assert f"current: {migrate.head_revisions()[0]}" in _ok("db", "current")
+
+
+def test_error_messages_with_brackets_are_printed_verbatim() -> None:
+    result = runner.invoke(app, ["members", "add", "[/x]", "x@example.com", "--role", "viewer"])
+    assert result.exit_code == 1
+    assert "'[/x]' was not found" in result.output

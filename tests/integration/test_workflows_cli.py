@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 from click.testing import Result
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -31,6 +33,14 @@ BASE = "/api/v1/projects/alpha/workflows"
 def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     # Rich wraps at 80 columns when not on a terminal; pointers must stay on one line.
     monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_server() -> Iterator[None]:
+    # The in-process app logs each request to stdout, which would interleave
+    # with the CLI's output (a real server logs in its own process).
+    with structlog.testing.capture_logs():
+        yield
 
 
 @pytest.fixture
@@ -110,9 +120,14 @@ def test_saves_make_versions_that_history_lists_newest_first(
 ) -> None:
     create_sync(tmp_path)
     second = write(tmp_path, edited(linear(), "send", "url", "https://b.example"))
-    assert "saved version 2 of sync" in run("workflows", "save", "sync", "-f", second, "-m", "b").stdout
+    assert (
+        "saved version 2 of sync"
+        in run("workflows", "save", "sync", "-f", second, "-m", "b").stdout
+    )
     third = write(tmp_path, edited(linear(), "send", "url", "https://c.example"), "c.json")
-    assert "saved version 3 of sync" in run("workflows", "save", "sync", "-f", third, "-m", "c").stdout
+    assert (
+        "saved version 3 of sync" in run("workflows", "save", "sync", "-f", third, "-m", "c").stdout
+    )
     same = run("workflows", "save", "sync", "-f", third)
     assert "no changes: version 3" in same.stdout
 
@@ -125,7 +140,10 @@ def test_saves_make_versions_that_history_lists_newest_first(
     table = run("workflows", "history", "sync").stdout
     assert "alice@example.com" in table
     assert "Created" in table
-    assert [v["number"] for v in json.loads(run("workflows", "history", "sync", "--limit", "1", "--json").stdout)] == [3]
+    assert [
+        v["number"]
+        for v in json.loads(run("workflows", "history", "sync", "--limit", "1", "--json").stdout)
+    ] == [3]
 
 
 def test_a_stale_save_touching_other_nodes_is_merged_and_says_so(
@@ -186,13 +204,20 @@ def test_diff_summarises_nodes_edges_settings_and_layout(
     changed = edited(linear(), "send", "url", "https://b.example")
     changed["nodes"][0]["position"] = {"x": 10, "y": 50}
     changed["nodes"].append(
-        {"id": "stop", "type": "terminate", "config": {"status": "succeeded"}, "position": {"x": 600, "y": 0}}
+        {
+            "id": "stop",
+            "type": "terminate",
+            "config": {"status": "succeeded"},
+            "position": {"x": 600, "y": 0},
+        }
     )
     changed["edges"].append({"from": "send", "to": "stop"})
     changed["settings"] = {"timeout_seconds": 5}
     run("workflows", "save", "sync", "-f", write(tmp_path, changed, "changed.json"))
 
-    lines = [line.strip() for line in run("workflows", "diff", "sync", "1", "2").stdout.splitlines()]
+    lines = [
+        line.strip() for line in run("workflows", "diff", "sync", "1", "2").stdout.splitlines()
+    ]
     assert lines[0] == "version 1 → 2"
     assert "+ stop (terminate)" in lines
     assert "~ send" in lines
@@ -298,13 +323,25 @@ def test_server_errors_are_one_clear_message(
     client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        workflows, "connect", lambda: MeshHookClient("http://testserver", "mh_wrong", session=client)
+        workflows,
+        "connect",
+        lambda: MeshHookClient("http://testserver", "mh_wrong", session=client),
     )
     refused = run("workflows", "list", "-p", "alpha", code=1)
     assert "check MESHHOOK_TOKEN" in refused.stderr
-    with MeshHookClient("http://testserver", owner.token, session=client) as direct:
-        with pytest.raises(ClientError) as caught:
-            direct.get_workflow("alpha", "nope")
+    monkeypatch.setattr(
+        workflows,
+        "connect",
+        lambda: MeshHookClient("http://testserver", owner.token, session=client),
+    )
+    # Details quote user input; it must print as typed, not be read as Rich markup.
+    missing = run("workflows", "show", "[eu]", "-p", "alpha", code=1)
+    assert "no workflow '[eu]' in project 'alpha'" in missing.stderr
+    # An unmatched closing tag would crash Rich's markup parser.
+    assert "[/eu]" in run("workflows", "show", "[/eu]", "-p", "alpha", code=1).stderr
+    direct = MeshHookClient("http://testserver", owner.token, session=client)
+    with pytest.raises(ClientError) as caught:
+        direct.get_workflow("alpha", "nope")
     assert caught.value.http_status == 404
 
 
@@ -331,7 +368,12 @@ def test_validate_offline_accepts_a_valid_definition(tmp_path: Path) -> None:
 def test_validate_offline_lists_errors_and_warnings_with_pointers(tmp_path: Path) -> None:
     broken = edited(linear(), "shape", "expression", "{{nope")
     broken["nodes"].append(
-        {"id": "lost", "type": "transform", "config": {"expression": "a"}, "position": {"x": 0, "y": 99}}
+        {
+            "id": "lost",
+            "type": "transform",
+            "config": {"expression": "a"},
+            "position": {"x": 0, "y": 99},
+        }
     )
     result = run("validate", write(tmp_path, broken), code=1)
     errors_at = result.stdout.index("errors (1):")

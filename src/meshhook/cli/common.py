@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from meshhook.domain.errors import MeshHookError
@@ -62,14 +63,14 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except MeshHookError as error:
-            errors.print(f"[red]error:[/red] {error.detail}", highlight=False)
+            errors.print(f"[red]error:[/red] {escape(error.detail)}", highlight=False)
             for problem in error.errors:
-                errors.print(f"  {problem.path or '/'}: {problem.message}", highlight=False)
+                errors.print(f"  {problem.path or '/'}: {problem.message}", markup=False)
             raise typer.Exit(1) from error
         except OperationalError as error:
             reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
             errors.print(
-                f"[red]error:[/red] cannot use the database: {reason}\n"
+                f"[red]error:[/red] cannot use the database: {escape(reason)}\n"
                 "  check MESHHOOK_DATABASE_URL and that the server is running",
                 highlight=False,
             )

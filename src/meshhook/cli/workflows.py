@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -60,12 +62,20 @@ def api(as_json: bool = False) -> Iterator[MeshHookClient]:
         with connect() as client:
             yield client
     except NotConfigured as error:
-        errors.print(f"[red]error:[/red] {error.detail}", highlight=False, markup=True)
+        errors.print(f"[red]error:[/red] {escape(error.detail)}", highlight=False)
         raise typer.Exit(2) from error
     except ClientError as error:
         if as_json and error.body:
             emit(error.body)
-        raise
+        print_error(error)
+        raise typer.Exit(1) from error
+
+
+def print_error(error: ClientError) -> None:
+    """One red line and the problems, escaped: details quote user input like ``[x]``."""
+    errors.print(f"[red]error:[/red] {escape(error.detail)}", highlight=False, soft_wrap=True)
+    for problem in error.errors:
+        say_to(errors, f"  {problem.path or '/'}: {problem.message}")
 
 
 def emit(data: Any) -> None:
@@ -75,7 +85,11 @@ def emit(data: Any) -> None:
 
 def say(text: str) -> None:
     """A plain line: no markup, no highlighting, so user content prints as is."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    say_to(console, text)
+
+
+def say_to(where: Console, text: str) -> None:
+    where.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def show_value(value: Any) -> str:
@@ -149,7 +163,8 @@ def list_workflows(
     }
     with api(as_json) as client:
         if every:
-            page = {"items": list(client.iter_workflows(project, **filters)), "next_cursor": None}
+            items = list(client.iter_workflows(project, **filters, limit=limit))
+            page = {"items": items, "next_cursor": None}
         else:
             page = client.list_workflows(project, **filters, limit=limit, cursor=cursor)
     if as_json:
@@ -160,7 +175,7 @@ def list_workflows(
         return
     grid = table("key", "name", "version", "published", "tags", "updated")
     if deleted:
-        grid.add_column("id")
+        grid.add_column("id", no_wrap=True, min_width=36)
     for item in page["items"]:
         row = [
             item["key"],
@@ -168,7 +183,7 @@ def list_workflows(
             str(item["version"]),
             str(item["published_version"] or "-"),
             ", ".join(item["tags"]),
-            f"{when(item['updated_at'])} by {item['updated_by']}",
+            when(item["updated_at"]),
         ]
         add_row(grid, *row, *([item["id"]] if deleted else []))
     console.print(grid, markup=False, highlight=False)
@@ -428,25 +443,18 @@ def report_save(ref: str, base_version: int, saved: Versioned) -> None:
 
 
 def print_conflicts(ref: str, error: ClientError) -> None:
-    errors.print(f"[red]error:[/red] {error.detail}", highlight=False, markup=False)
+    print_error(error)
     for conflict in error.conflicts:
         where = "" if conflict.get("side", "yours") == "yours" else " (in theirs)"
-        errors.print(f"  conflict at {conflict['path']}{where}", markup=False, highlight=False)
+        say_to(errors, f"  conflict at {conflict['path']}{where}")
         if conflict.get("reason"):
-            errors.print(f"    {conflict['reason']}", markup=False, highlight=False)
+            say_to(errors, f"    {conflict['reason']}")
         for side in ("base", "theirs", "yours"):
-            errors.print(
-                f"    {side + ':':8}{show_value(conflict.get(side))}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-    head = error.body.get("head_version")
-    errors.print(
-        f"reload version {head} (meshhook workflows show {ref} --definition), reapply your"
-        " change and save again",
-        markup=False,
-        highlight=False,
+            say_to(errors, f"    {side + ':':8}{show_value(conflict.get(side))}")
+    say_to(
+        errors,
+        f"reload version {error.body.get('head_version')}"
+        f" (meshhook workflows show {ref} --definition), reapply your change and save again",
     )
 
 
