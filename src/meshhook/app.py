@@ -10,9 +10,19 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from meshhook import __version__
-from meshhook.api import audit, auth, definitions, health, projects, versions, workflows
+from meshhook.api import (
+    audit,
+    auth,
+    definitions,
+    health,
+    projects,
+    secrets,
+    versions,
+    workflows,
+)
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
+from meshhook.services.keys import provider_for
 from meshhook.settings import Settings
 from meshhook.store.db import Database, create_database
 
@@ -49,8 +59,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = db
     app.state.metrics = Metrics()
+    app.state.keys = provider_for(settings)
     install_error_handlers(app)
-    for module in (health, auth, projects, audit, definitions, workflows, versions):
+    for module in (health, auth, projects, audit, definitions, workflows, versions, secrets):
         app.include_router(module.router)
     # Added last = outermost: the request id exists before anything can fail.
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)

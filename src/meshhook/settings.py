@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DEFAULT_HOME = Path("~/.meshhook")
@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     session_days: int = Field(default=7, ge=1, le=365)
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set behind HTTPS)."
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Key-encryption key (base64, 32 bytes); default: a key file in the home.",
+    )
+    previous_master_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated older keys, readable until a rotation completes.",
     )
     bootstrap: bool = Field(
         default=True, description="On first start create an admin, a project and a token."
@@ -79,6 +87,10 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.db_url.startswith("postgresql")
+
+    def secret_value(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else None
 
     @property
     def credentials_file(self) -> Path:

@@ -44,9 +44,9 @@ def list_node_types(_actor: CurrentActor) -> list[dict[str, Any]]:
 )
 def validate_definition(
     project: str,
+    actor: CurrentActor,
     body: Annotated[ValidateBody, Depends(json_body(ValidateBody))],
     db: DatabaseDep,
-    actor: CurrentActor,
 ) -> dict[str, Any]:
     """``{valid, errors, warnings}`` for a definition, without saving anything."""
     return definitions.check(db, actor, project, body.definition).as_dict()

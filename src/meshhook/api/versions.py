@@ -125,9 +125,9 @@ def compare_versions(
 def publish_version(
     project: str,
     workflow: str,
+    actor: CurrentActor,
     body: Annotated[PublishBody, Depends(json_body(PublishBody))],
     db: DatabaseDep,
-    actor: CurrentActor,
 ) -> VersionOut:
     """Publish a version (default: head). Refused with the problems while it is incomplete."""
     info = versions.publish(
@@ -173,9 +173,9 @@ def set_alias(
     project: str,
     workflow: str,
     name: str,
+    actor: CurrentActor,
     body: Annotated[AliasBody, Depends(json_body(AliasBody))],
     db: DatabaseDep,
-    actor: CurrentActor,
 ) -> AliasOut:
     """Point an alias (e.g. ``production``) at a published version (admin)."""
     return AliasOut.of(versions.set_alias(db, actor, project, workflow, name, body.version))

@@ -139,9 +139,9 @@ def parse_if_match(value: str | None) -> int:
 )
 def create_workflow(
     project: str,
+    actor: CurrentActor,
     body: Annotated[CreateBody, Depends(json_body(CreateBody))],
     db: DatabaseDep,
-    actor: CurrentActor,
 ) -> Response:
     """Create a workflow from a definition or a template; its first version is 1."""
     new = NewWorkflow(
@@ -201,9 +201,9 @@ def get_workflow(project: str, workflow: str, db: DatabaseDep, actor: CurrentAct
 def save_workflow(
     project: str,
     workflow: str,
+    actor: CurrentActor,
     body: Annotated[SaveBody, Depends(json_body(SaveBody))],
     db: DatabaseDep,
-    actor: CurrentActor,
     if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
 ) -> Response:
     """Save a new version; a stale If-Match is merged or refused with the conflicts."""
@@ -228,9 +228,9 @@ def save_workflow(
 def update_workflow(
     project: str,
     workflow: str,
+    actor: CurrentActor,
     body: Annotated[PatchBody, Depends(json_body(PatchBody))],
     db: DatabaseDep,
-    actor: CurrentActor,
 ) -> Response:
     """Change metadata only: name, description, tags, is_template."""
     # null means "leave as it is", like an absent field.
@@ -261,9 +261,9 @@ def restore_workflow(project: str, workflow: str, db: DatabaseDep, actor: Curren
 def clone_workflow(
     project: str,
     workflow: str,
+    actor: CurrentActor,
     body: Annotated[CloneBody, Depends(json_body(CloneBody))],
     db: DatabaseDep,
-    actor: CurrentActor,
 ) -> Response:
     """A new workflow whose version 1 is this workflow's head."""
     cloned = workflows.clone(

@@ -426,3 +426,29 @@ class MeshHookClient:
             "POST", f"/projects/{_segment(project)}/validate", body={"definition": definition}
         )
         return report
+
+    # -- secrets and audit --------------------------------------------------------
+
+    def _secrets(self, project: str, name: str | None = None) -> str:
+        path = f"/projects/{_segment(project)}/secrets"
+        return f"{path}/{_segment(name)}" if name is not None else path
+
+    def set_secret(self, project: str, name: str, value: str, *, description: str = "") -> Json:
+        """Create or replace a secret; the answer carries its metadata, never the value."""
+        found: Json = self._json(
+            "PUT", self._secrets(project, name), body={"value": value, "description": description}
+        )
+        return found
+
+    def list_secrets(self, project: str) -> list[Json]:
+        found: list[Json] = self._json("GET", self._secrets(project))
+        return found
+
+    def delete_secret(self, project: str, name: str) -> None:
+        self._json("DELETE", self._secrets(project, name))
+
+    def audit(self, project: str, **filters: Any) -> Json:
+        """One page of the audit log, newest first (``limit``, ``cursor``, filters)."""
+        params = {key: value for key, value in filters.items() if value is not None}
+        page: Json = self._json("GET", f"/projects/{_segment(project)}/audit", params=params)
+        return page

@@ -19,6 +19,7 @@ from meshhook.domain.validation import (
     validate_definition,
 )
 from meshhook.services.transactions import project_transaction
+from meshhook.store import secrets as secret_store
 from meshhook.store.db import Database
 
 
@@ -77,5 +78,6 @@ def _under(error: ValidationFailed, prefix: str) -> ValidationFailed:
 
 def check(db: Database, actor: Actor, project_key: str, definition: Any) -> ValidationReport:
     """Validate a definition in a project's context without saving it (viewer)."""
-    with project_transaction(db, actor, project_key, Role.VIEWER, write=False):
-        return validate_definition(definition)
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        known = secret_store.secret_names(scope.session, scope.project.id)
+    return validate_definition(definition, secret_names=known)

@@ -34,6 +34,7 @@ from meshhook.domain.workflows import (
 from meshhook.services import definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.services.workflows import WorkflowDetail, detail, find_workflow, record_event
+from meshhook.store import secrets as secret_store
 from meshhook.store import versions as version_store
 from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
@@ -203,7 +204,11 @@ def _publish_locked(
     note: str | None,
 ) -> None:
     version = _version(scope, workflow, number)
-    problems = definitions.blocking(completeness_problems(definitions.load(version.definition)))
+    # Recomputed, not read from the draft: secrets may have been added or deleted since.
+    known = secret_store.secret_names(scope.session, scope.project.id)
+    problems = definitions.blocking(
+        completeness_problems(definitions.load(version.definition), secret_names=known)
+    )
     if problems:
         raise ValidationFailed(
             f"version {number} cannot be published: it has {len(problems)} problem(s) to fix",

@@ -114,3 +114,8 @@ def delete_membership(session: Session, project_id: UUID, user_id: UUID) -> None
             memberships.c.project_id == project_id, memberships.c.user_id == user_id
         )
     )
+
+
+def list_all(session: Session) -> list[Project]:
+    rows = session.execute(select(projects).order_by(projects.c.key)).all()
+    return [_project(row) for row in rows]

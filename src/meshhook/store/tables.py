@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -163,4 +164,28 @@ aliases = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(320), nullable=False),
+)
+
+project_keys = Table(
+    "project_keys",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", String(64), nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("rotated_at", UTCDateTime, nullable=True),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
 )

@@ -1,0 +1,254 @@
+"""The secrets vault: write-only values, encrypted per project, audited use,
+and key rotation that re-wraps data keys while servers keep serving."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from meshhook.domain.accounts import Actor, Role
+from meshhook.domain.errors import NotFound, Problem, ValidationFailed
+from meshhook.domain.workflows import check_text
+from meshhook.security import envelope
+from meshhook.security.envelope import Keyring, WrappedKey
+from meshhook.services import audit
+from meshhook.services.transactions import ProjectScope, project_transaction, transaction
+from meshhook.store import projects as project_store
+from meshhook.store import secrets as secret_store
+from meshhook.store import tenancy
+from meshhook.store.db import Database
+from meshhook.store.secrets import SecretRecord, StoredKey
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+MAX_VALUE_BYTES = 64 * 1024
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise ValidationFailed(
+            f"{name!r} is not a valid secret name",
+            errors=[
+                Problem(
+                    "/name",
+                    "secret.invalid_name",
+                    "use letters, digits and _, not starting with a digit (e.g. CRM_API_TOKEN)",
+                )
+            ],
+        )
+    return name
+
+
+class Keys(Protocol):
+    """The current keyring, refreshed when a rotation may have changed it."""
+
+    keyring: Keyring
+
+    def refresh(self) -> Keyring: ...
+
+
+def _data_key(scope: ProjectScope, keys: Keys, *, create: bool) -> bytes | None:
+    """The project's data key, unwrapped; made (and stored wrapped) on first use."""
+    project_id = str(scope.project.id)
+    stored = secret_store.get_key(scope.session, scope.project.id, for_update=create)
+    if stored is not None:
+        keyring = keys.keyring
+        if stored.key_id not in keyring.key_ids:
+            keyring = keys.refresh()  # rotated by another process meanwhile
+        wrapped = WrappedKey(key_id=stored.key_id, blob=stored.wrapped_key)
+        return envelope.unwrap_data_key(keyring, wrapped, project_id=project_id)
+    if not create:
+        return None
+    data_key = envelope.new_data_key()
+    # Re-read first: never wrap a new data key under a key a rotation retired.
+    wrapped = envelope.wrap_data_key(keys.refresh(), data_key, project_id=project_id)
+    secret_store.insert_key(
+        scope.session,
+        StoredKey(project_id=scope.project.id, key_id=wrapped.key_id, wrapped_key=wrapped.blob),
+        datetime.now(UTC),
+    )
+    return data_key
+
+
+def set_secret(
+    db: Database,
+    keys: Keys,
+    actor: Actor,
+    project_key: str,
+    name: str,
+    value: str,
+    *,
+    description: str = "",
+) -> tuple[SecretRecord, bool]:
+    """Create or replace a secret; returns its metadata and whether it was new."""
+    check_name(name)
+    check_text(description, path="/description", maximum=2_000)
+    if not value or len(value.encode()) > MAX_VALUE_BYTES:
+        raise ValidationFailed(
+            "the value is empty or too large",
+            errors=[Problem("/value", "secret.value_size", f"use 1 to {MAX_VALUE_BYTES} bytes")],
+        )
+    with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
+        data_key = _data_key(scope, keys, create=True)
+        assert data_key is not None
+        ciphertext = envelope.encrypt_value(
+            data_key, value, project_id=str(scope.project.id), name=name
+        )
+        now = datetime.now(UTC)
+        existing = secret_store.get_secret(scope.session, scope.project.id, name)
+        if existing is None:
+            record = SecretRecord(
+                project_id=scope.project.id,
+                name=name,
+                description=description,
+                created_at=now,
+                created_by=actor.label,
+                updated_at=now,
+                updated_by=actor.label,
+                last_used_at=None,
+            )
+            secret_store.insert_secret(scope.session, record, ciphertext)
+        else:
+            secret_store.update_secret(
+                scope.session,
+                scope.project.id,
+                name,
+                ciphertext=ciphertext,
+                description=description,
+                when=now,
+                by=actor.label,
+            )
+        _record(scope, actor, "secret.create" if existing is None else "secret.update", name)
+        found = secret_store.get_secret(scope.session, scope.project.id, name)
+        assert found is not None
+        return found, existing is None
+
+
+def _record(scope: ProjectScope, actor: Actor, action: str, name: str) -> None:
+    # Never the value: only which secret, who and when.
+    audit.record(
+        scope.session,
+        actor,
+        action,
+        project_id=scope.project.id,
+        object_type="secret",
+        object_id=name,
+        summary={"name": name},
+    )
+
+
+def list_secrets(db: Database, actor: Actor, project_key: str) -> list[SecretRecord]:
+    with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
+        return secret_store.list_secrets(scope.session, scope.project.id)
+
+
+def get_secret(db: Database, actor: Actor, project_key: str, name: str) -> SecretRecord:
+    with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
+        found = secret_store.get_secret(scope.session, scope.project.id, name)
+    if found is None:
+        raise NotFound(f"no secret {name!r} in project {project_key!r}")
+    return found
+
+
+def delete_secret(db: Database, actor: Actor, project_key: str, name: str) -> None:
+    with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
+        if secret_store.get_secret(scope.session, scope.project.id, name) is None:
+            raise NotFound(f"no secret {name!r} in project {project_key!r}")
+        secret_store.delete_secret(scope.session, scope.project.id, name)
+        _record(scope, actor, "secret.delete", name)
+
+
+def names(session: Session, project_id: UUID) -> set[str]:
+    """Secret names of a project, for validating references in definitions."""
+    return secret_store.secret_names(session, project_id)
+
+
+def use_secret(
+    db: Database, keys: Keys, actor: Actor, project_key: str, name: str, *, purpose: str
+) -> str:
+    """Decrypt a secret for use (by the run engine); every call is audited."""
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        ciphertext = secret_store.get_ciphertext(scope.session, scope.project.id, name)
+        data_key = _data_key(scope, keys, create=False)
+        if ciphertext is None or data_key is None:
+            raise NotFound(f"no secret {name!r} in project {project_key!r}")
+        value = envelope.decrypt_value(
+            data_key, ciphertext, project_id=str(scope.project.id), name=name
+        )
+        secret_store.mark_used(scope.session, scope.project.id, name, datetime.now(UTC))
+        audit.record(
+            scope.session,
+            actor,
+            "secret.use",
+            project_id=scope.project.id,
+            object_type="secret",
+            object_id=name,
+            summary={"name": name, "purpose": purpose},
+        )
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class RotationReport:
+    projects: int
+    rewrapped: int
+    active_key_id: str
+
+
+def rotate_data_keys(db: Database, keyring: Keyring) -> RotationReport:
+    """Re-wrap every project's data key under the keyring's active key.
+
+    One short transaction per project, so servers keep serving throughout;
+    values are not re-encrypted (their data keys do not change). Safe to run
+    again after an interruption: keys already under the active key are skipped.
+    """
+    actor = Actor.cli()
+    with transaction(db, actor, write=False) as session:
+        project_ids = [p.id for p in project_store.list_all(session)]
+    rewrapped = 0
+    for project_id in project_ids:
+        with transaction(db, actor) as session:
+            tenancy.switch_project(session, project_id)
+            stored = secret_store.get_key(session, project_id, for_update=True)
+            if stored is None or stored.key_id == keyring.active.key_id:
+                continue
+            fresh = envelope.rewrap(
+                keyring,
+                WrappedKey(key_id=stored.key_id, blob=stored.wrapped_key),
+                project_id=str(project_id),
+            )
+            secret_store.replace_key(
+                session,
+                StoredKey(project_id=project_id, key_id=fresh.key_id, wrapped_key=fresh.blob),
+                datetime.now(UTC),
+            )
+            audit.record(
+                session,
+                actor,
+                "key.rotate",
+                project_id=project_id,
+                object_type="project_key",
+                object_id=str(project_id),
+                summary={"from": stored.key_id, "to": fresh.key_id},
+            )
+            rewrapped += 1
+    return RotationReport(
+        projects=len(project_ids), rewrapped=rewrapped, active_key_id=keyring.active.key_id
+    )
+
+
+def key_ids_in_use(db: Database) -> set[str]:
+    """Which key-encryption keys still wrap some project's data key."""
+    actor = Actor.cli()
+    found: set[str] = set()
+    with transaction(db, actor, write=False) as session:
+        for project in project_store.list_all(session):
+            tenancy.switch_project(session, project.id)
+            stored = secret_store.get_key(session, project.id)
+            if stored is not None:
+                found.add(stored.key_id)
+    return found
