@@ -186,3 +186,15 @@ def test_rotation_rewraps_every_data_key_and_keeps_values_readable(
         == "beta-value"
     )
     assert keys.rotate(db, settings).rewrapped == 2
+
+
+def test_the_value_never_reaches_a_log_line(
+    client: TestClient, owner: Member, unique_value: str
+) -> None:
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logged:
+        _put(client, owner, "CRM_TOKEN", unique_value)
+        _put(client, owner, "1BAD", unique_value)
+    assert logged
+    assert unique_value not in repr(logged)
