@@ -57,3 +57,33 @@ def test_one_postgresql_superuser_url_migrates_an_empty_database_and_serves(
             assert [entry["object_id"] for entry in audit.json()["items"]] == ["default"]
     finally:
         drop_postgres_database(url)
+
+
+def test_a_wrong_master_key_stops_the_server_at_start(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from meshhook.security.keys import generate_master_key
+
+    home = tmp_path / "home"
+    with running_server(home) as server:
+        token = _credentials(home)["token"]
+        response = httpx.put(
+            f"{server.url}/api/v1/projects/default/secrets/API_KEY",
+            json={"value": "v"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 201
+    env = {**os.environ, "MESHHOOK_HOME": str(home), "MESHHOOK_MASTER_KEY": generate_master_key()}
+    result = subprocess.run(
+        [sys.executable, "-m", "meshhook", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "which this server does not have" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr

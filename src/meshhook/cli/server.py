@@ -12,6 +12,7 @@ from meshhook.app import create_app
 from meshhook.cli.common import console, load_settings, open_database, report_errors
 from meshhook.logs import configure_logging
 from meshhook.services.bootstrap import bootstrap
+from meshhook.services.keys import check_keys_match
 from meshhook.store import migrate
 
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -44,6 +45,7 @@ def serve(
                 highlight=False,
             )
     app = create_app(settings, db)
+    check_keys_match(db, app.state.keys)
     console.print(f"MeshHook serving on http://{settings.host}:{settings.port}", highlight=False)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
 

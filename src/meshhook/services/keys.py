@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from meshhook.security import keys
-from meshhook.security.envelope import Keyring
+from meshhook.security.envelope import KeyConfigurationError, Keyring
 from meshhook.services.secrets import key_ids_in_use, rotate_data_keys
 from meshhook.settings import Settings
 from meshhook.store.db import Database
@@ -74,3 +74,18 @@ def rotate(db: Database, settings: Settings) -> RotationResult:
         rewrapped=report.rewrapped,
         retired=retired,
     )
+
+
+def check_keys_match(db: Database, provider: KeyProvider) -> None:
+    """Refuse to start when stored data keys are wrapped by keys we do not have.
+
+    A wrong or missing MESHHOOK_MASTER_KEY (or key file) is then a clear error
+    at start-up instead of failed decryptions later.
+    """
+    missing = key_ids_in_use(db) - set(provider.keyring.key_ids)
+    if missing:
+        raise KeyConfigurationError(
+            f"secrets in this database are protected by key(s) {', '.join(sorted(missing))},"
+            " which this server does not have; set MESHHOOK_MASTER_KEY (and"
+            " MESHHOOK_PREVIOUS_MASTER_KEYS) or restore $MESHHOOK_HOME/master.key"
+        )
