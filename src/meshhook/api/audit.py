@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page
+from meshhook.domain.audit import AuditEntry
 from meshhook.services import audit
-from meshhook.store.audit import AuditEntry
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["audit"])
 

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.models import RequestBody
+from meshhook.domain.secrets import SecretRecord
 from meshhook.services import secrets
 from meshhook.services.keys import KeyProvider
-from meshhook.store.secrets import SecretRecord
 
 router = APIRouter(prefix="/api/v1/projects/{project}/secrets", tags=["secrets"])
 

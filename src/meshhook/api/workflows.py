@@ -14,10 +14,9 @@ from meshhook.api.bodies import json_body, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.domain.errors import BadRequest, PreconditionRequired
-from meshhook.domain.workflows import Workflow
+from meshhook.domain.workflows import Workflow, WorkflowFilter
 from meshhook.services import versions, workflows
 from meshhook.services.workflows import NewWorkflow, WorkflowDetail
-from meshhook.store.workflows import WorkflowFilter
 
 router = APIRouter(prefix="/api/v1/projects/{project}/workflows", tags=["workflows"])
 

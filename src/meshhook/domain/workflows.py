@@ -76,6 +76,15 @@ class Alias:
     updated_by: str
 
 
+@dataclass(frozen=True, slots=True)
+class WorkflowFilter:
+    q: str | None = None
+    tag: str | None = None
+    is_template: bool | None = None
+    published: bool | None = None
+    deleted: bool = False
+
+
 def check_tags(tags: list[str], *, path: str = "/tags") -> tuple[str, ...]:
     """Workflow tags: at most 20, each a short label; duplicates are dropped."""
     problems = [

@@ -10,10 +10,10 @@ import structlog
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role
+from meshhook.domain.audit import AuditEntry
 from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from meshhook.services.transactions import project_transaction
 from meshhook.store import audit as audit_store
-from meshhook.store.audit import AuditEntry
 from meshhook.store.db import Database
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import NotFound, Problem, ValidationFailed
+from meshhook.domain.secrets import SecretRecord
 from meshhook.domain.workflows import check_text
 from meshhook.security import envelope
 from meshhook.security.envelope import Keyring, WrappedKey
@@ -22,7 +23,7 @@ from meshhook.store import projects as project_store
 from meshhook.store import secrets as secret_store
 from meshhook.store import tenancy
 from meshhook.store.db import Database
-from meshhook.store.secrets import SecretRecord, StoredKey
+from meshhook.store.secrets import StoredKey
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 MAX_VALUE_BYTES = 64 * 1024

@@ -18,6 +18,7 @@ from meshhook.domain.workflows import (
     VersionInfo,
     VersionState,
     Workflow,
+    WorkflowFilter,
     check_tags,
     check_text,
 )
@@ -29,7 +30,7 @@ from meshhook.store import tenancy
 from meshhook.store import versions as version_store
 from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
-from meshhook.store.workflows import SORTS, WorkflowFilter
+from meshhook.store.workflows import SORTS
 
 DEFAULT_SORT = "-updated_at"
 

@@ -3,7 +3,6 @@ app role has no UPDATE or DELETE privilege on it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,21 +10,8 @@ from uuid import UUID
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from meshhook.domain.audit import AuditEntry
 from meshhook.store.tables import audit_log
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    project_id: UUID | None
-    actor_id: UUID | None
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    summary: dict[str, Any]
-    request_id: str | None
-    created_at: datetime
 
 
 def insert_entry(

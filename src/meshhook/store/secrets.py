@@ -14,20 +14,9 @@ from uuid import UUID
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from meshhook.domain.secrets import SecretRecord
 from meshhook.store.dialect import lock_rows
 from meshhook.store.tables import project_keys, secrets
-
-
-@dataclass(frozen=True, slots=True)
-class SecretRecord:
-    project_id: UUID
-    name: str
-    description: str
-    created_at: datetime
-    created_by: str
-    updated_at: datetime
-    updated_by: str
-    last_used_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

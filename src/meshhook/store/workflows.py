@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from meshhook.domain.workflows import Workflow
+from meshhook.domain.workflows import Workflow, WorkflowFilter
 from meshhook.store.dialect import json_array_contains, lock_rows
 from meshhook.store.tables import workflows
 
@@ -94,15 +93,6 @@ SORTS = {
     "updated_at": workflows.c.updated_at,
     "created_at": workflows.c.created_at,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowFilter:
-    q: str | None = None
-    tag: str | None = None
-    is_template: bool | None = None
-    published: bool | None = None
-    deleted: bool = False
 
 
 def list_page(

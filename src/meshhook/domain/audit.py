@@ -1,0 +1,22 @@
+"""Audit log entries as read back: who did what to which object, and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    project_id: UUID | None
+    actor_id: UUID | None
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    summary: dict[str, Any]
+    request_id: str | None
+    created_at: datetime
