@@ -13,6 +13,7 @@ from meshhook import __version__
 from meshhook.api import (
     audit,
     auth,
+    bundles,
     definitions,
     health,
     projects,
@@ -61,9 +62,23 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.keys = provider_for(settings)
     install_error_handlers(app)
-    for module in (health, auth, projects, audit, definitions, workflows, versions, secrets):
+    for module in (
+        health,
+        auth,
+        projects,
+        audit,
+        definitions,
+        workflows,
+        versions,
+        bundles,
+        secrets,
+    ):
         app.include_router(module.router)
     # Added last = outermost: the request id exists before anything can fail.
-    app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_bundle_bytes=settings.max_bundle_bytes,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

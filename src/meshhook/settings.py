@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_bundle_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1024,
+        description="Body limit for bundle imports (POST .../import), which may be large.",
+    )
     session_days: int = Field(default=7, ge=1, le=365)
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set behind HTTPS)."

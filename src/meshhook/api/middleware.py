@@ -93,19 +93,31 @@ class RequestContextMiddleware:
 
 
 class BodyGuardMiddleware:
-    """Refuses oversized bodies (413) and non-JSON bodies on the API (415)."""
+    """Refuses oversized bodies (413) and non-JSON bodies on the API (415).
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    Bundle imports (``POST /api/v1/projects/{project}/import``) get their own,
+    larger limit: a bundle carries many definitions.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_bundle_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_bundle_bytes = max_bundle_bytes
+
+    def _limit(self, scope: Scope) -> int:
+        path: str = scope["path"]
+        if path.startswith("/api/v1/projects/") and path.endswith("/import"):
+            return self.max_bundle_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         length = _header(scope, "content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await self._reject(scope, send, 413, self._too_large())
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._reject(scope, send, 413, self._too_large(limit))
             return
         has_body = (length is not None and length != "0") or _header(scope, "transfer-encoding")
         content_type = (_header(scope, "content-type") or "").split(";")[0].strip().lower()
@@ -122,9 +134,9 @@ class BodyGuardMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     too_large = True
-                    raise PayloadTooLarge(self._too_large())
+                    raise PayloadTooLarge(self._too_large(limit))
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -135,16 +147,17 @@ class BodyGuardMiddleware:
                 await send(message)
             elif message["type"] == "http.response.start" and not answered:
                 answered = True
-                await self._reject(scope, send, 413, self._too_large())
+                await self._reject(scope, send, 413, self._too_large(limit))
 
         try:
             await self.app(scope, counting_receive, guarded_send)
         except PayloadTooLarge:
             if not answered:
-                await self._reject(scope, send, 413, self._too_large())
+                await self._reject(scope, send, 413, self._too_large(limit))
 
-    def _too_large(self) -> str:
-        return f"the request body is larger than the limit of {self.max_body_bytes} bytes"
+    @staticmethod
+    def _too_large(limit: int) -> str:
+        return f"the request body is larger than the limit of {limit} bytes"
 
     async def _reject(self, scope: Scope, send: Send, status: int, detail: str) -> None:
         titles = {413: ("Payload too large", "payload-too-large")}

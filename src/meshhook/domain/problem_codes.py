@@ -11,7 +11,7 @@ from typing import Literal
 
 from meshhook.domain.errors import Severity
 
-Level = Literal["input", "structural", "completeness", "template", "patch"]
+Level = Literal["input", "structural", "completeness", "template", "patch", "bundle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,4 +78,22 @@ PROBLEM_CODES: dict[str, CodeInfo] = {
     "patch.invalid_op": CodeInfo("patch", "error", "A JSON Patch operation is malformed."),
     "patch.path_not_found": CodeInfo("patch", "error", "A patch path does not exist."),
     "patch.test_failed": CodeInfo("patch", "error", "A `test` operation did not match."),
+    "bundle.schema": CodeInfo("bundle", "error", "The bundle violates its JSON Schema."),
+    "bundle.format": CodeInfo("bundle", "error", "`format` is not meshhook.workflow-bundle."),
+    "bundle.format_version": CodeInfo("bundle", "error", "A `formatVersion` this server lacks."),
+    "bundle.duplicate_key": CodeInfo("bundle", "error", "Two workflows share a key."),
+    "bundle.version_order": CodeInfo("bundle", "error", "Version numbers do not ascend."),
+    "bundle.draft_not_head": CodeInfo("bundle", "error", "A draft that is not the last version."),
+    "bundle.draft_fields": CodeInfo("bundle", "error", "A draft with a tag or a note."),
+    "bundle.duplicate_tag": CodeInfo("bundle", "error", "Two versions share a tag."),
+    "bundle.published_version": CodeInfo(
+        "bundle", "error", "`publishedVersion` names no published version."
+    ),
+    "bundle.alias_target": CodeInfo("bundle", "error", "An alias names no published version."),
+    "bundle.dependencies_stale": CodeInfo(
+        "bundle", "warning", "Declared dependencies differ from the definitions'."
+    ),
+    "bundle.key_exists": CodeInfo(
+        "bundle", "error", "A live workflow has this key (409 unless force=true)."
+    ),
 }

@@ -180,3 +180,16 @@ def delete_alias(session: Session, workflow_id: UUID, name: str) -> None:
     session.execute(
         delete(aliases).where(aliases.c.workflow_id == workflow_id, aliases.c.name == name)
     )
+
+
+def published_infos(session: Session, workflow_id: UUID) -> list[VersionInfo]:
+    """The published versions of a workflow, oldest first (what a bundle carries)."""
+    rows = session.execute(
+        select(*_INFO_COLUMNS)
+        .where(
+            workflow_versions.c.workflow_id == workflow_id,
+            workflow_versions.c.state == VersionState.PUBLISHED.value,
+        )
+        .order_by(workflow_versions.c.number)
+    ).all()
+    return [_info(row) for row in rows]

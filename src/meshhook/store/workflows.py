@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
 from meshhook.store.dialect import json_array_contains, lock_rows
 from meshhook.store.tables import workflows
+
+# Bound parameters per IN list: well under SQLite's limit of 32,766.
+_IN_CHUNK = 500
 
 
 def _workflow(row: Any) -> Workflow:
@@ -76,6 +80,35 @@ def find(
         query = lock_rows(session, query)
     row = session.execute(query).first()
     return _workflow(row) if row else None
+
+
+def live_by_keys(session: Session, project_id: UUID, keys: Collection[str]) -> list[Workflow]:
+    """The live workflows whose key is among ``keys``, sorted by key."""
+    query = select(workflows).where(
+        workflows.c.project_id == project_id, workflows.c.deleted_at.is_(None)
+    )
+    found: list[Workflow] = []
+    wanted = sorted(set(keys))
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        rows = session.execute(query.where(workflows.c.key.in_(chunk))).all()
+        found.extend(_workflow(row) for row in rows)
+    return sorted(found, key=lambda workflow: workflow.key)
+
+
+def all_live(session: Session, project_id: UUID) -> list[Workflow]:
+    """Every live workflow of a project, by key."""
+    rows = session.execute(
+        select(workflows)
+        .where(workflows.c.project_id == project_id, workflows.c.deleted_at.is_(None))
+        .order_by(workflows.c.key)
+    ).all()
+    return [_workflow(row) for row in rows]
+
+
+def purge(session: Session, workflow_id: UUID) -> None:
+    """Delete a workflow for good: its versions and aliases go with it (cascade)."""
+    session.execute(delete(workflows).where(workflows.c.id == workflow_id))
 
 
 def key_in_use(session: Session, project_id: UUID, key: str) -> bool:

@@ -32,6 +32,7 @@ def test_every_code_literal_in_the_domain_is_registered() -> None:
                         "secret",
                         "template",
                         "patch",
+                        "bundle",
                     }
                     and node.value.count(".") == 1
                     and " " not in node.value

@@ -1,0 +1,380 @@
+"""Bundles: export workflows with their published history, import them into
+another project or installation, matched by key only, in one transaction.
+
+Import is create-only unless ``force`` (which replaces the named workflows and
+deletes their old history); ``dry_run`` checks everything, writes nothing and
+says what would happen. Any error writes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import Any, Literal
+
+import orjson
+
+from meshhook.domain import bundle_format
+from meshhook.domain.accounts import Actor, Role, check_key
+from meshhook.domain.bundle_format import Bundle, BundleVersion, BundleWorkflow
+from meshhook.domain.diff import diff_definitions
+from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from meshhook.domain.workflows import Alias, VersionInfo, VersionState, Workflow, check_tags
+from meshhook.services import audit, definitions
+from meshhook.services.transactions import ProjectScope, project_transaction
+from meshhook.services.workflows import find_workflow
+from meshhook.store import secrets as secret_store
+from meshhook.store import versions as version_store
+from meshhook.store import workflows as workflow_store
+from meshhook.store.db import Database
+
+SCHEMA_NAME = "workflow-bundle.v1.json"
+
+
+@functools.cache
+def schema_bytes() -> bytes:
+    """The bundle's JSON Schema exactly as shipped in the package."""
+    return files("meshhook").joinpath("schemas", SCHEMA_NAME).read_bytes()
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    value: dict[str, Any] = orjson.loads(schema_bytes())
+    return value
+
+
+# -- export -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedBundle:
+    data: bytes
+    keys: tuple[str, ...]
+    filename: str
+
+
+def _bundled_versions(scope: ProjectScope, workflow: Workflow) -> tuple[BundleVersion, ...]:
+    infos = version_store.published_infos(scope.session, workflow.id)
+    if not infos or infos[-1].number != workflow.head_version:
+        head = version_store.get_info(scope.session, workflow.id, workflow.head_version)
+        assert head is not None, "every workflow has its head version"
+        infos.append(head)
+    versions = []
+    for info in infos:
+        stored = version_store.get_version(scope.session, workflow.id, info.number)
+        assert stored is not None
+        versions.append(
+            BundleVersion(
+                number=info.number,
+                state=info.state,
+                message=info.message,
+                tag=info.tag,
+                note=info.note,
+                definition=definitions.load(stored.definition),
+            )
+        )
+    return tuple(versions)
+
+
+def _bundled(scope: ProjectScope, workflow: Workflow) -> BundleWorkflow:
+    return BundleWorkflow(
+        key=workflow.key,
+        name=workflow.name,
+        description=workflow.description,
+        tags=workflow.tags,
+        is_template=workflow.is_template,
+        published_version=workflow.published_version,
+        aliases={
+            alias.name: alias.version
+            for alias in version_store.list_aliases(scope.session, workflow.id)
+        },
+        versions=_bundled_versions(scope, workflow),
+    )
+
+
+def _chosen(scope: ProjectScope, keys: Sequence[str] | None) -> list[Workflow]:
+    if keys is None:
+        return workflow_store.all_live(scope.session, scope.project.id)
+    wanted = [check_key(key, path=f"/keys/{index}") for index, key in enumerate(keys)]
+    found = workflow_store.live_by_keys(scope.session, scope.project.id, wanted)
+    missing = sorted(set(wanted) - {workflow.key for workflow in found})
+    if missing:
+        raise NotFound(
+            f"no workflow with key {', '.join(map(repr, missing))} in project "
+            f"{scope.project.key!r}",
+            extra={"missing_keys": missing},
+        )
+    return found
+
+
+def _export(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    choose: Callable[[ProjectScope], list[Workflow]],
+    *,
+    single: bool,
+) -> ExportedBundle:
+    with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
+        bundled = [_bundled(scope, workflow) for workflow in choose(scope)]
+    data = bundle_format.write_bundle(bundled, exported_at=datetime.now(UTC))
+    exported = tuple(workflow.key for workflow in bundled)
+    # Recorded apart so a long read never holds the write lock.
+    with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
+        audit.record(
+            scope.session,
+            actor,
+            "bundle.export",
+            project_id=scope.project.id,
+            object_type="project",
+            object_id=str(scope.project.id),
+            summary={"keys": list(exported[:100]), "workflows": len(exported)},
+        )
+    name = f"{project_key}-{exported[0]}" if single else project_key
+    return ExportedBundle(data=data, keys=exported, filename=f"{name}.bundle.json")
+
+
+def export_bundle(
+    db: Database, actor: Actor, project_key: str, keys: Sequence[str] | None = None
+) -> ExportedBundle:
+    """A bundle of the project's live workflows named in ``keys``, or all (admin)."""
+    return _export(db, actor, project_key, lambda scope: _chosen(scope, keys), single=False)
+
+
+def export_workflow(db: Database, actor: Actor, project_key: str, ref: str) -> ExportedBundle:
+    """A bundle holding one workflow, by id or key (admin)."""
+    return _export(db, actor, project_key, lambda scope: [find_workflow(scope, ref)], single=True)
+
+
+# -- import -----------------------------------------------------------------------
+
+Action = Literal["create", "replace"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedWorkflow:
+    key: str
+    action: Action
+    workflow_id: uuid.UUID | None
+    """The new id; ``None`` in a dry run."""
+    replaced_id: uuid.UUID | None
+    versions: int
+    head_version: int
+    published_version: int | None
+    diff: dict[str, Any] | None = None
+    """Replacements in a dry run: the structural diff from the current head to the
+    bundle's head."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    dry_run: bool
+    workflows: list[ImportedWorkflow]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for item in self.workflows if item.action == action)
+
+
+PreparedVersions = dict[tuple[int, int], definitions.PreparedDefinition]
+
+
+def _prepare_all(bundle: Bundle) -> PreparedVersions:
+    """Check and canonicalise every definition; all problems at once, with paths into
+    the bundle. Published versions must be complete (``secret.unknown`` aside: the
+    target's secrets are reported as warnings instead)."""
+    prepared: PreparedVersions = {}
+    problems: list[Problem] = []
+    for w, workflow in enumerate(bundle.workflows):
+        at = bundle_format.workflow_pointer(w)
+        try:
+            check_tags(list(workflow.tags), path=f"{at}/tags")
+        except ValidationFailed as error:
+            problems.extend(error.errors)
+        for v, version in enumerate(workflow.versions):
+            where = bundle_format.definition_pointer(w, v)
+            try:
+                ready = definitions.prepare(version.definition, pointer_prefix=where)
+            except ValidationFailed as error:
+                problems.extend(error.errors)
+                continue
+            prepared[w, v] = ready
+            if version.state is VersionState.PUBLISHED:
+                problems.extend(
+                    Problem(where + problem.path, problem.code, problem.message)
+                    for problem in definitions.blocking(ready.problems)
+                )
+    if problems:
+        raise bundle_format.refusal(
+            "the bundle holds definitions that cannot be imported", problems
+        )
+    return prepared
+
+
+def _secret_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
+    needed = bundle.dependencies()["secrets"]
+    present = secret_store.secret_names(scope.session, scope.project.id)
+    return [
+        Problem(
+            f"/dependencies/secrets/{index}",
+            "secret.unknown",
+            f"secret {name!r} does not exist in project {scope.project.key!r}; create it "
+            "before runs need it",
+            "warning",
+        )
+        for index, name in enumerate(needed)
+        if name not in present
+    ]
+
+
+def _refuse_existing(bundle: Bundle, existing: dict[str, Workflow]) -> Conflict:
+    keys = sorted(existing)
+    return Conflict(
+        f"{len(keys)} workflow(s) of this bundle already exist: {', '.join(keys)}. Nothing "
+        "was imported; pass force=true to replace them (their history is deleted)",
+        errors=[
+            Problem(
+                f"{bundle_format.workflow_pointer(index)}/key",
+                "bundle.key_exists",
+                f"a workflow with key {workflow.key!r} already exists",
+            )
+            for index, workflow in enumerate(bundle.workflows)
+            if workflow.key in existing
+        ],
+        extra={"existing_keys": keys},
+    )
+
+
+def _insert(
+    scope: ProjectScope,
+    actor: Actor,
+    w: int,
+    workflow: BundleWorkflow,
+    prepared: PreparedVersions,
+    now: datetime,
+) -> uuid.UUID:
+    row = Workflow(
+        id=uuid.uuid4(),
+        project_id=scope.project.id,
+        key=workflow.key,
+        name=workflow.name,
+        description=workflow.description,
+        tags=workflow.tags,
+        is_template=workflow.is_template,
+        head_version=workflow.head.number,
+        published_version=workflow.published_version,
+        created_at=now,
+        created_by=actor.label,
+        updated_at=now,
+        updated_by=actor.label,
+        deleted_at=None,
+    )
+    workflow_store.insert_workflow(scope.session, row)
+    parent: int | None = None
+    for v, version in enumerate(workflow.versions):
+        ready = prepared[w, v]
+        published = version.state is VersionState.PUBLISHED
+        info = VersionInfo(
+            workflow_id=row.id,
+            number=version.number,
+            content_hash=ready.content_hash,
+            parent_number=parent,
+            message=version.message,
+            problems=ready.problems,
+            state=version.state,
+            created_at=now,
+            created_by=actor.label,
+            published_at=now if published else None,
+            published_by=actor.label if published else None,
+            tag=version.tag,
+            note=version.note,
+        )
+        version_store.insert_version(scope.session, scope.project.id, info, ready.canonical)
+        parent = version.number
+    for name, number in sorted(workflow.aliases.items()):
+        alias = Alias(
+            workflow_id=row.id, name=name, version=number, updated_at=now, updated_by=actor.label
+        )
+        version_store.put_alias(scope.session, scope.project.id, alias, exists=False)
+    return row.id
+
+
+def _current_head(scope: ProjectScope, workflow: Workflow) -> dict[str, Any]:
+    head = version_store.get_version(scope.session, workflow.id, workflow.head_version)
+    assert head is not None, "every workflow has its head version"
+    return definitions.load(head.definition)
+
+
+def import_bundle(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    data: bytes,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import a bundle into a project (admin), all or nothing.
+
+    Keys decide identity: a key no live workflow has is created; one that exists
+    is refused (409, nothing written) unless ``force``, which deletes that
+    workflow with its history and creates the bundled one with a new id. Version
+    numbers, tags, messages and aliases are kept.
+    """
+    bundle = bundle_format.read_bundle(data, _schema())
+    prepared = _prepare_all(bundle)
+    warnings = bundle_format.stale_dependency_warnings(bundle)
+    now = datetime.now(UTC)
+    with project_transaction(db, actor, project_key, Role.ADMIN, write=not dry_run) as scope:
+        existing = {
+            workflow.key: workflow
+            for workflow in workflow_store.live_by_keys(
+                scope.session, scope.project.id, [w.key for w in bundle.workflows]
+            )
+        }
+        if existing and not force:
+            raise _refuse_existing(bundle, existing)
+        warnings.extend(_secret_warnings(scope, bundle))
+        report: list[ImportedWorkflow] = []
+        for w, workflow in enumerate(bundle.workflows):
+            old = existing.get(workflow.key)
+            new_id = None
+            diff = None
+            if dry_run:
+                if old is not None:
+                    diff = diff_definitions(_current_head(scope, old), workflow.head.definition)
+            else:
+                if old is not None:
+                    workflow_store.purge(scope.session, old.id)
+                new_id = _insert(scope, actor, w, workflow, prepared, now)
+                audit.record(
+                    scope.session,
+                    actor,
+                    "workflow.import",
+                    project_id=scope.project.id,
+                    object_type="workflow",
+                    object_id=str(new_id),
+                    summary={
+                        "key": workflow.key,
+                        "action": "replace" if old else "create",
+                        "version": workflow.head.number,
+                        **({"replaced_id": str(old.id)} if old else {}),
+                    },
+                )
+            report.append(
+                ImportedWorkflow(
+                    key=workflow.key,
+                    action="replace" if old is not None else "create",
+                    workflow_id=new_id,
+                    replaced_id=old.id if old is not None else None,
+                    versions=len(workflow.versions),
+                    head_version=workflow.head.number,
+                    published_version=workflow.published_version,
+                    diff=diff,
+                )
+            )
+    return ImportReport(dry_run=dry_run, workflows=report, warnings=warnings)
