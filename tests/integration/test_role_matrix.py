@@ -66,6 +66,10 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", P + "/secrets/{name}"): Role.ADMIN,
     ("GET", P + "/secrets/{name}"): Role.ADMIN,
     ("DELETE", P + "/secrets/{name}"): Role.ADMIN,
+    ("GET", "/api/v1/schemas/workflow-bundle.v1.json"): PUBLIC,
+    ("GET", W + "/export"): Role.ADMIN,
+    ("GET", P + "/export"): Role.ADMIN,
+    ("POST", P + "/import"): Role.ADMIN,
 }
 
 CALLERS = ["anonymous", "non-member", "viewer", "editor", "admin", "owner"]

@@ -8,7 +8,7 @@ work against a remote server. Every failure becomes a :class:`ClientError` (a
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -21,8 +21,11 @@ from meshhook.domain.errors import MeshHookError, Problem
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 PAGE_MAX = 200
+CHUNK_BYTES = 256 * 1024
 
 Json = dict[str, Any]
+Progress = Callable[[int, int | None], None]
+"""``(done, total)`` in bytes; ``total`` is ``None`` when unknown."""
 
 
 class ClientError(MeshHookError):
@@ -182,8 +185,12 @@ class MeshHookClient:
         *,
         params: Mapping[str, str | int | bool] | None = None,
         body: Any = None,
+        content: bytes | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
+        """One request; errors become :class:`ClientError`. With ``stream`` the body
+        is left unread (the caller iterates and closes the response)."""
         all_headers = {
             "Authorization": f"Bearer {self._token}",
             "Accept": "application/json, application/problem+json",
@@ -195,9 +202,18 @@ class MeshHookClient:
             for name, value in (params or {}).items()
         }
         try:
-            response = self._http.request(
-                method, "/api/v1" + path, params=query, json=body, headers=all_headers
+            request = self._http.build_request(
+                method,
+                "/api/v1" + path,
+                params=query,
+                json=body,
+                content=content,
+                headers=all_headers,
             )
+            response = self._http.send(request, stream=stream)
+            if response.is_error and stream:
+                response.read()
+                response.close()
         except httpx.TransportError as error:
             reason = str(error) or type(error).__name__
             raise ServerUnreachable(
@@ -452,3 +468,74 @@ class MeshHookClient:
         params = {key: value for key, value in filters.items() if value is not None}
         page: Json = self._json("GET", f"/projects/{_segment(project)}/audit", params=params)
         return page
+
+    # -- bundles ------------------------------------------------------------------
+
+    def export_bundle(
+        self,
+        project: str,
+        *,
+        keys: Sequence[str] | None = None,
+        on_progress: Progress | None = None,
+    ) -> bytes:
+        """A bundle of ``keys`` (default: every live workflow), as the server's bytes.
+
+        ``on_progress(received, total)`` is called as the download advances
+        (``total`` is ``None`` when the server does not say).
+        """
+        params: dict[str, str | int | bool] = {"keys": ",".join(keys)} if keys else {}
+        response = self._send(
+            "GET", f"/projects/{_segment(project)}/export", params=params, stream=True
+        )
+        total_header = response.headers.get("content-length", "")
+        total = int(total_header) if total_header.isdigit() else None
+        chunks: list[bytes] = []
+        received = 0
+        try:
+            for chunk in response.iter_bytes(CHUNK_BYTES):
+                chunks.append(chunk)
+                received += len(chunk)
+                if on_progress is not None:
+                    on_progress(received, total)
+        except httpx.HTTPError as error:
+            raise ServerUnreachable(
+                f"the download from {self.base_url} broke off: {error}"
+            ) from error
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def import_bundle(
+        self,
+        project: str,
+        data: bytes,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        on_progress: Progress | None = None,
+    ) -> Json:
+        """Import a bundle (all or nothing); the server's report.
+
+        ``on_progress(sent, total)`` is called as the upload advances.
+        """
+
+        def chunks() -> Iterator[bytes]:
+            for start in range(0, len(data), CHUNK_BYTES):
+                chunk = data[start : start + CHUNK_BYTES]
+                yield chunk
+                if on_progress is not None:
+                    on_progress(start + len(chunk), len(data))
+
+        params: dict[str, str | int | bool] = {}
+        if force:
+            params["force"] = True
+        if dry_run:
+            params["dry_run"] = True
+        report: Json = self._json(
+            "POST",
+            f"/projects/{_segment(project)}/import",
+            params=params,
+            content=chunks(),
+            headers={"Content-Type": "application/json", "Content-Length": str(len(data))},
+        )
+        return report

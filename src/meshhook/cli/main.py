@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from meshhook import __version__
-from meshhook.cli import admin, server, validate, vault, workflows
+from meshhook.cli import admin, bundles, server, validate, vault, workflows
 
 app = typer.Typer(
     name="meshhook",
@@ -21,6 +21,7 @@ app.add_typer(admin.members_app, name="members")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(workflows.workflows_app, name="workflows")
 app.command("validate")(validate.validate)
+app.add_typer(bundles.bundles_app, name="bundles")
 app.add_typer(vault.secrets_app, name="secrets")
 app.add_typer(vault.keys_app, name="keys")
 app.command("audit")(vault.audit)

@@ -325,6 +325,11 @@ def import_bundle(
     workflow with its history and creates the bundled one with a new id. Version
     numbers, tags, messages and aliases are kept.
     """
+    # Who may import is settled first: a caller without the role learns nothing
+    # about the bundle. Checking it happens outside the write transaction, so
+    # the write lock is never held while the bundle is parsed.
+    with project_transaction(db, actor, project_key, Role.ADMIN, write=False):
+        pass
     bundle = bundle_format.read_bundle(data, _schema())
     prepared = _prepare_all(bundle)
     warnings = bundle_format.stale_dependency_warnings(bundle)

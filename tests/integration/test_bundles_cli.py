@@ -1,0 +1,108 @@
+"""``meshhook bundles export|import`` through the in-process API, on both backends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog.testing
+from click.testing import Result
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from meshhook.cli import workflows
+from meshhook.cli.client import MeshHookClient
+from meshhook.cli.main import app
+from tests.definitions import linear
+from tests.factories import Member
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "realistic.bundle.json"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_server() -> Iterator[None]:
+    with structlog.testing.capture_logs():
+        yield
+
+
+@pytest.fixture
+def api(client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setattr(
+        workflows,
+        "connect",
+        lambda: MeshHookClient("http://testserver", owner.token, session=client),
+    )
+    monkeypatch.setenv("MESHHOOK_PROJECT", "alpha")
+    return client
+
+
+def run(*args: str, code: int = 0) -> Result:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_import_then_export_round_trips_the_fixture(api: TestClient, tmp_path: Path) -> None:
+    imported = run("bundles", "import", str(FIXTURE))
+    assert "created 4, replaced 0 workflow(s) in project alpha" in imported.output
+    assert "order-sync" in imported.output
+    assert "warning: /dependencies/secrets/" in imported.output
+    out = tmp_path / "alpha.bundle.json"
+    exported = run("bundles", "export", "--all", "-o", str(out))
+    assert f"4 workflow(s), {out.stat().st_size:,} bytes" in exported.output
+    assert "order-sync" in exported.output
+    assert "production→2" in exported.output
+    mine, fixture = json.loads(out.read_bytes()), json.loads(FIXTURE.read_bytes())
+    mine.pop("exportedAt")
+    fixture.pop("exportedAt")
+    assert mine == fixture
+
+
+def test_existing_keys_are_listed_and_force_and_dry_run_work(api: TestClient) -> None:
+    run("bundles", "import", str(FIXTURE))
+    refused = run("bundles", "import", str(FIXTURE), code=1)
+    assert "already exist" in refused.output
+    assert "/workflows/2/key" in refused.output
+    dry = run("bundles", "import", str(FIXTURE), "--force", "--dry-run")
+    assert "would create 0, would replace 4" in dry.output
+    assert "nothing was written" in dry.output
+    assert "identical head" in dry.output
+    forced = run("bundles", "import", str(FIXTURE), "--force", "--json")
+    report = json.loads(forced.output)
+    assert (report["created"], report["replaced"]) == (0, 4)
+
+
+def test_export_chosen_keys_to_stdout(api: TestClient, owner: Member) -> None:
+    for key in ("one", "two"):
+        api.post(
+            "/api/v1/projects/alpha/workflows",
+            json={"key": key, "name": key, "definition": linear()},
+            headers=owner.headers,
+        )
+    result = runner.invoke(app, ["bundles", "export", "--key", "two", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(result.stdout)
+    assert [w["key"] for w in bundle["workflows"]] == ["two"]
+
+
+def test_usage_errors_are_plain(api: TestClient, tmp_path: Path) -> None:
+    assert "--key" in run("bundles", "export", "-o", str(tmp_path / "x"), code=2).output
+    both = run("bundles", "export", "--all", "--key", "a", "-o", str(tmp_path / "x"), code=2)
+    assert "--all" in both.output
+    missing = run("bundles", "import", str(tmp_path / "nope.json"), code=2)
+    assert "cannot read" in missing.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "meshhook.workflow-bundle", "formatVersion": 2}')
+    refused = run("bundles", "import", str(bad), code=1)
+    assert "formatVersion" in refused.output
+    unknown = run("bundles", "export", "--key", "ghost", "-o", str(tmp_path / "y"), code=1)
+    assert "ghost" in unknown.output
+    assert not (tmp_path / "y").exists()
