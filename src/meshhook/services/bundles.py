@@ -42,7 +42,7 @@ def schema_bytes() -> bytes:
 
 
 @functools.cache
-def _schema() -> dict[str, Any]:
+def bundle_schema() -> dict[str, Any]:
     value: dict[str, Any] = orjson.loads(schema_bytes())
     return value
 
@@ -330,7 +330,7 @@ def import_bundle(
     # the write lock is never held while the bundle is parsed.
     with project_transaction(db, actor, project_key, Role.ADMIN, write=False):
         pass
-    bundle = bundle_format.read_bundle(data, _schema())
+    bundle = bundle_format.read_bundle(data, bundle_schema())
     prepared = _prepare_all(bundle)
     warnings = bundle_format.stale_dependency_warnings(bundle)
     now = datetime.now(UTC)
