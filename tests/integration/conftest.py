@@ -4,9 +4,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 
 from meshhook.app import create_app
+from meshhook.cli import workflows as cli_workflows
+from meshhook.cli.client import MeshHookClient
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from tests.factories import Member, make_project, make_user
@@ -37,3 +40,22 @@ def outsider(db: Database) -> Member:
     member = make_user(db, "mallory@example.com")
     make_project(db, "beta", member)
     return member
+
+
+@pytest.fixture
+def api(client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """CLI commands talk to the in-process app as alice, in project ``alpha``.
+
+    Rich wraps at 80 columns off a terminal, so COLUMNS is widened (pointers stay
+    on one line), and the app's request logs are captured so they do not
+    interleave with the command's output (a real server logs in its own process).
+    """
+    monkeypatch.setattr(
+        cli_workflows,
+        "connect",
+        lambda: MeshHookClient("http://testserver", owner.token, session=client),
+    )
+    monkeypatch.setenv("MESHHOOK_PROJECT", "alpha")
+    monkeypatch.setenv("COLUMNS", "200")
+    with structlog.testing.capture_logs():
+        yield client

@@ -3,45 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import structlog.testing
 from click.testing import Result
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from meshhook.cli import workflows
-from meshhook.cli.client import MeshHookClient
 from meshhook.cli.main import app
 from tests.definitions import linear
 from tests.factories import Member
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "realistic.bundle.json"
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-@pytest.fixture(autouse=True)
-def _quiet_server() -> Iterator[None]:
-    with structlog.testing.capture_logs():
-        yield
-
-
-@pytest.fixture
-def api(client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    monkeypatch.setattr(
-        workflows,
-        "connect",
-        lambda: MeshHookClient("http://testserver", owner.token, session=client),
-    )
-    monkeypatch.setenv("MESHHOOK_PROJECT", "alpha")
-    return client
 
 
 def run(*args: str, code: int = 0) -> Result:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog.testing
 from click.testing import Result
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -27,32 +25,6 @@ from tests.factories import Member
 
 runner = CliRunner()
 BASE = "/api/v1/projects/alpha/workflows"
-
-
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Rich wraps at 80 columns when not on a terminal; pointers must stay on one line.
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-@pytest.fixture(autouse=True)
-def _quiet_server() -> Iterator[None]:
-    # The in-process app logs each request to stdout, which would interleave
-    # with the CLI's output (a real server logs in its own process).
-    with structlog.testing.capture_logs():
-        yield
-
-
-@pytest.fixture
-def api(client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    """Commands talk to the in-process app as alice, in project ``alpha``."""
-    monkeypatch.setattr(
-        workflows,
-        "connect",
-        lambda: MeshHookClient("http://testserver", owner.token, session=client),
-    )
-    monkeypatch.setenv("MESHHOOK_PROJECT", "alpha")
-    return client
 
 
 def run(*args: str, code: int = 0, stdin: str | None = None) -> Result:
