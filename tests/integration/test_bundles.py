@@ -407,6 +407,20 @@ BAD_BUNDLES: list[tuple[str, Any, int, str, str]] = [
         "config.schema",
     ),
     ("key not a slug", lambda: _mutate(_bad_key), 422, "/workflows/0/key", "bundle.schema"),
+    (
+        "nul in a name",
+        lambda: _mutate(lambda b: b["workflows"][1].update(name="a\u0000b")),
+        422,
+        "/workflows/1/name",
+        "json.nul_character",
+    ),
+    (
+        "version number beyond 32 bits",
+        lambda: _mutate(lambda b: b["workflows"][0]["versions"][0].update(number=2**40)),
+        422,
+        "/workflows/0/versions/0/number",
+        "bundle.schema",
+    ),
     ("nested 10,000 deep", lambda: _deep(10_000), 400, "", "json.malformed"),
     ("nested 1,000 deep", lambda: _deep(1_000), 422, "", "bundle.schema"),
 ]

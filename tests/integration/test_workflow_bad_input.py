@@ -158,3 +158,30 @@ def test_patch_with_null_fields_changes_nothing(
     response = client.patch(existing, json={"name": None, "tags": None}, headers=owner.headers)
     assert response.status_code == 200
     assert response.json()["name"] == "Sync"
+
+
+def test_nul_characters_are_422_with_a_pointer_not_a_500(
+    client: TestClient, owner: Member, existing: str
+) -> None:
+    """PostgreSQL text cannot hold U+0000; it is refused before it reaches a column."""
+    named = client.post(
+        BASE, json={"name": "bad\u0000name", "definition": linear()}, headers=owner.headers
+    )
+    assert assert_problem(named, 422)["errors"][0]["path"] == "/name"
+    definition = linear()
+    definition["nodes"][1]["config"]["expression"] = "a\u0000"
+    saved = client.put(
+        f"{BASE}/sync",
+        json={"definition": definition},
+        headers={**owner.headers, "If-Match": '"1"'},
+    )
+    problem = assert_problem(saved, 422)
+    assert problem["errors"][0] == {
+        "path": "/definition/nodes/1/config/expression",
+        "code": "json.nul_character",
+        "message": "remove the U+0000 character",
+        "severity": "error",
+    }
+    # A literal backslash before u0000 is ordinary text.
+    escaped = client.patch(f"{BASE}/sync", json={"description": "C:\\u0000"}, headers=owner.headers)
+    assert escaped.status_code == 200

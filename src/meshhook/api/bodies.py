@@ -15,6 +15,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
+from meshhook.domain import canonical
 from meshhook.domain.errors import BadRequest, Problem, ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -29,6 +30,7 @@ def json_body(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise BadRequest(f"the request body is not valid JSON: {error}") from None
+        canonical.refuse_nul(raw, data)
         try:
             return model.model_validate(data)
         except ValidationError as error:

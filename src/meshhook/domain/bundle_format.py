@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from meshhook.domain import pointers
-from meshhook.domain.canonical import canonical_bytes, parse_json
+from meshhook.domain.canonical import canonical_bytes, parse_json, refuse_nul
 from meshhook.domain.completeness import secret_references
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.workflows import VersionState
@@ -185,9 +185,13 @@ def _schema_problems(document: dict[str, Any], schema: Mapping[str, Any]) -> lis
     return sorted(problems, key=lambda problem: problem.path)
 
 
+def _number(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def _version(raw: dict[str, Any]) -> BundleVersion:
     return BundleVersion(
-        number=raw["number"],
+        number=int(raw["number"]),  # JSON Schema counts 2.0 as an integer
         state=VersionState(raw["state"]),
         message=raw["message"],
         tag=raw["tag"],
@@ -265,6 +269,7 @@ def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
     of order, drafts that are not the head, dangling publishedVersion or aliases.
     """
     document = parse_json(data)
+    refuse_nul(data, document)
     _check_envelope(document)
     problems = _schema_problems(document, schema)
     if problems:
@@ -278,8 +283,8 @@ def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
             description=raw["description"],
             tags=tuple(raw["tags"]),
             is_template=raw["isTemplate"],
-            published_version=raw["publishedVersion"],
-            aliases=dict(raw["aliases"]),
+            published_version=_number(raw["publishedVersion"]),
+            aliases={name: int(number) for name, number in raw["aliases"].items()},
             versions=tuple(_version(version) for version in raw["versions"]),
         )
         if workflow.key in seen:

@@ -169,6 +169,42 @@ def parse_json(data: bytes | bytearray | memoryview | str) -> Any:
         raise BadRequest(message, errors=[Problem("", "json.malformed", message)]) from exc
 
 
+def _nul_pointer(value: Any) -> str | None:
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        current, path = stack.pop()
+        if isinstance(current, str):
+            if "\x00" in current:
+                return path
+        elif isinstance(current, dict):
+            for key, item in current.items():
+                where = path + "/" + pointers.escape(key)
+                if "\x00" in key:
+                    return where
+                stack.append((item, where))
+        elif isinstance(current, list):
+            stack.extend((item, f"{path}/{index}") for index, item in enumerate(current))
+    return None
+
+
+def refuse_nul(data: bytes | bytearray | memoryview | str, value: Any) -> None:
+    """Refuse U+0000 in any string or key of parsed JSON (PostgreSQL text cannot
+    hold it, and no workflow needs it): 422 with a pointer to the first one.
+
+    ``data`` is the raw text ``value`` came from: only text containing the
+    escape ``\\u0000`` (the one way JSON can carry U+0000) is walked.
+    """
+    raw = data.encode() if isinstance(data, str) else bytes(data)
+    if b"\\u0000" not in raw:
+        return
+    path = _nul_pointer(value)
+    if path is not None:
+        raise ValidationFailed(
+            "text must not contain the NUL character (U+0000)",
+            errors=[Problem(path, "json.nul_character", "remove the U+0000 character")],
+        )
+
+
 def json_equal(left: Any, right: Any) -> bool:
     """Equality of JSON values as canonical JSON sees it.
 
