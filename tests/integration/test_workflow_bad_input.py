@@ -185,3 +185,17 @@ def test_nul_characters_are_422_with_a_pointer_not_a_500(
     # A literal backslash before u0000 is ordinary text.
     escaped = client.patch(f"{BASE}/sync", json={"description": "C:\\u0000"}, headers=owner.headers)
     assert escaped.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{BASE}?q=%00",
+        f"{BASE}?tag=a%00",
+        f"{BASE}/a%00b",
+        "/api/v1/projects/al%00pha/workflows",
+        "/api/v1/projects/alpha/export?keys=a%00",
+    ],
+)
+def test_nul_in_a_url_is_400_not_500(client: TestClient, owner: Member, url: str) -> None:
+    assert_problem(client.get(url, headers=owner.headers), 400)

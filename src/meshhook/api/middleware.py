@@ -93,7 +93,8 @@ class RequestContextMiddleware:
 
 
 class BodyGuardMiddleware:
-    """Refuses oversized bodies (413) and non-JSON bodies on the API (415).
+    """Refuses oversized bodies (413), non-JSON bodies on the API (415) and URLs
+    carrying U+0000 (400: no text column can hold it, so no key or filter has it).
 
     Bundle imports (``POST /api/v1/projects/{project}/import``) get their own,
     larger limit: a bundle carries many definitions.
@@ -111,6 +112,9 @@ class BodyGuardMiddleware:
         return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            await self._reject(scope, send, 400, "the URL must not contain %00 (NUL)")
+            return
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
@@ -160,7 +164,10 @@ class BodyGuardMiddleware:
         return f"the request body is larger than the limit of {limit} bytes"
 
     async def _reject(self, scope: Scope, send: Send, status: int, detail: str) -> None:
-        titles = {413: ("Payload too large", "payload-too-large")}
+        titles = {
+            400: ("Bad request", "bad-request"),
+            413: ("Payload too large", "payload-too-large"),
+        }
         title, slug = titles.get(status, ("Unsupported media type", "unsupported-media-type"))
         response = problem_response(status, title, detail, slug=slug, instance=scope["path"])
         await response(scope, _no_receive, send)
@@ -168,6 +175,11 @@ class BodyGuardMiddleware:
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+def _has_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
 
 
 def _is_json(content_type: str) -> bool:
