@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit integration e2e clean
+.PHONY: install run test lint format unit integration e2e bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,13 +26,13 @@ test: lint
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 unit: install
 	$(BIN)/pytest tests/unit
@@ -42,6 +42,14 @@ integration: install
 
 e2e: install
 	$(BIN)/pytest tests/e2e
+
+## Benchmarks on SQLite and PostgreSQL (~10 min): bench/results/latest.json + docs/performance.md.
+bench: install
+	$(BIN)/python -m bench
+
+## The same workloads with small counts (a CI-sized check, ~3 min).
+bench-quick: install
+	$(BIN)/python -m bench --quick --output bench/results/quick.json --no-docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

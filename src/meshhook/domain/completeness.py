@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Iterator
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from jsonschema import Draft202012Validator
 
 from meshhook.domain import pointers
@@ -29,6 +31,28 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     },
 }
 _SETTINGS_VALIDATOR = Draft202012Validator(SETTINGS_SCHEMA)
+
+
+# Configs checked recently, by node type and content: a one-node edit of a large
+# workflow re-checks one config instead of all of them (the checks are pure).
+_CONFIG_CACHE_SIZE = 8_192
+
+
+@lru_cache(maxsize=_CONFIG_CACHE_SIZE)
+def _relative_config_problems(type_name: str, config_json: bytes) -> tuple[Problem, ...]:
+    """``config_problems`` with pointers relative to the config (``""`` is the config)."""
+    return tuple(config_problems(REGISTRY[type_name], orjson.loads(config_json), ""))
+
+
+def _node_config_problems(node_type: NodeType, config: Any, base: str) -> list[Problem]:
+    try:
+        key = orjson.dumps(config)  # key order kept: problems come out in that order
+    except TypeError:  # not plain JSON: no caching
+        return config_problems(node_type, config, base)
+    return [
+        Problem(base + problem.path, problem.code, problem.message, problem.severity)
+        for problem in _relative_config_problems(node_type.name, key)
+    ]
 
 
 def _config_secret_refs(config: Any, base: str) -> Iterator[tuple[str, str]]:
@@ -171,7 +195,7 @@ def completeness_problems(
         types[node["id"]] = node_type
         config = node.get("config", {})
         base = f"/nodes/{i}/config"
-        problems.extend(config_problems(node_type, config, base))
+        problems.extend(_node_config_problems(node_type, config, base))
         if known is not None and isinstance(config, dict):
             for path, name in _config_secret_refs(config, base):
                 if name not in known:

@@ -139,7 +139,11 @@ workflow_versions = Table(
     Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
     Column("number", Integer, primary_key=True, autoincrement=False),
     Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("definition", Text, nullable=False),
+    # Packed content (store/deltas.py): a keyframe, or a delta on ``base_number``.
+    Column("content", LargeBinary, nullable=False),
+    Column("base_number", Integer, nullable=True),
+    # The keyframe this version's delta chain starts from (itself for a keyframe).
+    Column("keyframe", Integer, nullable=False),
     Column("content_hash", String(80), nullable=False),
     Column("parent_number", Integer, nullable=True),
     Column("message", Text, nullable=False),
@@ -153,6 +157,20 @@ workflow_versions = Table(
     Column("note", Text, nullable=True),
     CheckConstraint("state IN ('draft', 'published')", name="state"),
     UniqueConstraint("workflow_id", "tag", name="uq_workflow_versions_workflow_id_tag"),
+)
+
+# The newest version's full canonical text, one row per workflow: loading the
+# head is one primary-key read, and the next save diffs against it.
+workflow_heads = Table(
+    "workflow_heads",
+    metadata,
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("keyframe", Integer, nullable=False),
+    Column("chain_length", Integer, nullable=False),
+    Column("chain_bytes", Integer, nullable=False),
+    Column("definition", Text, nullable=False),
 )
 
 aliases = Table(

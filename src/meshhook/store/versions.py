@@ -1,9 +1,10 @@
 """Immutable workflow versions and the aliases pointing at them.
 
 How a version's definition is stored is this module's business alone: callers
-hand in and get back canonical JSON bytes. (Today a full copy per version,
-compressed by the database; a later change stores deltas behind the same
-functions.)
+hand in and get back canonical JSON bytes. Behind these functions the history
+is a chain of line deltas with periodic keyframes, plus the head's full text
+(see ``store/version_content.py``), so it grows with the change, not the
+workflow.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, problems_from_json
-from meshhook.store.tables import aliases, workflow_versions
+from meshhook.store import version_content
+from meshhook.store.tables import aliases, workflow_heads, workflow_versions
 
-_INFO_COLUMNS = [c for c in workflow_versions.c if c.name not in ("definition", "project_id")]
+_STORAGE_COLUMNS = ("project_id", "content", "base_number", "keyframe")
+_INFO_COLUMNS = [c for c in workflow_versions.c if c.name not in _STORAGE_COLUMNS]
 
 
 def _info(row: Any) -> VersionInfo:
@@ -45,12 +48,21 @@ def insert_version(
     info: VersionInfo,
     definition: bytes,
 ) -> None:
+    """Store a version whose content is ``definition`` (canonical bytes).
+
+    Versions are written in increasing number per workflow (imports may leave
+    gaps); the newest becomes the head.
+    """
+    head = version_content.current_head(session, info.workflow_id)
+    packed, new_head = version_content.pack(head, info.number, definition)
     session.execute(
         insert(workflow_versions).values(
             workflow_id=info.workflow_id,
             number=info.number,
             project_id=project_id,
-            definition=definition.decode(),
+            content=packed.content,
+            base_number=packed.base_number,
+            keyframe=packed.keyframe,
             content_hash=info.content_hash,
             parent_number=info.parent_number,
             message=info.message,
@@ -64,15 +76,50 @@ def insert_version(
             note=info.note,
         )
     )
+    if new_head is not None:
+        version_content.put_head(
+            session, project_id, info.workflow_id, new_head, exists=head is not None
+        )
+
+
+_HEAD_COLUMNS = [
+    workflow_heads.c.number.label("head_number"),
+    workflow_heads.c.chain_length,
+    workflow_heads.c.chain_bytes,
+    workflow_heads.c.keyframe.label("head_keyframe"),
+    workflow_heads.c.definition,
+]
 
 
 def get_version(session: Session, workflow_id: UUID, number: int) -> Version | None:
+    """A version with its canonical bytes: the head in one read, others rebuilt."""
     row = session.execute(
-        select(workflow_versions).where(
-            workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.number == number
+        select(*_INFO_COLUMNS, workflow_versions.c.keyframe, *_HEAD_COLUMNS)
+        .select_from(
+            workflow_versions.outerjoin(
+                workflow_heads,
+                and_(
+                    workflow_heads.c.workflow_id == workflow_versions.c.workflow_id,
+                    workflow_heads.c.number == workflow_versions.c.number,
+                ),
+            )
         )
+        .where(workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.number == number)
     ).first()
-    return Version(info=_info(row), definition=row.definition.encode()) if row else None
+    if row is None:
+        return None
+    if row.definition is not None:
+        head = version_content.Head(
+            number=row.head_number,
+            keyframe=row.head_keyframe,
+            chain_length=row.chain_length,
+            chain_bytes=row.chain_bytes,
+            text=row.definition.encode(),
+        )
+        version_content.remember(session, workflow_id, head)
+        return Version(info=_info(row), definition=head.text)
+    text = version_content.rebuild(session, workflow_id, number, row.keyframe)
+    return Version(info=_info(row), definition=text)
 
 
 def get_info(session: Session, workflow_id: UUID, number: int) -> VersionInfo | None:

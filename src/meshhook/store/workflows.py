@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Select, delete, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
@@ -143,10 +143,12 @@ def list_page(
     query: Select[Any] = select(workflows).where(workflows.c.project_id == project_id)
     query = _apply_filters(session, query, filters)
     if after is not None:
+        # A row-value comparison, which both databases answer with a range scan of
+        # the (project_id, column, id) index: deep pages cost what the first one does.
         value, last_id = after
-        beyond = column < value if descending else column > value
-        tie = workflows.c.id < last_id if descending else workflows.c.id > last_id
-        query = query.where(or_(beyond, and_(column == value, tie)))
+        position = tuple_(column, workflows.c.id)
+        mark = tuple_(literal(value, column.type), literal(last_id, workflows.c.id.type))
+        query = query.where(position < mark if descending else position > mark)
     order = (column.desc(), workflows.c.id.desc()) if descending else (column, workflows.c.id)
     rows = session.execute(query.order_by(*order).limit(limit)).all()
     return [_workflow(row) for row in rows]

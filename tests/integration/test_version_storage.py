@@ -1,0 +1,218 @@
+"""Version storage on both databases: every version of a random edit history
+loads byte for byte, and history grows with the change, not the workflow."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from bench.workloads import definition, set_edit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from meshhook.domain.accounts import Role
+from meshhook.domain.canonical import canonical_bytes, content_hash
+from meshhook.services import versions, workflows
+from meshhook.services.transactions import project_transaction
+from meshhook.services.workflows import NewWorkflow
+from meshhook.store import migrate, version_content
+from meshhook.store import versions as version_store
+from meshhook.store.db import Database
+from meshhook.store.tables import workflow_heads, workflow_versions
+from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.factories import Member
+from tests.unit.domain.strategies import definitions, edited
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    """A first definition, then saves of edited definitions, reverts and no-op saves."""
+    current = draw(definitions(max_nodes=10))
+    steps: list[tuple[str, Any]] = [("create", current)]
+    for _ in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(["save", "save", "save", "revert", "same"]))
+        if kind == "save":
+            current = draw(edited(current))
+            steps.append(("save", current))
+        elif kind == "revert":
+            steps.append(("revert", draw(st.integers(1, 100))))
+        else:
+            steps.append(("same", current))
+    return steps
+
+
+def _play(
+    db: Database, owner: Member, steps: list[tuple[str, Any]]
+) -> tuple[str, dict[int, bytes]]:
+    """Apply ``steps``; the workflow key and the bytes each version was saved with."""
+    key = f"w-{uuid.uuid4().hex[:12]}"
+    expected: dict[int, bytes] = {}
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name=key, key=key), definition=steps[0][1]
+    )
+    expected[1] = created.definition
+    head = 1
+    for kind, value in steps[1:]:
+        if kind == "revert":
+            target = 1 + value % head
+            saved = versions.revert(db, owner.actor, "alpha", key, target)
+            assert saved.definition == expected[target]
+        else:
+            saved = versions.save(db, owner.actor, "alpha", key, value, base_version=head)
+        head = saved.workflow.head_version
+        expected.setdefault(head, saved.definition)
+    return key, expected
+
+
+@pytest.mark.parametrize("chain", [3, version_content.MAX_CHAIN_LENGTH])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=histories())
+def test_every_version_of_a_random_history_loads_byte_exact(
+    db: Database, owner: Member, monkeypatch: pytest.MonkeyPatch, chain: int, steps: Any
+) -> None:
+    monkeypatch.setattr(version_content, "MAX_CHAIN_LENGTH", chain)
+    key, saved = _play(db, owner, steps)
+    for number, text in saved.items():
+        loaded = versions.get_version(db, owner.actor, "alpha", key, number)
+        assert loaded.definition == text, number
+        assert loaded.info.content_hash == content_hash(text)
+
+
+def test_versions_written_with_gaps_and_out_of_order_load_byte_exact(
+    db: Database, owner: Member
+) -> None:
+    base = definition(30)
+    created = workflows.create(db, owner.actor, "alpha", NewWorkflow(name="Gaps"), definition=base)
+    texts = {1: created.definition}
+    with project_transaction(db, owner.actor, "alpha", Role.OWNER) as scope:
+        for step, number in enumerate([4, 9, 2]):  # 2 comes after the head 9
+            changed = copy.deepcopy(base)
+            set_edit(changed, step)
+            texts[number] = canonical_bytes(changed)
+            first = version_store.get_info(scope.session, created.workflow.id, 1)
+            assert first is not None
+            info = dataclasses.replace(
+                first, number=number, content_hash=content_hash(texts[number])
+            )
+            version_store.insert_version(scope.session, scope.project.id, info, texts[number])
+    with project_transaction(db, owner.actor, "alpha", Role.OWNER) as scope:
+        for number, text in texts.items():
+            version = version_store.get_version(scope.session, created.workflow.id, number)
+            assert version is not None
+            assert version.definition == text, number
+        head = scope.session.execute(
+            select(workflow_heads.c.number).where(
+                workflow_heads.c.workflow_id == created.workflow.id
+            )
+        ).scalar_one()
+    assert head == 9
+
+
+def test_a_one_node_edit_adds_at_most_five_percent_of_the_definition(
+    db: Database, owner: Member
+) -> None:
+    current = definition(200)
+    size = len(canonical_bytes(current))
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Growth"), definition=current
+    )
+    edits = 2 * version_content.MAX_CHAIN_LENGTH + 2  # crosses two keyframes
+    for step in range(edits):
+        set_edit(current, step)
+        versions.save(db, owner.actor, "alpha", "growth", current, base_version=step + 1)
+    with project_transaction(db, owner.actor, "alpha", Role.OWNER) as scope:
+        rows = scope.session.execute(
+            select(
+                workflow_versions.c.number,
+                func.length(workflow_versions.c.content).label("stored"),
+            ).where(workflow_versions.c.workflow_id == created.workflow.id)
+        ).all()
+    assert len(rows) == edits + 1
+    added = sum(row.stored for row in rows if row.number > 1)
+    assert added / edits <= 0.05 * size, (added / edits, size)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    request.getfixturevalue("postgres_url")  # skips or fails without PostgreSQL
+    url = create_postgres_database("meshhook_migration")
+    yield url
+    drop_postgres_database(url)
+
+
+def _old_rows(connection: Any, versions_per_workflow: list[int]) -> dict[tuple[Any, int], str]:
+    """Workflows stored the 0003 way: a full copy of the definition per version."""
+    now = datetime.now(UTC)
+    project_id = uuid.uuid4()
+    connection.execute(
+        sa.text(
+            "INSERT INTO projects (id, key, name, created_at) VALUES (:id, 'old', 'Old', :now)"
+        ).bindparams(id=project_id, now=now)
+    )
+    texts: dict[tuple[Any, int], str] = {}
+    for index, count in enumerate(versions_per_workflow):
+        workflow_id = uuid.uuid4()
+        connection.execute(
+            sa.text(
+                "INSERT INTO workflows (id, project_id, key, name, description, tags,"
+                " is_template, head_version, created_at, created_by, updated_at, updated_by)"
+                " VALUES (:id, :project, :key, :key, '', '[]', false, :head, :now, 'x', :now, 'x')"
+            ).bindparams(id=workflow_id, project=project_id, key=f"w{index}", head=count, now=now)
+        )
+        current = definition(40, seed=index)
+        for number in range(1, count + 1):
+            if number > 1:
+                set_edit(current, number)
+            text = canonical_bytes(current).decode()
+            texts[workflow_id, number] = text
+            connection.execute(
+                sa.text(
+                    "INSERT INTO workflow_versions (workflow_id, number, project_id, definition,"
+                    " content_hash, message, problems, state, created_at, created_by)"
+                    " VALUES (:w, :n, :p, :d, 'sha256:x', '', '[]', 'draft', :now, 'x')"
+                ).bindparams(w=workflow_id, n=number, p=project_id, d=text, now=now)
+            )
+    return texts
+
+
+def test_the_migration_converts_full_copies_and_back(empty_url: str) -> None:
+    migrate.upgrade(empty_url, revision="0003")
+    engine = sa.create_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            texts = _old_rows(connection, [1, 3, version_content.MAX_CHAIN_LENGTH + 6])
+        migrate.upgrade(empty_url)
+        with Session(engine) as session, session.begin():
+            for (workflow_id, number), text in texts.items():
+                version = version_store.get_version(session, workflow_id, number)
+                assert version is not None
+                assert version.definition == text.encode(), (workflow_id, number)
+            keyframes = session.execute(
+                select(func.count()).where(workflow_versions.c.base_number.is_(None))
+            ).scalar_one()
+        assert keyframes == 3 + 1  # one per workflow, plus one where the long chain rolls over
+        migrate.downgrade(empty_url, revision="0003")
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT workflow_id, number, definition FROM workflow_versions")
+            ).all()
+        restored = {(uuid.UUID(str(w)), n): d for w, n, d in rows}
+        assert restored == texts
+    finally:
+        engine.dispose()
