@@ -180,7 +180,17 @@ class ImportReport:
         return sum(1 for item in self.workflows if item.action == action)
 
 
-PreparedVersions = dict[tuple[int, int], definitions.PreparedDefinition]
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What a version row needs, without the parsed definition: a large bundle
+    then holds one parsed copy of each definition, not two."""
+
+    canonical: bytes
+    content_hash: str
+    problems: tuple[Problem, ...]
+
+
+PreparedVersions = dict[tuple[int, int], _Stored]
 
 
 def _prepare_all(bundle: Bundle) -> PreparedVersions:
@@ -202,7 +212,7 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
             except ValidationFailed as error:
                 problems.extend(error.errors)
                 continue
-            prepared[w, v] = ready
+            prepared[w, v] = _Stored(ready.canonical, ready.content_hash, ready.problems)
             if version.state is VersionState.PUBLISHED:
                 problems.extend(
                     Problem(where + problem.path, problem.code, problem.message)
