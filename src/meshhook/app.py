@@ -19,6 +19,7 @@ from meshhook.api import (
     projects,
     secrets,
     versions,
+    web,
     workflows,
 )
 from meshhook.api.errors import install_error_handlers
@@ -74,6 +75,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         secrets,
     ):
         app.include_router(module.router)
+    web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above
     # Added last = outermost: the request id exists before anything can fail.
     app.add_middleware(
         BodyGuardMiddleware,

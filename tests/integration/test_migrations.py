@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from meshhook.store import migrate
+from meshhook.store.dialect import SEARCH_TABLE, is_search_object
 from meshhook.store.tables import metadata
 from tests.conftest import create_postgres_database, drop_postgres_database
 
@@ -34,7 +35,9 @@ def _differences(url: str) -> list[object]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": migrate.include_object}
+            )
             return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()
@@ -43,7 +46,17 @@ def _differences(url: str) -> list[object]:
 def _table_names(url: str) -> set[str]:
     engine = create_engine(url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        names = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        return {name for name in names if not is_search_object(name)}
+    finally:
+        engine.dispose()
+
+
+def _search_objects(url: str) -> set[str]:
+    """The search table of 0005 and its FTS5 shadow tables."""
+    engine = create_engine(url)
+    try:
+        return {name for name in inspect(engine).get_table_names() if is_search_object(name)}
     finally:
         engine.dispose()
 
@@ -52,12 +65,15 @@ def test_upgrade_from_empty_equals_the_models(empty_url: str) -> None:
     migrate.upgrade(empty_url)
     assert migrate.current_revision(empty_url) == migrate.head_revisions()[0]
     assert _differences(empty_url) == []
+    if empty_url.startswith("sqlite"):
+        assert SEARCH_TABLE in _search_objects(empty_url)
 
 
 def test_downgrade_to_base_then_upgrade_again(empty_url: str) -> None:
     migrate.upgrade(empty_url)
     migrate.downgrade(empty_url, revision="base")
     assert _table_names(empty_url) == set()
+    assert _search_objects(empty_url) == set()
     migrate.upgrade(empty_url)
     assert _table_names(empty_url) == {table.name for table in metadata.sorted_tables}
     assert _differences(empty_url) == []

@@ -106,6 +106,37 @@ def test_list_filters_sorts_and_pages(client: TestClient, owner: Member) -> None
     assert_problem(mixed, 400)
 
 
+def test_search_matches_substrings_literally_and_follows_renames_and_trash(
+    client: TestClient, owner: Member
+) -> None:
+    create(client, owner, name="Refund 50% of_orders", key="refunds")
+    create(client, owner, name="Refund 50 percent", description='Says "hi" to CRM')
+    create(client, owner, name="Plain", key="nightly-export")
+
+    def names(q: str, *, deleted: bool = False) -> list[str]:
+        params: dict[str, str | bool] = {"q": q, "sort": "name", "deleted": deleted}
+        response = client.get(BASE, params=params, headers=owner.headers)
+        return [workflow["name"] for workflow in response.json()["items"]]
+
+    # % and _ are literal characters, not LIKE wildcards, whatever the index.
+    assert names("50%") == ["Refund 50% of_orders"]
+    assert names("f_o") == ["Refund 50% of_orders"]
+    assert names("refund 50") == ["Refund 50 percent", "Refund 50% of_orders"]
+    assert names('"hi" TO crm') == ["Refund 50 percent"]  # description, any case
+    assert names("ly-exp") == ["Plain"]  # key
+    assert names("50") == ["Refund 50 percent", "Refund 50% of_orders"]  # shorter than 3
+    assert names("zzz") == []
+    renamed = client.patch(
+        f"{BASE}/nightly-export", json={"name": "Quarterly"}, headers=owner.headers
+    )
+    assert renamed.status_code == 200
+    assert names("quarter") == ["Quarterly"]
+    assert names("plain") == []
+    assert client.delete(f"{BASE}/refunds", headers=owner.headers).status_code == 204
+    assert names("of_orders") == []
+    assert names("of_orders", deleted=True) == ["Refund 50% of_orders"]
+
+
 def test_published_and_template_filters(client: TestClient, owner: Member) -> None:
     create(client, owner, name="Live")
     create(client, owner, name="Starter", is_template=True)

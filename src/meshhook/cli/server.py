@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -16,6 +17,26 @@ from meshhook.services.keys import check_keys_match
 from meshhook.store import migrate
 
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+
+# Generation-0 collections every 5,000 net allocations instead of 700: parsing a
+# large definition allocates tens of thousands of containers, and at the default
+# they are scanned and promoted several times per request. Larger thresholds
+# (50,000) cut collector time further but let request-sized reference cycles
+# live long enough to double the resident memory (measured: 126 -> 245 MB).
+GC_THRESHOLDS = (5_000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Freeze the objects built at start-up and collect less often.
+
+    Modules, the app, the routes and the pydantic schemas live for the whole
+    process; ``gc.freeze()`` moves them to a permanent generation that
+    collections never scan again, so a full collection costs what the requests
+    in flight allocated, not the whole heap. The benchmark calls this too.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @report_errors
@@ -46,6 +67,7 @@ def serve(
             )
     app = create_app(settings, db)
     check_keys_match(db, app.state.keys)
+    tune_gc()
     console.print(f"MeshHook serving on http://{settings.host}:{settings.port}", highlight=False)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
 

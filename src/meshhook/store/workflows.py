@@ -11,7 +11,7 @@ from sqlalchemy import Select, delete, func, insert, literal, or_, select, tuple
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
-from meshhook.store.dialect import json_array_contains, lock_rows
+from meshhook.store.dialect import json_array_contains, lock_rows, substring_candidates
 from meshhook.store.tables import workflows
 
 # Bound parameters per IN list: well under SQLite's limit of 32,766.
@@ -158,7 +158,11 @@ def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter
     deleted = workflows.c.deleted_at
     query = query.where(deleted.is_not(None) if filters.deleted else deleted.is_(None))
     if filters.q:
-        needle = "%" + _escape_like(filters.q.lower()) + "%"
+        lowered = filters.q.lower()
+        needle = "%" + _escape_like(lowered) + "%"
+        candidates = substring_candidates(session, lowered)
+        if candidates is not None:
+            query = query.where(candidates)
         query = query.where(
             or_(
                 func.lower(workflows.c.name).like(needle, escape="\\"),
