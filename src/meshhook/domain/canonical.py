@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from typing import Any
 
 import orjson
@@ -120,12 +121,38 @@ def _refuse_unknown(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
-def canonical_bytes(value: Any) -> bytes:
+# In the indented output every scalar ends its line, and a string's line ends in
+# '"': a line ending in ".0" is an integral float (orjson writes those below 2**53
+# as "<digits>.0"); one indented this far is nested deeper than the limit.
+_INTEGRAL_FLOAT_LINE = re.compile(rb"\.0,?\n")
+_TOO_DEEP_INDENT = b"\n" + b"  " * MAX_CANONICAL_DEPTH
+
+
+def _plain_canonical_bytes(value: Any) -> bytes | None:
+    """The canonical bytes of a value known to hold only plain JSON scalars, or
+    ``None`` when the careful path must decide (integral floats, depth, errors)."""
+    try:
+        data = orjson.dumps(value, option=CANONICAL_OPTIONS)
+    except TypeError:  # a non-string key, an integer beyond 64 bits, great depth
+        return None
+    if _INTEGRAL_FLOAT_LINE.search(data) is not None or _TOO_DEEP_INDENT in data:
+        return None
+    return data
+
+
+def canonical_bytes(value: Any, *, plain: bool = False) -> bytes:
     """Serialise a JSON value (dicts, lists, str, int, float, bool, None) canonically.
 
     Raises ``ValidationFailed`` (code ``json.not_canonical``, with a pointer) for
     non-finite floats, non-string keys, integers beyond 64 bits and non-JSON types.
+
+    ``plain=True`` promises that every scalar is an exact ``str``, ``int``,
+    ``bool``, ``None`` or finite ``float`` (what structural validation
+    establishes): the value is then serialised without a walk of its own, and
+    only the output is inspected.
     """
+    if plain and (data := _plain_canonical_bytes(value)) is not None:
+        return data
     needs_rewrite = _quick_scan(value)
     if needs_rewrite is None:
         needs_rewrite = _scan(value)

@@ -14,6 +14,7 @@ from meshhook.domain import pointers
 from meshhook.domain.config_problems import config_problems
 from meshhook.domain.errors import Problem
 from meshhook.domain.expressions import secret_names_in
+from meshhook.domain.graph_memo import GraphMemo
 from meshhook.domain.node_types import REGISTRY, NodeType
 
 MAX_RUN_TIMEOUT_SECONDS = 365 * 24 * 3600
@@ -44,17 +45,22 @@ def _relative_config_problems(type_name: str, config_json: str) -> tuple[Problem
     return tuple(config_problems(REGISTRY[type_name], orjson.loads(config_json), ""))
 
 
-def _node_config_problems(node_type: NodeType, config: Any, base: str) -> list[Problem]:
+def _node_config_problems(node_type: NodeType, config: Any, i: int) -> list[Problem]:
+    """The problems of node ``i``'s config, pointers under ``/nodes/{i}/config``."""
     try:
         # Key order kept: problems come out in that order. Decoded to a str because
         # orjson returns small outputs in a 4 KB buffer: 8,192 bytes keys held
         # 33 MB, the exactly sized strings hold under 2 MB.
         key = orjson.dumps(config).decode()
     except TypeError:  # not plain JSON: no caching
-        return config_problems(node_type, config, base)
+        return config_problems(node_type, config, f"/nodes/{i}/config")
+    found = _relative_config_problems(node_type.name, key)
+    if not found:
+        return []
+    base = f"/nodes/{i}/config"
     return [
         Problem(base + problem.path, problem.code, problem.message, problem.severity)
-        for problem in _relative_config_problems(node_type.name, key)
+        for problem in found
     ]
 
 
@@ -91,8 +97,8 @@ def _graph_problems(
     nodes: list[dict[str, Any]],
     edges: list[dict[str, Any]],
     types: dict[str, NodeType],
-    problems: list[Problem],
-) -> None:
+) -> tuple[Problem, ...]:
+    problems: list[Problem] = []
     index = {node["id"]: i for i, node in enumerate(nodes)}
     successors: dict[str, list[str]] = {node_id: [] for node_id in index}
     incoming: dict[str, list[int]] = {node_id: [] for node_id in index}
@@ -151,7 +157,7 @@ def _graph_problems(
         problems.append(
             Problem("/nodes", "graph.no_trigger", "add a trigger (webhook or manual) to start runs")
         )
-        return
+        return tuple(problems)
     for extra in triggers[1:]:
         problems.append(
             Problem(
@@ -178,15 +184,25 @@ def _graph_problems(
                     severity="warning",
                 )
             )
+    return tuple(problems)
+
+
+# Graph problems by graph signature (see domain/graph_memo.py).
+_GRAPH_PROBLEMS: GraphMemo[tuple[Problem, ...]] = GraphMemo()
 
 
 def completeness_problems(
-    definition: Any, *, secret_names: Collection[str] | None = None
+    definition: Any,
+    *,
+    secret_names: Collection[str] | None = None,
+    graph: bytes | None = None,
 ) -> list[Problem]:
     """Problems that block publishing; call only when ``structural_problems`` is empty.
 
     When ``secret_names`` (the project's secrets) is given, references to other
     names are reported as ``secret.unknown``; ``None`` skips that check.
+    ``graph`` is the definition's graph signature when already known
+    (``check_structure`` computes it): the graph checks are then memoised.
     """
     nodes: list[dict[str, Any]] = definition.get("nodes", [])
     edges: list[dict[str, Any]] = definition.get("edges", [])
@@ -197,10 +213,11 @@ def completeness_problems(
         node_type = REGISTRY[node["type"]]
         types[node["id"]] = node_type
         config = node.get("config", {})
-        base = f"/nodes/{i}/config"
-        problems.extend(_node_config_problems(node_type, config, base))
+        found = _node_config_problems(node_type, config, i)
+        if found:
+            problems.extend(found)
         if known is not None and isinstance(config, dict):
-            for path, name in _config_secret_refs(config, base):
+            for path, name in _config_secret_refs(config, f"/nodes/{i}/config"):
                 if name not in known:
                     problems.append(
                         Problem(
@@ -210,7 +227,7 @@ def completeness_problems(
                             f"create it with `meshhook secrets set {name}`",
                         )
                     )
-    _graph_problems(nodes, edges, types, problems)
+    problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(nodes, edges, types)))
     settings = definition.get("settings", {})
     for error in _SETTINGS_VALIDATOR.iter_errors(settings):
         problems.append(

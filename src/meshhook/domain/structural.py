@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from meshhook.domain import pointers
 from meshhook.domain.errors import Problem
+from meshhook.domain.graph_memo import GraphMemo, graph_signature
 from meshhook.domain.node_types import REGISTRY, NodeType
 
 MAX_NODES = 5_000
@@ -29,19 +31,28 @@ NODE_KEYS = frozenset({"id", "type", "name", "config", "position"})
 EDGE_KEYS = frozenset({"from", "to", "when"})
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether containers nest more than ``limit`` levels (``value`` is level 1)."""
+_PLAIN_SCALARS = (str, int, bool, type(None))
+
+
+def _walk_free_form(value: Any, limit: int) -> tuple[bool, bool]:
+    """Whether containers nest more than ``limit`` levels (``value`` is level 1),
+    and whether every scalar is a plain JSON one (exact ``str``, ``int``,
+    ``bool``, ``None`` or a finite ``float``): what lets canonicalisation skip
+    its own walk (:func:`meshhook.domain.canonical.canonical_bytes`)."""
+    plain = True
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         current, depth = stack.pop()
         if depth > limit:
-            return True
+            return True, plain
         # Exact type tests: this loop touches every value of every config.
         for child in current.values() if type(current) is dict else current:
             kind = type(child)
             if kind is dict or kind is list:
                 stack.append((child, depth + 1))
-    return False
+            elif kind not in _PLAIN_SCALARS and not (kind is float and math.isfinite(child)):
+                plain = False
+    return False, plain
 
 
 def _first_too_deep(value: Any, limit: int, base: str) -> str:
@@ -58,27 +69,35 @@ def _first_too_deep(value: Any, limit: int, base: str) -> str:
     return base
 
 
-def _depth_problem(definition: dict[str, Any]) -> Problem | None:
-    """Only ``config`` and ``settings`` are free-form; every other part has a fixed
+def _free_form_problem(definition: dict[str, Any]) -> tuple[Problem | None, bool]:
+    """The depth problem, if any, and whether all free-form values are plain JSON.
+
+    Only ``config`` and ``settings`` are free-form; every other part has a fixed
     shape whose violations are reported as shape problems, so only those two are
     walked. Levels count from the definition itself (a config is level 4)."""
-    roots: list[tuple[Any, int, str]] = []
+    # (value, level, index of its node or -1 for the settings)
+    roots: list[tuple[Any, int, int]] = []
     settings = definition.get("settings")
     if type(settings) is dict:
-        roots.append((settings, 2, "/settings"))
+        roots.append((settings, 2, -1))
     nodes = definition.get("nodes")
     for i, node in enumerate(nodes if type(nodes) is list else ()):
         config = node.get("config") if type(node) is dict else None
         if type(config) is dict and config:
-            roots.append((config, 4, f"/nodes/{i}/config"))
-    for value, level, base in roots:
-        if _too_deep(value, MAX_DEPTH - level + 1):
-            return Problem(
+            roots.append((config, 4, i))
+    plain = True
+    for value, level, i in roots:
+        too_deep, plain_here = _walk_free_form(value, MAX_DEPTH - level + 1)
+        if too_deep:
+            base = "/settings" if i < 0 else f"/nodes/{i}/config"
+            problem = Problem(
                 _first_too_deep(value, MAX_DEPTH - level + 1, base),
                 "limit.depth",
                 f"JSON is nested deeper than {MAX_DEPTH} levels",
             )
-    return None
+            return problem, False
+        plain = plain and plain_here
+    return None, plain
 
 
 def _is_number(value: Any) -> bool:
@@ -94,6 +113,16 @@ def _valid_position(position: Any) -> bool:
     )
 
 
+_NO_VALUE = object()
+_TYPES: dict[str, NodeType] = dict(REGISTRY)
+_ID_MATCH = NODE_ID_PATTERN.fullmatch
+
+
+def _plain_number(value: Any) -> bool:
+    kind = type(value)
+    return kind is int or (kind is float and math.isfinite(value))
+
+
 def _node_problems(
     nodes: list[Any], problems: list[Problem]
 ) -> tuple[dict[str, int], dict[str, NodeType]]:
@@ -101,72 +130,111 @@ def _node_problems(
     index: dict[str, int] = {}
     types: dict[str, NodeType] = {}
     for i, node in enumerate(nodes):
-        base = f"/nodes/{i}"
-        if not isinstance(node, dict):
-            problems.append(Problem(base, "node.not_object", "a node must be a JSON object"))
-            continue
-        if not NODE_KEYS.issuperset(node):
-            for key in sorted(set(node) - NODE_KEYS):
-                problems.append(
-                    Problem(pointers.join(base, key), "node.unknown_key", f"unknown key {key!r}")
+        # The common case, a sound node, in one expression; anything else (or
+        # anything unusual, like a subclass) takes the detailed checks below.
+        if type(node) is dict and node.keys() <= NODE_KEYS:
+            node_id = node.get("id")
+            type_name = node.get("type")
+            name = node.get("name")
+            position = node.get("position", _NO_VALUE)
+            config = node.get("config", _NO_VALUE)
+            if (
+                type(node_id) is str
+                and node_id not in index
+                and _ID_MATCH(node_id) is not None
+                and type(type_name) is str
+                and (node_type := _TYPES.get(type_name)) is not None
+                and (name is None or (type(name) is str and len(name) <= MAX_NAME_LENGTH))
+                and (
+                    position is _NO_VALUE
+                    or (
+                        type(position) is dict
+                        and len(position) == 2
+                        and _plain_number(position.get("x", _NO_VALUE))
+                        and _plain_number(position.get("y", _NO_VALUE))
+                    )
                 )
-        node_id = node.get("id")
-        if not isinstance(node_id, str) or NODE_ID_PATTERN.fullmatch(node_id) is None:
-            problems.append(
-                Problem(
-                    base + "/id",
-                    "node.invalid_id",
-                    "id must be 1-64 letters, digits, '_' or '-', not starting with '-'",
-                )
-            )
-            node_id = None
-        elif node_id in index:
-            problems.append(
-                Problem(
-                    base + "/id",
-                    "node.duplicate_id",
-                    f"id {node_id!r} is already used by /nodes/{index[node_id]}",
-                )
-            )
-            node_id = None
-        else:
-            index[node_id] = i
-        type_name = node.get("type")
-        if not isinstance(type_name, str):
-            problems.append(Problem(base + "/type", "node.invalid_type", "type must be a string"))
-        elif (node_type := REGISTRY.get(type_name)) is None:
-            known = ", ".join(REGISTRY)
-            problems.append(
-                Problem(
-                    base + "/type",
-                    "node.unknown_type",
-                    f"unknown node type {type_name!r} (known: {known})",
-                )
-            )
-        elif node_id is not None:
-            types[node_id] = node_type
-        name = node.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_LENGTH):
-            problems.append(
-                Problem(
-                    base + "/name",
-                    "node.invalid_name",
-                    f"name must be a string of at most {MAX_NAME_LENGTH} characters",
-                )
-            )
-        if "position" in node and not _valid_position(node["position"]):
-            problems.append(
-                Problem(
-                    base + "/position",
-                    "node.invalid_position",
-                    "position must be {x: number, y: number}",
-                )
-            )
-        if "config" in node and not isinstance(node["config"], dict):
-            problems.append(
-                Problem(base + "/config", "node.invalid_config", "config must be an object")
-            )
+                and (config is _NO_VALUE or type(config) is dict)
+            ):
+                index[node_id] = i
+                types[node_id] = node_type
+                continue
+        _one_node_problems(i, node, index, types, problems)
     return index, types
+
+
+def _one_node_problems(
+    i: int,
+    node: Any,
+    index: dict[str, int],
+    types: dict[str, NodeType],
+    problems: list[Problem],
+) -> None:
+    base = f"/nodes/{i}"
+    if not isinstance(node, dict):
+        problems.append(Problem(base, "node.not_object", "a node must be a JSON object"))
+        return
+    if not NODE_KEYS.issuperset(node):
+        for key in sorted(set(node) - NODE_KEYS):
+            problems.append(
+                Problem(pointers.join(base, key), "node.unknown_key", f"unknown key {key!r}")
+            )
+    node_id = node.get("id")
+    if not isinstance(node_id, str) or NODE_ID_PATTERN.fullmatch(node_id) is None:
+        problems.append(
+            Problem(
+                base + "/id",
+                "node.invalid_id",
+                "id must be 1-64 letters, digits, '_' or '-', not starting with '-'",
+            )
+        )
+        node_id = None
+    elif node_id in index:
+        problems.append(
+            Problem(
+                base + "/id",
+                "node.duplicate_id",
+                f"id {node_id!r} is already used by /nodes/{index[node_id]}",
+            )
+        )
+        node_id = None
+    else:
+        index[node_id] = i
+    type_name = node.get("type")
+    if not isinstance(type_name, str):
+        problems.append(Problem(base + "/type", "node.invalid_type", "type must be a string"))
+    elif (node_type := REGISTRY.get(type_name)) is None:
+        known = ", ".join(REGISTRY)
+        problems.append(
+            Problem(
+                base + "/type",
+                "node.unknown_type",
+                f"unknown node type {type_name!r} (known: {known})",
+            )
+        )
+    elif node_id is not None:
+        types[node_id] = node_type
+    name = node.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_LENGTH):
+        problems.append(
+            Problem(
+                base + "/name",
+                "node.invalid_name",
+                f"name must be a string of at most {MAX_NAME_LENGTH} characters",
+            )
+        )
+    if "position" in node and not _valid_position(node["position"]):
+        problems.append(
+            Problem(
+                base + "/position",
+                "node.invalid_position",
+                "position must be {x: number, y: number}",
+            )
+        )
+    if "config" in node and not isinstance(node["config"], dict):
+        problems.append(
+            Problem(base + "/config", "node.invalid_config", "config must be an object")
+        )
 
 
 def _edge_problems(
@@ -179,79 +247,119 @@ def _edge_problems(
     usable: list[tuple[str, str, int]] = []
     seen: dict[tuple[str, str, str | None], int] = {}
     for k, edge in enumerate(edges):
-        base = f"/edges/{k}"
-        if not isinstance(edge, dict):
-            problems.append(Problem(base, "edge.not_object", "an edge must be a JSON object"))
-            continue
-        if not EDGE_KEYS.issuperset(edge):
-            for key in sorted(set(edge) - EDGE_KEYS):
-                problems.append(
-                    Problem(pointers.join(base, key), "edge.unknown_key", f"unknown key {key!r}")
+        # The common case first (see _node_problems); the rest gets the details.
+        if type(edge) is dict and edge.keys() <= EDGE_KEYS:
+            source = edge.get("from")
+            target = edge.get("to")
+            when = edge.get("when")
+            if (
+                type(source) is str
+                and type(target) is str
+                and source != target
+                and source in index
+                and target in index
+                and (
+                    ("when" not in edge)
+                    if when is None
+                    else (
+                        type(when) is str
+                        and (source_type := types.get(source)) is not None
+                        and when in (source_type.outputs or ())
+                    )
                 )
-        ends_ok = True
-        for end in ("from", "to"):
-            value = edge.get(end)
-            if not isinstance(value, str):
-                problems.append(
-                    Problem(f"{base}/{end}", "edge.invalid_endpoint", f"{end} must be a node id")
-                )
-                ends_ok = False
-            elif value not in index:
-                problems.append(
-                    Problem(f"{base}/{end}", "edge.unknown_node", f"no node has id {value!r}")
-                )
-                ends_ok = False
-        when = edge.get("when")
-        if "when" in edge and not isinstance(when, str):
-            problems.append(Problem(base + "/when", "edge.invalid_when", "when must be a string"))
-            continue
-        if not ends_ok:
-            continue
-        source, target = edge["from"], edge["to"]
-        if source == target:
-            problems.append(
-                Problem(base, "edge.self_loop", f"edge from {source!r} to itself (a cycle)")
-            )
-            continue
-        source_type = types.get(source)
-        if when is not None and source_type is not None and when not in (source_type.outputs or ()):
-            outputs = source_type.outputs
-            offer = (
-                f"its outputs are {', '.join(map(repr, outputs))}"
-                if outputs
-                else "it has no named outputs; remove `when`"
-            )
-            problems.append(
-                Problem(
-                    base + "/when",
-                    "edge.unknown_output",
-                    f"{source!r} ({source_type.name}) has no output {when!r}: {offer}",
-                )
-            )
-            continue
-        identity = (source, target, when)
-        if identity in seen:
-            problems.append(
-                Problem(base, "edge.duplicate", f"same edge as /edges/{seen[identity]}")
-            )
-            continue
-        seen[identity] = k
-        usable.append((source, target, k))
+                and (source, target, when) not in seen
+            ):
+                seen[(source, target, when)] = k
+                usable.append((source, target, k))
+                continue
+        _one_edge_problems(k, edge, index, types, seen, usable, problems)
     return usable
+
+
+def _one_edge_problems(
+    k: int,
+    edge: Any,
+    index: dict[str, int],
+    types: dict[str, NodeType],
+    seen: dict[tuple[str, str, str | None], int],
+    usable: list[tuple[str, str, int]],
+    problems: list[Problem],
+) -> None:
+    base = f"/edges/{k}"
+    if not isinstance(edge, dict):
+        problems.append(Problem(base, "edge.not_object", "an edge must be a JSON object"))
+        return
+    if not EDGE_KEYS.issuperset(edge):
+        for key in sorted(set(edge) - EDGE_KEYS):
+            problems.append(
+                Problem(pointers.join(base, key), "edge.unknown_key", f"unknown key {key!r}")
+            )
+    ends_ok = True
+    for end in ("from", "to"):
+        value = edge.get(end)
+        if not isinstance(value, str):
+            problems.append(
+                Problem(f"{base}/{end}", "edge.invalid_endpoint", f"{end} must be a node id")
+            )
+            ends_ok = False
+        elif value not in index:
+            problems.append(
+                Problem(f"{base}/{end}", "edge.unknown_node", f"no node has id {value!r}")
+            )
+            ends_ok = False
+    when = edge.get("when")
+    if "when" in edge and not isinstance(when, str):
+        problems.append(Problem(base + "/when", "edge.invalid_when", "when must be a string"))
+        return
+    if not ends_ok:
+        return
+    source, target = edge["from"], edge["to"]
+    if source == target:
+        problems.append(
+            Problem(base, "edge.self_loop", f"edge from {source!r} to itself (a cycle)")
+        )
+        return
+    source_type = types.get(source)
+    if when is not None and source_type is not None and when not in (source_type.outputs or ()):
+        outputs = source_type.outputs
+        offer = (
+            f"its outputs are {', '.join(map(repr, outputs))}"
+            if outputs
+            else "it has no named outputs; remove `when`"
+        )
+        problems.append(
+            Problem(
+                base + "/when",
+                "edge.unknown_output",
+                f"{source!r} ({source_type.name}) has no output {when!r}: {offer}",
+            )
+        )
+        return
+    identity = (source, target, when)
+    if identity in seen:
+        problems.append(Problem(base, "edge.duplicate", f"same edge as /edges/{seen[identity]}"))
+        return
+    seen[identity] = k
+    usable.append((source, target, k))
 
 
 def _cycle_problems(
     order: dict[str, int], edges: list[tuple[str, str, int]], problems: list[Problem]
 ) -> None:
     successors: dict[str, list[str]] = {node: [] for node in order}
+    indegree = dict.fromkeys(order, 0)
+    for source, target, _ in edges:
+        successors[source].append(target)
+        indegree[target] += 1
+    remaining = set(order)
+    _prune_acyclic(remaining, successors, indegree)
+    if not remaining:
+        return  # acyclic, the usual answer: nothing else to build
     predecessors: dict[str, list[str]] = {node: [] for node in order}
     edge_at: dict[tuple[str, str], int] = {}
     for source, target, k in edges:
-        successors[source].append(target)
         predecessors[target].append(source)
         edge_at.setdefault((source, target), k)
-    remaining = set(order)
-    _prune_acyclic(remaining, successors, predecessors)
     for _ in range(MAX_CYCLES_REPORTED):
         if not remaining:
             return
@@ -277,14 +385,19 @@ def _cycle_problems(
             )
         )
         remaining.difference_update(cycle)
-        _prune_acyclic(remaining, successors, predecessors)
+        indegree = {
+            node: sum(1 for p in predecessors[node] if p in remaining) for node in remaining
+        }
+        _prune_acyclic(remaining, successors, indegree)
 
 
 def _prune_acyclic(
-    remaining: set[str], successors: dict[str, list[str]], predecessors: dict[str, list[str]]
+    remaining: set[str], successors: dict[str, list[str]], indegree: dict[str, int]
 ) -> None:
-    """Remove from ``remaining`` every node not on or after a cycle (Kahn's algorithm)."""
-    indegree = {node: sum(1 for p in predecessors[node] if p in remaining) for node in remaining}
+    """Remove from ``remaining`` every node not on or after a cycle (Kahn's algorithm).
+
+    ``indegree`` counts each remaining node's edges from remaining nodes; it is used up.
+    """
     queue = deque(node for node, degree in indegree.items() if degree == 0)
     while queue:
         node = queue.popleft()
@@ -296,6 +409,21 @@ def _prune_acyclic(
                     queue.append(successor)
 
 
+@dataclass(frozen=True, slots=True)
+class StructureCheck:
+    """What :func:`check_structure` found.
+
+    ``plain`` (meaningful only without problems) says every scalar is of an
+    exact JSON type with finite numbers, so canonicalisation need not walk the
+    definition again (``canonical_bytes(..., plain=True)``).
+    """
+
+    problems: list[Problem]
+    plain: bool = False
+    # The graph's signature (domain/graph_memo.py) when it was computed.
+    graph: bytes | None = None
+
+
 def structural_problems(definition: Any, *, size_bytes: int | None = None) -> list[Problem]:
     """Problems that reject a save: shapes, ids, types, edges, cycles and limits.
 
@@ -303,10 +431,21 @@ def structural_problems(definition: Any, *, size_bytes: int | None = None) -> li
     An empty list means the definition can be stored and diffed; it may still be
     incomplete (see :func:`meshhook.domain.validation.completeness_problems`).
     """
+    return check_structure(definition, size_bytes=size_bytes).problems
+
+
+def check_structure(definition: Any, *, size_bytes: int | None = None) -> StructureCheck:
+    """:func:`structural_problems`, and whether the definition is plain JSON."""
+    return StructureCheck(*_check(definition, size_bytes))
+
+
+def _check(definition: Any, size_bytes: int | None) -> tuple[list[Problem], bool, bytes | None]:
     if size_bytes is not None and size_bytes > MAX_DEFINITION_BYTES:
-        return [Problem("", "limit.size", f"definition is {size_bytes} bytes; the limit is 5 MiB")]
+        message = f"definition is {size_bytes} bytes; the limit is 5 MiB"
+        return [Problem("", "limit.size", message)], False, None
     if not isinstance(definition, dict):
-        return [Problem("", "definition.not_object", "a definition must be a JSON object")]
+        problem = Problem("", "definition.not_object", "a definition must be a JSON object")
+        return [problem], False, None
     problems: list[Problem] = []
     for key in sorted(set(definition) - TOP_LEVEL_KEYS):
         problems.append(
@@ -330,7 +469,7 @@ def structural_problems(definition: Any, *, size_bytes: int | None = None) -> li
                 Problem(f"/{key}", "definition.invalid_type", f"{key} must be an array")
             )
     if not isinstance(nodes, list) or not isinstance(edges, list):
-        return problems
+        return problems, False, None
     if len(nodes) > MAX_NODES:
         problems.append(
             Problem("/nodes", "limit.nodes", f"{len(nodes)} nodes; the limit is {MAX_NODES}")
@@ -340,12 +479,26 @@ def structural_problems(definition: Any, *, size_bytes: int | None = None) -> li
             Problem("/edges", "limit.edges", f"{len(edges)} edges; the limit is {MAX_EDGES}")
         )
     if len(nodes) > MAX_NODES or len(edges) > MAX_EDGES:
-        return problems
-    depth_problem = _depth_problem(definition)
+        return problems, False, None
+    depth_problem, plain = _free_form_problem(definition)
     if depth_problem is not None:
         # Other checks are pointless on (and could be slowed by) such a document.
-        return [*problems, depth_problem]
+        return [*problems, depth_problem], False, None
     index, types = _node_problems(nodes, problems)
+    # With every node sound, the edge and cycle checks read only the graph.
+    graph = graph_signature(nodes, edges) if not problems else None
+    problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, index, types)))
+    return problems, plain and not problems, graph
+
+
+# Edge and cycle problems by graph signature.
+_GRAPH_PROBLEMS: GraphMemo[tuple[Problem, ...]] = GraphMemo()
+
+
+def _graph_problems(
+    edges: list[Any], index: dict[str, int], types: dict[str, NodeType]
+) -> tuple[Problem, ...]:
+    problems: list[Problem] = []
     usable = _edge_problems(edges, index, types, problems)
     _cycle_problems(index, usable, problems)
-    return problems
+    return tuple(problems)

@@ -22,6 +22,8 @@ from meshhook.domain.structural import (
     MAX_EDGES,
     MAX_NAME_LENGTH,
     MAX_NODES,
+    StructureCheck,
+    check_structure,
     structural_problems,
 )
 
@@ -31,6 +33,7 @@ __all__ = [
     "MAX_EDGES",
     "MAX_NAME_LENGTH",
     "MAX_NODES",
+    "StructureCheck",
     "ValidationReport",
     "completeness_problems",
     "ensure_structurally_valid",
@@ -71,25 +74,28 @@ def validate_definition(
     secret_names: Collection[str] | None = None,
 ) -> ValidationReport:
     """Structural validation, then completeness if the structure is sound."""
-    structural = structural_problems(definition, size_bytes=size_bytes)
-    if structural:
-        return ValidationReport(errors=structural, structural=True)
-    problems = completeness_problems(definition, secret_names=secret_names)
+    check = check_structure(definition, size_bytes=size_bytes)
+    if check.problems:
+        return ValidationReport(errors=check.problems, structural=True)
+    problems = completeness_problems(definition, secret_names=secret_names, graph=check.graph)
     return ValidationReport(
         errors=[p for p in problems if p.severity == "error"],
         warnings=[p for p in problems if p.severity == "warning"],
     )
 
 
-def ensure_structurally_valid(definition: Any, *, size_bytes: int | None = None) -> None:
-    """Raise ``ValidationFailed`` (422) carrying the structural problems, if any."""
-    problems = structural_problems(definition, size_bytes=size_bytes)
+def ensure_structurally_valid(definition: Any, *, size_bytes: int | None = None) -> StructureCheck:
+    """Raise ``ValidationFailed`` (422) carrying the structural problems, if any;
+    otherwise return what the check learnt on the way (:class:`StructureCheck`)."""
+    check = check_structure(definition, size_bytes=size_bytes)
+    problems = check.problems
     if problems:
         count = len(problems)
         raise ValidationFailed(
             f"The definition has {count} structural problem{'s' if count > 1 else ''}",
             errors=problems,
         )
+    return check
 
 
 def is_sensitive(node_type: NodeType, pointer_in_config: str) -> bool:

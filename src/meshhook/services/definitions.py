@@ -40,9 +40,9 @@ def prepare(
     """Validate structure (422 on failure, paths under ``pointer_prefix``) and
     compute everything a version stores."""
     try:
-        ensure_structurally_valid(definition)
+        check = ensure_structurally_valid(definition)
         normalised = normalize_definition(definition)
-        data = canonical.canonical_bytes(normalised)
+        data = canonical.canonical_bytes(normalised, plain=check.plain)
         if len(data) > MAX_DEFINITION_BYTES:
             ensure_structurally_valid(normalised, size_bytes=len(data))
     except ValidationFailed as error:
@@ -51,7 +51,9 @@ def prepare(
         definition=normalised,
         canonical=data,
         content_hash=canonical.content_hash(data),
-        problems=tuple(completeness_problems(normalised, secret_names=secret_names)),
+        problems=tuple(
+            completeness_problems(normalised, secret_names=secret_names, graph=check.graph)
+        ),
     )
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from meshhook.store import checkpoints
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "meshhook_write"
 
@@ -27,6 +29,8 @@ class Database:
 
     engine: Engine
     app_role: str
+    # SQLite files only: WAL checkpoints off the request path (store/checkpoints.py).
+    checkpointer: checkpoints.BackgroundCheckpointer | None = None
 
     @property
     def dialect(self) -> str:
@@ -46,6 +50,8 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
 
@@ -57,9 +63,13 @@ def create_database(url: str, *, app_role: str = "meshhook_app", echo: bool = Fa
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
-        _configure_sqlite(engine)
-    else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        path = engine.url.database
+        checkpointer = (
+            checkpoints.BackgroundCheckpointer(path) if path and path != ":memory:" else None
+        )
+        _configure_sqlite(engine, checkpointer)
+        return Database(engine=engine, app_role=app_role, checkpointer=checkpointer)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     return Database(engine=engine, app_role=app_role)
 
 
@@ -74,7 +84,9 @@ def ensure_sqlite_directory(url: str) -> bool:
     return True
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(
+    engine: Engine, checkpointer: checkpoints.BackgroundCheckpointer | None
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to us: pysqlite's implicit BEGIN cannot be
@@ -85,9 +97,19 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if checkpointer is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={checkpoints.BACKSTOP_PAGES}")
+            cursor.execute(f"PRAGMA journal_size_limit={checkpoints.JOURNAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(_WRITE_OPTION, True)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    if checkpointer is not None:
+
+        @event.listens_for(engine, "commit")
+        def _on_commit(connection: Any) -> None:
+            if connection.get_execution_options().get(_WRITE_OPTION, True):
+                checkpointer.committed()

@@ -127,3 +127,21 @@ def test_canonical_bytes_ignore_key_order(value: dict[str, Any], rnd: Any) -> No
 @given(JSON_VALUES)
 def test_canonical_bytes_parse_back_to_an_equal_value(value: Any) -> None:
     assert json_equal(orjson.loads(canonical_bytes(value)), value)
+
+
+@settings(max_examples=300)
+@given(JSON_VALUES | st.lists(st.floats(-1e17, 1e17, allow_nan=False)))
+def test_the_plain_fast_path_writes_the_same_bytes(value: Any) -> None:
+    assert canonical_bytes(value, plain=True) == canonical_bytes(value)
+
+
+@pytest.mark.parametrize("value", [{"a": 30.0}, [-0.0], {"deep": [[[1.0]]]}, 2.0**53, [1e16, 3.0]])
+def test_the_plain_fast_path_still_rewrites_integral_floats(value: Any) -> None:
+    assert canonical_bytes(value, plain=True) == canonical_bytes(value)
+    assert b".0\n" not in canonical_bytes([value], plain=True).replace(b"9007199254740992.0", b"")
+
+
+def test_the_plain_fast_path_falls_back_for_what_orjson_cannot_write() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        canonical_bytes({"a": [2**70]}, plain=True)
+    assert caught.value.errors[0].path == "/a/0"

@@ -19,6 +19,10 @@ def test_cached_config_problems_equal_a_fresh_check(definition: Any) -> None:
     cached = completeness_problems(normalised, secret_names={"API_TOKEN"})
     again = completeness_problems(normalised, secret_names={"API_TOKEN"})
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(completeness, "_node_config_problems", config_problems)
+        patch.setattr(
+            completeness,
+            "_node_config_problems",
+            lambda node_type, config, i: config_problems(node_type, config, f"/nodes/{i}/config"),
+        )
         fresh = completeness_problems(normalised, secret_names={"API_TOKEN"})
     assert cached == again == fresh
