@@ -218,7 +218,13 @@ def write(output: dict[str, Any], path: Path) -> None:
             f" ({storage['percent_of_definition']} % of the {storage['definition_bytes']:,}-byte"
             f" definition, {storage['keyframes']} keyframes included); the database grew by"
             f" {storage['database_bytes_per_save']:,} bytes per save including row overhead and"
-            " indexes.",
+            " indexes"
+            + (
+                f" (after a VACUUM, {storage['database_bytes_per_save_after_vacuum']:,} bytes per"
+                " save over the next saves: the space of superseded head texts is reused)."
+                if storage.get("database_bytes_per_save_after_vacuum") is not None
+                else "."
+            ),
             "",
             "History depth (1,000 nodes):",
             "",
@@ -299,6 +305,17 @@ def write(output: dict[str, Any], path: Path) -> None:
             + f". Idle CPU: {results['idle_cpu']['percent']} % after start,"
             f" {results['idle_cpu_after']['percent']} % after the run.",
         ]
+        by_section = memory.get("by_section")
+        if by_section:
+            lines += [
+                "",
+                "RSS / peak so far (MB) after each section: "
+                + ", ".join(
+                    f"{name} {value['rss_mb']} / {value['peak_mb']}"
+                    for name, value in by_section.items()
+                )
+                + ".",
+            ]
     parts = output.get("components", {})
     for size, entry in parts.items():
         lines += [

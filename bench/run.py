@@ -284,6 +284,25 @@ def database_bytes(db: Database) -> int:
         return int((pages - free) * size)
 
 
+def growth_after_vacuum(db: Database, actor: Actor, key: str, saves: int) -> int | None:
+    """PostgreSQL: bytes per save of ``saves`` more saves once VACUUM has made the
+    dead head rows of earlier saves reusable (what autovacuum reaches in steady state)."""
+    if not db.is_postgres:
+        return None
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM workflow_heads, workflow_versions"))
+    before = database_bytes(db)
+    detail = workflows.get(db, actor, PROJECT, key)
+    current = orjson.loads(detail.definition)
+    head = detail.workflow.head_version
+    for step in range(saves):
+        set_edit(current, 50_000 + step)
+        head = versions.save(
+            db, actor, PROJECT, key, current, base_version=head
+        ).workflow.head_version
+    return round((database_bytes(db) - before) / saves)
+
+
 def history_depth(db: Database, actor: Actor, server: Server, counts: Counts) -> dict[str, Any]:
     """Load and save at depth 1 and at depth N of the same 1,000-node workflow."""
     results: dict[str, Any] = {}
@@ -609,14 +628,25 @@ def idle_cpu(server: Server, seconds: float = 5.0) -> dict[str, Any]:
 
 
 class _Laps:
+    """Seconds per section and, once a server runs, its memory after each one
+    (so a peak can be traced to the section that caused it)."""
+
     def __init__(self) -> None:
         self.last = time.perf_counter()
         self.laps: dict[str, float] = {}
+        self.server: Server | None = None
+        self.memory: dict[str, dict[str, int]] = {}
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
         self.laps[name] = round(now - self.last, 1)
         self.last = now
+        if self.server is not None:
+            status = self.server.status()
+            self.memory[name] = {
+                "rss_mb": status["VmRSS"] // 1024,
+                "peak_mb": status["VmHWM"] // 1024,
+            }
         print(f"  {name}: {self.laps[name]} s", flush=True)
 
 
@@ -635,6 +665,7 @@ def run_dialect(
             results["raw_baseline_1000"] = raw_baseline(db, large, counts.raw)
             with running_server(url, workdir / f"home-{dialect}") as server:
                 time.sleep(1)
+                timer.server = server
                 results["memory"] = {"idle_start_mb": server.status()["VmRSS"] // 1024}
                 results["idle_cpu"] = idle_cpu(server)
                 actor = _admin(db, server)
@@ -656,13 +687,16 @@ def run_dialect(
                         entry["storage"] = storage_growth(db, "http-1000", len(large))
                         grown = database_bytes(db) - before
                         entry["storage"]["database_bytes_per_save"] = round(grown / (saves + 3))
+                        entry["storage"]["database_bytes_per_save_after_vacuum"] = (
+                            growth_after_vacuum(db, actor, "http-1000", min(saves, 200))
+                        )
                     service_save, service_load = _service_save_load(
                         db, actor, size, min(saves, loads), loads, f"svc-{size}"
                     )
                     entry["service_save"] = service_save
                     entry["service_load"] = service_load
                     results["sizes"][str(size)] = entry
-                timer.lap("sizes")
+                    timer.lap(f"sizes {size}")
                 print(f"[{dialect}] history depth", flush=True)
                 results["history_depth"] = history_depth(db, actor, server, counts)
                 timer.lap("history_depth")
@@ -685,6 +719,7 @@ def run_dialect(
                 results["memory_over_saves"] = memory_over_saves(server, leak)
                 timer.lap("memory_over_saves")
                 results["section_seconds"] = timer.laps
+                results["memory"]["by_section"] = timer.memory
                 status = server.status()
                 results["memory"]["now_mb"] = status["VmRSS"] // 1024
                 results["memory"]["peak_mb"] = status["VmHWM"] // 1024

@@ -8,7 +8,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from starlette.responses import Response
 
+from meshhook.api.bodies import model_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page
 from meshhook.domain.audit import AuditEntry
@@ -43,7 +45,7 @@ class AuditEntryOut(BaseModel):
         )
 
 
-@router.get("/audit", name="list_audit_entries")
+@router.get("/audit", name="list_audit_entries", response_model=Page[AuditEntryOut])
 def list_audit_entries(
     project: str,
     db: DatabaseDep,
@@ -55,7 +57,7 @@ def list_audit_entries(
     object: str | None = Query(default=None, max_length=200),
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Page[AuditEntryOut]:
+) -> Response:
     """The audit log, newest first."""
     entries, next_cursor = audit.list_entries(
         db,
@@ -69,6 +71,8 @@ def list_audit_entries(
         since=since,
         until=until,
     )
-    return Page[AuditEntryOut](
-        items=[AuditEntryOut.of(entry) for entry in entries], next_cursor=next_cursor
+    return model_json(
+        Page[AuditEntryOut](
+            items=[AuditEntryOut.of(entry) for entry in entries], next_cursor=next_cursor
+        )
     )

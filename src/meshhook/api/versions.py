@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from meshhook.api.bodies import json_body, openapi_body, raw_json
+from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.api.workflows import ProblemOut, WorkflowDetailOut, detail_response
@@ -89,7 +89,7 @@ Number = Annotated[int, Query(ge=1, le=MAX_VERSION)]
 PathNumber = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 
 
-@router.get("/versions", name="list_versions")
+@router.get("/versions", name="list_versions", response_model=Page[VersionOut])
 def list_versions(
     project: str,
     workflow: str,
@@ -97,10 +97,12 @@ def list_versions(
     actor: CurrentActor,
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
-) -> Page[VersionOut]:
+) -> Response:
     """History, newest first."""
     infos, next_cursor = versions.history(db, actor, project, workflow, limit=limit, cursor=cursor)
-    return Page[VersionOut](items=[VersionOut.of(info) for info in infos], next_cursor=next_cursor)
+    return model_json(
+        Page[VersionOut](items=[VersionOut.of(info) for info in infos], next_cursor=next_cursor)
+    )
 
 
 @router.get("/versions/compare", name="compare_versions")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from meshhook.api.bodies import json_body, openapi_body, raw_json
+from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.domain.errors import BadRequest, PreconditionRequired
@@ -156,7 +156,7 @@ def create_workflow(
     return detail_response(created, status_code=201, project=project)
 
 
-@router.get("", name="list_workflows")
+@router.get("", name="list_workflows", response_model=Page[WorkflowOut])
 def list_workflows(
     project: str,
     db: DatabaseDep,
@@ -174,7 +174,7 @@ def list_workflows(
     ] = workflows.DEFAULT_SORT,
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
-) -> Page[WorkflowOut]:
+) -> Response:
     """Workflow metadata (no definitions), filtered, sorted, keyset-paginated."""
     filters = WorkflowFilter(
         q=q, tag=tag, is_template=is_template, published=published, deleted=deleted
@@ -182,7 +182,9 @@ def list_workflows(
     rows, next_cursor = workflows.list_workflows(
         db, actor, project, filters, sort=sort, limit=limit, cursor=cursor
     )
-    return Page[WorkflowOut](items=[WorkflowOut.of(row) for row in rows], next_cursor=next_cursor)
+    return model_json(
+        Page[WorkflowOut](items=[WorkflowOut.of(row) for row in rows], next_cursor=next_cursor)
+    )
 
 
 @router.get("/{workflow}", name="get_workflow", response_model=WorkflowDetailOut)

@@ -4,6 +4,7 @@ draft → published state change."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,11 +137,15 @@ def save(
                 "merged": merged,
             },
         )
+        # What touch() wrote, without reading the row back.
+        saved = replace(
+            workflow,
+            head_version=info.number,
+            updated_at=info.created_at,
+            updated_by=info.created_by,
+        )
         return WorkflowDetail(
-            workflow=_reloaded(scope, workflow),
-            head=info,
-            definition=prepared.canonical,
-            merged=merged,
+            workflow=saved, head=info, definition=prepared.canonical, merged=merged
         )
 
 
