@@ -11,10 +11,12 @@ import time
 import uuid
 from typing import Any
 
+import anyio
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meshhook import heap
 from meshhook.api.errors import problem_response
 from meshhook.domain.errors import PayloadTooLarge
 
@@ -158,6 +160,9 @@ class BodyGuardMiddleware:
         except PayloadTooLarge:
             if not answered:
                 await self._reject(scope, send, 413, self._too_large(limit))
+        if received >= heap.TRIM_AFTER_BYTES:
+            # The answer has gone; give back the memory parsing the body took.
+            await anyio.to_thread.run_sync(heap.trim)
 
     @staticmethod
     def _too_large(limit: int) -> str:
