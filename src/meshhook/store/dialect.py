@@ -7,6 +7,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Uuid,
+    any_,
+    bindparam,
     cast,
     func,
     literal,
@@ -16,8 +19,10 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
+
+from meshhook.store.tables import workflows
 
 
 def _dialect(session: Session) -> str:
@@ -42,8 +47,19 @@ def lock_rows(session: Session, query: Select[Any]) -> Select[Any]:
 
 # Substring search over workflow name, description and key. SQLite: an FTS5
 # table with the trigram tokenizer, kept in step with `workflows` by triggers, row
-# for row by rowid (migration 0005). PostgreSQL: none yet (see that migration).
+# for row by rowid (migration 0005). PostgreSQL: a side table of the same name
+# with a pg_trgm GIN index, kept in step by a trigger and read only through the
+# SECURITY DEFINER function below, which takes the project from the transaction's
+# tenant setting (migration 0006: under row-level security the planner would not
+# use a trigram index on `workflows` itself).
 SEARCH_TABLE = "workflow_search"
+# All the candidates in one array, or NULL when there are too many: a common term
+# then costs one row, not 2,001.
+_POSTGRES_CANDIDATES = text(
+    "SELECT CASE WHEN count(*) > :max_rows THEN NULL"
+    " ELSE coalesce(array_agg(id), ARRAY[]::uuid[]) END"
+    " FROM meshhook_search_candidates(:pattern, :max_rows + 1) AS id"
+)
 # Trigram indexes find substrings of at least three characters.
 _TRIGRAM = 3
 # Up to this many candidates the index narrows the search; beyond, the term is
@@ -52,21 +68,24 @@ _MAX_CANDIDATES = 2_000
 
 
 def is_search_object(name: str | None) -> bool:
-    """The search table or its FTS5 shadow tables: made by migration 0005 in SQL
-    the table models cannot express."""
+    """The search table, its FTS5 shadow tables (SQLite) or its index
+    (PostgreSQL): made by migrations 0005 and 0006 in SQL the table models do not
+    describe."""
     return name is not None and name.startswith(SEARCH_TABLE)
 
 
 def substring_candidates(session: Session, needle: str) -> ColumnElement[bool] | None:
     """A condition an index answers that every workflow whose name, description
-    or key contains ``needle`` (case-insensitively) meets, and perhaps a few more.
+    or key contains ``needle`` (already lower-cased) meets, and perhaps a few more.
 
     It only narrows the search: the exact ``LIKE`` conditions still decide, so the
-    results are the same with or without it. ``None``: no index helps (PostgreSQL,
-    fewer than three characters, or so many candidates that a scan is faster).
+    results are the same with or without it. ``None``: no index helps (fewer than
+    three characters, or so many candidates that a scan is faster).
     """
-    if len(needle) < _TRIGRAM or _dialect(session) != "sqlite":
+    if len(needle) < _TRIGRAM:
         return None
+    if _dialect(session) == "postgresql":
+        return _postgres_candidates(session, needle)
     # A quoted FTS5 phrase of trigrams: the text as a substring, nothing parsed.
     phrase = '"' + needle.replace('"', '""') + '"'
     candidates: Select[Any] = (
@@ -78,3 +97,18 @@ def substring_candidates(session: Session, needle: str) -> ColumnElement[bool] |
     if len(found) > _MAX_CANDIDATES:
         return None
     return literal_column("workflows.rowid").in_(found)
+
+
+def _postgres_candidates(session: Session, needle: str) -> ColumnElement[bool] | None:
+    # The function matches lower(name), lower(description) and key joined by
+    # newlines with LIKE (escape character: backslash), so %, _ and \ are escaped
+    # as store.workflows escapes them for the exact conditions.
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found = session.execute(
+        _POSTGRES_CANDIDATES, {"pattern": "%" + escaped + "%", "max_rows": _MAX_CANDIDATES}
+    ).scalar_one()
+    if found is None:
+        return None
+    # One array parameter, answered by the primary key even when empty (a
+    # constant false would still be planned as a scan, with a parallel worker).
+    return workflows.c.id == any_(bindparam("search_ids", found, type_=ARRAY(Uuid)))
