@@ -304,55 +304,73 @@ def growth_after_vacuum(db: Database, actor: Actor, key: str, saves: int) -> int
 
 
 def history_depth(db: Database, actor: Actor, server: Server, counts: Counts) -> dict[str, Any]:
-    """Load and save at depth 1 and at depth N of the same 1,000-node workflow."""
-    results: dict[str, Any] = {}
+    """Load and save at depth 1 and at depth N of the same 1,000-node workflow.
+
+    Both workflows are set up first and then measured in alternation, request by
+    request, so the ratio compares depths under the same machine conditions
+    rather than whatever else was running during one half of the section."""
     project_id = _project_id(db, PROJECT)
-    for depth in (1, counts.depth):
+    depths = (1, counts.depth)
+    current: dict[int, Any] = {}
+    seeded: dict[int, float] = {}
+    for depth in depths:
         key = f"depth-{depth}"
-        current = definition(1_000)
-        workflows.create(db, actor, PROJECT, NewWorkflow(name=key, key=key), definition=current)
+        current[depth] = definition(1_000)
+        workflows.create(
+            db, actor, PROJECT, NewWorkflow(name=key, key=key), definition=current[depth]
+        )
         started = time.perf_counter()
         if depth > 1:
-            current = seed.seed_history(db, project_id, _workflow_id(db, key), current, depth)
-        seeded = time.perf_counter() - started
-        loads, saves = [], []
-        with server.client() as client:
-            head = depth
-            for step in range(counts.depth_iterations):
-                started = time.perf_counter()
-                response = client.get(f"{API}/{key}")
-                loads.append(time.perf_counter() - started)
-                assert response.status_code == 200
-                set_edit(current, 500_000 + step)
-                body = orjson.dumps({"definition": current})
-                started = time.perf_counter()
-                response = _save_http(client, key, body, head)
-                saves.append(time.perf_counter() - started)
-                assert response.status_code == 200, response.text[:300]
-                head = int(response.headers["etag"].strip('"'))
-            old_loads = []
-            middle = max(1, depth // 2)
-            for _ in range(counts.depth_iterations):
-                started = time.perf_counter()
-                response = client.get(f"{API}/{key}/versions/{middle}")
-                old_loads.append(time.perf_counter() - started)
-                assert response.status_code == 200
-            pages = []
-            cursor = encode_cursor([head // 2])
-            for _ in range(counts.depth_iterations):
-                started = time.perf_counter()
-                response = client.get(f"{API}/{key}/versions", params={"cursor": cursor})
-                pages.append(time.perf_counter() - started)
-                assert response.status_code == 200
+            current[depth] = seed.seed_history(
+                db, project_id, _workflow_id(db, key), current[depth], depth
+            )
+        seeded[depth] = time.perf_counter() - started
+    samples: dict[int, dict[str, list[float]]] = {
+        depth: {"load": [], "save": [], "middle": [], "page": []} for depth in depths
+    }
+    heads = {depth: depth for depth in depths}
+
+    def timed(depth: int, what: str, request: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        response = request(*args, **kwargs)
+        samples[depth][what].append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text[:300]
+        return response
+
+    with server.client() as client:
+        for step in range(counts.depth_iterations):
+            for depth in depths:
+                key = f"depth-{depth}"
+                timed(depth, "load", client.get, f"{API}/{key}")
+                set_edit(current[depth], 500_000 + step)
+                body = orjson.dumps({"definition": current[depth]})
+                saved = timed(depth, "save", _save_http, client, key, body, heads[depth])
+                heads[depth] = int(saved.headers["etag"].strip('"'))
+        for _ in range(counts.depth_iterations):
+            for depth in depths:
+                key = f"depth-{depth}"
+                middle = max(1, depth // 2)
+                timed(depth, "middle", client.get, f"{API}/{key}/versions/{middle}")
+                cursor = encode_cursor([heads[depth] // 2])
+                timed(depth, "page", client.get, f"{API}/{key}/versions", params={"cursor": cursor})
+    results: dict[str, Any] = {}
+    for depth in depths:
+        key = f"depth-{depth}"
         service_save, service_load = _service_save_load(
-            db, actor, 1_000, counts.depth_iterations, counts.depth_iterations, key, current
+            db,
+            actor,
+            1_000,
+            counts.depth_iterations,
+            counts.depth_iterations,
+            key,
+            current[depth],
         )
         results[str(depth)] = {
-            "seed_seconds": round(seeded, 1),
-            "http_load_head": summary(loads),
-            "http_save": summary(saves),
-            "http_load_middle_version": summary(old_loads),
-            "http_history_page_middle": summary(pages),
+            "seed_seconds": round(seeded[depth], 1),
+            "http_load_head": summary(samples[depth]["load"]),
+            "http_save": summary(samples[depth]["save"]),
+            "http_load_middle_version": summary(samples[depth]["middle"]),
+            "http_history_page_middle": summary(samples[depth]["page"]),
             "service_save": service_save,
             "service_load_head": service_load,
         }

@@ -257,6 +257,9 @@ def _copy_postgres(
             cursor.execute("VACUUM ANALYZE workflows")
             cursor.execute("VACUUM ANALYZE workflow_versions")
             cursor.execute("VACUUM ANALYZE workflow_heads")
+            # The search side table of migration 0006: VACUUM also merges the GIN
+            # index's pending list, as autovacuum would in time.
+            cursor.execute("VACUUM ANALYZE workflow_search")
         connection.autocommit = False
     finally:
         raw.close()

@@ -11,7 +11,12 @@ from sqlalchemy import Select, delete, func, insert, literal, or_, select, tuple
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
-from meshhook.store.dialect import json_array_contains, lock_rows, substring_candidates
+from meshhook.store.dialect import (
+    json_array_contains,
+    lock_rows,
+    substring_candidates,
+    walk_in_page_order,
+)
 from meshhook.store.tables import workflows
 
 # Bound parameters per IN list: well under SQLite's limit of 32,766.
@@ -163,6 +168,8 @@ def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter
         candidates = substring_candidates(session, lowered)
         if candidates is not None:
             query = query.where(candidates)
+        else:
+            walk_in_page_order(session)
         query = query.where(
             or_(
                 func.lower(workflows.c.name).like(needle, escape="\\"),
