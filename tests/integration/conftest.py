@@ -12,6 +12,7 @@ from meshhook.cli import workflows as cli_workflows
 from meshhook.cli.client import MeshHookClient
 from meshhook.settings import Settings
 from meshhook.store.db import Database
+from tests.conftest import fresh_database
 from tests.factories import Member, make_project, make_user
 
 
@@ -59,3 +60,20 @@ def api(client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("COLUMNS", "200")
     with structlog.testing.capture_logs():
         yield client
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[Database]:
+    """PostgreSQL only (RLS, its SQL functions), empty for each test."""
+    with fresh_database(postgres_url) as database:
+        yield database
+
+
+@pytest.fixture
+def alice(postgres_db: Database) -> Member:
+    """On ``postgres_db``: alice owns ``alpha``; mallory owns ``beta``."""
+    member = make_user(postgres_db, "alice@example.com")
+    make_project(postgres_db, "alpha", member)
+    mallory = make_user(postgres_db, "mallory@example.com")
+    make_project(postgres_db, "beta", mallory)
+    return member

@@ -4,7 +4,6 @@ with no WHERE clause; on both backends the API never shows another project."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,24 +14,7 @@ from meshhook.services.transactions import project_transaction, transaction
 from meshhook.store import tenancy
 from meshhook.store.db import Database
 from meshhook.store.tables import metadata
-from tests.conftest import fresh_database
-from tests.factories import Member, assert_problem, make_project, make_user
-
-
-@pytest.fixture
-def postgres_db(postgres_url: str) -> Iterator[Database]:
-    """PostgreSQL only (RLS); alice owns ``alpha``, mallory owns ``beta``."""
-    with fresh_database(postgres_url) as database:
-        yield database
-
-
-@pytest.fixture
-def alice(postgres_db: Database) -> Member:
-    member = make_user(postgres_db, "alice@example.com")
-    make_project(postgres_db, "alpha", member)
-    mallory = make_user(postgres_db, "mallory@example.com")
-    make_project(postgres_db, "beta", mallory)
-    return member
+from tests.factories import Member, assert_problem
 
 
 def _tables_with_project_id() -> list[str]:

@@ -22,9 +22,9 @@ from meshhook.store import dialect, migrate, tenancy
 from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
 from meshhook.store.tables import workflows
-from tests.conftest import create_postgres_database, drop_postgres_database, fresh_database
+from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.definitions import linear
-from tests.factories import Member, make_project, make_user
+from tests.factories import Member
 
 BASE = "/api/v1/projects/alpha/workflows"
 
@@ -168,22 +168,6 @@ def test_search_results_are_the_same_with_and_without_the_index(
 
 
 # PostgreSQL: the side table, the trigger and the function of migration 0006.
-
-
-@pytest.fixture
-def postgres_db(postgres_url: str) -> Iterator[Database]:
-    with fresh_database(postgres_url) as database:
-        yield database
-
-
-@pytest.fixture
-def alice(postgres_db: Database) -> Member:
-    """alice owns ``alpha``; mallory owns ``beta``."""
-    member = make_user(postgres_db, "alice@example.com")
-    make_project(postgres_db, "alpha", member)
-    mallory = make_user(postgres_db, "mallory@example.com")
-    make_project(postgres_db, "beta", mallory)
-    return member
 
 
 _INSERT = sa.text(
