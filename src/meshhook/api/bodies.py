@@ -86,11 +86,20 @@ def raw_json(
     they are, never parsed and serialised again.
     """
     head = orjson.dumps(fields)
-    parts = [head[:-1]]
+    # One copy of each stored value, into the joined body: slices of a
+    # memoryview copy nothing (a 340 KB definition was copied three times).
+    parts: list[bytes | memoryview] = [memoryview(head)[:-1]]
     for name, value in raw.items():
         parts.append(b"," if len(parts) > 1 or len(head) > 2 else b"")
-        parts.append(orjson.dumps(name) + b":" + value.rstrip(b"\n"))
+        parts.append(orjson.dumps(name) + b":")
+        end = len(value)
+        while end and value[end - 1] == _NEWLINE:
+            end -= 1
+        parts.append(memoryview(value)[:end])
     parts.append(b"}")
     return Response(
         b"".join(parts), status_code=status_code, media_type="application/json", headers=headers
     )
+
+
+_NEWLINE = ord("\n")

@@ -5,4 +5,10 @@ Rule: repositories run SQL and ``flush``; they never commit (``services`` owns
 transactions) and know nothing of HTTP. They return plain dataclasses from
 ``meshhook.domain``, never ORM rows. Every dialect difference lives in
 ``db.py`` (engines, SQLite pragmas, write locks) and ``tenancy.py`` (RLS scope).
+
+Statements: the queries every request runs (token, project, membership,
+workflow, version and head reads, the save's writes) are built once at import
+with bind parameters instead of per call. Building a SQLAlchemy statement and
+computing its cache key cost ~0.2 ms each time, more than SQLite takes to answer
+it; a statement built once keeps its cache key.
 """

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from meshhook.domain.audit import AuditEntry
 from meshhook.store.tables import audit_log
 
+# Every change writes one: built once (store/__init__.py, "Statements").
+_INSERT = insert(audit_log)
+
 
 def insert_entry(
     session: Session,
@@ -28,17 +31,18 @@ def insert_entry(
     created_at: datetime,
 ) -> None:
     session.execute(
-        insert(audit_log).values(
-            project_id=project_id,
-            actor_id=actor_id,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            summary=summary,
-            request_id=request_id,
-            created_at=created_at,
-        )
+        _INSERT,
+        {
+            "project_id": project_id,
+            "actor_id": actor_id,
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "summary": summary,
+            "request_id": request_id,
+            "created_at": created_at,
+        },
     )
 
 

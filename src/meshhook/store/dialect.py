@@ -37,12 +37,12 @@ def json_array_contains(session: Session, column: Any, value: str) -> ColumnElem
     return select(elements.c.value).where(elements.c.value == literal(value)).exists()
 
 
-def lock_rows(session: Session, query: Select[Any]) -> Select[Any]:
-    """Lock the selected rows until commit. SQLite needs nothing: a write
+def lock_rows(query: Select[Any]) -> Select[Any]:
+    """Lock the selected rows until commit (``FOR UPDATE`` on PostgreSQL).
+
+    SQLite needs nothing, and SQLAlchemy renders nothing there: a write
     transaction already holds the database's single write lock."""
-    if _dialect(session) == "postgresql":
-        return query.with_for_update()
-    return query
+    return query.with_for_update()
 
 
 # Substring search over workflow name, description and key. SQLite: an FTS5

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Membership, Project, Role
@@ -28,8 +28,12 @@ def insert_project(session: Session, project: Project) -> None:
     )
 
 
+# Every project-scoped request runs these two: built once (store/__init__.py).
+_BY_KEY = select(projects).where(projects.c.key == bindparam("key"))
+
+
 def get_by_key(session: Session, key: str) -> Project | None:
-    row = session.execute(select(projects).where(projects.c.key == key)).first()
+    row = session.execute(_BY_KEY, {"key": key}).first()
     return _project(row) if row else None
 
 
@@ -63,12 +67,14 @@ def _membership(row: Any) -> Membership:
     )
 
 
+_MEMBERSHIP = _membership_query().where(
+    memberships.c.project_id == bindparam("project_id"),
+    memberships.c.user_id == bindparam("user_id"),
+)
+
+
 def get_membership(session: Session, project_id: UUID, user_id: UUID) -> Membership | None:
-    row = session.execute(
-        _membership_query().where(
-            memberships.c.project_id == project_id, memberships.c.user_id == user_id
-        )
-    ).first()
+    row = session.execute(_MEMBERSHIP, {"project_id": project_id, "user_id": user_id}).first()
     return _membership(row) if row else None
 
 

@@ -100,7 +100,7 @@ def delete_secret(session: Session, project_id: UUID, name: str) -> None:
 def get_key(session: Session, project_id: UUID, *, for_update: bool = False) -> StoredKey | None:
     query = select(project_keys).where(project_keys.c.project_id == project_id)
     if for_update:
-        query = lock_rows(session, query)
+        query = lock_rows(query)
     row = session.execute(query).first()
     if row is None:
         return None

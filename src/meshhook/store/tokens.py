@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import ApiToken, User
@@ -42,18 +42,22 @@ def insert_token(session: Session, token: ApiToken, digest: str) -> None:
     )
 
 
+# Every request runs this: built once (see store/__init__.py, "Statements").
+_BY_DIGEST = (
+    select(
+        api_tokens,
+        users.c.email,
+        users.c.display_name,
+        users.c.is_admin,
+        users.c.created_at.label("user_created_at"),
+    )
+    .join(users, users.c.id == api_tokens.c.user_id)
+    .where(api_tokens.c.token_hash == bindparam("digest"))
+)
+
+
 def find_by_digest(session: Session, digest: str) -> tuple[ApiToken, User] | None:
-    row = session.execute(
-        select(
-            api_tokens,
-            users.c.email,
-            users.c.display_name,
-            users.c.is_admin,
-            users.c.created_at.label("user_created_at"),
-        )
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(api_tokens.c.token_hash == digest)
-    ).first()
+    row = session.execute(_BY_DIGEST, {"digest": digest}).first()
     if row is None:
         return None
     user = User(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.store import deltas
@@ -77,14 +77,19 @@ def pack(head: Head | None, number: int, text: bytes) -> tuple[Packed, Head | No
     return Packed(deltas.pack_keyframe(text), None, number), Head(number, number, 0, 0, text)
 
 
+# Every save reads and writes the head: built once (store/__init__.py, "Statements").
+# The WHERE parameter is named apart from the columns the UPDATE sets.
+_HEAD = select(workflow_heads).where(workflow_heads.c.workflow_id == bindparam("workflow_id"))
+_UPDATE_HEAD = update(workflow_heads).where(workflow_heads.c.workflow_id == bindparam("head_of"))
+_INSERT_HEAD = insert(workflow_heads)
+
+
 def current_head(session: Session, workflow_id: UUID) -> Head | None:
     """The head as this transaction last saw it, else as stored."""
     cached = _cache(session).get(workflow_id)
     if cached is not None:
         return cached
-    row = session.execute(
-        select(workflow_heads).where(workflow_heads.c.workflow_id == workflow_id)
-    ).first()
+    row = session.execute(_HEAD, {"workflow_id": workflow_id}).first()
     if row is None:
         return None
     return remember(session, workflow_id, _head_of(row))
@@ -111,12 +116,10 @@ def put_head(
         "definition": head.text.decode(),
     }
     if exists:
-        session.execute(
-            update(workflow_heads).where(workflow_heads.c.workflow_id == workflow_id).values(values)
-        )
+        session.execute(_UPDATE_HEAD, {"head_of": workflow_id, **values})
     else:
         session.execute(
-            insert(workflow_heads).values(workflow_id=workflow_id, project_id=project_id, **values)
+            _INSERT_HEAD, {"workflow_id": workflow_id, "project_id": project_id, **values}
         )
     remember(session, workflow_id, head)
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, problems_from_json
@@ -42,6 +42,10 @@ def _info(row: Any) -> VersionInfo:
     )
 
 
+# Statements every save or load runs, built once (store/__init__.py, "Statements").
+_INSERT_VERSION = insert(workflow_versions)
+
+
 def insert_version(
     session: Session,
     project_id: UUID,
@@ -56,25 +60,26 @@ def insert_version(
     head = version_content.current_head(session, info.workflow_id)
     packed, new_head = version_content.pack(head, info.number, definition)
     session.execute(
-        insert(workflow_versions).values(
-            workflow_id=info.workflow_id,
-            number=info.number,
-            project_id=project_id,
-            content=packed.content,
-            base_number=packed.base_number,
-            keyframe=packed.keyframe,
-            content_hash=info.content_hash,
-            parent_number=info.parent_number,
-            message=info.message,
-            problems=[problem.as_dict() for problem in info.problems],
-            state=info.state.value,
-            created_at=info.created_at,
-            created_by=info.created_by,
-            published_at=info.published_at,
-            published_by=info.published_by,
-            tag=info.tag,
-            note=info.note,
-        )
+        _INSERT_VERSION,
+        {
+            "workflow_id": info.workflow_id,
+            "number": info.number,
+            "project_id": project_id,
+            "content": packed.content,
+            "base_number": packed.base_number,
+            "keyframe": packed.keyframe,
+            "content_hash": info.content_hash,
+            "parent_number": info.parent_number,
+            "message": info.message,
+            "problems": [problem.as_dict() for problem in info.problems],
+            "state": info.state.value,
+            "created_at": info.created_at,
+            "created_by": info.created_by,
+            "published_at": info.published_at,
+            "published_by": info.published_by,
+            "tag": info.tag,
+            "note": info.note,
+        },
     )
     if new_head is not None:
         version_content.put_head(
@@ -91,20 +96,30 @@ _HEAD_COLUMNS = [
 ]
 
 
+_THIS_VERSION = and_(
+    workflow_versions.c.workflow_id == bindparam("workflow_id"),
+    workflow_versions.c.number == bindparam("number"),
+)
+_VERSION_WITH_HEAD = (
+    select(*_INFO_COLUMNS, workflow_versions.c.keyframe, *_HEAD_COLUMNS)
+    .select_from(
+        workflow_versions.outerjoin(
+            workflow_heads,
+            and_(
+                workflow_heads.c.workflow_id == workflow_versions.c.workflow_id,
+                workflow_heads.c.number == workflow_versions.c.number,
+            ),
+        )
+    )
+    .where(_THIS_VERSION)
+)
+_VERSION_INFO = select(*_INFO_COLUMNS).where(_THIS_VERSION)
+
+
 def get_version(session: Session, workflow_id: UUID, number: int) -> Version | None:
     """A version with its canonical bytes: the head in one read, others rebuilt."""
     row = session.execute(
-        select(*_INFO_COLUMNS, workflow_versions.c.keyframe, *_HEAD_COLUMNS)
-        .select_from(
-            workflow_versions.outerjoin(
-                workflow_heads,
-                and_(
-                    workflow_heads.c.workflow_id == workflow_versions.c.workflow_id,
-                    workflow_heads.c.number == workflow_versions.c.number,
-                ),
-            )
-        )
-        .where(workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.number == number)
+        _VERSION_WITH_HEAD, {"workflow_id": workflow_id, "number": number}
     ).first()
     if row is None:
         return None
@@ -123,11 +138,7 @@ def get_version(session: Session, workflow_id: UUID, number: int) -> Version | N
 
 
 def get_info(session: Session, workflow_id: UUID, number: int) -> VersionInfo | None:
-    row = session.execute(
-        select(*_INFO_COLUMNS).where(
-            workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.number == number
-        )
-    ).first()
+    row = session.execute(_VERSION_INFO, {"workflow_id": workflow_id, "number": number}).first()
     return _info(row) if row else None
 
 

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, delete, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
@@ -73,18 +85,24 @@ def find(
     for_update: bool = False,
 ) -> Workflow | None:
     """A live (or, with ``deleted``, a trashed) workflow by id or key."""
-    query = select(workflows).where(workflows.c.project_id == project_id)
-    if workflow_id is not None:
-        query = query.where(workflows.c.id == workflow_id)
-    if key is not None:
-        query = query.where(workflows.c.key == key)
+    query = _find_statement(workflow_id is not None, key is not None, deleted, for_update)
+    parameters = {"project_id": project_id, "workflow_id": workflow_id, "key": key}
+    row = session.execute(query, parameters).first()
+    return _workflow(row) if row else None
+
+
+@cache
+def _find_statement(by_id: bool, by_key: bool, deleted: bool, for_update: bool) -> Select[Any]:
+    """Each shape of :func:`find`, built once (store/__init__.py, "Statements")."""
+    query = select(workflows).where(workflows.c.project_id == bindparam("project_id"))
+    if by_id:
+        query = query.where(workflows.c.id == bindparam("workflow_id"))
+    if by_key:
+        query = query.where(workflows.c.key == bindparam("key"))
     query = query.where(
         workflows.c.deleted_at.is_not(None) if deleted else workflows.c.deleted_at.is_(None)
     )
-    if for_update:
-        query = lock_rows(session, query)
-    row = session.execute(query).first()
-    return _workflow(row) if row else None
+    return lock_rows(query) if for_update else query
 
 
 def live_by_keys(session: Session, project_id: UUID, keys: Collection[str]) -> list[Workflow]:
@@ -120,10 +138,15 @@ def key_in_use(session: Session, project_id: UUID, key: str) -> bool:
     return find(session, project_id, key=key) is not None
 
 
+# Every save moves the head: built once (store/__init__.py, "Statements"); the SET
+# columns come from the parameters' names.
+_UPDATE = update(workflows).where(workflows.c.id == bindparam("row_id"))
+
+
 def update_fields(session: Session, workflow_id: UUID, **values: Any) -> None:
     if "tags" in values:
         values["tags"] = list(values["tags"])
-    session.execute(update(workflows).where(workflows.c.id == workflow_id).values(**values))
+    session.execute(_UPDATE, {"row_id": workflow_id, **values})
 
 
 SORTS = {
