@@ -1,4 +1,5 @@
-"""Large request bodies are followed by handing freed heap memory back."""
+"""The heap kept small: freed memory handed back after large request bodies, and
+glibc arenas capped."""
 
 from __future__ import annotations
 
@@ -26,3 +27,18 @@ def test_a_large_body_is_followed_by_a_heap_trim_and_a_small_one_is_not(
 
 def test_trim_runs_where_glibc_has_it() -> None:
     assert heap.trim() in (True, False)
+
+
+def test_arenas_are_capped_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(heap, "_MALLOPT", lambda option, value: calls.append((option, value)) or 1)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert heap.limit_arenas() is True
+    assert calls == [(-8, heap.MAX_ARENAS)]  # M_ARENA_MAX
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert heap.limit_arenas() is False
+    assert len(calls) == 1
+
+
+def test_capping_arenas_works_where_glibc_has_it() -> None:
+    assert heap.limit_arenas() in (True, False)

@@ -9,6 +9,7 @@ import typer
 import uvicorn
 from rich.panel import Panel
 
+from meshhook import heap
 from meshhook.app import create_app
 from meshhook.cli.common import console, load_settings, open_database, report_errors
 from meshhook.logs import configure_logging
@@ -45,6 +46,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (MESHHOOK_PORT).")] = None,
 ) -> None:
     """Migrate the database, create the first admin if there is none, and serve API + UI."""
+    heap.limit_arenas()  # before any thread starts (see meshhook/heap.py)
     settings = load_settings()
     if host is not None:
         settings.host = host
