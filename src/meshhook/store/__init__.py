@@ -4,7 +4,8 @@ repositories and the Alembic chain.
 Rule: repositories run SQL and ``flush``; they never commit (``services`` owns
 transactions) and know nothing of HTTP. They return plain dataclasses from
 ``meshhook.domain``, never ORM rows. Every dialect difference lives in
-``db.py`` (engines, SQLite pragmas, write locks) and ``tenancy.py`` (RLS scope).
+``db.py`` (engines, SQLite pragmas, write locks), ``tenancy.py`` (RLS scope) and
+``dialect.py`` (JSON, row locks, search).
 
 Statements: the queries every request runs (token, project, membership,
 workflow, version and head reads, the save's writes) are built once at import

@@ -67,6 +67,13 @@ _TRIGRAM = 3
 _MAX_CANDIDATES = 2_000
 
 
+def contains_pattern(text: str) -> str:
+    """A ``LIKE`` pattern (escape character: backslash) matching ``text`` anywhere,
+    with ``%``, ``_`` and ``\\`` in it taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + escaped + "%"
+
+
 def is_search_object(name: str | None) -> bool:
     """The search table, its FTS5 shadow tables (SQLite) or its index
     (PostgreSQL): made by migrations 0005 and 0006 in SQL the table models do not
@@ -112,16 +119,18 @@ def walk_in_page_order(session: Session) -> None:
     transaction-local; a search's transaction runs nothing after the page.
     """
     if _dialect(session) == "postgresql":
-        session.execute(text("SELECT set_config('enable_sort', 'off', true)"))
+        session.execute(_NO_SORT)
+
+
+_NO_SORT = text("SELECT set_config('enable_sort', 'off', true)")
 
 
 def _postgres_candidates(session: Session, needle: str) -> ColumnElement[bool] | None:
     # The function matches lower(name), lower(description) and key joined by
-    # newlines with LIKE (escape character: backslash), so %, _ and \ are escaped
-    # as store.workflows escapes them for the exact conditions.
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # newlines with LIKE, the same pattern as the exact conditions use.
     found = session.execute(
-        _POSTGRES_CANDIDATES, {"pattern": "%" + escaped + "%", "max_rows": _MAX_CANDIDATES}
+        _POSTGRES_CANDIDATES,
+        {"pattern": contains_pattern(needle), "max_rows": _MAX_CANDIDATES},
     ).scalar_one()
     if found is None:
         return None

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
 from meshhook.store.dialect import (
+    contains_pattern,
     json_array_contains,
     lock_rows,
     substring_candidates,
@@ -187,7 +188,7 @@ def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter
     query = query.where(deleted.is_not(None) if filters.deleted else deleted.is_(None))
     if filters.q:
         lowered = filters.q.lower()
-        needle = "%" + _escape_like(lowered) + "%"
+        needle = contains_pattern(lowered)
         candidates = substring_candidates(session, lowered)
         if candidates is not None:
             query = query.where(candidates)
@@ -208,10 +209,6 @@ def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter
         published = workflows.c.published_version
         query = query.where(published.is_not(None) if filters.published else published.is_(None))
     return query
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_templates(session: Session, project_id: UUID) -> list[Workflow]:
