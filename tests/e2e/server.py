@@ -27,9 +27,17 @@ class RunningServer:
     url: str
     home: Path
     log: Path
+    pid: int
 
     def output(self) -> str:
         return self.log.read_text()
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory now (Linux ``/proc``)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("VmRSS not found")
 
 
 @contextmanager
@@ -65,7 +73,7 @@ def running_server(home: Path, database_url: str | None = None) -> Iterator[Runn
             if time.monotonic() > deadline:
                 raise RuntimeError("meshhook serve did not become ready in 60 s")
             time.sleep(0.1)
-        yield RunningServer(url=url, home=home, log=log)
+        yield RunningServer(url=url, home=home, log=log, pid=process.pid)
     finally:
         process.terminate()
         try:
