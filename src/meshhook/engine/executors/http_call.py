@@ -1,0 +1,163 @@
+"""The ``http_call`` executor: one attempt of one HTTP request.
+
+It renders the request from the node's config and input (placeholders and
+secrets), sends it with the run's ``Idempotency-Key`` (the same value on every
+attempt and after a crash), and returns the outcome plus what to record: the
+request with secrets masked, and the response (status, headers, body up to
+``max_response_bytes``). It never touches the database, and no secret value
+reaches what it returns: errors are worded from the masked request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from meshhook.domain.runs.evaluate import Failed, Outcome, Succeeded
+from meshhook.domain.runs.events import error_data
+from meshhook.domain.runs.placeholders import PlaceholderError, Rendered, render
+from meshhook.engine.http.breaker import CircuitBreakers
+from meshhook.engine.http.guard import AddressPolicy, AddressRefused, GuardedTransport
+
+DEFAULT_RETRY_ON = (429, 502, 503, 504)
+DEFAULT_TIMEOUT_SECONDS = 30.0
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_HIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie"})
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    allow_private: bool = False
+    max_response_bytes: int = 1024 * 1024
+    breaker_threshold: int = 5
+    breaker_cooldown_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The outcome of one attempt and what the run records about it."""
+
+    outcome: Outcome
+    record: dict[str, Any]
+
+
+class HttpCallExecutor:
+    """One per worker process: holds the connection pool and the breakers."""
+
+    def __init__(self, settings: HttpSettings, breakers: CircuitBreakers | None = None) -> None:
+        self.settings = settings
+        self.breakers = breakers or CircuitBreakers(
+            settings.breaker_threshold, settings.breaker_cooldown_seconds
+        )
+        transport = GuardedTransport(
+            AddressPolicy(allow_private=settings.allow_private), settings.max_response_bytes
+        )
+        self.client = httpx.AsyncClient(
+            transport=transport, follow_redirects=False, trust_env=False
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def execute(
+        self,
+        config: Mapping[str, Any],
+        value: Any,
+        secrets: Mapping[str, str],
+        idempotency_key: str,
+    ) -> Attempt:
+        """Send the request ``config`` describes for the input ``value``."""
+        try:
+            sent = render(config, value, secrets)
+            shown = render(config, value, None)
+        except PlaceholderError as error:
+            failed = Failed(error_data("http.placeholder", error.message, pointer=error.pointer))
+            return Attempt(failed, {})
+        record: dict[str, Any] = {"request": _request_record(shown, idempotency_key)}
+        url = httpx.URL(shown.url)
+        host = url.host
+        if url.scheme not in ("http", "https") or not host:
+            message = f"{shown.url[:200]!r} is not an http(s) URL"
+            return Attempt(Failed(error_data("http.invalid_url", message)), record)
+        if not self.breakers.allow(host):
+            message = f"calls to {host} are paused after repeated failures (circuit open)"
+            return Attempt(Failed(error_data("http.circuit_open", message), retryable=True), record)
+        try:
+            response = await self.client.request(
+                sent.method,
+                sent.url,
+                params=sent.query or None,
+                headers=_headers(sent, idempotency_key),
+                content=orjson.dumps(sent.body) if sent.has_body else None,
+                timeout=float(config.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
+            )
+        except AddressRefused as refused:
+            self.breakers.succeeded(host)  # a policy refusal says nothing of the host's health
+            message = f"calling {host} is not allowed: {refused}"
+            return Attempt(Failed(error_data("http.address_refused", message)), record)
+        except httpx.TimeoutException:
+            self.breakers.failed(host)
+            message = f"the request to {host} timed out"
+            return Attempt(Failed(error_data("http.timeout", message), retryable=True), record)
+        except (httpx.TransportError, httpx.InvalidURL):
+            self.breakers.failed(host)
+            message = f"the request to {host} failed before an answer (connection error)"
+            return Attempt(Failed(error_data("http.network", message), retryable=True), record)
+        answer = _response_record(response)
+        record["response"] = answer
+        if response.status_code < 400:
+            self.breakers.succeeded(host)
+            return Attempt(Succeeded(answer), record)
+        if response.status_code >= 500:
+            self.breakers.failed(host)
+        retry_on = (config.get("retry") or {}).get("retry_on", DEFAULT_RETRY_ON)
+        message = f"{host} answered {response.status_code}"
+        status_error = error_data("http.status", message, status=response.status_code)
+        return Attempt(Failed(status_error, retryable=response.status_code in retry_on), record)
+
+
+def _headers(rendered: Rendered, idempotency_key: str) -> dict[str, str]:
+    headers = dict(rendered.headers)
+    if not any(name.lower() == IDEMPOTENCY_HEADER.lower() for name in headers):
+        headers[IDEMPOTENCY_HEADER] = idempotency_key
+    if rendered.has_body and not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = "application/json"
+    return headers
+
+
+def _request_record(shown: Rendered, idempotency_key: str) -> dict[str, Any]:
+    return {
+        "method": shown.method,
+        "url": shown.url,
+        "query": shown.query,
+        "headers": _headers(shown, idempotency_key),
+        "body": shown.body,
+    }
+
+
+def _response_record(response: httpx.Response) -> dict[str, Any]:
+    content_type = response.headers.get("content-type", "")
+    raw = response.content
+    body: Any
+    if "json" in content_type:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = raw.decode("utf-8", "replace")
+    else:
+        body = raw.decode("utf-8", "replace")
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if name.lower() not in _HIDDEN_RESPONSE_HEADERS
+    }
+    return {
+        "status": response.status_code,
+        "headers": headers,
+        "body": body,
+        "truncated": bool(response.extensions.get("meshhook.truncated", False)),
+    }
