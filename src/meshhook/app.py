@@ -3,6 +3,7 @@ needs; nothing is built at import time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from meshhook.api import (
     definitions,
     health,
     projects,
+    runs,
     secrets,
     versions,
     web,
@@ -24,6 +26,7 @@ from meshhook.api import (
 )
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
+from meshhook.engine.worker import Worker, worker_settings
 from meshhook.services.keys import provider_for
 from meshhook.settings import Settings
 from meshhook.store.db import Database, create_database
@@ -34,17 +37,30 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, database: Database | None = None, *, run_workers: bool = False
+) -> FastAPI:
     """Build the HTTP app on ``database`` (or one made from ``settings``).
 
     The schema must already be migrated (``meshhook serve`` does that first).
+    ``run_workers`` starts ``settings.workers`` in-process run workers with the
+    app (``serve`` does; tests start their own when they need them).
     """
     db = database or create_database(settings.db_url, app_role=settings.db_app_role)
     owns_database = database is None
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        task = None
+        if run_workers and settings.workers > 0:
+            worker = Worker(db, app.state.keys, worker_settings(settings))
+            app.state.wake_workers = worker.wake
+            task = asyncio.create_task(worker.run())
         yield
+        if worker is not None and task is not None:
+            worker.stop()
+            await task
         if owns_database:
             db.dispose()
 
@@ -73,6 +89,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         versions,
         bundles,
         secrets,
+        runs,
     ):
         app.include_router(module.router)
     web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above

@@ -61,6 +61,24 @@ class Settings(BaseSettings):
         default=True, description="On first start create an admin, a project and a token."
     )
 
+    # The run engine.
+    workers: int = Field(
+        default=8,
+        ge=0,
+        le=256,
+        description="Runs driven at once by the workers inside `serve` (0: none in-process).",
+    )
+    lease_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="How long a run claimed by a worker that died waits before another takes it.",
+    )
+    http_allow_private: bool = Field(
+        default=False,
+        description="Let http_call reach loopback and private addresses (never link-local).",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

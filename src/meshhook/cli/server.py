@@ -67,7 +67,7 @@ def serve(
                 ),
                 highlight=False,
             )
-    app = create_app(settings, db)
+    app = create_app(settings, db, run_workers=True)
     check_keys_match(db, app.state.keys)
     tune_gc()
     console.print(f"MeshHook serving on http://{settings.host}:{settings.port}", highlight=False)

@@ -4,6 +4,7 @@ and key rotation that re-wraps data keys while servers keep serving."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -252,4 +253,34 @@ def key_ids_in_use(db: Database) -> set[str]:
             stored = secret_store.get_key(session, project.id)
             if stored is not None:
                 found.add(stored.key_id)
+    return found
+
+
+def values_for_run(
+    scope: ProjectScope, keys: Keys, actor: Actor, names: Collection[str], *, purpose: str
+) -> dict[str, str]:
+    """Decrypt the secrets a run's step uses, inside its worker's scope; each
+    use is audited. Missing names are left out (the step then fails)."""
+    found: dict[str, str] = {}
+    data_key = _data_key(scope, keys, create=False) if names else None
+    if data_key is None:
+        return found
+    now = datetime.now(UTC)
+    for name in sorted(set(names)):
+        ciphertext = secret_store.get_ciphertext(scope.session, scope.project.id, name)
+        if ciphertext is None:
+            continue
+        found[name] = envelope.decrypt_value(
+            data_key, ciphertext, project_id=str(scope.project.id), name=name
+        )
+        secret_store.mark_used(scope.session, scope.project.id, name, now)
+        audit.record(
+            scope.session,
+            actor,
+            "secret.use",
+            project_id=scope.project.id,
+            object_type="secret",
+            object_id=name,
+            summary={"name": name, "purpose": purpose},
+        )
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from uuid import UUID
 
 from sqlalchemy.orm import Session
 
@@ -79,3 +80,21 @@ def _role_of(session: Session, actor: Actor, project: Project) -> Role | None:
         return Role.OWNER  # the admin CLI works on the database directly
     membership = project_store.get_membership(session, project.id, actor.user_id)
     return membership.role if membership else None
+
+
+WORKER = Actor(user_id=None, label="worker", is_admin=False)
+
+
+@contextmanager
+def worker_transaction(db: Database, project_id: UUID) -> Iterator[ProjectScope]:
+    """A transaction scoped to the project of a run a worker claimed.
+
+    The project comes from the claim, never from the run's content, and the
+    transaction runs under the same RLS scope as a request in that project.
+    """
+    with transaction(db, WORKER) as session:
+        tenancy.switch_project(session, project_id)
+        project = project_store.get_by_id(session, project_id)
+        if project is None:
+            raise NotFound(f"project {project_id} was not found")
+        yield ProjectScope(session=session, project=project, role=Role.EDITOR)

@@ -37,6 +37,11 @@ def get_by_key(session: Session, key: str) -> Project | None:
     return _project(row) if row else None
 
 
+def get_by_id(session: Session, project_id: UUID) -> Project | None:
+    row = session.execute(select(projects).where(projects.c.id == project_id)).first()
+    return _project(row) if row else None
+
+
 def list_for_user(session: Session, user_id: UUID) -> list[tuple[Project, Role]]:
     rows = session.execute(
         select(projects, memberships.c.role)

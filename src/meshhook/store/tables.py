@@ -207,3 +207,74 @@ secrets = Table(
     Column("updated_by", String(320), nullable=False),
     Column("last_used_at", UTCDateTime, nullable=True),
 )
+
+RUN_STATUS_CHECK = "status IN ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled')"
+
+# One row per run: what it runs (pinned version) and a projection of its state,
+# kept in step with its events in the same transaction (a cache: replay folds
+# the events).
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
+    Column("workflow_key", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("alias", String(64), nullable=True),
+    Column("test", Boolean, nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("dead_letter", Boolean, nullable=False),
+    Column("input", JSON, nullable=True),
+    Column("output", JSON, nullable=True),
+    Column("error", JSON, nullable=True),
+    Column("steps", JSON, nullable=False),
+    Column("last_seq", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("resumed_from_run", Uuid, nullable=True),
+    Column("resumed_from_node", String(64), nullable=True),
+    CheckConstraint(RUN_STATUS_CHECK, name="status"),
+    Index("ix_runs_project_id_created_at", "project_id", "created_at", "id"),
+    Index("ix_runs_workflow_id_created_at", "workflow_id", "created_at", "id"),
+)
+
+# The append-only log. The app role may only read and insert (PostgreSQL grants).
+run_events = Table(
+    "run_events",
+    metadata,
+    Column("run_id", Uuid, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("node_id", String(64), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+# Work for the workers: a row while a run is not finished, due at ``due_at``,
+# leased by one worker until ``lease_until``.
+run_queue = Table(
+    "run_queue",
+    metadata,
+    Column("run_id", Uuid, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Index("ix_run_queue_due_at", "due_at"),
+)
+
+# Idempotency-Key of run starts: the first run for (workflow, key), for 24 h.
+run_idempotency = Table(
+    "run_idempotency",
+    metadata,
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", Uuid, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

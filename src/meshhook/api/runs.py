@@ -1,0 +1,261 @@
+"""Runs: start (under a workflow), list, read, events (and their live stream),
+cancel, replay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response, StreamingResponse
+
+from meshhook.api.bodies import json_body, openapi_body
+from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.models import Page, RequestBody
+from meshhook.domain.runs.events import RunEvent
+from meshhook.domain.runs.run import Run
+from meshhook.services import runs
+from meshhook.services.runs import RunQuery, StartRequest
+
+router = APIRouter(prefix="/api/v1/projects/{project}", tags=["runs"])
+
+STREAM_POLL_SECONDS = 0.25
+MAX_IDEMPOTENCY_KEY = 200
+
+
+class StartBody(RequestBody):
+    input: Any = Field(default=None, description="The run input (any JSON; default {}).")
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    alias: str | None = Field(default=None, max_length=64)
+    test: bool = Field(default=False, description="Run the head draft, marked test.")
+
+
+class StepOut(BaseModel):
+    node_id: str
+    status: str
+    attempts: int
+    started_at: str | None
+    finished_at: str | None
+    output: Any
+    error: dict[str, Any] | None
+
+
+class ResumedFrom(BaseModel):
+    run: UUID
+    node: str
+
+
+class RunOut(BaseModel):
+    id: UUID
+    workflow_id: UUID
+    workflow_key: str
+    version: int
+    alias: str | None
+    test: bool
+    trigger: str
+    status: str
+    dead_letter: bool
+    input: Any
+    output: Any
+    error: dict[str, Any] | None
+    created_at: str
+    created_by: str
+    started_at: str | None
+    finished_at: str | None
+    resumed_from: ResumedFrom | None
+    steps: list[StepOut]
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    node_id: str | None
+    at: datetime
+    data: dict[str, Any]
+
+
+class ReplayOut(BaseModel):
+    equal: bool = Field(description="Whether the recomputed run equals the served one.")
+    run: RunOut
+
+
+def _run_response(run: Run, *, status_code: int = 200, location: str | None = None) -> Response:
+    headers = {"Location": location} if location else None
+    return Response(
+        orjson.dumps(run.as_json()),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+@router.post(
+    "/workflows/{workflow}/runs",
+    name="start_run",
+    status_code=202,
+    response_model=RunOut,
+    responses={200: {"description": "An earlier run with the same Idempotency-Key."}},
+    openapi_extra=openapi_body(StartBody),
+)
+def start_run(
+    project: str,
+    workflow: str,
+    request: Request,
+    actor: CurrentActor,
+    body: Annotated[StartBody, Depends(json_body(StartBody))],
+    db: DatabaseDep,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=MAX_IDEMPOTENCY_KEY, min_length=1)
+    ] = None,
+) -> Response:
+    """Start a run of the published version (or `version`, `alias`, or the head
+    draft with `test`); 202 once it is durably queued."""
+    started = runs.start(
+        db,
+        actor,
+        project,
+        workflow,
+        StartRequest(
+            input=body.input,
+            version=body.version,
+            alias=body.alias,
+            test=body.test,
+            idempotency_key=idempotency_key,
+        ),
+    )
+    if started.created:
+        wake = getattr(request.app.state, "wake_workers", None)
+        if wake is not None:
+            wake()
+    location = f"/api/v1/projects/{project}/runs/{started.run.id}"
+    status_code = 202 if started.created else 200
+    return _run_response(started.run, status_code=status_code, location=location)
+
+
+@router.get("/runs", name="list_runs", response_model=Page[RunOut])
+def list_runs(
+    project: str,
+    db: DatabaseDep,
+    actor: CurrentActor,
+    workflow: Annotated[str | None, Query(max_length=64, description="Id or key.")] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(queued|running|waiting|succeeded|failed|cancelled)$")
+    ] = None,
+    trigger: Annotated[str | None, Query(pattern="^(manual|webhook|resume)$")] = None,
+    test: bool | None = None,
+    dead_letter: Annotated[
+        bool | None, Query(description="true: failed runs that resume can retry.")
+    ] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> Response:
+    """The project's runs, newest first."""
+    query = RunQuery(
+        workflow=workflow,
+        status=status,
+        trigger=trigger,
+        test=test,
+        dead_letter=dead_letter,
+        since=since,
+        until=until,
+    )
+    page, next_cursor = runs.list_runs(db, actor, project, query, limit=limit, cursor=cursor)
+    body = {"items": [run.as_json() for run in page], "next_cursor": next_cursor}
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/runs/{run}", name="get_run", response_model=RunOut)
+def get_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """One run: its pinned version, status, output or error, and its steps."""
+    return _run_response(runs.get(db, actor, project, run))
+
+
+@router.get("/runs/{run}/events", name="list_run_events", response_model=Page[EventOut])
+def list_run_events(
+    project: str,
+    run: str,
+    db: DatabaseDep,
+    actor: CurrentActor,
+    after: Annotated[int, Query(ge=0, le=2_147_483_647, description="Events after this seq.")] = 0,
+    limit: Limit = DEFAULT_PAGE,
+) -> Response:
+    """The run's append-only event log, oldest first."""
+    page, _finished = runs.events(db, actor, project, run, after=after, limit=limit + 1)
+    more = len(page) > limit
+    page = page[:limit]
+    next_cursor = str(page[-1].seq) if more and page else None
+    body = {"items": [event.as_json() for event in page], "next_cursor": next_cursor}
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get(
+    "/runs/{run}/events/stream",
+    name="stream_run_events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream_run_events(
+    project: str,
+    run: str,
+    db: DatabaseDep,
+    actor: CurrentActor,
+    last_event_id: Annotated[str | None, Header(max_length=12)] = None,
+) -> StreamingResponse:
+    """The events as Server-Sent Events (`id:` is `seq`; `Last-Event-ID`
+    resumes); the stream ends after the run's terminal event."""
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    # The first read checks access and existence before the stream starts.
+    first, finished = await asyncio.to_thread(
+        runs.events, db, actor, project, run, after=after, limit=500
+    )
+
+    async def stream() -> AsyncIterator[bytes]:
+        nonlocal after
+        page, done = first, finished
+        while True:
+            for event in page:
+                yield _sse(event)
+                after = event.seq
+            if done and not page:
+                return
+            if not page:
+                await asyncio.sleep(STREAM_POLL_SECONDS)
+            page, done = await asyncio.to_thread(
+                runs.events, db, actor, project, run, after=after, limit=500
+            )
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _sse(event: RunEvent) -> bytes:
+    data = orjson.dumps(event.as_json())
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.seq, str(event.type).encode(), data)
+
+
+@router.post("/runs/{run}/cancel", name="cancel_run", status_code=202, response_model=RunOut)
+def cancel_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """Cancel a run: nothing after the steps in flight runs; 409 when it has finished."""
+    return _run_response(runs.cancel(db, actor, project, run), status_code=202)
+
+
+@router.get("/runs/{run}/replay", name="replay_run", response_model=ReplayOut)
+def replay_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """Recompute the run from its events alone (nothing executed) and compare."""
+    result = runs.replay(db, actor, project, run)
+    return Response(
+        orjson.dumps({"equal": result.equal, "run": result.run}), media_type="application/json"
+    )
+
+
+__all__ = ["router"]

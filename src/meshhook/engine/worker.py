@@ -1,0 +1,238 @@
+"""The worker loop: claim due runs, drive each as far as it goes, sleep.
+
+A worker drives a claimed run in stretches: ``advance`` (pure) produces the
+events of everything that needs no side effect, which are committed together
+with the run's next due time; ``http_call`` attempts are then carried out
+(concurrently, the lease renewed meanwhile) and their outcomes recorded with
+the next stretch. A worker killed at any instant loses nothing: what was not
+committed is redone by whoever claims the run after its lease expires, and an
+HTTP attempt redone carries the same ``Idempotency-Key``.
+
+Database calls run in threads (the driver is synchronous); the loop itself is
+asyncio, so one process drives many runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+import structlog
+
+from meshhook.domain.expressions import secret_names_in
+from meshhook.domain.runs.advance import advance, record_outcome
+from meshhook.domain.runs.decide import StartStep
+from meshhook.domain.runs.events import RunEvent
+from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
+from meshhook.services import run_execution
+from meshhook.services.run_execution import LeaseLost, Work
+from meshhook.services.secrets import Keys
+from meshhook.settings import Settings
+from meshhook.store.db import Database
+from meshhook.store.runs import Claimed, EventConflict
+
+log = structlog.get_logger("meshhook.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    concurrency: int = 8
+    lease_seconds: float = 30.0
+    poll_seconds: float = 1.0
+    """Longest sleep with nothing to do (a start in this process wakes it at once)."""
+    drain_seconds: float = 10.0
+    http: HttpSettings = field(default_factory=HttpSettings)
+
+
+def worker_settings(settings: Settings, concurrency: int | None = None) -> WorkerSettings:
+    """The worker knobs from the app settings (``MESHHOOK_WORKERS``, ...)."""
+    return WorkerSettings(
+        concurrency=concurrency if concurrency is not None else settings.workers,
+        lease_seconds=settings.lease_seconds,
+        http=HttpSettings(allow_private=settings.http_allow_private),
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        keys: Keys,
+        settings: WorkerSettings,
+        *,
+        name: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.keys = keys
+        self.settings = settings
+        self.name = name or worker_name()
+        self.clock = clock
+        self.active: set[asyncio.Task[None]] = set()
+        self.stopping = asyncio.Event()
+        self.wakeup = asyncio.Event()
+        self.executor: HttpCallExecutor | None = None
+
+    def wake(self) -> None:
+        """Look for work now (a run was just queued in this process)."""
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        """Claim and drive runs until :meth:`stop`; then drain what is in flight."""
+        self.executor = HttpCallExecutor(self.settings.http)
+        log.info("worker started", worker=self.name, concurrency=self.settings.concurrency)
+        try:
+            while not self.stopping.is_set():
+                free = self.settings.concurrency - len(self.active)
+                claimed = await asyncio.to_thread(
+                    run_execution.claim, self.db, self.name, self.settings.lease_seconds, free
+                )
+                for item in claimed:
+                    task = asyncio.create_task(self._drive(item))
+                    self.active.add(task)
+                    task.add_done_callback(self._finished)
+                if not claimed or free <= len(claimed):
+                    await self._sleep()
+            await self._drain()
+        finally:
+            await self.executor.aclose()
+            log.info("worker stopped", worker=self.name)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wakeup.set()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.active.discard(task)
+        self.wakeup.set()  # a slot is free
+        if not task.cancelled() and task.exception() is not None:
+            log.error("run driver crashed", worker=self.name, error=repr(task.exception()))
+
+    async def _sleep(self) -> None:
+        self.wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wakeup.wait(), timeout=self.settings.poll_seconds)
+
+    async def _drain(self) -> None:
+        """SIGTERM: claim nothing more; give what is in flight a grace period."""
+        if not self.active:
+            return
+        _done, pending = await asyncio.wait(self.active, timeout=self.settings.drain_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _drive(self, claimed: Claimed) -> None:
+        work = await asyncio.to_thread(run_execution.load, self.db, claimed)
+        try:
+            await self._drive_loaded(claimed, work)
+        except asyncio.CancelledError:
+            # Drained past the grace period: hand the run back for anyone.
+            if work is not None:
+                await asyncio.shield(
+                    asyncio.to_thread(run_execution.release, self.db, work, self.name)
+                )
+            raise
+
+    async def _drive_loaded(self, claimed: Claimed, work: Work | None) -> None:
+        carried: list[RunEvent] = []
+        while work is not None:
+            progress = advance(work.graph, work.state, self.clock())
+            try:
+                await asyncio.to_thread(
+                    run_execution.commit,
+                    self.db,
+                    work,
+                    self.name,
+                    [*carried, *progress.events],
+                    wake_at=progress.wake_at,
+                    holding=bool(progress.effects),
+                    lease_seconds=self.settings.lease_seconds,
+                )
+            except LeaseLost:
+                log.warning("lease lost", worker=self.name, run_id=str(claimed.run_id))
+                return
+            except EventConflict:
+                # A cancel (or a takeover) appended first: start over from the log.
+                work = await asyncio.to_thread(run_execution.load, self.db, claimed)
+                carried = []
+                continue
+            carried = []
+            if work.state.status.is_terminal or not progress.effects:
+                return
+            if self.stopping.is_set():
+                await asyncio.to_thread(run_execution.release, self.db, work, self.name)
+                return
+            attempts = await self._carry_out(work, progress.effects)
+            if attempts is None:
+                return  # the lease was lost meanwhile
+            now = self.clock()
+            for command, attempt in attempts:
+                carried.extend(
+                    record_outcome(
+                        work.graph,
+                        work.state,
+                        command,
+                        attempt.outcome,
+                        now,
+                        jitter=random.random(),  # noqa: S311 (jitter, not security)
+                        extra=attempt.record,
+                    )
+                )
+
+    async def _carry_out(
+        self, work: Work, commands: list[StartStep]
+    ) -> list[tuple[StartStep, Attempt]] | None:
+        heartbeat = asyncio.create_task(self._heartbeat(work))
+        try:
+            results = await asyncio.gather(*(self._attempt(work, c) for c in commands))
+        finally:
+            heartbeat.cancel()
+            lost = await asyncio.gather(heartbeat, return_exceptions=True)
+        if lost and lost[0] is True:
+            return None
+        return list(zip(commands, results, strict=True))
+
+    async def _heartbeat(self, work: Work) -> bool:
+        """Renew the lease every third of its length; True when it was lost."""
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            held = await asyncio.to_thread(
+                run_execution.renew, self.db, work, self.name, self.settings.lease_seconds
+            )
+            if not held:
+                return True
+
+    async def _attempt(self, work: Work, command: StartStep) -> Attempt:
+        assert self.executor is not None
+        node = work.graph.by_id[command.node_id]
+        names = secret_names_in(_config_text(node.config))
+        secrets = await asyncio.to_thread(
+            run_execution.step_secrets, self.db, self.keys, work, node.id, names
+        )
+        log.info(
+            "step attempt",
+            run_id=str(work.run.id),
+            node_id=node.id,
+            attempt=command.attempt,
+            takeover=command.takeover,
+        )
+        return await self.executor.execute(
+            node.config, command.input, secrets, idempotency_key=f"{work.run.id}/{node.id}"
+        )
+
+
+def _config_text(config: object) -> str:
+    return orjson.dumps(config).decode()

@@ -1,0 +1,365 @@
+"""Runs as users see them: start (pinned to a version), read, list, events,
+replay, cancel. What workers do with runs is in ``services/run_execution.py``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from meshhook.domain import pointers
+from meshhook.domain.accounts import Actor, Role
+from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from meshhook.domain.runs.events import EventType, RunEvent
+from meshhook.domain.runs.graph import RunGraph
+from meshhook.domain.runs.run import Run, RunView, Trigger
+from meshhook.domain.runs.state import apply, fold
+from meshhook.domain.validation import completeness_problems
+from meshhook.domain.workflows import VersionState, Workflow
+from meshhook.services import definitions
+from meshhook.services.transactions import ProjectScope, project_transaction
+from meshhook.services.workflows import find_workflow
+from meshhook.store import secrets as secret_store
+from meshhook.store import versions as version_store
+from meshhook.store.db import Database
+from meshhook.store.runs import EventConflict, RunFilter, RunStore
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+DEFAULT_ALIAS = "production"
+MAX_INPUT_PROBLEMS = 50
+_TRIGGER_TYPES = {Trigger.MANUAL: "manual", Trigger.WEBHOOK: "webhook"}
+
+
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    input: Any = None
+    version: int | None = None
+    alias: str | None = None
+    test: bool = False
+    idempotency_key: str | None = None
+    trigger: Trigger = Trigger.MANUAL
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    run: Run
+    created: bool
+    """False when an ``Idempotency-Key`` returned an earlier run."""
+
+
+def start(
+    db: Database, actor: Actor, project_key: str, workflow_ref: str, request: StartRequest
+) -> Started:
+    """Start a run of one version of a workflow, resolved once and recorded.
+
+    Without ``version``/``alias``: the alias ``production`` if set, else the
+    published version. ``test`` runs the head draft (no completeness errors).
+    """
+    value = {} if request.input is None else request.input
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        workflow = find_workflow(scope, workflow_ref)
+        store = RunStore(scope.session, scope.project.id)
+        now = datetime.now(UTC)
+        if request.idempotency_key is not None:
+            earlier = store.run_for_key(
+                workflow.id, request.idempotency_key, now - IDEMPOTENCY_WINDOW
+            )
+            if earlier is not None:
+                run = store.get(earlier)
+                assert run is not None, "an idempotency key points at its run"
+                return Started(run, created=False)
+        number, alias = _resolve_version(scope, workflow, request)
+        definition = _definition(scope, workflow, number)
+        if request.test:
+            _refuse_incomplete(scope, definition)
+        graph = graph_of(workflow.id, number, definition)
+        trigger_node = _trigger_node(graph, request.trigger, workflow)
+        _check_input(graph, trigger_node, value)
+        timeout = (definition.get("settings") or {}).get("timeout_seconds")
+        queued = RunEvent(
+            1,
+            EventType.RUN_QUEUED,
+            now,
+            None,
+            {"input": value, "trigger_node": trigger_node, "timeout_seconds": timeout},
+        )
+        run = Run(
+            id=uuid.uuid4(),
+            project_id=scope.project.id,
+            workflow_id=workflow.id,
+            workflow_key=workflow.key,
+            version=number,
+            alias=alias,
+            test=request.test,
+            trigger=request.trigger,
+            created_at=now,
+            created_by=actor.label,
+            view=RunView.of(fold(graph, [queued])),
+        )
+        store.insert(run)
+        store.append(run.id, [queued])
+        store.enqueue(run.id, now)
+        if request.idempotency_key is not None:
+            store.remember_key(workflow.id, request.idempotency_key, run.id, now)
+        return Started(run, created=True)
+
+
+def _resolve_version(
+    scope: ProjectScope, workflow: Workflow, request: StartRequest
+) -> tuple[int, str | None]:
+    if request.test:
+        return workflow.head_version, None
+    if request.version is not None:
+        info = version_store.get_info(scope.session, workflow.id, request.version)
+        if info is None:
+            raise _bad("/version", "run.unknown_version", f"there is no version {request.version}")
+        if info.state is not VersionState.PUBLISHED:
+            raise _bad(
+                "/version",
+                "run.unpublished_version",
+                f"version {request.version} is a draft: publish it, or start a test run",
+            )
+        return request.version, None
+    if request.alias is not None:
+        alias = version_store.get_alias(scope.session, workflow.id, request.alias)
+        if alias is None:
+            raise _bad("/alias", "run.unknown_alias", f"there is no alias {request.alias!r}")
+        return alias.version, alias.name
+    production = version_store.get_alias(scope.session, workflow.id, DEFAULT_ALIAS)
+    if production is not None:
+        return production.version, production.name
+    if workflow.published_version is None:
+        raise Conflict(
+            f"workflow {workflow.key!r} has no published version: publish one,"
+            " or start a test run of the head draft"
+        )
+    return workflow.published_version, None
+
+
+def _definition(scope: ProjectScope, workflow: Workflow, number: int) -> dict[str, Any]:
+    version = version_store.get_version(scope.session, workflow.id, number)
+    if version is None:
+        raise NotFound(f"workflow {workflow.key!r} has no version {number}")
+    return definitions.load(version.definition)
+
+
+def _refuse_incomplete(scope: ProjectScope, definition: dict[str, Any]) -> None:
+    names = secret_store.secret_names(scope.session, scope.project.id)
+    errors = definitions.blocking(completeness_problems(definition, secret_names=names))
+    if errors:
+        raise ValidationFailed(
+            "the head draft has problems to fix before it can run",
+            errors=[Problem("/definition" + p.path, p.code, p.message, p.severity) for p in errors],
+        )
+
+
+def _trigger_node(graph: RunGraph, trigger: Trigger, workflow: Workflow) -> str:
+    wanted = _TRIGGER_TYPES.get(trigger)
+    for node in graph.nodes:
+        if node.is_trigger and (wanted is None or node.type == wanted):
+            return node.id
+    raise Conflict(f"workflow {workflow.key!r} has no {wanted or 'trigger'} node to start from")
+
+
+def _check_input(graph: RunGraph, trigger_node: str, value: Any) -> None:
+    schema = graph.by_id[trigger_node].config.get("input_schema")
+    if not isinstance(schema, dict):
+        return
+    problems = []
+    for error in Draft202012Validator(schema).iter_errors(value):
+        problems.append(
+            Problem(
+                pointers.join("/input", *(str(part) for part in error.absolute_path)),
+                "run.input_schema",
+                error.message[:300],
+            )
+        )
+        if len(problems) >= MAX_INPUT_PROBLEMS:
+            break
+    if problems:
+        raise ValidationFailed("the input does not match the trigger's input_schema", problems)
+
+
+def _bad(path: str, code: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[Problem(path, code, message)])
+
+
+def graph_of(workflow_id: uuid.UUID, number: int, definition: dict[str, Any]) -> RunGraph:
+    """The graph of a version; versions are immutable, so it is cached by
+    ``(workflow, number)``."""
+    return _GRAPHS.get((workflow_id, number)) or _GRAPHS.put(
+        (workflow_id, number), RunGraph.from_definition(definition)
+    )
+
+
+class _GraphCache:
+    """A small LRU of run graphs (immutable versions: never stale)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[tuple[uuid.UUID, int], RunGraph] = {}
+
+    def get(self, key: tuple[uuid.UUID, int]) -> RunGraph | None:
+        graph = self.items.pop(key, None)
+        if graph is not None:
+            self.items[key] = graph
+        return graph
+
+    def put(self, key: tuple[uuid.UUID, int], graph: RunGraph) -> RunGraph:
+        self.items[key] = graph
+        while len(self.items) > self.size:
+            self.items.pop(next(iter(self.items)))
+        return graph
+
+
+_GRAPHS = _GraphCache(256)
+
+
+def load_graph(scope: ProjectScope, run: Run) -> RunGraph:
+    cached = _GRAPHS.get((run.workflow_id, run.version))
+    if cached is not None:
+        return cached
+    version = version_store.get_version(scope.session, run.workflow_id, run.version)
+    assert version is not None, "a run's version is never deleted while the run exists"
+    return graph_of(run.workflow_id, run.version, definitions.load(version.definition))
+
+
+# -- reading ----------------------------------------------------------------
+
+
+def _find(store: RunStore, run_ref: str, *, for_update: bool = False) -> Run:
+    try:
+        run_id = uuid.UUID(run_ref)
+    except ValueError:
+        raise NotFound(f"no run {run_ref!r}") from None
+    run = store.get(run_id, for_update=for_update)
+    if run is None:
+        raise NotFound(f"no run {run_ref!r}")
+    return run
+
+
+def get(db: Database, actor: Actor, project_key: str, run_ref: str) -> Run:
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        return _find(RunStore(scope.session, scope.project.id), run_ref)
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    workflow: str | None = None
+    status: str | None = None
+    trigger: str | None = None
+    test: bool | None = None
+    dead_letter: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def list_runs(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    query: RunQuery,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> tuple[list[Run], str | None]:
+    """A page of the project's runs, newest first."""
+    after = None
+    if cursor:
+        moment, run_id = decode_cursor(cursor, types=(str, str))
+        after = (datetime.fromisoformat(moment), uuid.UUID(run_id))
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        workflow_id = find_workflow(scope, query.workflow).id if query.workflow else None
+        filters = RunFilter(
+            workflow_id=workflow_id,
+            status=query.status,
+            trigger=query.trigger,
+            test=query.test,
+            dead_letter=query.dead_letter,
+            since=query.since,
+            until=query.until,
+        )
+        page = RunStore(scope.session, scope.project.id).page(filters, limit + 1, after)
+    next_cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        last = page[-1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    return page, next_cursor
+
+
+def events(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    run_ref: str,
+    *,
+    after: int = 0,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[RunEvent], bool]:
+    """Events after ``after``, oldest first; the flag says whether the run has
+    finished (so a follower knows no more will come)."""
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        store = RunStore(scope.session, scope.project.id)
+        run = _find(store, run_ref)
+        return store.events(run.id, after=after, limit=limit), run.view.status.is_terminal
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    equal: bool
+    run: dict[str, Any]
+
+
+def replay(db: Database, actor: Actor, project_key: str, run_ref: str) -> Replay:
+    """Recompute the run from its events alone and compare with what is served."""
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        store = RunStore(scope.session, scope.project.id)
+        run = _find(store, run_ref)
+        state = fold(load_graph(scope, run), store.events(run.id))
+    recomputed = Run(**{**_fields(run), "view": RunView.of(state)})
+    return Replay(equal=recomputed.as_json() == run.as_json(), run=recomputed.as_json())
+
+
+def _fields(run: Run) -> dict[str, Any]:
+    return {name: getattr(run, name) for name in Run.__slots__}
+
+
+# -- cancelling -------------------------------------------------------------
+
+
+def cancel(db: Database, actor: Actor, project_key: str, run_ref: str) -> Run:
+    """End a run as ``cancelled``; what is in flight finishes unrecorded."""
+    for _ in range(5):
+        try:
+            return _cancel_once(db, actor, project_key, run_ref)
+        except EventConflict:
+            continue  # a worker appended meanwhile: look again
+    raise Conflict("the run is changing too fast to cancel now; try again")
+
+
+def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> Run:
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        store = RunStore(scope.session, scope.project.id)
+        run = _find(store, run_ref)
+        if run.view.status.is_terminal:
+            raise Conflict(f"the run has already finished ({run.view.status})")
+        graph = load_graph(scope, run)
+        state = fold(graph, store.events(run.id))
+        event = RunEvent(
+            state.last_seq + 1,
+            EventType.RUN_CANCELLED,
+            datetime.now(UTC),
+            None,
+            {"error": {"code": "run.cancelled", "message": f"cancelled by {actor.label}"}},
+        )
+        apply(graph, state, event)
+        store.append(run.id, [event])
+        view = RunView.of(state)
+        store.save_view(run.id, view)
+        store.dequeue(run.id)
+        return Run(**{**_fields(run), "view": view})

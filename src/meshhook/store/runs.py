@@ -1,0 +1,323 @@
+"""Runs, their event logs, the work queue and start idempotency keys.
+
+``RunStore`` is bound to one project: every statement names its
+``project_id``, so on SQLite (no RLS) a wrong id finds nothing as it would on
+PostgreSQL. ``claim_due`` is the one function that looks across projects: it
+leases due runs for a worker and returns only ids and projects (on PostgreSQL
+through a SECURITY DEFINER function, migration 0009).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meshhook.domain.errors import Conflict
+from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
+from meshhook.domain.runs.run import Run, RunView, Trigger
+from meshhook.store.tables import run_events, run_idempotency, run_queue, runs
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    run_id: UUID
+    project_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    workflow_id: UUID | None = None
+    status: str | None = None
+    trigger: str | None = None
+    test: bool | None = None
+    dead_letter: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class EventConflict(Conflict):
+    """Another writer appended to the run's log first (a cancel, another worker)."""
+
+
+class RunStore:
+    def __init__(self, session: Session, project_id: UUID) -> None:
+        self.session = session
+        self.project_id = project_id
+
+    # -- runs ---------------------------------------------------------------
+
+    def insert(self, run: Run) -> None:
+        self.session.execute(
+            insert(runs).values(
+                id=run.id,
+                project_id=self.project_id,
+                workflow_id=run.workflow_id,
+                workflow_key=run.workflow_key,
+                version=run.version,
+                alias=run.alias,
+                test=run.test,
+                trigger=str(run.trigger),
+                created_at=run.created_at,
+                created_by=run.created_by,
+                resumed_from_run=run.resumed_from_run,
+                resumed_from_node=run.resumed_from_node,
+                **_view_columns(run.view),
+            )
+        )
+
+    def get(self, run_id: UUID, *, for_update: bool = False) -> Run | None:
+        query = select(runs).where(runs.c.project_id == self.project_id, runs.c.id == run_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        return _run(row) if row else None
+
+    def page(
+        self, filters: RunFilter, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[Run]:
+        """Newest first, keyset-paged on ``(created_at, id)``."""
+        query = select(runs).where(runs.c.project_id == self.project_id)
+        if filters.workflow_id is not None:
+            query = query.where(runs.c.workflow_id == filters.workflow_id)
+        if filters.status is not None:
+            query = query.where(runs.c.status == filters.status)
+        if filters.trigger is not None:
+            query = query.where(runs.c.trigger == filters.trigger)
+        if filters.test is not None:
+            query = query.where(runs.c.test == filters.test)
+        if filters.dead_letter is not None:
+            query = query.where(runs.c.dead_letter == filters.dead_letter)
+        if filters.since is not None:
+            query = query.where(runs.c.created_at >= filters.since)
+        if filters.until is not None:
+            query = query.where(runs.c.created_at < filters.until)
+        if after is not None:
+            moment, run_id = after
+            query = query.where(
+                or_(
+                    runs.c.created_at < moment,
+                    and_(runs.c.created_at == moment, runs.c.id < run_id),
+                )
+            )
+        query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+        return [_run(row) for row in self.session.execute(query)]
+
+    def save_view(self, run_id: UUID, view: RunView) -> None:
+        self.session.execute(
+            update(runs)
+            .where(runs.c.project_id == self.project_id, runs.c.id == run_id)
+            .values(**_view_columns(view))
+        )
+
+    # -- events -------------------------------------------------------------
+
+    def events(self, run_id: UUID, *, after: int = 0, limit: int | None = None) -> list[RunEvent]:
+        query = (
+            select(run_events)
+            .where(
+                run_events.c.project_id == self.project_id,
+                run_events.c.run_id == run_id,
+                run_events.c.seq > after,
+            )
+            .order_by(run_events.c.seq)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [
+            RunEvent(
+                seq=row.seq,
+                type=EventType(row.type),
+                at=row.at,
+                node_id=row.node_id,
+                data=row.data,
+            )
+            for row in self.session.execute(query)
+        ]
+
+    def append(self, run_id: UUID, events: Sequence[RunEvent]) -> None:
+        """Insert events; a ``seq`` someone else took first → :class:`EventConflict`."""
+        if not events:
+            return
+        rows = [
+            {
+                "run_id": run_id,
+                "seq": event.seq,
+                "project_id": self.project_id,
+                "type": str(event.type),
+                "node_id": event.node_id,
+                "at": event.at,
+                "data": dict(event.data),
+            }
+            for event in events
+        ]
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(run_events), rows)
+        except IntegrityError:
+            raise EventConflict("the run's log moved on meanwhile") from None
+
+    # -- queue --------------------------------------------------------------
+
+    def enqueue(self, run_id: UUID, due_at: datetime) -> None:
+        self.session.execute(
+            insert(run_queue).values(run_id=run_id, project_id=self.project_id, due_at=due_at)
+        )
+
+    def reschedule(self, run_id: UUID, worker: str, due_at: datetime | None) -> bool:
+        """Hand the run back (due again at ``due_at``, or done when ``None``);
+        False when ``worker`` no longer holds its lease."""
+        guard = (
+            run_queue.c.project_id == self.project_id,
+            run_queue.c.run_id == run_id,
+            run_queue.c.lease_owner == worker,
+        )
+        if due_at is None:
+            result = self.session.execute(delete(run_queue).where(*guard))
+        else:
+            result = self.session.execute(
+                update(run_queue)
+                .where(*guard)
+                .values(due_at=due_at, lease_owner=None, lease_until=None)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def holds_lease(self, run_id: UUID, worker: str, until: datetime) -> bool:
+        """Extend ``worker``'s lease to ``until``; False when it was lost."""
+        result = self.session.execute(
+            update(run_queue)
+            .where(
+                run_queue.c.project_id == self.project_id,
+                run_queue.c.run_id == run_id,
+                run_queue.c.lease_owner == worker,
+            )
+            .values(lease_until=until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def dequeue(self, run_id: UUID) -> None:
+        self.session.execute(
+            delete(run_queue).where(
+                run_queue.c.project_id == self.project_id, run_queue.c.run_id == run_id
+            )
+        )
+
+    def queue_depth(self) -> int:
+        query = select(func.count()).where(run_queue.c.project_id == self.project_id)
+        return int(self.session.execute(query).scalar_one())
+
+    # -- idempotency keys ---------------------------------------------------
+
+    def run_for_key(self, workflow_id: UUID, key: str, since: datetime) -> UUID | None:
+        row = self.session.execute(
+            select(run_idempotency.c.run_id, run_idempotency.c.created_at).where(
+                run_idempotency.c.project_id == self.project_id,
+                run_idempotency.c.workflow_id == workflow_id,
+                run_idempotency.c.key == key,
+            )
+        ).first()
+        if row is None or row.created_at < since:
+            return None
+        run_id: UUID = row.run_id
+        return run_id
+
+    def remember_key(self, workflow_id: UUID, key: str, run_id: UUID, now: datetime) -> None:
+        where = (
+            run_idempotency.c.project_id == self.project_id,
+            run_idempotency.c.workflow_id == workflow_id,
+            run_idempotency.c.key == key,
+        )
+        self.session.execute(delete(run_idempotency).where(*where))  # an expired one
+        self.session.execute(
+            insert(run_idempotency).values(
+                workflow_id=workflow_id,
+                key=key,
+                project_id=self.project_id,
+                run_id=run_id,
+                created_at=now,
+            )
+        )
+
+
+def claim_due(
+    session: Session, worker: str, lease_seconds: float, limit: int, now: datetime
+) -> list[Claimed]:
+    """Lease up to ``limit`` due runs of any project for ``worker``."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT run_id, project_id FROM meshhook_claim_runs(:worker, :lease, :max)"),
+            {"worker": worker, "lease": lease_seconds, "max": limit},
+        ).all()
+        return [Claimed(row.run_id, row.project_id) for row in rows]
+    # SQLite: the write transaction already holds the database's one write lock.
+    due = session.execute(
+        select(run_queue.c.run_id, run_queue.c.project_id)
+        .where(
+            run_queue.c.due_at <= now,
+            or_(run_queue.c.lease_until.is_(None), run_queue.c.lease_until < now),
+        )
+        .order_by(run_queue.c.due_at)
+        .limit(limit)
+    ).all()
+    if due:
+        session.execute(
+            update(run_queue)
+            .where(run_queue.c.run_id.in_([row.run_id for row in due]))
+            .values(lease_owner=worker, lease_until=now + timedelta(seconds=lease_seconds))
+        )
+    return [Claimed(row.run_id, row.project_id) for row in due]
+
+
+def next_due(session: Session) -> datetime | None:
+    """The earliest due time in the queue (SQLite; PostgreSQL workers are woken
+    by notifications and poll)."""
+    value: datetime | None = session.execute(select(func.min(run_queue.c.due_at))).scalar()
+    return value
+
+
+def _view_columns(view: RunView) -> dict[str, Any]:
+    return {
+        "status": str(view.status),
+        "dead_letter": view.dead_letter,
+        "input": view.input,
+        "output": view.output,
+        "error": view.error,
+        "steps": view.steps,
+        "last_seq": view.last_seq,
+        "started_at": view.started_at,
+        "finished_at": view.finished_at,
+    }
+
+
+def _run(row: Any) -> Run:
+    return Run(
+        id=row.id,
+        project_id=row.project_id,
+        workflow_id=row.workflow_id,
+        workflow_key=row.workflow_key,
+        version=row.version,
+        alias=row.alias,
+        test=row.test,
+        trigger=Trigger(row.trigger),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        resumed_from_run=row.resumed_from_run,
+        resumed_from_node=row.resumed_from_node,
+        view=RunView(
+            status=RunStatus(row.status),
+            input=row.input,
+            output=row.output,
+            error=row.error,
+            steps=row.steps,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            dead_letter=row.dead_letter,
+            last_seq=row.last_seq,
+        ),
+    )

@@ -1,0 +1,236 @@
+"""Runs over the API, driven by an in-process worker, on both databases."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from meshhook.app import create_app
+from meshhook.domain.accounts import Role
+from meshhook.settings import Settings
+from meshhook.store.db import Database
+from tests.factories import Member, add_member, assert_problem, make_user
+
+BASE = "/api/v1/projects/alpha"
+
+
+def transforms() -> dict[str, Any]:
+    """manual (with an input schema) -> transform -> transform."""
+    return {
+        "nodes": [
+            {
+                "id": "start",
+                "type": "manual",
+                "config": {
+                    "input_schema": {
+                        "type": "object",
+                        "properties": {"n": {"type": "integer"}},
+                        "required": ["n"],
+                    }
+                },
+            },
+            {
+                "id": "double",
+                "type": "transform",
+                "config": {"expression": "{n: n, twice: [n, n]}"},
+            },
+            {"id": "sum", "type": "transform", "config": {"expression": "sum(twice)"}},
+        ],
+        "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "sum"}],
+        "settings": {},
+    }
+
+
+def waiting() -> dict[str, Any]:
+    return {
+        "nodes": [
+            {"id": "start", "type": "manual", "config": {}},
+            {"id": "wait", "type": "delay", "config": {"duration_seconds": 3600}},
+        ],
+        "edges": [{"from": "start", "to": "wait"}],
+        "settings": {},
+    }
+
+
+@pytest.fixture
+def runner(tmp_path: Path, db_url: str, db: Database) -> Iterator[TestClient]:
+    """The app with two in-process workers polling often."""
+    settings = Settings(home=tmp_path / "home", database_url=db_url, workers=2)
+    with TestClient(create_app(settings, db, run_workers=True)) as client:
+        yield client
+
+
+def workflow(
+    client: TestClient, owner: Member, definition: dict[str, Any], *, publish: bool
+) -> str:
+    created = client.post(
+        f"{BASE}/workflows", json={"name": "Flow", "definition": definition}, headers=owner.headers
+    )
+    assert created.status_code == 201, created.text
+    key: str = created.json()["key"]
+    if publish:
+        published = client.post(
+            f"{BASE}/workflows/{key}/versions/publish", json={}, headers=owner.headers
+        )
+        assert published.status_code == 200, published.text
+    return key
+
+
+def finished(client: TestClient, owner: Member, run_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = client.get(f"{BASE}/runs/{run_id}", headers=owner.headers).json()
+        if run["status"] in {"succeeded", "failed", "cancelled"}:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish: {run}")
+
+
+def test_a_run_of_the_published_version_goes_through_its_steps(
+    runner: TestClient, owner: Member
+) -> None:
+    key = workflow(runner, owner, transforms(), publish=True)
+
+    started = runner.post(
+        f"{BASE}/workflows/{key}/runs", json={"input": {"n": 21}}, headers=owner.headers
+    )
+
+    assert started.status_code == 202, started.text
+    assert started.headers["location"] == f"{BASE}/runs/{started.json()['id']}"
+    run = finished(runner, owner, started.json()["id"])
+    assert run["status"] == "succeeded"
+    assert run["output"] == 42
+    assert run["version"] == 1
+    assert [s["node_id"] for s in run["steps"]] == ["start", "double", "sum"]
+    assert all(s["status"] == "succeeded" for s in run["steps"])
+    events = runner.get(f"{BASE}/runs/{run['id']}/events", headers=owner.headers).json()
+    assert [e["seq"] for e in events["items"]] == list(range(1, len(events["items"]) + 1))
+    assert events["items"][0]["type"] == "run.queued"
+    assert events["items"][-1]["type"] == "run.succeeded"
+    replay = runner.get(f"{BASE}/runs/{run['id']}/replay", headers=owner.headers).json()
+    assert replay["equal"] is True
+
+
+def test_the_version_is_pinned_when_the_run_is_created(runner: TestClient, owner: Member) -> None:
+    key = workflow(runner, owner, transforms(), publish=True)
+    changed = transforms()
+    changed["nodes"][2]["config"]["expression"] = "`0`"
+    runner.put(
+        f"{BASE}/workflows/{key}",
+        json={"definition": changed},
+        headers={**owner.headers, "If-Match": '"1"'},
+    )
+
+    run = runner.post(
+        f"{BASE}/workflows/{key}/runs", json={"input": {"n": 1}}, headers=owner.headers
+    ).json()
+
+    assert finished(runner, owner, run["id"])["output"] == 2
+    test_run = runner.post(
+        f"{BASE}/workflows/{key}/runs",
+        json={"input": {"n": 1}, "test": True},
+        headers=owner.headers,
+    ).json()
+    assert test_run["test"] is True
+    assert test_run["version"] == 2
+    assert finished(runner, owner, test_run["id"])["output"] == 0
+
+
+def test_bad_starts_are_problems_and_create_nothing(runner: TestClient, owner: Member) -> None:
+    unpublished = workflow(runner, owner, transforms(), publish=False)
+    key = workflow(runner, owner, transforms(), publish=True)
+
+    assert_problem(
+        runner.post(f"{BASE}/workflows/{unpublished}/runs", json={}, headers=owner.headers), 409
+    )
+    bad_input = assert_problem(
+        runner.post(
+            f"{BASE}/workflows/{key}/runs", json={"input": {"n": "x"}}, headers=owner.headers
+        ),
+        422,
+    )
+    assert bad_input["errors"][0]["path"] == "/input/n"
+    version = assert_problem(
+        runner.post(f"{BASE}/workflows/{key}/runs", json={"version": 9}, headers=owner.headers), 422
+    )
+    assert version["errors"][0]["path"] == "/version"
+    alias = assert_problem(
+        runner.post(f"{BASE}/workflows/{key}/runs", json={"alias": "nope"}, headers=owner.headers),
+        422,
+    )
+    assert alias["errors"][0]["path"] == "/alias"
+    assert runner.get(f"{BASE}/runs", headers=owner.headers).json()["items"] == []
+
+
+def test_an_idempotency_key_returns_the_first_run(runner: TestClient, owner: Member) -> None:
+    key = workflow(runner, owner, transforms(), publish=True)
+    headers = {**owner.headers, "Idempotency-Key": "order-7"}
+
+    first = runner.post(f"{BASE}/workflows/{key}/runs", json={"input": {"n": 1}}, headers=headers)
+    again = runner.post(f"{BASE}/workflows/{key}/runs", json={"input": {"n": 1}}, headers=headers)
+
+    assert first.status_code == 202
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert len(runner.get(f"{BASE}/runs", headers=owner.headers).json()["items"]) == 1
+
+
+def test_cancel_ends_a_waiting_run_and_a_finished_run_cannot_be_cancelled(
+    runner: TestClient, owner: Member
+) -> None:
+    key = workflow(runner, owner, waiting(), publish=True)
+    run = runner.post(f"{BASE}/workflows/{key}/runs", json={}, headers=owner.headers).json()
+    deadline = time.monotonic() + 30
+    while (
+        runner.get(f"{BASE}/runs/{run['id']}", headers=owner.headers).json()["status"] != "waiting"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    cancelled = runner.post(f"{BASE}/runs/{run['id']}/cancel", headers=owner.headers)
+
+    assert cancelled.status_code == 202
+    assert cancelled.json()["status"] == "cancelled"
+    assert {s["node_id"]: s["status"] for s in cancelled.json()["steps"]}["wait"] == "cancelled"
+    assert_problem(runner.post(f"{BASE}/runs/{run['id']}/cancel", headers=owner.headers), 409)
+    replay = runner.get(f"{BASE}/runs/{run['id']}/replay", headers=owner.headers).json()
+    assert replay["equal"] is True
+
+
+def test_viewers_read_runs_but_only_editors_start_them(
+    runner: TestClient, db: Database, owner: Member
+) -> None:
+    viewer = make_user(db, "vic@example.com")
+    add_member(db, "alpha", viewer, Role.VIEWER)
+    key = workflow(runner, owner, transforms(), publish=True)
+    run = runner.post(
+        f"{BASE}/workflows/{key}/runs", json={"input": {"n": 1}}, headers=owner.headers
+    ).json()
+
+    assert_problem(
+        runner.post(
+            f"{BASE}/workflows/{key}/runs", json={"input": {"n": 1}}, headers=viewer.headers
+        ),
+        403,
+    )
+    assert runner.get(f"{BASE}/runs/{run['id']}", headers=viewer.headers).status_code == 200
+    assert_problem(runner.post(f"{BASE}/runs/{run['id']}/cancel", headers=viewer.headers), 403)
+
+
+def test_runs_of_another_project_are_not_found(
+    runner: TestClient, owner: Member, outsider: Member
+) -> None:
+    key = workflow(runner, owner, transforms(), publish=True)
+    run = runner.post(
+        f"{BASE}/workflows/{key}/runs", json={"input": {"n": 1}}, headers=owner.headers
+    ).json()
+
+    assert_problem(
+        runner.get(f"/api/v1/projects/beta/runs/{run['id']}", headers=outsider.headers), 404
+    )
+    assert_problem(runner.get(f"{BASE}/runs/{run['id']}", headers=outsider.headers), 404)
