@@ -41,13 +41,16 @@ class RunningServer:
 
 
 @contextmanager
-def running_server(home: Path, database_url: str | None = None) -> Iterator[RunningServer]:
+def running_server(
+    home: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
     port = free_port()
     env = {
         **os.environ,
         "MESHHOOK_HOME": str(home),
         "MESHHOOK_PORT": str(port),
         "MESHHOOK_LOG_FORMAT": "json",
+        **(extra_env or {}),
     }
     if database_url:
         env["MESHHOOK_DATABASE_URL"] = database_url

@@ -539,3 +539,57 @@ class MeshHookClient:
             headers={"Content-Type": "application/json", "Content-Length": str(len(data))},
         )
         return report
+
+    # -- runs ---------------------------------------------------------------------
+
+    @staticmethod
+    def _runs(project: str, run: str | None = None) -> str:
+        base = f"/projects/{_segment(project)}/runs"
+        return base if run is None else f"{base}/{_segment(run)}"
+
+    def start_run(
+        self,
+        project: str,
+        ref: str,
+        *,
+        input: Any = None,
+        version: int | None = None,
+        alias: str | None = None,
+        test: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Json:
+        body: Json = {"test": test}
+        if input is not None:
+            body["input"] = input
+        if version is not None:
+            body["version"] = version
+        if alias is not None:
+            body["alias"] = alias
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        run: Json = self._json(
+            "POST", f"{self._workflows(project, ref)}/runs", body=body, headers=headers
+        )
+        return run
+
+    def get_run(self, project: str, run: str) -> Json:
+        found: Json = self._json("GET", self._runs(project, run))
+        return found
+
+    def list_runs(self, project: str, *, limit: int = 50, **filters: Any) -> Json:
+        params = {name: value for name, value in filters.items() if value is not None}
+        page: Json = self._json("GET", self._runs(project), params={**params, "limit": limit})
+        return page
+
+    def run_events(self, project: str, run: str, *, after: int = 0) -> Json:
+        page: Json = self._json(
+            "GET", f"{self._runs(project, run)}/events", params={"after": after, "limit": PAGE_MAX}
+        )
+        return page
+
+    def cancel_run(self, project: str, run: str) -> Json:
+        cancelled: Json = self._json("POST", f"{self._runs(project, run)}/cancel")
+        return cancelled
+
+    def replay_run(self, project: str, run: str) -> Json:
+        replay: Json = self._json("GET", f"{self._runs(project, run)}/replay")
+        return replay

@@ -8,8 +8,9 @@ from meshhook.domain.node_types.base import NodeType, credential_patterns
 
 HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_TIMEOUT_SECONDS = 300
-# http(s)://..., or a URL starting with a {{ ... }} placeholder such as a secret.
-URL_PATTERN = r"^(?:https?://[^\s]+|\{\{[^{}]+\}\}[^\s]*)$"
+# http(s)://... or a URL starting with a {{ ... }} placeholder, with placeholders
+# (which may hold spaces: {{ input.order.id }}) anywhere and no other whitespace.
+URL_PATTERN = r"^(?:https?://|\{\{[^{}]+\}\})(?:[^\s{}]|\{\{[^{}]+\}\})*$"
 HEADER_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 _NAME_MESSAGE = {"pattern": "must be a header name (letters, digits and -, no spaces)"}
 
