@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,9 @@ def waiting() -> dict[str, Any]:
 @pytest.fixture
 def runner(tmp_path: Path, db_url: str, db: Database) -> Iterator[TestClient]:
     """The app with two in-process workers polling often."""
-    settings = Settings(home=tmp_path / "home", database_url=db_url, workers=2)
+    settings = Settings(
+        home=tmp_path / "home", database_url=db_url, workers=2, http_allow_private=True
+    )
     with TestClient(create_app(settings, db, run_workers=True)) as client:
         yield client
 
@@ -234,3 +238,84 @@ def test_runs_of_another_project_are_not_found(
         runner.get(f"/api/v1/projects/beta/runs/{run['id']}", headers=outsider.headers), 404
     )
     assert_problem(runner.get(f"{BASE}/runs/{run['id']}", headers=outsider.headers), 404)
+
+
+@pytest.fixture
+def flaky_service() -> Iterator[tuple[str, list[int]]]:
+    """A local service answering 503 until told otherwise (``statuses[0]``)."""
+    statuses = [503]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = b'{"charged": true}'
+            self.send_response(statuses[0])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", statuses
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dead_lettered_run_resumes_from_its_failed_step_reusing_what_ran_before(
+    runner: TestClient, owner: Member, flaky_service: tuple[str, list[int]]
+) -> None:
+    url, statuses = flaky_service
+    flow = {
+        "nodes": [
+            {"id": "start", "type": "manual", "config": {}},
+            {"id": "shape", "type": "transform", "config": {"expression": "{amount: amount}"}},
+            {
+                "id": "charge",
+                "type": "http_call",
+                "config": {
+                    "method": "POST",
+                    "url": url + "/charge",
+                    "body": "{{ input }}",
+                    "retry": {"max_attempts": 2, "backoff_seconds": 0.01},
+                },
+            },
+        ],
+        "edges": [{"from": "start", "to": "shape"}, {"from": "shape", "to": "charge"}],
+        "settings": {},
+    }
+    key = workflow(runner, owner, flow, publish=True)
+    first = runner.post(
+        f"{BASE}/workflows/{key}/runs", json={"input": {"amount": 5}}, headers=owner.headers
+    ).json()
+    failed = finished(runner, owner, first["id"])
+    assert failed["status"] == "failed"
+    assert failed["dead_letter"] is True
+    assert failed["error"]["code"] == "http.status"
+    assert failed["error"]["node_id"] == "charge"
+    dead = runner.get(f"{BASE}/runs", params={"dead_letter": "true"}, headers=owner.headers)
+    assert [run["id"] for run in dead.json()["items"]] == [first["id"]]
+
+    statuses[0] = 200
+    resumed = runner.post(
+        f"{BASE}/runs/{first['id']}/resume", json={"from_node": "charge"}, headers=owner.headers
+    )
+
+    assert resumed.status_code == 202, resumed.text
+    run = finished(runner, owner, resumed.json()["id"])
+    assert run["status"] == "succeeded"
+    assert run["trigger"] == "resume"
+    assert run["resumed_from"] == {"run": first["id"], "node": "charge"}
+    assert run["output"]["body"] == {"charged": True}
+    log = runner.get(f"{BASE}/runs/{run['id']}/events", headers=owner.headers).json()["items"]
+    reused = {e["node_id"] for e in log if e["data"].get("reused_from") == first["id"]}
+    assert reused == {"start", "shape"}
+    assert runner.get(f"{BASE}/runs/{run['id']}/replay", headers=owner.headers).json()["equal"]
+    unknown = runner.post(
+        f"{BASE}/runs/{first['id']}/resume", json={"from_node": "nope"}, headers=owner.headers
+    )
+    assert assert_problem(unknown, 422)["errors"][0]["path"] == "/from_node"

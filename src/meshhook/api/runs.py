@@ -129,9 +129,7 @@ def start_run(
         ),
     )
     if started.created:
-        wake = getattr(request.app.state, "wake_workers", None)
-        if wake is not None:
-            wake()
+        _wake(request)
     location = f"/api/v1/projects/{project}/runs/{started.run.id}"
     status_code = 202 if started.created else 200
     return _run_response(started.run, status_code=status_code, location=location)
@@ -247,6 +245,39 @@ def _sse(event: RunEvent) -> bytes:
 def cancel_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
     """Cancel a run: nothing after the steps in flight runs; 409 when it has finished."""
     return _run_response(runs.cancel(db, actor, project, run), status_code=202)
+
+
+class ResumeBody(RequestBody):
+    from_node: str = Field(min_length=1, max_length=64, description="Execute from this node on.")
+
+
+@router.post(
+    "/runs/{run}/resume",
+    name="resume_run",
+    status_code=202,
+    response_model=RunOut,
+    openapi_extra=openapi_body(ResumeBody),
+)
+def resume_run(
+    project: str,
+    run: str,
+    request: Request,
+    actor: CurrentActor,
+    body: Annotated[ResumeBody, Depends(json_body(ResumeBody))],
+    db: DatabaseDep,
+) -> Response:
+    """A new run of the same version that reuses the recorded outputs upstream
+    of `from_node` and executes from it on (e.g. a dead-lettered step)."""
+    resumed = runs.resume(db, actor, project, run, body.from_node)
+    _wake(request)
+    location = f"/api/v1/projects/{project}/runs/{resumed.id}"
+    return _run_response(resumed, status_code=202, location=location)
+
+
+def _wake(request: Request) -> None:
+    wake = getattr(request.app.state, "wake_workers", None)
+    if wake is not None:
+        wake()
 
 
 @router.get("/runs/{run}/replay", name="replay_run", response_model=ReplayOut)

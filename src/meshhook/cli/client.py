@@ -593,3 +593,9 @@ class MeshHookClient:
     def replay_run(self, project: str, run: str) -> Json:
         replay: Json = self._json("GET", f"{self._runs(project, run)}/replay")
         return replay
+
+    def resume_run(self, project: str, run: str, from_node: str) -> Json:
+        resumed: Json = self._json(
+            "POST", f"{self._runs(project, run)}/resume", body={"from_node": from_node}
+        )
+        return resumed

@@ -157,6 +157,28 @@ def cancel(run: RunId, project: Project, as_json: AsJson = False) -> None:
         _summary(found)
 
 
+@runs_app.command("resume")
+@report_errors
+def resume(
+    run: RunId,
+    project: Project,
+    from_node: Annotated[str, typer.Option("--from", help="Execute from this node on.")],
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the outcome.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """A new run of the same version, reusing what ran before FROM, executing from it."""
+    with api(as_json) as client:
+        found = client.resume_run(project, run, from_node)
+        if wait:
+            found = _follow(client, project, found["id"], quiet=as_json)
+    if as_json:
+        emit(found)
+    else:
+        _summary(found)
+    if wait and found["status"] != "succeeded":
+        raise typer.Exit(1)
+
+
 @runs_app.command("replay")
 @report_errors
 def replay(run: RunId, project: Project, as_json: AsJson = False) -> None:

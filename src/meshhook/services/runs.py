@@ -16,6 +16,7 @@ from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from meshhook.domain.runs.events import EventType, RunEvent
 from meshhook.domain.runs.graph import RunGraph
+from meshhook.domain.runs.resume import seed_resumed
 from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.domain.runs.state import apply, fold
 from meshhook.domain.validation import completeness_problems
@@ -363,3 +364,43 @@ def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> 
         store.save_view(run.id, view)
         store.dequeue(run.id)
         return Run(**{**_fields(run), "view": view})
+
+
+# -- resuming ---------------------------------------------------------------
+
+
+def resume(db: Database, actor: Actor, project_key: str, run_ref: str, from_node: str) -> Run:
+    """A new run of the same version that reuses the recorded outputs of every
+    step that is not ``from_node`` or downstream of it, and executes from there."""
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        store = RunStore(scope.session, scope.project.id)
+        old = _find(store, run_ref)
+        if not old.view.status.is_terminal:
+            raise Conflict("the run has not finished: cancel it first, or wait for it")
+        graph = load_graph(scope, old)
+        if from_node not in graph.by_id:
+            raise _bad(
+                "/from_node", "run.unknown_node", f"the run's version has no node {from_node!r}"
+            )
+        now = datetime.now(UTC)
+        old_events = store.events(old.id)
+        seeded = seed_resumed(graph, old_events, from_node, now, old.id)
+        run = Run(
+            id=uuid.uuid4(),
+            project_id=scope.project.id,
+            workflow_id=old.workflow_id,
+            workflow_key=old.workflow_key,
+            version=old.version,
+            alias=old.alias,
+            test=old.test,
+            trigger=Trigger.RESUME,
+            created_at=now,
+            created_by=actor.label,
+            view=RunView.of(fold(graph, seeded)),
+            resumed_from_run=old.id,
+            resumed_from_node=from_node,
+        )
+        store.insert(run)
+        store.append(run.id, seeded)
+        store.enqueue(run.id, now)
+        return run
