@@ -26,6 +26,7 @@ from meshhook.api import (
 )
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
+from meshhook.engine.metrics import EngineMetrics
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.services.keys import provider_for
 from meshhook.settings import Settings
@@ -54,8 +55,14 @@ def create_app(
         worker = None
         task = None
         if run_workers and settings.workers > 0:
-            worker = Worker(db, app.state.keys, worker_settings(settings))
+            worker = Worker(
+                db,
+                app.state.keys,
+                worker_settings(settings),
+                metrics=EngineMetrics(app.state.metrics.registry),
+            )
             app.state.wake_workers = worker.wake
+            app.state.worker = worker
             task = asyncio.create_task(worker.run())
         yield
         if worker is not None and task is not None:

@@ -120,6 +120,26 @@ def test_a_run_of_the_published_version_goes_through_its_steps(
     assert replay["equal"] is True
 
 
+def test_metrics_and_readiness_report_the_engine(runner: TestClient, owner: Member) -> None:
+    key = workflow(runner, owner, transforms(), publish=True)
+    run = runner.post(
+        f"{BASE}/workflows/{key}/runs", json={"input": {"n": 2}}, headers=owner.headers
+    ).json()
+    finished(runner, owner, run["id"])
+
+    deadline = time.monotonic() + 10  # counted just after the commit the run's status shows
+    while 'meshhook_runs_total{status="succeeded"}' not in (metrics := runner.get("/metrics").text):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    ready = runner.get("/readyz").json()
+
+    assert 'meshhook_runs_total{status="succeeded"} 1.0' in metrics
+    assert 'meshhook_steps_total{status="succeeded",type="transform"} 2.0' in metrics
+    assert "meshhook_queue_lag_seconds" in metrics
+    assert ready["workers"]["running"] is True
+    assert ready["workers"]["concurrency"] == 2
+
+
 def test_the_version_is_pinned_when_the_run_is_created(runner: TestClient, owner: Member) -> None:
     key = workflow(runner, owner, transforms(), publish=True)
     changed = transforms()

@@ -19,15 +19,20 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", name="readyz")
-def readyz(db: DatabaseDep) -> dict[str, str]:
-    """The process can reach its database."""
+def readyz(request: Request, db: DatabaseDep) -> dict[str, object]:
+    """The process can reach its database; and its in-process run workers."""
     try:
         db.ping()
     except Exception as error:
         raise ServiceUnavailable(
             f"the database is not reachable: {type(error).__name__}"
         ) from error
-    return {"status": "ok", "database": db.dialect}
+    worker = getattr(request.app.state, "worker", None)
+    return {
+        "status": "ok",
+        "database": db.dialect,
+        "workers": worker.status() if worker is not None else None,
+    }
 
 
 @router.get("/metrics", name="metrics", include_in_schema=False)

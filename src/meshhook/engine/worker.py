@@ -19,6 +19,7 @@ import contextlib
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from meshhook.domain.runs.advance import advance, record_outcome
 from meshhook.domain.runs.decide import StartStep
 from meshhook.domain.runs.events import RunEvent
 from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
+from meshhook.engine.metrics import EngineMetrics
 from meshhook.services import run_execution
 from meshhook.services.run_execution import LeaseLost, Work
 from meshhook.services.secrets import Keys
@@ -74,6 +76,7 @@ class Worker:
         *,
         name: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.db = db
         self.keys = keys
@@ -84,6 +87,8 @@ class Worker:
         self.stopping = asyncio.Event()
         self.wakeup = asyncio.Event()
         self.executor: HttpCallExecutor | None = None
+        self.metrics = metrics or EngineMetrics()
+        self.stats_at = 0.0
 
     def wake(self) -> None:
         """Look for work now (a run was just queued in this process)."""
@@ -103,12 +108,30 @@ class Worker:
                     task = asyncio.create_task(self._drive(item))
                     self.active.add(task)
                     task.add_done_callback(self._finished)
+                await self._observe_queue()
                 if not claimed or free <= len(claimed):
                     await self._sleep()
             await self._drain()
         finally:
             await self.executor.aclose()
             log.info("worker stopped", worker=self.name)
+
+    async def _observe_queue(self) -> None:
+        """Queue depth and lag for the metrics, at most once a second."""
+        if time.monotonic() - self.stats_at < 1.0:
+            return
+        self.stats_at = time.monotonic()
+        stats = await asyncio.to_thread(run_execution.queue_stats, self.db)
+        self.metrics.queue(stats.due, stats.oldest_due, self.clock())
+
+    def status(self) -> dict[str, object]:
+        """What /readyz reports of this worker."""
+        return {
+            "name": self.name,
+            "running": not self.stopping.is_set(),
+            "active_runs": len(self.active),
+            "concurrency": self.settings.concurrency,
+        }
 
     def stop(self) -> None:
         self.stopping.set()
@@ -169,8 +192,17 @@ class Worker:
                 work = await asyncio.to_thread(run_execution.load, self.db, claimed)
                 carried = []
                 continue
+            self.metrics.committed(work.graph, work.state, [*carried, *progress.events])
             carried = []
-            if work.state.status.is_terminal or not progress.effects:
+            if work.state.status.is_terminal:
+                log.info(
+                    "run finished",
+                    run_id=str(work.run.id),
+                    status=str(work.state.status),
+                    error=(work.state.error or {}).get("code"),
+                )
+                return
+            if not progress.effects:
                 return
             if self.stopping.is_set():
                 await asyncio.to_thread(run_execution.release, self.db, work, self.name)

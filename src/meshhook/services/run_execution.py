@@ -47,6 +47,11 @@ def claim(db: Database, worker: str, lease_seconds: float, limit: int) -> list[C
         return run_store.claim_due(session, worker, lease_seconds, limit, datetime.now(UTC))
 
 
+def queue_stats(db: Database) -> run_store.QueueStats:
+    with transaction(db, WORKER, write=False) as session:
+        return run_store.queue_stats(session, datetime.now(UTC))
+
+
 def load(db: Database, claimed: Claimed) -> Work | None:
     """The run and its folded state; ``None`` if it vanished (its workflow purged)."""
     with worker_transaction(db, claimed.project_id) as scope:

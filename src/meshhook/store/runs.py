@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +29,14 @@ from meshhook.store.tables import run_events, run_idempotency, run_queue, runs
 class Claimed:
     run_id: UUID
     project_id: UUID
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    due: int
+    """Runs due now (waiting for a worker)."""
+    oldest_due: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,13 +259,15 @@ def claim_due(
     """Lease up to ``limit`` due runs of any project for ``worker``."""
     if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(
-            text("SELECT run_id, project_id FROM meshhook_claim_runs(:worker, :lease, :max)"),
+            text(
+                "SELECT run_id, project_id, due_at FROM meshhook_claim_runs(:worker, :lease, :max)"
+            ),
             {"worker": worker, "lease": lease_seconds, "max": limit},
         ).all()
-        return [Claimed(row.run_id, row.project_id) for row in rows]
+        return [Claimed(row.run_id, row.project_id, row.due_at) for row in rows]
     # SQLite: the write transaction already holds the database's one write lock.
     due = session.execute(
-        select(run_queue.c.run_id, run_queue.c.project_id)
+        select(run_queue.c.run_id, run_queue.c.project_id, run_queue.c.due_at)
         .where(
             run_queue.c.due_at <= now,
             or_(run_queue.c.lease_until.is_(None), run_queue.c.lease_until < now),
@@ -271,14 +281,23 @@ def claim_due(
             .where(run_queue.c.run_id.in_([row.run_id for row in due]))
             .values(lease_owner=worker, lease_until=now + timedelta(seconds=lease_seconds))
         )
-    return [Claimed(row.run_id, row.project_id) for row in due]
+    return [Claimed(row.run_id, row.project_id, row.due_at) for row in due]
 
 
-def next_due(session: Session) -> datetime | None:
-    """The earliest due time in the queue (SQLite; PostgreSQL workers are woken
-    by notifications and poll)."""
-    value: datetime | None = session.execute(select(func.min(run_queue.c.due_at))).scalar()
-    return value
+def queue_stats(session: Session, now: datetime) -> QueueStats:
+    """How many runs are due and since when, across projects (counts only)."""
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(text("SELECT due, oldest_due FROM meshhook_queue_stats()")).one()
+    else:
+        row = session.execute(
+            select(
+                func.count().label("due"), func.min(run_queue.c.due_at).label("oldest_due")
+            ).where(run_queue.c.due_at <= now)
+        ).one()
+    oldest = row.oldest_due
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return QueueStats(int(row.due), oldest)
 
 
 def _view_columns(view: RunView) -> dict[str, Any]:

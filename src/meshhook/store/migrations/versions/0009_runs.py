@@ -21,6 +21,7 @@ depends_on = None
 
 _TABLES = ("runs", "run_events", "run_queue", "run_idempotency")
 _CLAIM = "meshhook_claim_runs(worker text, lease_seconds double precision, max_rows integer)"
+_STATS = "meshhook_queue_stats()"
 
 
 def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
@@ -121,7 +122,8 @@ def _create_claim_function() -> None:
     quoted = op.get_bind().dialect.identifier_preparer.quote_identifier(schema)
     op.execute(
         f"""
-        CREATE FUNCTION {_CLAIM} RETURNS TABLE (run_id uuid, project_id uuid)
+        CREATE FUNCTION {_CLAIM}
+        RETURNS TABLE (run_id uuid, project_id uuid, due_at timestamptz)
         LANGUAGE plpgsql VOLATILE SECURITY DEFINER
         SET search_path = pg_catalog, {quoted}, pg_temp AS $$
         BEGIN
@@ -137,17 +139,29 @@ def _create_claim_function() -> None:
              SET lease_owner = worker,
                  lease_until = now() + make_interval(secs => lease_seconds)
             FROM due WHERE q.run_id = due.run_id
-          RETURNING q.run_id, q.project_id;
+          RETURNING q.run_id, q.project_id, q.due_at;
         END $$
         """
     )
-    op.execute(f"REVOKE ALL ON FUNCTION {_CLAIM} FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION {_CLAIM} TO {pg.app_role()}")
+    # Counts only, for the queue depth and lag metrics.
+    op.execute(
+        f"""
+        CREATE FUNCTION {_STATS} RETURNS TABLE (due bigint, oldest_due timestamptz)
+        LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, {quoted}, pg_temp AS $$
+          SELECT count(*), min(q.due_at) FROM run_queue q WHERE q.due_at <= now()
+        $$
+        """
+    )
+    for function in (_CLAIM, _STATS):
+        op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+        op.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {pg.app_role()}")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP FUNCTION IF EXISTS {_CLAIM}")
+        op.execute(f"DROP FUNCTION IF EXISTS {_STATS}")
     for table in reversed(_TABLES):
         pg.disable_tenant_rls(table)
         pg.revoke_all(table)
