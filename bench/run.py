@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import func, select, text
 
 from bench import report, seed
+from bench.engine import engine_section
 from bench.harness import Server, postgres_available, running_server, summary, temporary_database
 from bench.workloads import SIZES, definition, set_edit
 from meshhook.cli.server import tune_gc
@@ -747,6 +748,9 @@ def run_dialect(
                 leak = counts.leak_saves if dialect == "sqlite" else counts.leak_saves // 5
                 results["memory_over_saves"] = memory_over_saves(server, leak)
                 timer.lap("memory_over_saves")
+                print(f"[{dialect}] run engine", flush=True)
+                results["engine"] = engine_section(server, db, quick=counts.quick)
+                timer.lap("engine")
                 results["section_seconds"] = timer.laps
                 results["memory"]["by_section"] = timer.memory
                 status = server.status()
@@ -757,6 +761,20 @@ def run_dialect(
         finally:
             db.dispose()
     return results, bundle
+
+
+def run_engine_only(dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
+    """Only the engine section, on a fresh database and server."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with temporary_database(dialect, workdir) as url:
+        migrate.upgrade(url)
+        db = create_database(url)
+        try:
+            with running_server(url, workdir / f"home-{dialect}") as server:
+                print(f"[{dialect}] run engine", flush=True)
+                return engine_section(server, db, quick=quick)
+        finally:
+            db.dispose()
 
 
 def main() -> None:
@@ -770,7 +788,33 @@ def main() -> None:
         action="store_true",
         help="measure nothing: rewrite docs/performance.md from --output and bench/notes.md",
     )
+    parser.add_argument(
+        "--only",
+        choices=["engine"],
+        help="measure one section and merge it into --output (the rest is kept)",
+    )
     args = parser.parse_args()
+    if args.only == "engine":
+        kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}
+        with tempfile.TemporaryDirectory(prefix="meshhook-bench-") as workdir:
+            for dialect in args.dialect or ["sqlite", "postgresql"]:
+                if dialect == "postgresql" and not postgres_available():
+                    continue
+                entry = kept["dialects"].setdefault(dialect, {})
+                entry["engine"] = run_engine_only(dialect, args.quick, Path(workdir) / dialect)
+        kept["engine_date"] = datetime.now(UTC).isoformat(timespec="seconds")
+        args.output.write_bytes(
+            orjson.dumps(kept, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        )
+        if not args.no_docs:
+            report.write(kept, ROOT / "docs" / "performance.md")
+        print(
+            orjson.dumps(
+                {d: v.get("engine") for d, v in kept["dialects"].items()},
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+        )
+        return
     if args.report_only:
         report.write(orjson.loads(args.output.read_bytes()), ROOT / "docs" / "performance.md")
         return

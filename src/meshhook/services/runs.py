@@ -74,19 +74,24 @@ def start(
                 assert run is not None, "an idempotency key points at its run"
                 return Started(run, created=False)
         number, alias = _resolve_version(scope, workflow, request)
-        definition = _definition(scope, workflow, number)
         if request.test:
+            definition = _definition(scope, workflow, number)
             _refuse_incomplete(scope, definition)
-        graph = graph_of(workflow.id, number, definition)
+            graph = graph_of(workflow.id, number, definition)
+        else:
+            graph = _cached_graph(scope, workflow.id, number)
         trigger_node = _trigger_node(graph, request.trigger, workflow)
         _check_input(graph, trigger_node, value)
-        timeout = (definition.get("settings") or {}).get("timeout_seconds")
         queued = RunEvent(
             1,
             EventType.RUN_QUEUED,
             now,
             None,
-            {"input": value, "trigger_node": trigger_node, "timeout_seconds": timeout},
+            {
+                "input": value,
+                "trigger_node": trigger_node,
+                "timeout_seconds": graph.timeout_seconds,
+            },
         )
         run = Run(
             id=uuid.uuid4(),
@@ -220,13 +225,18 @@ class _GraphCache:
 _GRAPHS = _GraphCache(256)
 
 
-def load_graph(scope: ProjectScope, run: Run) -> RunGraph:
-    cached = _GRAPHS.get((run.workflow_id, run.version))
+def _cached_graph(scope: ProjectScope, workflow_id: uuid.UUID, number: int) -> RunGraph:
+    cached = _GRAPHS.get((workflow_id, number))
     if cached is not None:
         return cached
-    version = version_store.get_version(scope.session, run.workflow_id, run.version)
+    version = version_store.get_version(scope.session, workflow_id, number)
     assert version is not None, "a run's version is never deleted while the run exists"
-    return graph_of(run.workflow_id, run.version, definitions.load(version.definition))
+    return graph_of(workflow_id, number, definitions.load(version.definition))
+
+
+def load_graph(scope: ProjectScope, run: Run) -> RunGraph:
+    """The graph of the version ``run`` runs."""
+    return _cached_graph(scope, run.workflow_id, run.version)
 
 
 # -- reading ----------------------------------------------------------------

@@ -42,6 +42,8 @@ class RunGraph:
     incoming: Mapping[str, tuple[Edge, ...]]
     outgoing: Mapping[str, tuple[Edge, ...]]
     by_id: Mapping[str, Node]
+    timeout_seconds: float | None = None
+    """``settings.timeout_seconds`` of the definition."""
 
     @classmethod
     def from_definition(cls, definition: Mapping[str, Any]) -> RunGraph:
@@ -63,7 +65,9 @@ class RunGraph:
             edge = Edge(str(raw["from"]), str(raw["to"]), raw.get("when"))
             outgoing[edge.source].append(edge)
             incoming[edge.target].append(edge)
+        timeout = (definition.get("settings") or {}).get("timeout_seconds")
         return cls(
+            timeout_seconds=float(timeout) if isinstance(timeout, int | float) else None,
             nodes=nodes,
             incoming={key: tuple(value) for key, value in incoming.items()},
             outgoing={key: tuple(value) for key, value in outgoing.items()},
