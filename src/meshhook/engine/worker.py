@@ -39,6 +39,7 @@ from meshhook.services.run_execution import LeaseLost, Work
 from meshhook.services.secrets import Keys
 from meshhook.settings import Settings
 from meshhook.store.db import Database
+from meshhook.store.notifications import Listener
 from meshhook.store.runs import Claimed, EventConflict
 
 log = structlog.get_logger("meshhook.worker")
@@ -97,6 +98,15 @@ class Worker:
     async def run(self) -> None:
         """Claim and drive runs until :meth:`stop`; then drain what is in flight."""
         self.executor = HttpCallExecutor(self.settings.http)
+        listener = None
+        if self.db.is_postgres:
+            loop = asyncio.get_running_loop()
+
+            def from_thread() -> None:
+                loop.call_soon_threadsafe(self.wake)
+
+            listener = Listener(self.db, from_thread)
+            listener.start()
         log.info("worker started", worker=self.name, concurrency=self.settings.concurrency)
         try:
             while not self.stopping.is_set():
@@ -113,6 +123,8 @@ class Worker:
                     await self._sleep()
             await self._drain()
         finally:
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
             await self.executor.aclose()
             log.info("worker stopped", worker=self.name)
 

@@ -27,6 +27,7 @@ from meshhook.services.workflows import find_workflow
 from meshhook.store import secrets as secret_store
 from meshhook.store import versions as version_store
 from meshhook.store.db import Database
+from meshhook.store.notifications import announce_work
 from meshhook.store.runs import EventConflict, RunFilter, RunStore
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -109,6 +110,7 @@ def start(
         store.insert(run)
         store.append(run.id, [queued])
         store.enqueue(run.id, now)
+        announce_work(scope.session)
         if request.idempotency_key is not None:
             store.remember_key(workflow.id, request.idempotency_key, run.id, now)
         return Started(run, created=True)
@@ -413,4 +415,5 @@ def resume(db: Database, actor: Actor, project_key: str, run_ref: str, from_node
         store.insert(run)
         store.append(run.id, seeded)
         store.enqueue(run.id, now)
+        announce_work(scope.session)
         return run
