@@ -150,6 +150,32 @@ def test_a_conflicting_save_exits_1_and_prints_each_pointer_with_its_three_value
     assert read(api, owner)["version"] == 2
 
 
+def test_server_hints_are_given_as_cli_options_not_http(
+    api: TestClient, owner: Member, tmp_path: Path
+) -> None:
+    create_sync(tmp_path)
+    unknown_base = run(
+        "workflows", "save", "sync", "-f", write(tmp_path, linear()), "--base", "9", code=1
+    )
+    assert "--base names version 9, which this workflow does not have" in unknown_base.stderr
+    assert "If-Match" not in unknown_base.stderr
+    unknown_template = run("workflows", "create", "X", "--template", "nope", code=1)
+    assert "see meshhook workflows templates" in unknown_template.stderr
+    assert "GET /api" not in unknown_template.stderr
+    as_json = run(
+        "workflows",
+        "save",
+        "sync",
+        "-f",
+        write(tmp_path, linear()),
+        "--base",
+        "9",
+        "--json",
+        code=1,
+    )
+    assert "If-Match names version 9" in json.loads(as_json.stdout)["detail"]  # the server's words
+
+
 def test_publish_with_a_tag_and_a_refused_publish_lists_the_problems(
     api: TestClient, owner: Member, tmp_path: Path
 ) -> None:

@@ -24,6 +24,7 @@ from rich.text import Text
 from meshhook.cli.client import ClientError, MeshHookClient, NotConfigured, Versioned
 from meshhook.cli.common import console, errors, report_errors
 from meshhook.cli.validate import print_problems, read_definition_file
+from meshhook.cli.wording import in_cli_words
 
 workflows_app = typer.Typer(
     help="Workflows and their versions (over the HTTP API: MESHHOOK_URL, MESHHOOK_TOKEN).",
@@ -73,9 +74,10 @@ def api(as_json: bool = False) -> Iterator[MeshHookClient]:
 
 def print_error(error: ClientError) -> None:
     """One red line and the problems, escaped: details quote user input like ``[x]``."""
-    errors.print(f"[red]error:[/red] {escape(error.detail)}", highlight=False, soft_wrap=True)
+    detail = in_cli_words(error.detail)
+    errors.print(f"[red]error:[/red] {escape(detail)}", highlight=False, soft_wrap=True)
     for problem in error.errors:
-        say_to(errors, f"  {problem.path or '/'}: {problem.message}")
+        say_to(errors, f"  {problem.path or '/'}: {in_cli_words(problem.message)}")
 
 
 def emit(data: Any) -> None:
