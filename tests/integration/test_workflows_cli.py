@@ -257,6 +257,8 @@ def test_aliases_point_at_published_versions_and_list(
     assert "production" in run("workflows", "alias", "sync", "--list").stdout
     listed = json.loads(run("workflows", "alias", "sync", "--json").stdout)
     assert [(a["name"], a["version"]) for a in listed] == [("production", 1)]
+    assert "aliases: production → version 1" in run("workflows", "show", "sync").stdout
+    assert "aliases: production" in run("workflows", "show", "sync", "--version", "1").stdout
     assert "give the VERSION" in run("workflows", "alias", "sync", "staging", code=2).output
 
 

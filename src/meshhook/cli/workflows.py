@@ -207,11 +207,14 @@ def show(
     as_json: AsJson = False,
 ) -> None:
     """Show a workflow (or one version); --definition prints the definition to save later."""
+    aliases: list[dict[str, Any]] = []
     with api(as_json) as client:
         if version is None:
             body = client.get_workflow(project, ref).body
         else:
             body = client.get_version(project, ref, version)
+        if not (definition or as_json):
+            aliases = client.list_aliases(project, ref)
     if definition:
         emit(body["definition"])
         return
@@ -226,6 +229,8 @@ def show(
         say(f"head version {body['version']}, published version {published or 'none'}")
         if body["tags"]:
             say("tags: " + ", ".join(body["tags"]))
+        if aliases:
+            say("aliases: " + ", ".join(f"{a['name']} → version {a['version']}" for a in aliases))
         say(f"updated {body['updated_at']} by {body['updated_by']}")
         nodes = body["definition"].get("nodes", [])
         say(f"{len(nodes)} node(s): " + ", ".join(f"{n['id']} ({n['type']})" for n in nodes))
@@ -236,6 +241,9 @@ def show(
         say(f"created {body['created_at']} by {body['created_by']}: {body['message']}")
         if body["published_at"]:
             say(f"published {body['published_at']} by {body['published_by']}")
+        pointing = [a["name"] for a in aliases if a["version"] == body["number"]]
+        if pointing:
+            say("aliases: " + ", ".join(pointing))
     problems_note(body)
 
 
