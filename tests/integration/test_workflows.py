@@ -243,6 +243,53 @@ def test_builtin_and_project_templates_create_workflows(client: TestClient, owne
     )
 
 
+def test_a_project_template_by_key_and_its_rule_against_a_builtin_of_the_same_key(
+    client: TestClient, owner: Member
+) -> None:
+    create(client, owner, name="House style", is_template=True)
+    by_key = client.post(
+        BASE, json={"name": "Mine", "template": "house-style"}, headers=owner.headers
+    )
+    assert by_key.status_code == 201, by_key.text
+    assert by_key.json()["definition"] == linear()
+    history = client.get(f"{BASE}/mine/versions", headers=owner.headers).json()["items"]
+    assert history[0]["message"] == "Created from template house-style"
+
+    # The project's template wins over the built-in with its key; builtin: reaches the built-in.
+    own = linear("https://own.example.com")
+    create(client, owner, name="Ours", key="webhook-to-http", is_template=True, definition=own)
+    shadowed = client.post(
+        BASE, json={"name": "A", "template": "webhook-to-http"}, headers=owner.headers
+    )
+    assert shadowed.json()["definition"] == own
+    builtin = client.post(
+        BASE, json={"name": "B", "template": "builtin:webhook-to-http"}, headers=owner.headers
+    )
+    assert builtin.status_code == 201, builtin.text
+    assert builtin.json()["definition"]["nodes"][0]["type"] == "webhook"
+
+    # A workflow that is not a template does not hide the built-in of its key...
+    create(client, owner, name="Plain", key="branch-on-amount")
+    plain = client.post(
+        BASE, json={"name": "C", "template": "branch-on-amount"}, headers=owner.headers
+    )
+    assert plain.status_code == 201
+    assert plain.json()["definition"] != linear()
+    # ...and is refused by its key when no built-in has it.
+    create(client, owner, name="Not a template")
+    body = assert_problem(
+        client.post(BASE, json={"name": "D", "template": "not-a-template"}, headers=owner.headers),
+        422,
+    )
+    assert body["errors"][0]["code"] == "template.not_template"
+    assert_problem(
+        client.post(
+            BASE, json={"name": "E", "template": "builtin:house-style"}, headers=owner.headers
+        ),
+        404,
+    )
+
+
 def test_viewers_read_but_cannot_write(client: TestClient, owner: Member, db: Database) -> None:
     create(client, owner, name="Sync")
     viewer = make_user(db, "vic@example.com")
