@@ -199,6 +199,20 @@ def test_a_reused_key_starts_a_fresh_history_and_blocks_restore(
     assert_problem(client.post(f"{BASE}/{old['id']}/restore", headers=owner.headers), 409)
 
 
+def test_restore_by_key_is_400_saying_the_id_is_needed_and_where_to_find_it(
+    client: TestClient, owner: Member
+) -> None:
+    create(client, owner, name="Sync")
+    client.delete(f"{BASE}/sync", headers=owner.headers)
+    body = assert_problem(client.post(f"{BASE}/sync/restore", headers=owner.headers), 400)
+    assert "restore needs the workflow's id, not a key like 'sync'" in body["detail"]
+    assert "GET /api/v1/projects/alpha/workflows?deleted=true" in body["detail"]
+    # Still 404, not 400, in a project the caller cannot see.
+    assert_problem(
+        client.post("/api/v1/projects/nowhere/workflows/sync/restore", headers=owner.headers), 404
+    )
+
+
 def test_clone_copies_the_head_as_version_one(client: TestClient, owner: Member) -> None:
     create(client, owner, name="Sync")
     client.put(

@@ -273,6 +273,9 @@ def test_delete_moves_to_the_trash_and_restore_by_id_brings_it_back(
     assert workflow_id in run("workflows", "list", "--deleted").stdout
     gone = run("workflows", "show", "sync", code=1)
     assert "no workflow 'sync'" in gone.stderr
+    by_key = run("workflows", "restore", "sync", code=1)
+    assert "restore needs the workflow's id" in by_key.stderr
+    assert "find the id with meshhook workflows list --deleted -p alpha" in by_key.stderr
     restored = run("workflows", "restore", workflow_id)
     assert f"restored sync ({workflow_id})" in restored.stdout
     assert read(api, owner)["id"] == workflow_id

@@ -14,8 +14,8 @@ _HINTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bIf-Match names version\b"), "--base names version"),
     (re.compile(r"\bGET /api/v1/templates\b"), "meshhook workflows templates"),
     (
-        re.compile(r"\bGET \S*/workflows\?deleted=true\b"),
-        "meshhook workflows list --deleted",
+        re.compile(r"\bGET /api/v1/projects/([^/\s]+)/workflows\?deleted=true\b"),
+        r"meshhook workflows list --deleted -p \1",
     ),
 ]
 

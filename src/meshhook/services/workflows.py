@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role, check_key, slugify
-from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from meshhook.domain.errors import BadRequest, Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.pagination import bad_cursor, decode_cursor, encode_cursor
 from meshhook.domain.workflows import (
     VersionInfo,
@@ -394,8 +394,10 @@ def restore(db: Database, actor: Actor, project_key: str, workflow_id: str) -> W
     """Bring a workflow back from the trash, unless its key was reused meanwhile."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         if _as_uuid(workflow_id) is None:
-            raise NotFound(
-                "restore needs the workflow's id (keys of deleted workflows may be reused)"
+            raise BadRequest(
+                f"restore needs the workflow's id, not a key like {workflow_id!r}: the key of a"
+                " deleted workflow is free for reuse, so it may name another workflow; find the"
+                f" id with GET /api/v1/projects/{scope.project.key}/workflows?deleted=true"
             )
         workflow = find_workflow(scope, workflow_id, for_update=True, deleted=True)
         if workflow_store.key_in_use(scope.session, scope.project.id, workflow.key):
