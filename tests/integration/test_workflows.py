@@ -86,9 +86,9 @@ def test_list_filters_sorts_and_pages(client: TestClient, owner: Member) -> None
     def names(query: str) -> list[str]:
         return _names(client, owner, query)
 
-    # Names sort by code point on both backends (upper case first).
-    assert names("sort=name") == ["Beta", "Delta billing", "Gamma", "alpha"]
-    assert names("tag=billing&sort=name") == ["Delta billing", "alpha"]
+    # Names sort case-insensitively on both backends.
+    assert names("sort=name") == ["alpha", "Beta", "Delta billing", "Gamma"]
+    assert names("tag=billing&sort=name") == ["alpha", "Delta billing"]
     assert names("q=BILL") == ["Delta billing"]
     first = client.get(f"{BASE}?sort=-created_at&limit=3", headers=owner.headers).json()
     rest = client.get(
@@ -104,6 +104,36 @@ def test_list_filters_sorts_and_pages(client: TestClient, owner: Member) -> None
     assert "definition" not in first["items"][0]
     mixed = client.get(f"{BASE}?sort=name&cursor={first['next_cursor']}", headers=owner.headers)
     assert_problem(mixed, 400)
+
+
+def test_name_sort_ignores_case_and_pages_consistently_both_ways(
+    client: TestClient, owner: Member
+) -> None:
+    for key, name in [
+        ("g", "gamma"),
+        ("a2", "alpha"),
+        ("b", "Beta"),
+        ("a1", "Alpha"),
+        ("b2", "beta2"),
+        ("z", "Zeta"),
+        ("u", "_under"),
+    ]:
+        create(client, owner, name=name, key=key)
+    expected = ["_under", "Alpha", "alpha", "Beta", "beta2", "gamma", "Zeta"]
+
+    def every_page(sort: str) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"sort": sort, "limit": "2", **({"cursor": cursor} if cursor else {})}
+            page = client.get(BASE, params=params, headers=owner.headers).json()
+            seen += [w["name"] for w in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+
+    assert every_page("name") == expected
+    assert every_page("-name") == expected[::-1]
 
 
 def test_search_matches_substrings_literally_and_follows_renames_and_trash(
