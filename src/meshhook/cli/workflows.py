@@ -364,7 +364,12 @@ def create(
     ] = None,
     template: Annotated[
         str | None,
-        typer.Option("--template", "-t", help="A template key or workflow id (see `templates`)."),
+        typer.Option(
+            "--template",
+            "-t",
+            help="A built-in key (builtin:KEY to insist), or a template workflow's key or id"
+            " (see `templates`).",
+        ),
     ] = None,
     key: Annotated[
         str | None, typer.Option("--key", help="The key (default: from the name).")
