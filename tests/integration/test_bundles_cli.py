@@ -44,6 +44,8 @@ def test_existing_keys_are_listed_and_force_and_dry_run_work(api: TestClient) ->
     refused = run("bundles", "import", str(FIXTURE), code=1)
     assert "already exist" in refused.output
     assert "/workflows/2/key" in refused.output
+    assert "pass --force to replace them" in refused.output  # the CLI option, not force=true
+    assert "force=true" not in refused.output
     dry = run("bundles", "import", str(FIXTURE), "--force", "--dry-run")
     assert "would create 0, would replace 4" in dry.output
     assert "nothing was written" in dry.output

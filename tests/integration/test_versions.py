@@ -103,6 +103,29 @@ def test_overlapping_stale_saves_are_409_with_the_conflicting_pointers(
     assert len(history) == 2
 
 
+def test_stale_saves_editing_different_fields_of_one_node_are_merged(
+    client: TestClient, owner: Member
+) -> None:
+    url = setup_workflow(client, owner)
+    save(client, owner, url, edited(linear(), "send", "url", "https://theirs.example"), 1)
+    yours = edited(linear(), "send", "query", {"page": "1"})
+    merged = save(client, owner, url, yours, 1)
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["merged"] is True
+    (send,) = [n for n in merged.json()["definition"]["nodes"] if n["id"] == "send"]
+    assert send["config"] == {
+        "method": "POST",
+        "url": "https://theirs.example",
+        "query": {"page": "1"},
+    }
+    # A third stale save touching the URL again is refused at exactly that field.
+    body = assert_problem(
+        save(client, owner, url, edited(linear(), "send", "url", "https://yours.example"), 1), 409
+    )
+    assert [c["path"] for c in body["conflicts"]] == ["/nodes/2/config/url"]
+    assert body["head_version"] == 3
+
+
 def test_publish_makes_a_version_published_and_refuses_incomplete_ones(
     client: TestClient, owner: Member
 ) -> None:

@@ -123,7 +123,9 @@ def test_bad_list_parameters_are_4xx(client: TestClient, owner: Member, query: s
 
 
 def test_restore_needs_an_id(client: TestClient, owner: Member, existing: str) -> None:
-    assert_problem(client.post(f"{existing}/restore", headers=owner.headers), 404)
+    # A key in place of the id is a malformed request (400), not a missing workflow.
+    body = assert_problem(client.post(f"{existing}/restore", headers=owner.headers), 400)
+    assert "needs the workflow's id" in body["detail"]
 
 
 @pytest.mark.parametrize(

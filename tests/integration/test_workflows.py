@@ -86,9 +86,9 @@ def test_list_filters_sorts_and_pages(client: TestClient, owner: Member) -> None
     def names(query: str) -> list[str]:
         return _names(client, owner, query)
 
-    # Names sort by code point on both backends (upper case first).
-    assert names("sort=name") == ["Beta", "Delta billing", "Gamma", "alpha"]
-    assert names("tag=billing&sort=name") == ["Delta billing", "alpha"]
+    # Names sort case-insensitively on both backends.
+    assert names("sort=name") == ["alpha", "Beta", "Delta billing", "Gamma"]
+    assert names("tag=billing&sort=name") == ["alpha", "Delta billing"]
     assert names("q=BILL") == ["Delta billing"]
     first = client.get(f"{BASE}?sort=-created_at&limit=3", headers=owner.headers).json()
     rest = client.get(
@@ -104,6 +104,36 @@ def test_list_filters_sorts_and_pages(client: TestClient, owner: Member) -> None
     assert "definition" not in first["items"][0]
     mixed = client.get(f"{BASE}?sort=name&cursor={first['next_cursor']}", headers=owner.headers)
     assert_problem(mixed, 400)
+
+
+def test_name_sort_ignores_case_and_pages_consistently_both_ways(
+    client: TestClient, owner: Member
+) -> None:
+    for key, name in [
+        ("g", "gamma"),
+        ("a2", "alpha"),
+        ("b", "Beta"),
+        ("a1", "Alpha"),
+        ("b2", "beta2"),
+        ("z", "Zeta"),
+        ("u", "_under"),
+    ]:
+        create(client, owner, name=name, key=key)
+    expected = ["_under", "Alpha", "alpha", "Beta", "beta2", "gamma", "Zeta"]
+
+    def every_page(sort: str) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"sort": sort, "limit": "2", **({"cursor": cursor} if cursor else {})}
+            page = client.get(BASE, params=params, headers=owner.headers).json()
+            seen += [w["name"] for w in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+
+    assert every_page("name") == expected
+    assert every_page("-name") == expected[::-1]
 
 
 def test_search_matches_substrings_literally_and_follows_renames_and_trash(
@@ -199,6 +229,20 @@ def test_a_reused_key_starts_a_fresh_history_and_blocks_restore(
     assert_problem(client.post(f"{BASE}/{old['id']}/restore", headers=owner.headers), 409)
 
 
+def test_restore_by_key_is_400_saying_the_id_is_needed_and_where_to_find_it(
+    client: TestClient, owner: Member
+) -> None:
+    create(client, owner, name="Sync")
+    client.delete(f"{BASE}/sync", headers=owner.headers)
+    body = assert_problem(client.post(f"{BASE}/sync/restore", headers=owner.headers), 400)
+    assert "restore needs the workflow's id, not a key like 'sync'" in body["detail"]
+    assert "GET /api/v1/projects/alpha/workflows?deleted=true" in body["detail"]
+    # Still 404, not 400, in a project the caller cannot see.
+    assert_problem(
+        client.post("/api/v1/projects/nowhere/workflows/sync/restore", headers=owner.headers), 404
+    )
+
+
 def test_clone_copies_the_head_as_version_one(client: TestClient, owner: Member) -> None:
     create(client, owner, name="Sync")
     client.put(
@@ -240,6 +284,53 @@ def test_builtin_and_project_templates_create_workflows(client: TestClient, owne
             headers=owner.headers,
         ),
         422,
+    )
+
+
+def test_a_project_template_by_key_and_its_rule_against_a_builtin_of_the_same_key(
+    client: TestClient, owner: Member
+) -> None:
+    create(client, owner, name="House style", is_template=True)
+    by_key = client.post(
+        BASE, json={"name": "Mine", "template": "house-style"}, headers=owner.headers
+    )
+    assert by_key.status_code == 201, by_key.text
+    assert by_key.json()["definition"] == linear()
+    history = client.get(f"{BASE}/mine/versions", headers=owner.headers).json()["items"]
+    assert history[0]["message"] == "Created from template house-style"
+
+    # The project's template wins over the built-in with its key; builtin: reaches the built-in.
+    own = linear("https://own.example.com")
+    create(client, owner, name="Ours", key="webhook-to-http", is_template=True, definition=own)
+    shadowed = client.post(
+        BASE, json={"name": "A", "template": "webhook-to-http"}, headers=owner.headers
+    )
+    assert shadowed.json()["definition"] == own
+    builtin = client.post(
+        BASE, json={"name": "B", "template": "builtin:webhook-to-http"}, headers=owner.headers
+    )
+    assert builtin.status_code == 201, builtin.text
+    assert builtin.json()["definition"]["nodes"][0]["type"] == "webhook"
+
+    # A workflow that is not a template does not hide the built-in of its key...
+    create(client, owner, name="Plain", key="branch-on-amount")
+    plain = client.post(
+        BASE, json={"name": "C", "template": "branch-on-amount"}, headers=owner.headers
+    )
+    assert plain.status_code == 201
+    assert plain.json()["definition"] != linear()
+    # ...and is refused by its key when no built-in has it.
+    create(client, owner, name="Not a template")
+    body = assert_problem(
+        client.post(BASE, json={"name": "D", "template": "not-a-template"}, headers=owner.headers),
+        422,
+    )
+    assert body["errors"][0]["code"] == "template.not_template"
+    assert_problem(
+        client.post(
+            BASE, json={"name": "E", "template": "builtin:house-style"}, headers=owner.headers
+        ),
+        404,
     )
 
 

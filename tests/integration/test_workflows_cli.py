@@ -150,6 +150,32 @@ def test_a_conflicting_save_exits_1_and_prints_each_pointer_with_its_three_value
     assert read(api, owner)["version"] == 2
 
 
+def test_server_hints_are_given_as_cli_options_not_http(
+    api: TestClient, owner: Member, tmp_path: Path
+) -> None:
+    create_sync(tmp_path)
+    unknown_base = run(
+        "workflows", "save", "sync", "-f", write(tmp_path, linear()), "--base", "9", code=1
+    )
+    assert "--base names version 9, which this workflow does not have" in unknown_base.stderr
+    assert "If-Match" not in unknown_base.stderr
+    unknown_template = run("workflows", "create", "X", "--template", "nope", code=1)
+    assert "see meshhook workflows templates" in unknown_template.stderr
+    assert "GET /api" not in unknown_template.stderr
+    as_json = run(
+        "workflows",
+        "save",
+        "sync",
+        "-f",
+        write(tmp_path, linear()),
+        "--base",
+        "9",
+        "--json",
+        code=1,
+    )
+    assert "If-Match names version 9" in json.loads(as_json.stdout)["detail"]  # the server's words
+
+
 def test_publish_with_a_tag_and_a_refused_publish_lists_the_problems(
     api: TestClient, owner: Member, tmp_path: Path
 ) -> None:
@@ -231,6 +257,8 @@ def test_aliases_point_at_published_versions_and_list(
     assert "production" in run("workflows", "alias", "sync", "--list").stdout
     listed = json.loads(run("workflows", "alias", "sync", "--json").stdout)
     assert [(a["name"], a["version"]) for a in listed] == [("production", 1)]
+    assert "aliases: production → version 1" in run("workflows", "show", "sync").stdout
+    assert "aliases: production" in run("workflows", "show", "sync", "--version", "1").stdout
     assert "give the VERSION" in run("workflows", "alias", "sync", "staging", code=2).output
 
 
@@ -245,6 +273,9 @@ def test_delete_moves_to_the_trash_and_restore_by_id_brings_it_back(
     assert workflow_id in run("workflows", "list", "--deleted").stdout
     gone = run("workflows", "show", "sync", code=1)
     assert "no workflow 'sync'" in gone.stderr
+    by_key = run("workflows", "restore", "sync", code=1)
+    assert "restore needs the workflow's id" in by_key.stderr
+    assert "find the id with meshhook workflows list --deleted -p alpha" in by_key.stderr
     restored = run("workflows", "restore", workflow_id)
     assert f"restored sync ({workflow_id})" in restored.stdout
     assert read(api, owner)["id"] == workflow_id

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import gc
+import socket
 from typing import Annotated
 
 import typer
@@ -11,7 +13,7 @@ from rich.panel import Panel
 
 from meshhook import heap
 from meshhook.app import create_app
-from meshhook.cli.common import console, load_settings, open_database, report_errors
+from meshhook.cli.common import console, errors, load_settings, open_database, report_errors
 from meshhook.logs import configure_logging
 from meshhook.services.bootstrap import bootstrap
 from meshhook.services.keys import check_keys_match
@@ -40,6 +42,33 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def listen_on(host: str, port: int) -> socket.socket:
+    """The server socket, bound before anything is migrated or announced.
+
+    uvicorn binds only once it starts, after "serving on" was printed, and
+    reports a busy port as a log line and exit code 3; binding first turns that
+    into one line saying how to pick another port, and exit code 1.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn does
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            reason = f"port {port} on {host} is already in use"
+        else:
+            reason = f"cannot listen on {host}:{port} ({error.strerror or error})"
+        errors.print(
+            f"[red]error:[/red] {reason}; choose another port with --port N or MESHHOOK_PORT=N",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from error
+    return listener
+
+
 @report_errors
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (MESHHOOK_HOST).")] = None,
@@ -53,6 +82,7 @@ def serve(
     if port is not None:
         settings.port = port
     configure_logging(settings.log_format, settings.log_level)
+    listener = listen_on(settings.host, settings.port)
     db = open_database(settings)
     if settings.bootstrap:
         credentials = bootstrap(db, settings.credentials_file)
@@ -71,7 +101,18 @@ def serve(
     check_keys_match(db, app.state.keys)
     tune_gc()
     console.print(f"MeshHook serving on http://{settings.host}:{settings.port}", highlight=False)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:  # Ctrl+C after uvicorn's own graceful shutdown
+        pass
+    finally:
+        listener.close()
+    if not server.started:
+        raise typer.Exit(3)  # the app failed to start (logged); uvicorn.run's exit code
 
 
 @db_app.command("upgrade")

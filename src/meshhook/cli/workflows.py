@@ -24,6 +24,7 @@ from rich.text import Text
 from meshhook.cli.client import ClientError, MeshHookClient, NotConfigured, Versioned
 from meshhook.cli.common import console, errors, report_errors
 from meshhook.cli.validate import print_problems, read_definition_file
+from meshhook.cli.wording import in_cli_words
 
 workflows_app = typer.Typer(
     help="Workflows and their versions (over the HTTP API: MESHHOOK_URL, MESHHOOK_TOKEN).",
@@ -73,9 +74,10 @@ def api(as_json: bool = False) -> Iterator[MeshHookClient]:
 
 def print_error(error: ClientError) -> None:
     """One red line and the problems, escaped: details quote user input like ``[x]``."""
-    errors.print(f"[red]error:[/red] {escape(error.detail)}", highlight=False, soft_wrap=True)
+    detail = in_cli_words(error.detail)
+    errors.print(f"[red]error:[/red] {escape(detail)}", highlight=False, soft_wrap=True)
     for problem in error.errors:
-        say_to(errors, f"  {problem.path or '/'}: {problem.message}")
+        say_to(errors, f"  {problem.path or '/'}: {in_cli_words(problem.message)}")
 
 
 def emit(data: Any) -> None:
@@ -205,11 +207,14 @@ def show(
     as_json: AsJson = False,
 ) -> None:
     """Show a workflow (or one version); --definition prints the definition to save later."""
+    aliases: list[dict[str, Any]] = []
     with api(as_json) as client:
         if version is None:
             body = client.get_workflow(project, ref).body
         else:
             body = client.get_version(project, ref, version)
+        if not (definition or as_json):
+            aliases = client.list_aliases(project, ref)
     if definition:
         emit(body["definition"])
         return
@@ -224,6 +229,8 @@ def show(
         say(f"head version {body['version']}, published version {published or 'none'}")
         if body["tags"]:
             say("tags: " + ", ".join(body["tags"]))
+        if aliases:
+            say("aliases: " + ", ".join(f"{a['name']} → version {a['version']}" for a in aliases))
         say(f"updated {body['updated_at']} by {body['updated_by']}")
         nodes = body["definition"].get("nodes", [])
         say(f"{len(nodes)} node(s): " + ", ".join(f"{n['id']} ({n['type']})" for n in nodes))
@@ -234,6 +241,9 @@ def show(
         say(f"created {body['created_at']} by {body['created_by']}: {body['message']}")
         if body["published_at"]:
             say(f"published {body['published_at']} by {body['published_by']}")
+        pointing = [a["name"] for a in aliases if a["version"] == body["number"]]
+        if pointing:
+            say("aliases: " + ", ".join(pointing))
     problems_note(body)
 
 
@@ -354,7 +364,12 @@ def create(
     ] = None,
     template: Annotated[
         str | None,
-        typer.Option("--template", "-t", help="A template key or workflow id (see `templates`)."),
+        typer.Option(
+            "--template",
+            "-t",
+            help="A built-in key (builtin:KEY to insist), or a template workflow's key or id"
+            " (see `templates`).",
+        ),
     ] = None,
     key: Annotated[
         str | None, typer.Option("--key", help="The key (default: from the name).")

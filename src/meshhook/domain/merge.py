@@ -3,7 +3,10 @@
 Units (see :mod:`meshhook.domain.units`): each node by id without its position,
 each edge by ``(from, to, when)``, each top-level settings key; positions apart.
 A unit changed on one side takes that side; changed identically on both, either;
-changed differently on both (edit/edit, delete/edit, add/add) is a conflict.
+changed differently on both (delete/edit, add/add) is a conflict. A node edited
+on both sides (same type on all three) is merged field by field: objects by key,
+down to JSON Pointer granularity, while arrays and scalars are whole values; only
+a field changed differently on both sides conflicts.
 Positions never conflict: yours wins when you moved the node, else theirs.
 A merge that would produce a structurally invalid graph (an edge to a node the
 other side deleted, a cycle made of one edge from each side) is a conflict too.
@@ -123,6 +126,61 @@ def _shown(types: list[Any], where: str, value: Any) -> Any:
     return None if value is MISSING else mask_in_node(types, where, value)[0]
 
 
+def _same_type(b: dict[str, Any], t: dict[str, Any], y: dict[str, Any]) -> bool:
+    return bool(b.get("type") == t.get("type") == y.get("type"))
+
+
+def _merge_fields(b: Any, t: Any, y: Any, where: str, conflicts: list[str]) -> Any:
+    """Three-way merge of JSON values: objects key by key, anything else whole.
+
+    Returns the merged value (``MISSING`` when it is absent from the result) and
+    appends the pointer of each value both sides changed differently to
+    ``conflicts``; the value returned is meaningless once a conflict is found.
+    """
+    choice = _pick(b, t, y)
+    if choice is not _CONFLICT:
+        return choice
+    if not (isinstance(b, dict) and isinstance(t, dict) and isinstance(y, dict)):
+        conflicts.append(where)
+        return MISSING
+    merged: dict[str, Any] = {}
+    for key in dict.fromkeys([*t, *y, *b]):
+        sides = (b.get(key, MISSING), t.get(key, MISSING), y.get(key, MISSING))
+        value = _merge_fields(*sides, pointers.join(where, key), conflicts)
+        if value is not MISSING:
+            merged[key] = value
+    return merged
+
+
+def _merge_node(
+    node_id: str, b: Any, t: Any, y: Any, yours: _Side
+) -> tuple[Any, list[MergeConflict]]:
+    """A node changed on both sides: its fields merged, or ``_CONFLICT`` and conflicts.
+
+    Only an edit/edit of a node whose type is the same on all three sides is
+    merged by field: a config written for another type is not mixed with this one.
+    """
+    if any(v is MISSING for v in (b, t, y)) or not _same_type(b, t, y):
+        return _CONFLICT, []
+    where: list[str] = []
+    merged = _merge_fields(b, t, y, "", where)
+    if not where:
+        return merged, []
+    types = node_types_of(b, t, y)
+    base_path = f"/nodes/{yours.nodes[node_id][0]}"
+    return _CONFLICT, [
+        MergeConflict(
+            base_path + pointer,
+            _shown(types, pointer, _at(b, pointer)),
+            _shown(types, pointer, _at(t, pointer)),
+            _shown(types, pointer, _at(y, pointer)),
+            "yours",
+            f"node {node_id!r}: changed on both sides",
+        )
+        for pointer in where
+    ]
+
+
 def _node_conflicts(
     node_id: str, b: Any, t: Any, y: Any, theirs: _Side, yours: _Side
 ) -> list[MergeConflict]:
@@ -145,7 +203,12 @@ def _node_conflicts(
         if any(_overlaps(where, p) for p in theirs_paths)
         and any(_overlaps(where, p) for p in yours_paths)
     ]
-    verb = "added on both sides with different content" if b is MISSING else "changed on both sides"
+    if b is MISSING:
+        verb = "added on both sides with different content"
+    elif not _same_type(b, t, y):
+        verb = "type changed on one side, edited on the other"
+    else:
+        verb = "changed on both sides"
     return [
         MergeConflict(
             base_path + where,
@@ -205,11 +268,14 @@ def three_way_merge(base: Any, theirs: Any, yours: Any) -> MergeResult:
     conflicts: list[MergeConflict] = []
     kept_nodes: dict[str, dict[str, Any]] = {}
     for node_id in t.nodes.keys() | y.nodes.keys() | b.nodes.keys():
-        choice = _pick(b.content(node_id), t.content(node_id), y.content(node_id))
+        args = (b.content(node_id), t.content(node_id), y.content(node_id))
+        choice = _pick(*args)
         if choice is _CONFLICT:
-            args = (b.content(node_id), t.content(node_id), y.content(node_id))
-            conflicts.extend(_node_conflicts(node_id, *args, t, y))
-        elif choice is not MISSING:
+            choice, found = _merge_node(node_id, *args, y)
+            if choice is _CONFLICT:
+                conflicts.extend(found or _node_conflicts(node_id, *args, t, y))
+                continue
+        if choice is not MISSING:
             base_pos, yours_pos = b.position(node_id), y.position(node_id)
             position = yours_pos if not json_equal(base_pos, yours_pos) else t.position(node_id)
             kept_nodes[node_id] = (

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role, check_key, slugify
-from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from meshhook.domain.errors import BadRequest, Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.pagination import bad_cursor, decode_cursor, encode_cursor
 from meshhook.domain.workflows import (
     VersionInfo,
@@ -222,22 +222,53 @@ def create(
         raise Conflict("a workflow with that key was created at the same time") from error
 
 
+BUILTIN_PREFIX = "builtin:"
+
+
 def _template_definition(scope: ProjectScope, actor: Actor, ref: str) -> tuple[Any, str]:
+    """The definition a ``template`` reference names, and how to name it in the message.
+
+    Resolution, first match wins: ``builtin:KEY`` is always the built-in; then a
+    template workflow of the caller's project by id or key; then a built-in by
+    key; then a template workflow by id in another project of the caller. The
+    project's own template comes before a built-in of the same key because
+    built-ins are added by upgrades: a key the project chose must keep meaning
+    what it meant.
+    """
+    if ref.startswith(BUILTIN_PREFIX):
+        builtin = builtin_templates().get(ref.removeprefix(BUILTIN_PREFIX))
+        if builtin is None:
+            raise _unknown_template(ref)
+        return builtin.definition, ref
+    try:
+        local: Workflow | None = find_workflow(scope, ref)
+    except NotFound:
+        local = None
+    if local is not None and local.is_template:
+        return _head_definition(scope, local), local.key
     builtin = builtin_templates().get(ref)
     if builtin is not None:
         return builtin.definition, ref
-    try:
-        source = find_workflow(scope, ref)
-    except NotFound:
-        source = _template_elsewhere(scope, actor, ref)
-    if not source.is_template:
+    if local is not None:
         raise ValidationFailed(
             f"workflow {ref!r} is not marked as a template",
             errors=[Problem("/template", "template.not_template", "mark it is_template first")],
         )
-    version = version_store.get_version(scope.session, source.id, source.head_version)
+    source = _template_elsewhere(scope, actor, ref)
+    return _head_definition(scope, source), source.key
+
+
+def _head_definition(scope: ProjectScope, workflow: Workflow) -> Any:
+    version = version_store.get_version(scope.session, workflow.id, workflow.head_version)
     assert version is not None
-    return definitions.load(version.definition), source.key
+    return definitions.load(version.definition)
+
+
+def _unknown_template(ref: str) -> NotFound:
+    return NotFound(
+        f"no template {ref!r}: not a built-in template, nor a template workflow you can read",
+        errors=[Problem("/template", "template.unknown", "see GET /api/v1/templates")],
+    )
 
 
 def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> Workflow:
@@ -251,10 +282,7 @@ def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> Workflow
                 tenancy.switch_project(scope.session, scope.project.id)
                 return found
         tenancy.switch_project(scope.session, scope.project.id)
-    raise NotFound(
-        f"no template {ref!r}: not a built-in template, nor a template workflow you can read",
-        errors=[Problem("/template", "template.unknown", "see GET /api/v1/templates")],
-    )
+    raise _unknown_template(ref)
 
 
 def get(db: Database, actor: Actor, project_key: str, ref: str) -> WorkflowDetail:
@@ -366,8 +394,10 @@ def restore(db: Database, actor: Actor, project_key: str, workflow_id: str) -> W
     """Bring a workflow back from the trash, unless its key was reused meanwhile."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         if _as_uuid(workflow_id) is None:
-            raise NotFound(
-                "restore needs the workflow's id (keys of deleted workflows may be reused)"
+            raise BadRequest(
+                f"restore needs the workflow's id, not a key like {workflow_id!r}: the key of a"
+                " deleted workflow is free for reuse, so it may name another workflow; find the"
+                f" id with GET /api/v1/projects/{scope.project.key}/workflows?deleted=true"
             )
         workflow = find_workflow(scope, workflow_id, for_update=True, deleted=True)
         if workflow_store.key_in_use(scope.session, scope.project.id, workflow.key):

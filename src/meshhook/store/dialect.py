@@ -37,6 +37,20 @@ def json_array_contains(session: Session, column: Any, value: str) -> ColumnElem
     return select(elements.c.value).where(elements.c.value == literal(value)).exists()
 
 
+def name_sort_keys(session: Session, name: ColumnElement[str]) -> list[ColumnElement[Any]]:
+    """Sort keys for ``sort=name``: the name with ASCII letters lower-cased, then the
+    name itself (so "Alpha" and "alpha" keep one order), both by code point.
+
+    Apply it to the column and to a cursor's value alike, so a keyset page starts
+    exactly after the row it names. SQLite's ``lower()`` folds ASCII letters only;
+    on PostgreSQL the ``"C"`` collation makes ``lower()`` and the comparison do
+    the same whatever the database's locale, so both backends order alike.
+    """
+    if _dialect(session) == "postgresql":
+        name = name.collate("C")
+    return [func.lower(name), name]
+
+
 def lock_rows(query: Select[Any]) -> Select[Any]:
     """Lock the selected rows until commit (``FOR UPDATE`` on PostgreSQL).
 

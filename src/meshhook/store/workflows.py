@@ -27,6 +27,7 @@ from meshhook.store.dialect import (
     contains_pattern,
     json_array_contains,
     lock_rows,
+    name_sort_keys,
     substring_candidates,
     walk_in_page_order,
 )
@@ -167,18 +168,27 @@ def list_page(
     after: tuple[Any, UUID] | None,
     limit: int,
 ) -> list[Workflow]:
-    """One keyset page ordered by ``sort`` then id (stable under concurrent writes)."""
+    """One keyset page ordered by ``sort`` then id (stable under concurrent writes).
+
+    Names sort case-insensitively (see :func:`dialect.name_sort_keys`).
+    """
     column = SORTS[sort]
+    keys = name_sort_keys(session, column) if sort == "name" else [column]
     query: Select[Any] = select(workflows).where(workflows.c.project_id == project_id)
     query = _apply_filters(session, query, filters)
     if after is not None:
         # A row-value comparison, which both databases answer with a range scan of
-        # the (project_id, column, id) index: deep pages cost what the first one does.
+        # an index on (project_id, sort keys, id): deep pages cost what the first
+        # one does. (sort=name has no such index yet: its keys are expressions.)
         value, last_id = after
-        position = tuple_(column, workflows.c.id)
-        mark = tuple_(literal(value, column.type), literal(last_id, workflows.c.id.type))
-        query = query.where(position < mark if descending else position > mark)
-    order = (column.desc(), workflows.c.id.desc()) if descending else (column, workflows.c.id)
+        mark = literal(value, column.type)
+        marks = name_sort_keys(session, mark) if sort == "name" else [mark]
+        position = tuple_(*keys, workflows.c.id)
+        start = tuple_(*marks, literal(last_id, workflows.c.id.type))
+        query = query.where(position < start if descending else position > start)
+    order = [*keys, workflows.c.id]
+    if descending:
+        order = [key.desc() for key in order]
     rows = session.execute(query.order_by(*order).limit(limit)).all()
     return [_workflow(row) for row in rows]
 
@@ -219,7 +229,7 @@ def list_templates(session: Session, project_id: UUID) -> list[Workflow]:
             workflows.c.is_template.is_(True),
             workflows.c.deleted_at.is_(None),
         )
-        .order_by(workflows.c.name)
+        .order_by(*name_sort_keys(session, workflows.c.name))
     ).all()
     return [_workflow(row) for row in rows]
 

@@ -143,6 +143,17 @@ def _change_node(draw: st.DrawFn, d: dict[str, Any]) -> None:
         node["config"] = draw(CONFIGS[node["type"]])
 
 
+def _change_config_field(draw: st.DrawFn, d: dict[str, Any]) -> None:
+    """Set or drop one config field, the way a form edits a single input."""
+    node = d["nodes"][draw(st.integers(0, len(d["nodes"]) - 1))]
+    fresh = draw(CONFIGS[node["type"]])
+    key = draw(st.sampled_from(sorted({*fresh, *node["config"]}) or ["unused"]))
+    if key in fresh:
+        node["config"][key] = fresh[key]
+    else:
+        node["config"].pop(key, None)
+
+
 def _move_node(draw: st.DrawFn, d: dict[str, Any]) -> None:
     d["nodes"][draw(st.integers(0, len(d["nodes"]) - 1))]["position"] = draw(POSITIONS)
 
@@ -175,6 +186,7 @@ EDITS = [
     _add_node,
     _remove_node,
     _change_node,
+    _change_config_field,
     _move_node,
     _add_edge,
     _remove_edge,

@@ -6,6 +6,8 @@ from typing import Any
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from meshhook.domain import pointers
+from meshhook.domain.diff import field_changes
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.structural import structural_problems
 
@@ -63,13 +65,69 @@ def test_the_same_field_changed_differently_conflicts_at_that_field() -> None:
     assert conflict.side == "yours"
 
 
-def test_different_fields_of_one_node_still_conflict_because_the_node_is_the_unit() -> None:
+def test_different_config_fields_of_one_node_are_both_kept() -> None:
     theirs, yours = copy_base(), copy_base()
     theirs["nodes"][2]["config"]["url"] = "https://theirs.example.com"
     yours["nodes"][2]["config"]["method"] = "POST"
     result = three_way_merge(BASE, theirs, yours)
+    assert result.conflicts == []
+    assert result.definition is not None
+    assert result.definition["nodes"][2]["config"] == {
+        "url": "https://theirs.example.com",
+        "method": "POST",
+        "headers": {"X-Api-Key": "k0"},
+    }
+
+
+def test_nested_config_objects_merge_by_key() -> None:
+    theirs, yours = copy_base(), copy_base()
+    theirs["nodes"][2]["config"]["headers"]["Accept"] = "application/json"
+    del yours["nodes"][2]["config"]["headers"]["X-Api-Key"]
+    yours["nodes"][2]["name"] = "Send the order"
+    result = three_way_merge(BASE, theirs, yours)
+    assert result.definition is not None
+    node = result.definition["nodes"][2]
+    assert node["config"]["headers"] == {"Accept": "application/json"}
+    assert node["name"] == "Send the order"
+
+
+def test_arrays_are_one_value_so_two_edits_of_one_list_conflict() -> None:
+    base = copy_base()
+    base["nodes"][0]["config"]["methods"] = ["POST"]
+    theirs, yours = copy.deepcopy(base), copy.deepcopy(base)
+    theirs["nodes"][0]["config"]["methods"] = ["POST", "PUT"]
+    yours["nodes"][0]["config"]["methods"] = ["GET", "POST"]
+    (conflict,) = three_way_merge(base, theirs, yours).conflicts
+    assert (conflict.path, conflict.base) == ("/nodes/0/config/methods", ["POST"])
+    assert (conflict.theirs, conflict.yours) == (["POST", "PUT"], ["GET", "POST"])
+
+
+def test_only_the_overlapping_field_is_reported_when_others_merge() -> None:
+    theirs, yours = copy_base(), copy_base()
+    theirs["nodes"][2]["config"].update(url="https://theirs.example.com", method="PUT")
+    yours["nodes"][2]["config"].update(url="https://yours.example.com", timeout_seconds=5)
+    result = three_way_merge(BASE, theirs, yours)
     assert result.definition is None
-    assert [c.path for c in result.conflicts] == ["/nodes/2"]
+    assert [c.path for c in result.conflicts] == ["/nodes/2/config/url"]
+    assert result.conflicts[0].reason == "node 'call': changed on both sides"
+
+
+def test_removing_an_object_the_other_side_edited_inside_conflicts_at_the_object() -> None:
+    theirs, yours = copy_base(), copy_base()
+    del theirs["nodes"][2]["config"]["headers"]
+    yours["nodes"][2]["config"]["headers"]["Accept"] = "text/plain"
+    (conflict,) = three_way_merge(BASE, theirs, yours).conflicts
+    assert (conflict.path, conflict.theirs) == ("/nodes/2/config/headers", None)
+    assert conflict.yours == {"X-Api-Key": "***", "Accept": "text/plain"}
+
+
+def test_a_type_change_against_a_config_edit_conflicts_on_the_whole_node() -> None:
+    theirs, yours = copy_base(), copy_base()
+    theirs["nodes"][1] = {"id": "a", "type": "delay", "config": {"duration_seconds": 5}}
+    yours["nodes"][1]["name"] = "renamed"
+    (conflict,) = three_way_merge(BASE, theirs, yours).conflicts
+    assert conflict.path == "/nodes/1"
+    assert "type changed" in conflict.reason
 
 
 def test_identical_changes_on_both_sides_merge_cleanly() -> None:
@@ -247,3 +305,74 @@ def test_any_clean_merge_is_structurally_valid(triple: tuple[dict[str, Any], ...
         assert structural_problems(result.definition) == []
     else:
         assert result.conflicts
+
+
+def _node_fields(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n["id"]: {k: v for k, v in n.items() if k != "position"} for n in definition["nodes"]}
+
+
+def _value_at(value: Any, where: str) -> Any:
+    for token in pointers.split(where):
+        if not isinstance(value, dict) or token not in value:
+            return "<absent>"
+        value = value[token]
+    return value
+
+
+def _changed_paths(old: Any, new: Any) -> list[str]:
+    return [where for _, where, _, _ in field_changes(old, new)]
+
+
+def _within(path: str, others: list[str]) -> bool:
+    return any(path == o or path.startswith(o + "/") or o.startswith(path + "/") for o in others)
+
+
+@settings(max_examples=150, deadline=None)
+@given(definitions().flatmap(lambda d: st.tuples(st.just(d), edited(d), edited(d))))
+def test_merge_law_fields_changed_on_one_side_keep_that_sides_value(
+    triple: tuple[dict[str, Any], ...],
+) -> None:
+    base, theirs, yours = triple
+    result = three_way_merge(base, theirs, yours)
+    b, t, y = _node_fields(base), _node_fields(theirs), _node_fields(yours)
+    if result.definition is None:
+        # Every conflict inside a node kept on all three sides sits where both changed.
+        for conflict in result.conflicts:
+            tokens = pointers.split(conflict.path)
+            if conflict.side != "yours" or tokens[0] != "nodes" or len(tokens) < 3:
+                continue
+            node_id = yours["nodes"][int(tokens[1])]["id"]
+            inner = pointers.join("", *tokens[2:])
+            if node_id in b and node_id in t and b[node_id]["type"] == t[node_id]["type"]:
+                assert _within(inner, _changed_paths(b[node_id], t[node_id]))
+                assert _within(inner, _changed_paths(b[node_id], y[node_id]))
+        return
+    merged = _node_fields(result.definition)
+    for node_id in merged.keys() & b.keys() & t.keys() & y.keys():
+        theirs_paths = _changed_paths(b[node_id], t[node_id])
+        yours_paths = _changed_paths(b[node_id], y[node_id])
+        for where in theirs_paths:
+            assert _value_at(merged[node_id], where) == _value_at(t[node_id], where)
+        for where in yours_paths:
+            assert _value_at(merged[node_id], where) == _value_at(y[node_id], where)
+        untouched = _changed_paths(b[node_id], merged[node_id])
+        assert all(_within(p, theirs_paths + yours_paths) for p in untouched)
+
+
+@settings(max_examples=100, deadline=None)
+@given(definitions(max_nodes=6), st.data())
+def test_disjoint_config_fields_of_one_node_are_both_in_the_merge(
+    base: dict[str, Any], data: st.DataObject
+) -> None:
+    base = copy.deepcopy(base)
+    i = data.draw(st.integers(0, len(base["nodes"]) - 1))
+    base["nodes"][i]["config"]["zz_theirs"] = 0
+    theirs, yours = copy.deepcopy(base), copy.deepcopy(base)
+    theirs["nodes"][i]["config"]["zz_theirs"] = data.draw(st.integers(1, 9))
+    yours["nodes"][i]["config"]["zz_yours"] = data.draw(st.text(max_size=4))
+    result = three_way_merge(base, theirs, yours)
+    assert result.conflicts == []
+    assert result.definition is not None
+    config = result.definition["nodes"][i]["config"]
+    assert config["zz_theirs"] == theirs["nodes"][i]["config"]["zz_theirs"]
+    assert config["zz_yours"] == yours["nodes"][i]["config"]["zz_yours"]

@@ -62,6 +62,32 @@ def test_defaults_in_schemas_are_valid_values() -> None:
         walk(node_type.config_schema)
 
 
+def _required_somewhere(schema: dict[str, Any]) -> set[str]:
+    """Fields ``required`` by the schema itself or by one of its alternatives."""
+    names = set(schema.get("required", []))
+    for keyword in ("oneOf", "anyOf", "allOf"):
+        for branch in schema.get(keyword, []):
+            names |= set(branch.get("required", []))
+    return names
+
+
+@pytest.mark.parametrize("node_type", REGISTRY.values(), ids=lambda t: t.name)
+def test_a_field_with_a_default_may_be_omitted(node_type: Any) -> None:
+    # A default is what an omitted field means; a field the schema requires
+    # (alone or as one of a choice) has no such meaning, and a form would show
+    # the default as if leaving the field empty were fine.
+    properties = node_type.config_schema.get("properties", {})
+    with_default = {name for name, field in properties.items() if "default" in field}
+    assert with_default & _required_somewhere(node_type.config_schema) == set()
+
+
+def test_an_empty_delay_is_refused_and_its_schema_shows_an_example_not_a_default() -> None:
+    duration = get_node_type("delay").config_schema["properties"]["duration_seconds"]
+    assert "default" not in duration
+    assert duration["examples"] == [60]
+    assert not Draft202012Validator(get_node_type("delay").config_schema).is_valid({})
+
+
 @pytest.mark.parametrize(
     ("type_name", "pointer", "expected"),
     [

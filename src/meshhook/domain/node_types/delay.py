@@ -62,7 +62,9 @@ DELAY = NodeType(
                 "description": "How long to wait; at most 30 days.",
                 "exclusiveMinimum": 0,
                 "maximum": MAX_DELAY_SECONDS,
-                "default": 60,
+                # No "default": a delay without duration_seconds or until is an
+                # error, so a default would promise what validation refuses.
+                "examples": [60],
             },
             "until": {
                 "type": "string",
