@@ -88,11 +88,14 @@ def contains_pattern(text: str) -> str:
     return "%" + escaped + "%"
 
 
+NAME_SORT_INDEX = "ix_workflows_name_sort"
+
+
 def is_search_object(name: str | None) -> bool:
     """The search table, its FTS5 shadow tables (SQLite) or its index
-    (PostgreSQL): made by migrations 0005 and 0006 in SQL the table models do not
-    describe."""
-    return name is not None and name.startswith(SEARCH_TABLE)
+    (PostgreSQL), made by migrations 0005 and 0006, and the name sort's expression
+    index (0010): SQL the table models do not describe."""
+    return name is not None and (name.startswith(SEARCH_TABLE) or name == NAME_SORT_INDEX)
 
 
 def substring_candidates(session: Session, needle: str) -> ColumnElement[bool] | None:

@@ -130,7 +130,8 @@ workflows = Table(
     ),
     Index("ix_workflows_project_id_updated_at", "project_id", "updated_at", "id"),
     Index("ix_workflows_project_id_created_at", "project_id", "created_at", "id"),
-    Index("ix_workflows_project_id_name", "project_id", "name", "id"),
+    # The name sort's index is an expression index (migration 0010,
+    # NAME_SORT_INDEX), kept out of the models like the search objects.
 )
 
 workflow_versions = Table(
