@@ -23,6 +23,8 @@ from tests.factories import PASSWORD, Member, add_member, make_user
 PUBLIC, SIGNED_IN = "public", "signed-in"
 P = "/api/v1/projects/{project}"
 W = P + "/workflows/{workflow}"
+R = P + "/runs/{run}"
+RUN_ID = "set-by-the-callers-fixture"
 
 RULES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
@@ -71,6 +73,14 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", W + "/export"): Role.ADMIN,
     ("GET", P + "/export"): Role.ADMIN,
     ("POST", P + "/import"): Role.ADMIN,
+    ("POST", W + "/runs"): Role.EDITOR,
+    ("GET", P + "/runs"): Role.VIEWER,
+    ("GET", R): Role.VIEWER,
+    ("GET", R + "/events"): Role.VIEWER,
+    ("GET", R + "/events/stream"): Role.VIEWER,
+    ("GET", R + "/replay"): Role.VIEWER,
+    ("POST", R + "/cancel"): Role.EDITOR,
+    ("POST", R + "/resume"): Role.EDITOR,
 }
 
 CALLERS = ["anonymous", "non-member", "viewer", "editor", "admin", "owner"]
@@ -102,6 +112,7 @@ def _request(method: str, path: str) -> tuple[str, dict[str, Any] | None, dict[s
         .replace("{number}", "1")
         .replace("{email}", "vera@example.com")
         .replace("{token_id}", str(uuid.uuid4()))
+        .replace("{run}", RUN_ID)
     )
     url = url.replace("/aliases/{name}", "/aliases/production").replace(
         "/secrets/{name}", "/secrets/TOKEN"
@@ -128,6 +139,8 @@ def _request(method: str, path: str) -> tuple[str, dict[str, Any] | None, dict[s
         body = {"role": "viewer"}
     elif path.endswith("/secrets/{name}") and method == "PUT":
         body = {"value": "s3cret-value"}
+    elif path.endswith("/resume"):
+        body = {"from_node": "start"}
     elif path == "/api/v1/me/tokens":
         body = {"name": "matrix"}
     elif path == "/api/v1/projects" and method == "POST":
@@ -150,6 +163,13 @@ def callers(
         "/api/v1/projects/alpha/workflows/sync/versions/publish", json={}, headers=owner.headers
     )
     client.put("/api/v1/projects/alpha/secrets/TOKEN", json={"value": "x"}, headers=owner.headers)
+    # A finished run (cancelled): its event stream ends at once.
+    run = client.post(
+        "/api/v1/projects/alpha/workflows/sync/runs", json={}, headers=owner.headers
+    ).json()
+    client.post(f"/api/v1/projects/alpha/runs/{run['id']}/cancel", headers=owner.headers)
+    global RUN_ID
+    RUN_ID = run["id"]
     make_user(db, "vera@example.com")
     found: dict[str, Member | None] = {"anonymous": None, "non-member": outsider, "owner": owner}
     for name in ("viewer", "editor", "admin"):

@@ -10,10 +10,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from meshhook.domain.accounts import Actor, Role
+from meshhook.services import runs, versions, workflows
+from meshhook.services.runs import StartRequest
 from meshhook.services.transactions import project_transaction, transaction
+from meshhook.services.workflows import NewWorkflow
 from meshhook.store import tenancy
 from meshhook.store.db import Database
 from meshhook.store.tables import metadata
+from tests.definitions import linear
 from tests.factories import Member, assert_problem
 
 
@@ -127,3 +131,48 @@ def test_cli_actor_is_owner_everywhere_but_still_scoped(
     with project_transaction(db, Actor.cli(), "beta", Role.OWNER, write=False) as scope:
         assert scope.role == Role.OWNER
         assert scope.project.key == "beta"
+
+
+RUN_TABLES = ("runs", "run_events", "run_queue", "run_idempotency")
+
+
+def _start_a_run(db: Database, member: Member, project: str) -> None:
+    from meshhook.services import runs, versions, workflows
+    from meshhook.services.runs import StartRequest
+    from meshhook.services.workflows import NewWorkflow
+    from tests.definitions import linear
+
+    created = workflows.create(
+        db, member.actor, project, NewWorkflow(name="W"), definition=linear()
+    )
+    versions.publish(db, member.actor, project, created.workflow.key)
+    runs.start(db, member.actor, project, created.workflow.key, StartRequest(idempotency_key="k"))
+
+
+def test_raw_sql_on_the_run_tables_sees_only_the_scoped_project(
+    postgres_db: Database, alice: Member
+) -> None:
+    _start_a_run(postgres_db, alice.actor, "alpha")
+    _start_a_run(postgres_db, Actor.cli(), "beta")
+    with project_transaction(postgres_db, alice.actor, "alpha", Role.VIEWER) as scope:
+        seen = {
+            table: {
+                row.project_id
+                for row in scope.session.execute(text(f"SELECT project_id FROM {table}"))
+            }
+            for table in RUN_TABLES
+        }
+        alpha = scope.project.id
+    assert seen == {table: {alpha} for table in RUN_TABLES}
+
+
+def test_the_app_role_cannot_rewrite_or_delete_run_events(
+    postgres_db: Database, alice: Member
+) -> None:
+    _start_a_run(postgres_db, alice.actor, "alpha")
+    for statement in ("UPDATE run_events SET type = 'run.succeeded'", "DELETE FROM run_events"):
+        with (
+            pytest.raises(Exception, match="permission denied"),
+            project_transaction(postgres_db, alice.actor, "alpha", Role.OWNER) as scope,
+        ):
+            scope.session.execute(text(statement))
