@@ -136,17 +136,10 @@ def test_cli_actor_is_owner_everywhere_but_still_scoped(
 RUN_TABLES = ("runs", "run_events", "run_queue", "run_idempotency")
 
 
-def _start_a_run(db: Database, member: Member, project: str) -> None:
-    from meshhook.services import runs, versions, workflows
-    from meshhook.services.runs import StartRequest
-    from meshhook.services.workflows import NewWorkflow
-    from tests.definitions import linear
-
-    created = workflows.create(
-        db, member.actor, project, NewWorkflow(name="W"), definition=linear()
-    )
-    versions.publish(db, member.actor, project, created.workflow.key)
-    runs.start(db, member.actor, project, created.workflow.key, StartRequest(idempotency_key="k"))
+def _start_a_run(db: Database, actor: Actor, project: str) -> None:
+    created = workflows.create(db, actor, project, NewWorkflow(name="W"), definition=linear())
+    versions.publish(db, actor, project, created.workflow.key)
+    runs.start(db, actor, project, created.workflow.key, StartRequest(idempotency_key="k"))
 
 
 def test_raw_sql_on_the_run_tables_sees_only_the_scoped_project(
