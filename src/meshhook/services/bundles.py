@@ -198,8 +198,10 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
     the bundle. Published versions must be complete (``secret.unknown`` aside: the
     target's secrets are reported as warnings instead)."""
     prepared: PreparedVersions = {}
-    problems: list[Problem] = []
+    problems = bundle_format.ProblemCollector()
     for w, workflow in enumerate(bundle.workflows):
+        if problems.full:
+            break  # enough to report; checking the rest would only count more
         at = bundle_format.workflow_pointer(w)
         try:
             check_tags(list(workflow.tags), path=f"{at}/tags")
@@ -219,9 +221,7 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
                     for problem in definitions.blocking(ready.problems)
                 )
     if problems:
-        raise bundle_format.refusal(
-            "the bundle holds definitions that cannot be imported", problems
-        )
+        raise problems.refusal("the bundle holds definitions that cannot be imported")
     return prepared
 
 
