@@ -62,8 +62,10 @@ def cap_problems(problems: Sequence[Problem], limit: int = MAX_PROBLEMS) -> list
 
     The summary is an error when any problem left out is one (so a capped list
     still blocks publishing exactly when the full list would), else a warning.
+    A list capped already (by the same limit) is returned as it is.
     """
-    if len(problems) <= limit:
+    already_capped = len(problems) == limit + 1 and problems[-1].code == TRUNCATED_CODE
+    if len(problems) <= limit or already_capped:
         return list(problems)
     shown = list(problems[:limit])
     rest = problems[limit:]
