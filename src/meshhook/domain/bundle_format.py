@@ -398,6 +398,12 @@ def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
     )
 
 
+def _names(names: Sequence[str]) -> str:
+    # Up to 10,000 names each: a message lists a few and counts the rest.
+    shown = list(names[:10])
+    return f"{shown}" if len(names) <= 10 else f"{[*shown[:-1], '...']} ({len(names)} names)"
+
+
 def stale_dependency_warnings(bundle: Bundle) -> list[Problem]:
     """Warnings when the declared ``dependencies`` differ from the definitions'
     (a hand-edited bundle); the importer always trusts the definitions."""
@@ -406,8 +412,8 @@ def stale_dependency_warnings(bundle: Bundle) -> list[Problem]:
         Problem(
             f"/dependencies/{name}",
             "bundle.dependencies_stale",
-            f"declared {list(bundle.declared_dependencies.get(name, ()))} but the definitions "
-            f"use {actual[name]}; the definitions win",
+            f"declared {_names(bundle.declared_dependencies.get(name, ()))} but the "
+            f"definitions use {_names(actual[name])}; the definitions win",
             "warning",
         )
         for name in ("nodeTypes", "secrets")

@@ -23,6 +23,7 @@ from meshhook.domain.accounts import Actor, Role, check_key
 from meshhook.domain.bundle_format import Bundle, BundleVersion, BundleWorkflow
 from meshhook.domain.diff import diff_definitions
 from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from meshhook.domain.limits import cap_problems
 from meshhook.domain.workflows import Alias, VersionInfo, VersionState, Workflow, check_tags
 from meshhook.services import audit, definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
@@ -392,4 +393,4 @@ def import_bundle(
                     diff=diff,
                 )
             )
-    return ImportReport(dry_run=dry_run, workflows=report, warnings=warnings)
+    return ImportReport(dry_run=dry_run, workflows=report, warnings=cap_problems(warnings))
