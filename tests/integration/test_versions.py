@@ -284,8 +284,7 @@ def test_problems_are_capped_and_come_with_one_version_not_with_the_history(
     client: TestClient, owner: Member
 ) -> None:
     nodes = [{"id": "start", "type": "manual"}] + [
-        {"id": f"n{i}", "type": "transform", "config": {"expression": f"a.{i}"}}
-        for i in range(300)
+        {"id": f"n{i}", "type": "transform", "config": {"expression": f"a.{i}"}} for i in range(300)
     ]
     made = client.post(
         BASE,
