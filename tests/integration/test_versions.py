@@ -301,3 +301,24 @@ def test_history_pages_and_bad_version_numbers(client: TestClient, owner: Member
     assert_problem(client.get(f"{url}/versions/6", headers=owner.headers), 404)
     assert_problem(client.get(f"{url}/versions/abc", headers=owner.headers), 422)
     assert_problem(client.get(f"{url}/versions?cursor=zzz", headers=owner.headers), 400)
+
+
+def test_problems_are_capped_and_come_with_one_version_not_with_the_history(
+    client: TestClient, owner: Member
+) -> None:
+    nodes = [{"id": "start", "type": "manual"}] + [
+        {"id": f"n{i}", "type": "transform", "config": {"expression": f"a.{i}"}} for i in range(300)
+    ]
+    made = client.post(
+        BASE,
+        json={"name": "Many", "definition": {"nodes": nodes, "edges": []}},
+        headers=owner.headers,
+    )
+    assert made.status_code == 201
+    assert len(made.json()["problems"]) == 201
+    assert made.json()["problems"][-1]["code"] == "problems.truncated"
+    url = f"{BASE}/many"
+    history = client.get(f"{url}/versions", headers=owner.headers).json()["items"]
+    assert "problems" not in history[0]
+    one = client.get(f"{url}/versions/1", headers=owner.headers).json()
+    assert one["problems"] == made.json()["problems"]

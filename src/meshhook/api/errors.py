@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from meshhook.domain.errors import MeshHookError, Problem
+from meshhook.domain.limits import cap_problems
 
 PROBLEM_TYPE_BASE = "https://meshhook.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -43,7 +44,8 @@ def problem_response(
     if request_id:
         body["request_id"] = request_id
     if errors:
-        body["errors"] = [problem.as_dict() for problem in errors]
+        # The domain caps its lists already; this is the last guard for any other.
+        body["errors"] = [problem.as_dict() for problem in cap_problems(errors)]
     if extra:
         body.update(extra)
     all_headers = dict(headers or {})

@@ -13,6 +13,7 @@ from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.api.workflows import ProblemOut, WorkflowDetailOut, detail_response
+from meshhook.domain.limits import cap_problems
 from meshhook.domain.workflows import Alias, VersionInfo
 from meshhook.services import versions
 
@@ -20,6 +21,9 @@ router = APIRouter(prefix="/api/v1/projects/{project}/workflows/{workflow}", tag
 
 
 class VersionOut(BaseModel):
+    """A version in the history: metadata only. Its problems come with the
+    version itself (``GET .../versions/{n}``), not with every list entry."""
+
     number: int
     state: str
     created_at: datetime
@@ -31,7 +35,6 @@ class VersionOut(BaseModel):
     published_by: str | None
     tag: str | None
     note: str | None
-    problems: list[ProblemOut]
 
     @classmethod
     def of(cls, info: VersionInfo) -> VersionOut:
@@ -47,11 +50,14 @@ class VersionOut(BaseModel):
             published_by=info.published_by,
             tag=info.tag,
             note=info.note,
-            problems=[ProblemOut(**problem.as_dict()) for problem in info.problems],
         )
 
 
 class VersionDetailOut(VersionOut):
+    problems: list[ProblemOut] = Field(
+        description="Completeness problems, at most 200; a final `problems.truncated` "
+        "problem counts the rest."
+    )
     definition: dict[str, Any]
 
 
@@ -145,6 +151,8 @@ def get_version(
     """One version with its definition."""
     version = versions.get_version(db, actor, project, workflow, number)
     fields = VersionOut.of(version.info).model_dump(mode="json")
+    # Capped on read as well: versions stored before the cap may hold thousands.
+    fields["problems"] = [problem.as_dict() for problem in cap_problems(version.info.problems)]
     return raw_json(fields, {"definition": version.definition})
 
 

@@ -14,6 +14,7 @@ from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.domain.errors import BadRequest, PreconditionRequired
+from meshhook.domain.limits import cap_problems
 from meshhook.domain.workflows import Workflow, WorkflowFilter
 from meshhook.services import versions, workflows
 from meshhook.services.workflows import NewWorkflow, WorkflowDetail
@@ -104,7 +105,8 @@ def detail_response(
     """The workflow with its head definition; ``ETag`` is the head version."""
     fields = WorkflowOut.of(found.workflow).model_dump(mode="json")
     fields["content_hash"] = found.head.content_hash
-    fields["problems"] = [problem.as_dict() for problem in found.head.problems]
+    # Capped on read as well: versions stored before the cap may hold thousands.
+    fields["problems"] = [problem.as_dict() for problem in cap_problems(found.head.problems)]
     fields["merged"] = found.merged
     headers = {"ETag": f'"{found.workflow.head_version}"'}
     if status_code == 201:

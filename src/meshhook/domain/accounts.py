@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -86,9 +87,31 @@ class Actor:
         return cls(user_id=None, label="cli", is_admin=True)
 
 
+def looks_like_uuid(text: str) -> bool:
+    """Whether ``text`` parses as a UUID (32 hex digits, dashes anywhere): such a
+    key would be taken for an id wherever a path accepts either."""
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 def check_key(key: str, *, path: str = "/key") -> str:
-    """A portable slug: lowercase letters, digits and inner dashes, 1-64 chars."""
-    if not KEY_PATTERN.match(key):
+    """A portable slug: lowercase letters, digits and inner dashes, 1-64 chars,
+    that is not also a UUID (``fullmatch``: a trailing newline is refused too)."""
+    if looks_like_uuid(key):
+        raise ValidationFailed(
+            f"{key!r} is not a valid key",
+            errors=[
+                Problem(
+                    path,
+                    "key.invalid",
+                    "a key must not have the form of a UUID (ids and keys share URLs)",
+                )
+            ],
+        )
+    if not KEY_PATTERN.fullmatch(key):
         raise ValidationFailed(
             f"{key!r} is not a valid key",
             errors=[
@@ -105,7 +128,7 @@ def check_key(key: str, *, path: str = "/key") -> str:
 
 def normalise_email(email: str, *, path: str = "/email") -> str:
     value = email.strip().lower()
-    if not EMAIL_PATTERN.match(value):
+    if not EMAIL_PATTERN.fullmatch(value):
         raise ValidationFailed(
             f"{email!r} is not an email address",
             errors=[Problem(path, "email.invalid", "expected an address like name@example.com")],
@@ -116,4 +139,41 @@ def normalise_email(email: str, *, path: str = "/email") -> str:
 def slugify(name: str) -> str:
     """Derive a key from a display name ("Order sync #2" -> "order-sync-2")."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug[:64].rstrip("-") or "workflow"
+    slug = slug[:64].rstrip("-") or "workflow"
+    # A name that reads as a UUID gets a prefix: such a key is refused.
+    return f"w-{slug}"[:64] if looks_like_uuid(slug) else slug
+
+
+# Characters a display name may not hold: controls (newlines, tabs, escapes) and
+# the invisible bidirectional controls that make one name read as another.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first control or bidirectional-control character of ``text``, as
+    ``U+XXXX``, or ``None`` when there is none."""
+    for char in text:
+        if char in _BIDI_CONTROLS or unicodedata.category(char) == "Cc":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def check_display_name(name: str, *, path: str = "/name") -> str:
+    """Refuse a display name holding control or bidirectional-control characters
+    (422 ``name.invalid_character``); returns ``name`` unchanged."""
+    found = unsafe_character(name)
+    if found is not None:
+        raise ValidationFailed(
+            f"the name holds the invisible or control character {found}",
+            errors=[
+                Problem(
+                    path,
+                    "name.invalid_character",
+                    f"remove the {found} character (control and text-direction "
+                    "characters are not allowed in names)",
+                )
+            ],
+        )
+    return name

@@ -16,18 +16,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError as SchemaError
-
-from meshhook.domain import pointers
+from meshhook.domain import json_schema, pointers
+from meshhook.domain.accounts import looks_like_uuid
 from meshhook.domain.canonical import canonical_bytes, parse_json, refuse_nul
 from meshhook.domain.completeness import secret_references
 from meshhook.domain.errors import Problem, ValidationFailed
+from meshhook.domain.limits import (
+    MAX_BUNDLE_DEPENDENCIES,
+    MAX_BUNDLE_VERSIONS,
+    MAX_BUNDLE_WORKFLOWS,
+    MAX_COUNTED_BUNDLE_PROBLEMS,
+    MAX_REPORTED_BUNDLE_PROBLEMS,
+)
 from meshhook.domain.workflows import VersionState
 
 FORMAT = "meshhook.workflow-bundle"
 FORMAT_VERSION = 1
-MAX_REPORTED_PROBLEMS = 100
+MAX_REPORTED_PROBLEMS = MAX_REPORTED_BUNDLE_PROBLEMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +141,45 @@ def write_bundle(workflows: Sequence[BundleWorkflow], *, exported_at: datetime) 
 # -- reading ----------------------------------------------------------------------
 
 
-def refusal(detail: str, problems: list[Problem]) -> ValidationFailed:
-    """A 422 listing at most ``MAX_REPORTED_PROBLEMS`` problems (and how many there were)."""
-    shown = problems[:MAX_REPORTED_PROBLEMS]
-    if len(problems) > len(shown):
-        detail += f" ({len(problems)} problems; the first {len(shown)} are listed)"
-    return ValidationFailed(detail, errors=shown)
+class ProblemCollector:
+    """Problems of a bundle: the first ``MAX_REPORTED_PROBLEMS`` kept, the rest
+    only counted, and counting stops at ``MAX_COUNTED_BUNDLE_PROBLEMS`` (``full``):
+    a bundle of a million empty workflows costs what ten thousand problems cost,
+    not 14 million problems and 3.8 GB."""
+
+    def __init__(self) -> None:
+        self.kept: list[Problem] = []
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    @property
+    def full(self) -> bool:
+        """Whether counting has stopped; callers stop looking for more."""
+        return self.count >= MAX_COUNTED_BUNDLE_PROBLEMS
+
+    def add(self, problem: Problem) -> None:
+        if self.full:
+            return
+        self.count += 1
+        if len(self.kept) < MAX_REPORTED_PROBLEMS:
+            self.kept.append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            if self.full:
+                return
+            self.add(problem)
+
+    def refusal(self, detail: str, *, sort: bool = False) -> ValidationFailed:
+        """A 422 listing the kept problems and how many there were."""
+        shown = sorted(self.kept, key=lambda problem: problem.path) if sort else self.kept
+        if self.full:
+            detail += f" (at least {self.count} problems; the first {len(shown)} are listed)"
+        elif self.count > len(shown):
+            detail += f" ({self.count} problems; the first {len(shown)} are listed)"
+        return ValidationFailed(detail, errors=list(shown))
 
 
 def _check_envelope(document: Any) -> None:
@@ -172,17 +210,63 @@ def _check_envelope(document: Any) -> None:
         )
 
 
-def _schema_problem(error: SchemaError) -> Problem:
+def _schema_problem(error: json_schema.ValidationError) -> Problem:
     path = "".join("/" + pointers.escape(str(part)) for part in error.absolute_path)
     # jsonschema quotes the offending value, which may be a whole definition.
     message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
     return Problem(path, "bundle.schema", message)
 
 
-def _schema_problems(document: dict[str, Any], schema: Mapping[str, Any]) -> list[Problem]:
-    validator = Draft202012Validator(schema)
-    problems = [_schema_problem(error) for error in validator.iter_errors(document)]
-    return sorted(problems, key=lambda problem: problem.path)
+def _too_long(path: str, value: Any, limit: int, what: str) -> Iterable[Problem]:
+    if isinstance(value, list) and len(value) > limit:
+        yield Problem(path, "bundle.schema", f"{len(value)} {what}; at most {limit} are allowed")
+
+
+def _shape_problems(document: dict[str, Any]) -> Iterable[Problem]:
+    """The sizes and kinds of the bundle's arrays, before any schema work: each
+    check costs one step per item, whatever the items hold."""
+    dependencies = document.get("dependencies")
+    if isinstance(dependencies, dict):
+        for name in ("nodeTypes", "secrets"):
+            yield from _too_long(
+                f"/dependencies/{name}",
+                dependencies.get(name),
+                MAX_BUNDLE_DEPENDENCIES,
+                "names",
+            )
+    workflows = document.get("workflows")
+    if not isinstance(workflows, list):
+        return  # the schema says what it should be
+    if len(workflows) > MAX_BUNDLE_WORKFLOWS:
+        yield from _too_long("/workflows", workflows, MAX_BUNDLE_WORKFLOWS, "workflows")
+        return
+    for index, workflow in enumerate(workflows):
+        at = workflow_pointer(index)
+        if not isinstance(workflow, dict):
+            yield Problem(at, "bundle.schema", "a workflow is a JSON object")
+            continue
+        versions = workflow.get("versions")
+        if not isinstance(versions, list):
+            continue
+        if len(versions) > MAX_BUNDLE_VERSIONS:
+            yield from _too_long(f"{at}/versions", versions, MAX_BUNDLE_VERSIONS, "versions")
+            continue
+        for position, version in enumerate(versions):
+            if not isinstance(version, dict):
+                yield Problem(
+                    f"{at}/versions/{position}", "bundle.schema", "a version is a JSON object"
+                )
+
+
+def _schema_problems(document: dict[str, Any], schema: Mapping[str, Any]) -> ProblemCollector:
+    collector = ProblemCollector()
+    collector.extend(_shape_problems(document))
+    if collector:
+        return collector
+    validator = json_schema.Validator(schema)
+    # Lazily: collecting stops once the collector is full.
+    collector.extend(_schema_problem(error) for error in validator.iter_errors(document))
+    return collector
 
 
 def _number(value: Any) -> int | None:
@@ -202,6 +286,12 @@ def _version(raw: dict[str, Any]) -> BundleVersion:
 
 def _workflow_problems(index: int, workflow: BundleWorkflow) -> Iterable[Problem]:
     at = workflow_pointer(index)
+    if looks_like_uuid(workflow.key):
+        yield Problem(
+            f"{at}/key",
+            "bundle.schema",
+            "a key must not have the form of a UUID (workflow ids and keys share URLs)",
+        )
     if not workflow.name.strip():
         yield Problem(f"{at}/name", "bundle.schema", "the name is blank")
     numbers = [version.number for version in workflow.versions]
@@ -273,7 +363,7 @@ def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
     _check_envelope(document)
     problems = _schema_problems(document, schema)
     if problems:
-        raise refusal("the bundle does not match the workflow bundle schema", problems)
+        raise problems.refusal("the bundle does not match the workflow bundle schema", sort=True)
     workflows: list[BundleWorkflow] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(document["workflows"]):
@@ -288,7 +378,7 @@ def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
             versions=tuple(_version(version) for version in raw["versions"]),
         )
         if workflow.key in seen:
-            problems.append(
+            problems.add(
                 Problem(
                     f"{workflow_pointer(index)}/key",
                     "bundle.duplicate_key",
@@ -299,13 +389,19 @@ def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
         problems.extend(_workflow_problems(index, workflow))
         workflows.append(workflow)
     if problems:
-        raise refusal("the bundle is not consistent", problems)
+        raise problems.refusal("the bundle is not consistent")
     declared = document["dependencies"]
     return Bundle(
         exported_at=document["exportedAt"],
         workflows=tuple(workflows),
         declared_dependencies={name: tuple(items) for name, items in declared.items()},
     )
+
+
+def _names(names: Sequence[str]) -> str:
+    # Up to 10,000 names each: a message lists a few and counts the rest.
+    shown = list(names[:10])
+    return f"{shown}" if len(names) <= 10 else f"{[*shown[:-1], '...']} ({len(names)} names)"
 
 
 def stale_dependency_warnings(bundle: Bundle) -> list[Problem]:
@@ -316,8 +412,8 @@ def stale_dependency_warnings(bundle: Bundle) -> list[Problem]:
         Problem(
             f"/dependencies/{name}",
             "bundle.dependencies_stale",
-            f"declared {list(bundle.declared_dependencies.get(name, ()))} but the definitions "
-            f"use {actual[name]}; the definitions win",
+            f"declared {_names(bundle.declared_dependencies.get(name, ()))} but the "
+            f"definitions use {_names(actual[name])}; the definitions win",
             "warning",
         )
         for name in ("nodeTypes", "secrets")

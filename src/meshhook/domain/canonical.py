@@ -254,3 +254,50 @@ def json_equal(left: Any, right: Any) -> bool:
         elif isinstance(a, list | tuple):
             stack.extend(zip(a, b, strict=True))
     return True
+
+
+class TooDeep(ValueError):
+    """A value nested deeper than :func:`json_key` follows."""
+
+
+_KEY_DEPTH = 128
+
+
+def json_key(value: Any, _depth: int = 0) -> Any:
+    """A hashable key with ``json_key(a) == json_key(b)`` exactly when
+    ``json_equal(a, b)``: what makes a uniqueness check one pass over a set
+    instead of a comparison of every pair.
+
+    Numbers keep Python's equality (``1 == 1.0``, equal hashes); booleans,
+    strings and null are tagged apart from them. Raises :class:`TooDeep` past
+    128 levels (definitions stop at 64), never a ``RecursionError``.
+    """
+    if _depth > _KEY_DEPTH:
+        raise TooDeep("value nested too deeply to compare")
+    if value is None:
+        return ("z",)
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, int | float):
+        return ("n", value)
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, list | tuple):
+        return ("l", tuple(json_key(item, _depth + 1) for item in value))
+    if isinstance(value, dict):
+        return ("d", frozenset((key, json_key(item, _depth + 1)) for key, item in value.items()))
+    raise TypeError(f"a {type(value).__name__} is not a JSON value")
+
+
+def all_unique(items: list[Any]) -> bool:
+    """Whether no two of ``items`` are equal as JSON (``json_equal``), in one pass.
+
+    Raises :class:`TooDeep` for items nested more than 128 levels.
+    """
+    seen: set[Any] = set()
+    for item in items:
+        key = json_key(item)
+        if key in seen:
+            return False
+        seen.add(key)
+    return True

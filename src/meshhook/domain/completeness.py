@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Iterator
-from functools import lru_cache
 from typing import Any
 
 import orjson
-from jsonschema import Draft202012Validator
 
-from meshhook.domain import pointers
+from meshhook.domain import json_schema, pointers
+from meshhook.domain.bounded_cache import BoundedCache
 from meshhook.domain.config_problems import config_problems
 from meshhook.domain.errors import Problem
 from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.graph_memo import GraphMemo
+from meshhook.domain.limits import CONFIG_CACHE_BYTES, MAX_CACHED_CONFIG_BYTES, MAX_MEMO_PROBLEMS
 from meshhook.domain.node_types import REGISTRY, NodeType
 
 MAX_RUN_TIMEOUT_SECONDS = 365 * 24 * 3600
@@ -31,18 +31,35 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_SETTINGS_VALIDATOR = Draft202012Validator(SETTINGS_SCHEMA)
+_SETTINGS_VALIDATOR = json_schema.Validator(SETTINGS_SCHEMA)
 
 
 # Configs checked recently, by node type and content: a one-node edit of a large
 # workflow re-checks one config instead of all of them (the checks are pure).
-_CONFIG_CACHE_SIZE = 8_192
+# Bounded by bytes: a 4 MB config is checked afresh each time, never kept.
+_CONFIG_ANSWERS: BoundedCache[tuple[str, str], tuple[Problem, ...]] = BoundedCache(
+    max_entries=8_192,
+    max_bytes=CONFIG_CACHE_BYTES,
+    max_entry_bytes=MAX_CACHED_CONFIG_BYTES,
+)
 
 
-@lru_cache(maxsize=_CONFIG_CACHE_SIZE)
+def _weight(config_json: str, problems: tuple[Problem, ...]) -> int:
+    return len(config_json) + sum(
+        100 + len(problem.path) + len(problem.message) for problem in problems
+    )
+
+
 def _relative_config_problems(type_name: str, config_json: str) -> tuple[Problem, ...]:
     """``config_problems`` with pointers relative to the config (``""`` is the config)."""
-    return tuple(config_problems(REGISTRY[type_name], orjson.loads(config_json), ""))
+    key = (type_name, config_json)
+    held, found = _CONFIG_ANSWERS.lookup(key)
+    if held and found is not None:
+        return found
+    problems = tuple(config_problems(REGISTRY[type_name], orjson.loads(config_json), ""))
+    if len(config_json) <= MAX_CACHED_CONFIG_BYTES:
+        _CONFIG_ANSWERS.put(key, problems, _weight(config_json, problems))
+    return problems
 
 
 def _node_config_problems(node_type: NodeType, config: Any, i: int) -> list[Problem]:
@@ -188,7 +205,9 @@ def _graph_problems(
 
 
 # Graph problems by graph signature (see domain/graph_memo.py).
-_GRAPH_PROBLEMS: GraphMemo[tuple[Problem, ...]] = GraphMemo()
+_GRAPH_PROBLEMS: GraphMemo[tuple[Problem, ...]] = GraphMemo(
+    keep=lambda problems: len(problems) <= MAX_MEMO_PROBLEMS
+)
 
 
 def completeness_problems(

@@ -12,11 +12,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
-from jsonschema.exceptions import ValidationError
 
 from meshhook.domain import pointers
 from meshhook.domain.errors import Problem
 from meshhook.domain.expressions import is_secret_reference, jmespath_error
+from meshhook.domain.json_schema import ValidationError, schema_errors
+from meshhook.domain.limits import MAX_CONFIG_SCHEMA_ERRORS, TRUNCATED_CODE
 from meshhook.domain.node_types import NodeType
 
 _MAX_SHOWN = 60
@@ -25,6 +26,10 @@ _MAX_SHOWN = 60
 def _show(value: Any) -> str:
     text = orjson.dumps(value).decode()
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def _name(key: str) -> str:
+    return repr(key) if len(key) <= _MAX_SHOWN else repr(key[: _MAX_SHOWN - 1]) + "…"
 
 
 def _message(error: ValidationError, sensitive: bool) -> str:
@@ -64,7 +69,20 @@ def _message(error: ValidationError, sensitive: bool) -> str:
 
 
 def _schema_problems(node_type: NodeType, config: Any, base: str) -> Iterator[Problem]:
-    for error in node_type.validator.iter_errors(config):
+    # Collecting stops at the cap: `methods: [7] * 350000` has 700,000 errors.
+    errors, more = schema_errors(node_type.validator, config, MAX_CONFIG_SCHEMA_ERRORS)
+    yield from _described(node_type, errors, base)
+    if more:
+        yield Problem(
+            base,
+            TRUNCATED_CODE,
+            f"this config has more than {MAX_CONFIG_SCHEMA_ERRORS} schema problems; "
+            "the first ones are listed",
+        )
+
+
+def _described(node_type: NodeType, errors: list[ValidationError], base: str) -> Iterator[Problem]:
+    for error in errors:
         path = pointers.join(base, *error.absolute_path)
         inner = pointers.from_tokens(error.absolute_path)
         instance = error.instance
@@ -75,12 +93,14 @@ def _schema_problems(node_type: NodeType, config: Any, base: str) -> Iterator[Pr
             for key in instance:
                 if key in known:
                     continue
-                close = difflib.get_close_matches(key, known, n=1)
+                # Only a short key can be a typo of a known one (and matching is
+                # quadratic in the key's length).
+                close = difflib.get_close_matches(key, known, n=1) if len(key) <= 64 else []
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 yield Problem(
                     pointers.join(path, key),
                     "config.unknown_field",
-                    f"unknown field {key!r} for a {node_type.name} node{hint}",
+                    f"unknown field {_name(key)} for a {node_type.name} node{hint}",
                 )
             continue
         if error.validator == "required" and isinstance(instance, dict):

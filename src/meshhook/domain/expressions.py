@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import jmespath
 from jmespath.exceptions import JMESPathError, ParseError
+
+from meshhook.domain.bounded_cache import BoundedCache
+from meshhook.domain.limits import (
+    EXPRESSION_CACHE_BYTES,
+    MAX_EXPRESSION_LENGTH,
+    MAX_EXPRESSION_NESTING,
+)
 
 REFERENCE_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]{0,127}"
 # One reference anywhere in a string; whitespace inside the braces is tolerated.
@@ -21,26 +27,67 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _MAX_NUMBER_FIXES = 20
 _NUMBER_KIND = "NUMBER"  # how jmespath names the type of a number token
 
+# Answers by expression text. Every key is at most MAX_EXPRESSION_LENGTH
+# characters (longer text is refused before it gets here), and the whole cache
+# is bounded by bytes, so attacker-sized strings are never kept.
+_ANSWERS: BoundedCache[str, str | None] = BoundedCache(
+    max_entries=8_192,
+    max_bytes=EXPRESSION_CACHE_BYTES,
+    max_entry_bytes=4 * MAX_EXPRESSION_LENGTH + 1_024,
+)
+_QUOTES = frozenset("'\"`")
+_OPENING = frozenset("([{")
+_CLOSING = frozenset(")]}")
 
-@lru_cache(maxsize=8192)
-def jmespath_error(expression: str) -> str | None:
-    """Why ``expression`` does not compile as JMESPath, or ``None`` when it does.
 
-    Cached by string: large definitions repeat the same expressions, and compiling
-    is the slowest part of validating a transform or branch node.
-    """
-    if not expression.strip():
-        return "the expression is empty"
+def _nesting_error(expression: str) -> str | None:
+    """Why ``expression`` nests too deeply, or ``None``: jmespath's parser is
+    recursive, so ``(`` x 600 used to end in a RecursionError (a 500)."""
+    depth = 0
+    quote = ""
+    escaped = False
+    for position, char in enumerate(expression, start=1):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in _QUOTES:
+            quote = char
+        elif char in _OPENING:
+            depth += 1
+            if depth > MAX_EXPRESSION_NESTING:
+                return (
+                    f"brackets are nested more than {MAX_EXPRESSION_NESTING} levels deep "
+                    f"(at character {position})"
+                )
+        elif char in _CLOSING and depth:
+            depth -= 1
+    return None
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _compile_error(expression: str) -> str | None:
     try:
         jmespath.compile(expression)
     except JMESPathError as exc:
         # jmespath's messages end in a caret diagram that is useless on one line.
         lines = [line.strip() for line in str(exc).splitlines()]
         text = " ".join(line for line in lines if line and set(line) != {"^"})
-        return (text or type(exc).__name__) + bare_number_hint(expression, exc)
+        # The message quotes the whole expression; the problem's pointer says where.
+        text = text.split(', for expression: "', 1)[0]
+        return (_shortened(text) or type(exc).__name__) + bare_number_hint(expression, exc)
+    except RecursionError:
+        # Chains of projections (a[*][*]...) recurse without brackets nesting.
+        return "the expression is nested too deeply"
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         # The lexer and parser of jmespath raise bare errors for some odd input.
-        return f"cannot parse the expression ({exc})"
+        return f"cannot parse the expression ({_shortened(str(exc))})"
     return None
 
 
@@ -68,6 +115,30 @@ def bare_number_hint(expression: str, error: JMESPathError) -> str:
             return ""
         return f"; a number literal needs backticks in JMESPath: {fixed}"
     return ""
+
+
+def jmespath_error(expression: str) -> str | None:
+    """Why ``expression`` does not compile as JMESPath, or ``None`` when it does.
+
+    Text longer than ``MAX_EXPRESSION_LENGTH`` or nested deeper than
+    ``MAX_EXPRESSION_NESTING`` is refused before compiling. Answers are cached
+    by text: large definitions repeat the same expressions, and compiling is the
+    slowest part of validating a transform or branch node.
+    """
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        return (
+            f"the expression is {len(expression)} characters long; "
+            f"the limit is {MAX_EXPRESSION_LENGTH}"
+        )
+    held, answer = _ANSWERS.lookup(expression)
+    if held:
+        return answer
+    if not expression.strip():
+        answer = "the expression is empty"
+    else:
+        answer = _nesting_error(expression) or _compile_error(expression)
+    _ANSWERS.put(expression, answer, 2 * len(expression) + 2 * len(answer or ""))
+    return answer
 
 
 def is_secret_reference(value: object) -> bool:

@@ -32,10 +32,15 @@ def graph_signature(nodes: list[dict[str, Any]], edges: list[Any]) -> bytes | No
 
 
 class GraphMemo(Generic[T]):
-    """A bounded least-recently-used map from graph signature to a check's answer."""
+    """A bounded least-recently-used map from graph signature to a check's answer.
 
-    def __init__(self, size: int = 64) -> None:
+    ``keep`` says whether an answer is small enough to hold: 64 answers of
+    20,000 problems each would hold hundreds of megabytes.
+    """
+
+    def __init__(self, size: int = 64, keep: Callable[[T], bool] | None = None) -> None:
         self.size = size
+        self._keep = keep
         self._entries: OrderedDict[bytes, T] = OrderedDict()
 
     def get(self, signature: bytes | None, compute: Callable[[], T]) -> T:
@@ -47,6 +52,8 @@ class GraphMemo(Generic[T]):
             self._entries.move_to_end(signature)
             return found
         answer = compute()
+        if self._keep is not None and not self._keep(answer):
+            return answer
         self._entries[signature] = answer
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)

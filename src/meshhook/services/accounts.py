@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meshhook.domain.accounts import Actor, ApiToken, User, normalise_email
+from meshhook.domain.accounts import Actor, ApiToken, User, check_display_name, normalise_email
 from meshhook.domain.errors import Conflict, NotFound, Problem, Unauthorized, ValidationFailed
 from meshhook.security import passwords
 from meshhook.security import tokens as token_codec
@@ -49,6 +49,8 @@ def _check_password(password: str) -> None:
 
 def new_user(email: str, *, is_admin: bool = False, display_name: str | None = None) -> User:
     address = normalise_email(email)
+    if display_name is not None:
+        check_display_name(display_name, path="/display_name")
     return User(
         id=uuid.uuid4(),
         email=address,
@@ -145,6 +147,7 @@ def create_token(
     db: Database, actor: Actor, email: str, *, name: str = "cli", expires_in_days: int | None = None
 ) -> IssuedToken:
     """A new API token for the user with ``email``; the value is returned once."""
+    check_display_name(name)
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(
             "the expiry is out of range",

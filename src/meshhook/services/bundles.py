@@ -23,6 +23,7 @@ from meshhook.domain.accounts import Actor, Role, check_key
 from meshhook.domain.bundle_format import Bundle, BundleVersion, BundleWorkflow
 from meshhook.domain.diff import diff_definitions
 from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from meshhook.domain.limits import cap_problems
 from meshhook.domain.workflows import Alias, VersionInfo, VersionState, Workflow, check_tags
 from meshhook.services import audit, definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
@@ -198,8 +199,10 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
     the bundle. Published versions must be complete (``secret.unknown`` aside: the
     target's secrets are reported as warnings instead)."""
     prepared: PreparedVersions = {}
-    problems: list[Problem] = []
+    problems = bundle_format.ProblemCollector()
     for w, workflow in enumerate(bundle.workflows):
+        if problems.full:
+            break  # enough to report; checking the rest would only count more
         at = bundle_format.workflow_pointer(w)
         try:
             check_tags(list(workflow.tags), path=f"{at}/tags")
@@ -219,9 +222,7 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
                     for problem in definitions.blocking(ready.problems)
                 )
     if problems:
-        raise bundle_format.refusal(
-            "the bundle holds definitions that cannot be imported", problems
-        )
+        raise problems.refusal("the bundle holds definitions that cannot be imported")
     return prepared
 
 
@@ -392,4 +393,4 @@ def import_bundle(
                     diff=diff,
                 )
             )
-    return ImportReport(dry_run=dry_run, workflows=report, warnings=warnings)
+    return ImportReport(dry_run=dry_run, workflows=report, warnings=cap_problems(warnings))

@@ -10,6 +10,7 @@ from typing import Any
 from meshhook.domain import canonical
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Problem, ValidationFailed
+from meshhook.domain.limits import cap_problems
 from meshhook.domain.validation import (
     MAX_DEFINITION_BYTES,
     ValidationReport,
@@ -51,8 +52,12 @@ def prepare(
         definition=normalised,
         canonical=data,
         content_hash=canonical.content_hash(data),
+        # Stored with the version and served with it: capped (MAX_PROBLEMS and a
+        # problems.truncated summary), so a 90 KB definition no longer stores 9.5 MB.
         problems=tuple(
-            completeness_problems(normalised, secret_names=secret_names, graph=check.graph)
+            cap_problems(
+                completeness_problems(normalised, secret_names=secret_names, graph=check.graph)
+            )
         ),
     )
 

@@ -14,6 +14,7 @@ from meshhook.domain.accounts import (
     Project,
     Role,
     User,
+    check_display_name,
     check_key,
     normalise_email,
 )
@@ -33,7 +34,7 @@ def _check_name(name: str) -> str:
             "the name is empty or too long",
             errors=[Problem("/name", "name.length", "use 1 to 200 characters")],
         )
-    return value
+    return check_display_name(value)
 
 
 def add_project(session: Session, actor: Actor, project: Project, owner: User) -> None:

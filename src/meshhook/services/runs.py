@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
-from meshhook.domain import pointers
+from meshhook.domain import json_schema, pointers
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
@@ -177,17 +175,21 @@ def _check_input(graph: RunGraph, trigger_node: str, value: Any) -> None:
     schema = graph.by_id[trigger_node].config.get("input_schema")
     if not isinstance(schema, dict):
         return
-    problems = []
-    for error in Draft202012Validator(schema).iter_errors(value):
-        problems.append(
-            Problem(
-                pointers.join("/input", *(str(part) for part in error.absolute_path)),
-                "run.input_schema",
-                error.message[:300],
-            )
+    found, more = json_schema.schema_errors(
+        json_schema.Validator(schema), value, MAX_INPUT_PROBLEMS
+    )
+    problems = [
+        Problem(
+            pointers.join("/input", *(str(part) for part in error.absolute_path)),
+            "run.input_schema",
+            error.message[:300],
         )
-        if len(problems) >= MAX_INPUT_PROBLEMS:
-            break
+        for error in found
+    ]
+    if more:
+        problems.append(
+            Problem("/input", "problems.truncated", f"only the first {MAX_INPUT_PROBLEMS} shown")
+        )
     if problems:
         raise ValidationFailed("the input does not match the trigger's input_schema", problems)
 

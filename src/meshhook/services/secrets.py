@@ -31,7 +31,7 @@ MAX_VALUE_BYTES = 64 * 1024
 
 
 def check_name(name: str) -> str:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise ValidationFailed(
             f"{name!r} is not a valid secret name",
             errors=[

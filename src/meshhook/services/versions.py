@@ -19,6 +19,7 @@ from meshhook.domain.errors import (
     Problem,
     ValidationFailed,
 )
+from meshhook.domain.limits import cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
 from meshhook.domain.validation import completeness_problems
@@ -217,7 +218,7 @@ def _publish_locked(
     if problems:
         raise ValidationFailed(
             f"version {number} cannot be published: it has {len(problems)} problem(s) to fix",
-            errors=problems,
+            errors=cap_problems(problems),
         )
     info = version.info
     if info.state == VersionState.PUBLISHED:

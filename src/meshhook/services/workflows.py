@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meshhook.domain.accounts import Actor, Role, check_key, slugify
+from meshhook.domain.accounts import Actor, Role, check_display_name, check_key, slugify
 from meshhook.domain.errors import BadRequest, Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.pagination import bad_cursor, decode_cursor, encode_cursor
 from meshhook.domain.workflows import (
@@ -133,7 +133,7 @@ def _check_name(name: str) -> str:
             "the name is empty or too long",
             errors=[Problem("/name", "name.length", "use 1 to 200 characters")],
         )
-    return value
+    return check_display_name(value)
 
 
 def insert_new(

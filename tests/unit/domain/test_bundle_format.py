@@ -125,3 +125,35 @@ def test_many_problems_are_capped_and_counted() -> None:
 def test_timestamps_are_utc_whole_seconds() -> None:
     moment = datetime(2026, 11, 22, 3, 4, 5, 678_000, tzinfo=UTC)
     assert bundle_format.format_timestamp(moment) == "2026-11-22T03:04:05Z"
+
+
+def test_too_many_workflows_are_one_problem_found_before_the_schema() -> None:
+    document = fixture()
+    document["workflows"] = [{}] * 1_700_000
+    with pytest.raises(ValidationFailed) as caught:
+        read(document)
+    assert [(p.path, p.code) for p in caught.value.errors] == [("/workflows", "bundle.schema")]
+
+
+def test_workflows_that_are_not_objects_are_reported_before_the_schema() -> None:
+    document = fixture()
+    document["workflows"] = [7] * 500
+    with pytest.raises(ValidationFailed) as caught:
+        read(document)
+    assert len(caught.value.errors) == bundle_format.MAX_REPORTED_PROBLEMS
+    assert "500 problems" in caught.value.detail
+
+
+def test_schema_problems_stop_being_collected_at_the_counting_cap() -> None:
+    document = fixture()
+    document["workflows"] = [{}] * 10_000  # 8 missing fields each: 80,000 problems
+    with pytest.raises(ValidationFailed) as caught:
+        read(document)
+    assert len(caught.value.errors) == bundle_format.MAX_REPORTED_PROBLEMS
+    assert "at least 10000 problems" in caught.value.detail
+
+
+def test_a_uuid_shaped_workflow_key_is_refused() -> None:
+    document = fixture()
+    document["workflows"][0]["key"] = "0123456789abcdef0123456789abcdef"
+    assert ("/workflows/0/key", "bundle.schema") in codes_at(document)

@@ -33,6 +33,7 @@ def test_every_code_literal_in_the_domain_is_registered() -> None:
                         "template",
                         "patch",
                         "bundle",
+                        "problems",
                     }
                     and node.value.count(".") == 1
                     and " " not in node.value

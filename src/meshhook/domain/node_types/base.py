@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator
-
-from meshhook.domain import pointers
+from meshhook.domain import json_schema, pointers
 from meshhook.domain.schema_check import Check, compile_check
 
 Category = Literal["trigger", "action", "logic"]
@@ -111,7 +109,7 @@ class NodeType:
     jmespath_fields: tuple[str, ...] = ()
     # Rules a JSON Schema cannot say well (cross-field, parsing), run after the schema.
     check_config: ConfigCheck | None = None
-    validator: Draft202012Validator = field(init=False, repr=False, compare=False)
+    validator: Any = field(init=False, repr=False, compare=False)
     fast_check: Check | None = field(init=False, repr=False, compare=False)
     _patterns: tuple[_Pattern, ...] = field(init=False, repr=False, compare=False)
     # Patterns by their first segment when it is a literal: most config keys then
@@ -121,8 +119,8 @@ class NodeType:
 
     def __post_init__(self) -> None:
         # A broken schema is a programming error: fail at import, not per request.
-        Draft202012Validator.check_schema(self.config_schema)
-        object.__setattr__(self, "validator", Draft202012Validator(self.config_schema))
+        json_schema.check_schema(self.config_schema)
+        object.__setattr__(self, "validator", json_schema.Validator(self.config_schema))
         object.__setattr__(self, "fast_check", compile_check(self.config_schema))
         compiled = tuple(_compile_pattern(p) for p in self.sensitive_fields)
         object.__setattr__(self, "_patterns", compiled)

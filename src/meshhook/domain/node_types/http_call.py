@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshhook.domain.limits import MAX_RETRY_STATUSES
 from meshhook.domain.node_types.base import NodeType, credential_patterns
 
 HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -107,6 +108,7 @@ HTTP_CALL = NodeType(
                         "title": "Retry on status",
                         "description": "Response statuses that are retried "
                         "(network errors and timeouts always are).",
+                        "maxItems": MAX_RETRY_STATUSES,
                         "items": {"type": "integer", "minimum": 100, "maximum": 599},
                         "uniqueItems": True,
                         "default": [429, 502, 503, 504],

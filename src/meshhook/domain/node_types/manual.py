@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
-from meshhook.domain import pointers
+from meshhook.domain import json_schema, pointers
 from meshhook.domain.node_types.base import ConfigIssue, NodeType
 
 
@@ -17,8 +14,8 @@ def _check(config: Mapping[str, Any]) -> list[ConfigIssue]:
     if not isinstance(schema, dict):
         return []  # absent, or already reported by the config schema
     try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
+        json_schema.check_schema(schema)
+    except json_schema.SchemaError as exc:
         return [
             ConfigIssue(
                 pointers.join("/input_schema", *exc.absolute_path),

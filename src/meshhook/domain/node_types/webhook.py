@@ -31,6 +31,7 @@ WEBHOOK = NodeType(
                 "type": "array",
                 "title": "Accepted methods",
                 "description": "HTTP methods that start a run; others get 405.",
+                "maxItems": len(HTTP_METHODS),
                 "items": {"type": "string", "enum": HTTP_METHODS},
                 "minItems": 1,
                 "uniqueItems": True,
