@@ -23,7 +23,9 @@ _SENSITIVE_OK = re.compile(
     r"^(?:(?:Bearer|Basic|Token)\s+)?\{\{\s*secrets\.(" + REFERENCE_NAME_PATTERN + r")\s*\}\}$"
 )
 # A JSON number as written in an expression (jmespath's lexer stops at the dot).
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+# Only JSON's spelling, standing alone: `0000` or `1x` inside backticks would be
+# read as a (deprecated) string literal, not a number.
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])")
 _MAX_NUMBER_FIXES = 20
 _NUMBER_KIND = "NUMBER"  # how jmespath names the type of a number token
 
