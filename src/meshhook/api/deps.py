@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from meshhook.domain.accounts import Actor
+from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Forbidden, Unauthorized
 from meshhook.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from meshhook.security.tokens import csrf_token_for, same_secret
 from meshhook.services import accounts
+from meshhook.services.transactions import check_role
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 
@@ -58,6 +60,22 @@ def current_actor(request: Request, db: DatabaseDep) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def project_role(minimum: Role) -> Callable[[str, Actor, Database], Actor]:
+    """A dependency: the caller, once their role in ``{project}`` is at least
+    ``minimum`` (404 for a non-member, 403 below it).
+
+    Body-reading dependencies depend on this, so the check runs before the body
+    is read; the service checks again inside its own transaction.
+    """
+
+    def check(project: str, actor: CurrentActor, db: DatabaseDep) -> Actor:
+        check_role(db, actor, project, minimum)
+        return actor
+
+    return check
+
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[str | None, Query(description="next_cursor from the previous page.")]

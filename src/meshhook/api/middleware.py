@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshhook import heap
+from meshhook.api.bodies import takes_bundle
 from meshhook.api.errors import problem_response
 from meshhook.domain.errors import PayloadTooLarge
 
@@ -98,8 +99,12 @@ class BodyGuardMiddleware:
     """Refuses oversized bodies (413), non-JSON bodies on the API (415) and URLs
     carrying U+0000 (400: no text column can hold it, so no key or filter has it).
 
-    Bundle imports (``POST /api/v1/projects/{project}/import``) get their own,
-    larger limit: a bundle carries many definitions.
+    The limit belongs to the route: endpoints marked ``bundle_sized`` (bundle
+    import) get ``max_bundle_bytes``, every other route and unknown paths
+    ``max_body_bytes``. The route is known only once the router has matched,
+    so the limit is applied when the body is first read, which happens after
+    the route's authentication and role checks: a caller who may not use the
+    route is answered without the server reading what they send.
     """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, max_bundle_bytes: int) -> None:
@@ -108,8 +113,8 @@ class BodyGuardMiddleware:
         self.max_bundle_bytes = max_bundle_bytes
 
     def _limit(self, scope: Scope) -> int:
-        path: str = scope["path"]
-        if path.startswith("/api/v1/projects/") and path.endswith("/import"):
+        route = scope.get("route")
+        if takes_bundle(getattr(route, "endpoint", None)):
             return self.max_bundle_bytes
         return self.max_body_bytes
 
@@ -120,10 +125,12 @@ class BodyGuardMiddleware:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        limit = self._limit(scope)
         length = _header(scope, "content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            await self._reject(scope, send, 413, self._too_large(limit))
+        declared = int(length) if length is not None and length.isdigit() else None
+        ceiling = max(self.max_body_bytes, self.max_bundle_bytes)
+        if declared is not None and declared > ceiling:
+            # No route takes this much: refuse before routing.
+            await self._reject(scope, send, 413, self._too_large(ceiling))
             return
         has_body = (length is not None and length != "0") or _header(scope, "transfer-encoding")
         content_type = (_header(scope, "content-type") or "").split(";")[0].strip().lower()
@@ -131,12 +138,18 @@ class BodyGuardMiddleware:
             detail = f"send the body as application/json (got {content_type or 'no content type'})"
             await self._reject(scope, send, 415, detail)
             return
+        limit = 0  # settled at the first read, when the route is known
         received = 0
         too_large = False
         answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal limit, received, too_large
+            if not limit:
+                limit = self._limit(scope)
+                if declared is not None and declared > limit:
+                    too_large = True
+                    raise PayloadTooLarge(self._too_large(limit))
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

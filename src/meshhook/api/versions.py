@@ -13,6 +13,7 @@ from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.api.workflows import ProblemOut, WorkflowDetailOut, detail_response
+from meshhook.domain.accounts import Role
 from meshhook.domain.workflows import Alias, VersionInfo
 from meshhook.services import versions
 
@@ -128,7 +129,7 @@ def publish_version(
     project: str,
     workflow: str,
     actor: CurrentActor,
-    body: Annotated[PublishBody, Depends(json_body(PublishBody))],
+    body: Annotated[PublishBody, Depends(json_body(PublishBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> VersionOut:
     """Publish a version (default: head). Refused with the problems while it is incomplete."""
@@ -176,7 +177,7 @@ def set_alias(
     workflow: str,
     name: str,
     actor: CurrentActor,
-    body: Annotated[AliasBody, Depends(json_body(AliasBody))],
+    body: Annotated[AliasBody, Depends(json_body(AliasBody, role=Role.ADMIN))],
     db: DatabaseDep,
 ) -> AliasOut:
     """Point an alias (e.g. ``production``) at a published version (admin)."""

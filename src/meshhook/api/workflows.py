@@ -13,6 +13,7 @@ from starlette.responses import Response
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
+from meshhook.domain.accounts import Role
 from meshhook.domain.errors import BadRequest, PreconditionRequired
 from meshhook.domain.workflows import Workflow, WorkflowFilter
 from meshhook.services import versions, workflows
@@ -139,7 +140,7 @@ def parse_if_match(value: str | None) -> int:
 def create_workflow(
     project: str,
     actor: CurrentActor,
-    body: Annotated[CreateBody, Depends(json_body(CreateBody))],
+    body: Annotated[CreateBody, Depends(json_body(CreateBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> Response:
     """Create a workflow from a definition or a template; its first version is 1."""
@@ -203,7 +204,7 @@ def save_workflow(
     project: str,
     workflow: str,
     actor: CurrentActor,
-    body: Annotated[SaveBody, Depends(json_body(SaveBody))],
+    body: Annotated[SaveBody, Depends(json_body(SaveBody, role=Role.EDITOR))],
     db: DatabaseDep,
     if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
 ) -> Response:
@@ -230,7 +231,7 @@ def update_workflow(
     project: str,
     workflow: str,
     actor: CurrentActor,
-    body: Annotated[PatchBody, Depends(json_body(PatchBody))],
+    body: Annotated[PatchBody, Depends(json_body(PatchBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> Response:
     """Change metadata only: name, description, tags, is_template."""
@@ -263,7 +264,7 @@ def clone_workflow(
     project: str,
     workflow: str,
     actor: CurrentActor,
-    body: Annotated[CloneBody, Depends(json_body(CloneBody))],
+    body: Annotated[CloneBody, Depends(json_body(CloneBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> Response:
     """A new workflow whose version 1 is this workflow's head."""
