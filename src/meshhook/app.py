@@ -15,6 +15,7 @@ from meshhook.api import (
     auth,
     bundles,
     definitions,
+    docs,
     health,
     projects,
     secrets,
@@ -53,7 +54,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         version=__version__,
         description="Durable workflows with versioned, reviewable, portable definitions.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # api/docs.py serves Swagger UI from the package
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
@@ -65,6 +66,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (
         health,
+        docs,
         auth,
         projects,
         audit,

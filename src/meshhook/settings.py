@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     bootstrap: bool = Field(
         default=True, description="On first start create an admin, a project and a token."
     )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "The URL people reach the server at (default http://<host>:<port>); an https://"
+            " URL makes the session cookies Secure."
+        ),
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics needs Authorization: Bearer <this token>.",
+    )
 
     @field_validator("home", mode="after")
     @classmethod
@@ -83,6 +94,29 @@ class Settings(BaseSettings):
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.home / 'meshhook.db'}"
         return self
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
+            raise ValueError(
+                "must be an http:// or https:// URL, like https://meshhook.example.com"
+            )
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if self.public_url is None:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            self.public_url = f"http://{host}:{self.port}"
+        return self
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Session cookies carry ``Secure`` when served over HTTPS (or when told to)."""
+        return self.secure_cookies or (self.public_url or "").startswith("https://")
 
     @property
     def db_url(self) -> str:

@@ -114,7 +114,7 @@ def login(
         max_age=max_age,
         httponly=True,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=settings.cookies_secure,
         path="/",
     )
     response.set_cookie(
@@ -123,7 +123,7 @@ def login(
         max_age=max_age,
         httponly=False,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=settings.cookies_secure,
         path="/",
     )
     actor = accounts.authenticate(db, issued.value)

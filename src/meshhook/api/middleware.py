@@ -49,7 +49,12 @@ class Metrics:
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (``X-Request-ID``), one log line and metrics."""
+    """Gives every request an id (``X-Request-ID``), one log line and metrics.
+
+    It also adds ``X-Content-Type-Options: nosniff`` to every response, and
+    ``Cache-Control: no-store`` to API responses that set no caching of their
+    own: API answers carry private data that no shared cache should keep.
+    """
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -67,6 +72,7 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         started = time.perf_counter()
+        is_api = scope["path"].startswith("/api/")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -74,6 +80,11 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if is_api and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 

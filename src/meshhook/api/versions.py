@@ -96,13 +96,17 @@ def list_versions(
     workflow: str,
     db: DatabaseDep,
     actor: CurrentActor,
+    cursor: Cursor,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
 ) -> Response:
     """History, newest first."""
-    infos, next_cursor = versions.history(db, actor, project, workflow, limit=limit, cursor=cursor)
+    infos, next_cursor = versions.history(
+        db, actor, project, workflow, limit=limit, cursor=cursor.value
+    )
     return model_json(
-        Page[VersionOut](items=[VersionOut.of(info) for info in infos], next_cursor=next_cursor)
+        Page[VersionOut](
+            items=[VersionOut.of(info) for info in infos], next_cursor=cursor.next(next_cursor)
+        )
     )
 
 

@@ -162,6 +162,7 @@ def list_workflows(
     project: str,
     db: DatabaseDep,
     actor: CurrentActor,
+    cursor: Cursor,
     q: Annotated[
         str | None, Query(max_length=200, description="Search name, description, key.")
     ] = None,
@@ -174,17 +175,18 @@ def list_workflows(
         Query(pattern=r"^-?(name|updated_at|created_at)$", description="e.g. name, -updated_at"),
     ] = workflows.DEFAULT_SORT,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
 ) -> Response:
     """Workflow metadata (no definitions), filtered, sorted, keyset-paginated."""
     filters = WorkflowFilter(
         q=q, tag=tag, is_template=is_template, published=published, deleted=deleted
     )
     rows, next_cursor = workflows.list_workflows(
-        db, actor, project, filters, sort=sort, limit=limit, cursor=cursor
+        db, actor, project, filters, sort=sort, limit=limit, cursor=cursor.value
     )
     return model_json(
-        Page[WorkflowOut](items=[WorkflowOut.of(row) for row in rows], next_cursor=next_cursor)
+        Page[WorkflowOut](
+            items=[WorkflowOut.of(row) for row in rows], next_cursor=cursor.next(next_cursor)
+        )
     )
 
 

@@ -21,6 +21,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 
 from meshhook.domain import pointers
 from meshhook.domain.canonical import canonical_bytes, parse_json, refuse_nul
+from meshhook.domain.duplicate_keys import refuse_duplicate_keys
 from meshhook.domain.completeness import secret_references
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.workflows import VersionState
@@ -270,6 +271,7 @@ def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
     """
     document = parse_json(data)
     refuse_nul(data, document)
+    refuse_duplicate_keys(data, document)
     _check_envelope(document)
     problems = _schema_problems(document, schema)
     if problems:

@@ -229,28 +229,38 @@ def _template_definition(scope: ProjectScope, actor: Actor, ref: str) -> tuple[A
     try:
         source = find_workflow(scope, ref)
     except NotFound:
-        source = _template_elsewhere(scope, actor, ref)
+        return _template_elsewhere(scope, actor, ref)
     if not source.is_template:
         raise ValidationFailed(
             f"workflow {ref!r} is not marked as a template",
             errors=[Problem("/template", "template.not_template", "mark it is_template first")],
         )
-    version = version_store.get_version(scope.session, source.id, source.head_version)
+    return _head_definition(scope.session, source), source.key
+
+
+def _head_definition(session: Session, workflow: Workflow) -> Any:
+    version = version_store.get_version(session, workflow.id, workflow.head_version)
     assert version is not None
-    return definitions.load(version.definition), source.key
+    return definitions.load(version.definition)
 
 
-def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> Workflow:
-    """A template workflow by id in another project the actor can read."""
+def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> tuple[Any, str]:
+    """The head definition of a template workflow, by id, in another project
+    the actor belongs to.
+
+    Its version is read while the session is scoped to that project: on
+    PostgreSQL row-level security hides another project's versions.
+    """
     as_id = _as_uuid(ref)
     if as_id is not None and actor.user_id is not None:
-        for project, _role in project_store.list_for_user(scope.session, actor.user_id):
-            tenancy.switch_project(scope.session, project.id)
-            found = workflow_store.find(scope.session, project.id, workflow_id=as_id)
-            if found is not None and found.is_template:
-                tenancy.switch_project(scope.session, scope.project.id)
-                return found
-        tenancy.switch_project(scope.session, scope.project.id)
+        try:
+            for project, _role in project_store.list_for_user(scope.session, actor.user_id):
+                tenancy.switch_project(scope.session, project.id)
+                found = workflow_store.find(scope.session, project.id, workflow_id=as_id)
+                if found is not None and found.is_template:
+                    return _head_definition(scope.session, found), found.key
+        finally:
+            tenancy.switch_project(scope.session, scope.project.id)
     raise NotFound(
         f"no template {ref!r}: not a built-in template, nor a template workflow you can read",
         errors=[Problem("/template", "template.unknown", "see GET /api/v1/templates")],
