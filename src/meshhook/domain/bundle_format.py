@@ -21,8 +21,8 @@ from jsonschema.exceptions import ValidationError as SchemaError
 
 from meshhook.domain import pointers
 from meshhook.domain.canonical import canonical_bytes, parse_json, refuse_nul
-from meshhook.domain.duplicate_keys import refuse_duplicate_keys
 from meshhook.domain.completeness import secret_references
+from meshhook.domain.duplicate_keys import refuse_duplicate_keys
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.workflows import VersionState
 
