@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -189,3 +190,28 @@ def test_docs_load_swagger_ui_from_this_server_under_the_ui_policy(client: TestC
     assert bundle.headers["content-type"].startswith("text/javascript")
     assert client.get("/docs/assets/..%2Fcore.py").status_code == 404
     assert client.get("/docs/assets/redoc.standalone.js").status_code == 404
+
+
+def test_no_route_has_its_body_read_by_the_framework_before_its_checks(
+    client: TestClient,
+) -> None:
+    """Bodies are read by ``api/bodies.py`` dependencies (after the role check on
+    project routes), never by FastAPI before any dependency runs."""
+    pending = list(client.app.routes)  # type: ignore[attr-defined]
+    checked = 0
+    while pending:
+        route = pending.pop()
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            pending.extend(included.routes)
+            continue
+        if not isinstance(route, APIRoute):
+            continue
+        assert route.body_field is None, route.path
+        reads_body = [d.call.__name__ for d in route.dependant.dependencies]
+        if route.path.startswith("/api/v1/projects/{project}") and (
+            "read" in reads_body or "read_as_member" in reads_body
+        ):
+            assert "read" not in reads_body, f"{route.path} reads its body without a role check"
+            checked += 1
+    assert checked >= 10

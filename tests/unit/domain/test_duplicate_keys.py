@@ -32,6 +32,8 @@ def _pointer(text: bytes) -> str:
         (b'{"a": 1, "a": 2, "x": "\\u003a\\u003A"}', "/a"),
         # Equal keys spelled differently are still the same key.
         (b'{"ab": 1, "a\\u0062": 2}', "/ab"),
+        # Nested deeper than the slow parse can follow: still refused, at the root.
+        (b'{"x": ' + b"[" * 1000 + b'{"a": 1, "a": 2}' + b"]" * 1000 + b"}", ""),
     ],
 )
 def test_duplicates_are_refused_with_a_pointer(text: bytes, pointer: str) -> None:
@@ -43,7 +45,8 @@ def test_duplicates_are_refused_with_a_pointer(text: bytes, pointer: str) -> Non
     [
         b'{"url": "https://x.example:8080/a:b", "t": "12:00"}',
         b'{"a": {"a": {"a": 1}}, "b": [{"a": 1}, {"a": 2}]}',
-        b'{"k": "\\\\u003a"}',  # a backslash then u003a: over-counted, still accepted
+        b'{"k": "\\\\u003a", "j": "\\\\\\u003a"}',  # a backslash, then text or an escape
+        b'{"x": ' + b"[" * 1000 + b'{"a": 1}' + b"]" * 1000 + b"}",  # deeper than orjson writes
         b"[1, 2, 3]",
         b'"just a string: yes"',
     ],
