@@ -106,17 +106,19 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
-    @model_validator(mode="after")
-    def _default_public_url(self) -> Settings:
-        if self.public_url is None:
-            host = f"[{self.host}]" if ":" in self.host else self.host
-            self.public_url = f"http://{host}:{self.port}"
-        return self
+    @property
+    def base_url(self) -> str:
+        """``public_url``, or the address ``serve`` listens on (``--host``/``--port``
+        may change it after the settings are read, hence computed here)."""
+        if self.public_url is not None:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def cookies_secure(self) -> bool:
         """Session cookies carry ``Secure`` when served over HTTPS (or when told to)."""
-        return self.secure_cookies or (self.public_url or "").startswith("https://")
+        return self.secure_cookies or self.base_url.startswith("https://")
 
     @property
     def db_url(self) -> str:
