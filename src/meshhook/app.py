@@ -16,6 +16,7 @@ from meshhook.api import (
     auth,
     bundles,
     definitions,
+    docs,
     health,
     projects,
     runs,
@@ -76,7 +77,7 @@ def create_app(
         version=__version__,
         description="Durable workflows with versioned, reviewable, portable definitions.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # api/docs.py serves Swagger UI from the package
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
@@ -88,6 +89,7 @@ def create_app(
     install_error_handlers(app)
     for module in (
         health,
+        docs,
         auth,
         projects,
         audit,

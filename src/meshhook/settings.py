@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     bootstrap: bool = Field(
         default=True, description="On first start create an admin, a project and a token."
     )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "The URL people reach the server at (default http://<host>:<port>); an https://"
+            " URL makes the session cookies Secure."
+        ),
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics needs Authorization: Bearer <this token>.",
+    )
 
     # The run engine.
     workers: int = Field(
@@ -101,6 +112,31 @@ class Settings(BaseSettings):
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.home / 'meshhook.db'}"
         return self
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
+            raise ValueError(
+                "must be an http:// or https:// URL, like https://meshhook.example.com"
+            )
+        return value.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """``public_url``, or the address ``serve`` listens on (``--host``/``--port``
+        may change it after the settings are read, hence computed here)."""
+        if self.public_url is not None:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Session cookies carry ``Secure`` when served over HTTPS (or when told to)."""
+        return self.secure_cookies or self.base_url.startswith("https://")
 
     @property
     def db_url(self) -> str:

@@ -50,8 +50,8 @@ def list_audit_entries(
     project: str,
     db: DatabaseDep,
     actor: CurrentActor,
+    cursor: Cursor,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
     action: str | None = Query(default=None, max_length=64),
     actor_email: str | None = Query(default=None, alias="actor", max_length=320),
     object: str | None = Query(default=None, max_length=200),
@@ -64,7 +64,7 @@ def list_audit_entries(
         actor,
         project,
         limit=limit,
-        cursor=cursor,
+        cursor=cursor.value,
         action=action,
         actor_label=actor_email,
         object_id=object,
@@ -73,6 +73,7 @@ def list_audit_entries(
     )
     return model_json(
         Page[AuditEntryOut](
-            items=[AuditEntryOut.of(entry) for entry in entries], next_cursor=next_cursor
+            items=[AuditEntryOut.of(entry) for entry in entries],
+            next_cursor=cursor.next(next_cursor),
         )
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -94,8 +96,13 @@ def _me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
     )
 
 
-@router.post("/auth/login", name="login")
-def login(body: LoginBody, response: Response, db: DatabaseDep, settings: SettingsDep) -> LoginOut:
+@router.post("/auth/login", name="login", openapi_extra=openapi_body(LoginBody))
+def login(
+    body: Annotated[LoginBody, Depends(json_body(LoginBody))],
+    response: Response,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> LoginOut:
     """Check email and password; set an HttpOnly session cookie and return the CSRF token."""
     lifetime = timedelta(days=settings.session_days)
     issued = accounts.login(db, body.email, body.password, lifetime=lifetime)
@@ -107,7 +114,7 @@ def login(body: LoginBody, response: Response, db: DatabaseDep, settings: Settin
         max_age=max_age,
         httponly=True,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=settings.cookies_secure,
         path="/",
     )
     response.set_cookie(
@@ -116,7 +123,7 @@ def login(body: LoginBody, response: Response, db: DatabaseDep, settings: Settin
         max_age=max_age,
         httponly=False,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=settings.cookies_secure,
         path="/",
     )
     actor = accounts.authenticate(db, issued.value)
@@ -145,8 +152,17 @@ def list_my_tokens(db: DatabaseDep, actor: CurrentActor) -> list[TokenOut]:
     return [TokenOut.of(token) for token in accounts.list_tokens(db, actor)]
 
 
-@router.post("/me/tokens", name="create_my_token", status_code=201)
-def create_my_token(body: NewTokenBody, db: DatabaseDep, actor: CurrentActor) -> NewTokenOut:
+@router.post(
+    "/me/tokens",
+    name="create_my_token",
+    status_code=201,
+    openapi_extra=openapi_body(NewTokenBody),
+)
+def create_my_token(
+    actor: CurrentActor,
+    body: Annotated[NewTokenBody, Depends(json_body(NewTokenBody))],
+    db: DatabaseDep,
+) -> NewTokenOut:
     """A new API token for the caller; its value is in this response only."""
     issued = accounts.create_token(
         db, actor, actor.label, name=body.name, expires_in_days=body.expires_in_days

@@ -1,8 +1,14 @@
-"""Request bodies parsed with orjson and validated by a pydantic model.
+"""Request bodies: read only after the caller may send them, parsed with
+orjson, validated by a pydantic model.
 
 Workflow definitions can be megabytes; parsing them once with orjson (instead
 of the standard library) keeps saves fast. The model's schema still appears in
 the OpenAPI document through ``openapi_extra``.
+
+On project routes the body is read by a dependency that depends on the role
+check (``role=``): a non-member gets 404 and a viewer 403 before a byte of the
+body is read, let alone parsed. The size limit is a property of the route
+(:func:`bundle_sized`), enforced while reading by ``BodyGuardMiddleware``.
 """
 
 from __future__ import annotations
@@ -11,42 +17,88 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
+from meshhook.api.deps import project_role
 from meshhook.domain import canonical
+from meshhook.domain.accounts import Actor, Role
+from meshhook.domain.duplicate_keys import refuse_duplicate_keys
 from meshhook.domain.errors import BadRequest, Problem, ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+_BUNDLE_SIZED: set[Callable[..., Any]] = set()
 
 
-def json_body(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
-    """A dependency reading the body as ``model`` (400 malformed, 422 invalid)."""
+def bundle_sized(endpoint: Endpoint) -> Endpoint:
+    """Mark an endpoint as taking bundle-sized bodies (``max_bundle_bytes``);
+    every other route gets ``max_body_bytes``."""
+    _BUNDLE_SIZED.add(endpoint)
+    return endpoint
 
-    async def read(request: Request) -> Model:
-        raw = await request.body()
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise BadRequest(f"the request body is not valid JSON: {error}") from None
-        canonical.refuse_nul(raw, data)
-        try:
-            return model.model_validate(data)
-        except ValidationError as error:
-            raise ValidationFailed(
-                "the request does not match what this endpoint expects",
-                errors=[
-                    Problem(
-                        _pointer(item["loc"]),
-                        f"request.{item['type']}",
-                        item["msg"],
-                    )
-                    for item in error.errors()
-                ],
-            ) from None
 
-    return read
+def takes_bundle(endpoint: Any) -> bool:
+    """Whether ``endpoint`` was marked with :func:`bundle_sized`."""
+    try:
+        return endpoint in _BUNDLE_SIZED
+    except TypeError:  # an unhashable endpoint is never marked
+        return False
+
+
+def json_body(model: type[Model], *, role: Role | None = None) -> Callable[..., Awaitable[Model]]:
+    """A dependency reading the body as ``model`` (400 malformed, 422 invalid).
+
+    With ``role``, the route's ``{project}`` role is checked first: the body of
+    a caller who may not use the route is never read.
+    """
+    if role is None:
+
+        async def read(request: Request) -> Model:
+            return parse_model(model, await request.body())
+
+        return read
+
+    async def read_as_member(request: Request, _: Actor = Depends(project_role(role))) -> Model:
+        return parse_model(model, await request.body())
+
+    return read_as_member
+
+
+def raw_body(*, role: Role) -> Callable[..., Awaitable[bytes]]:
+    """A dependency reading the body as bytes, after the ``{project}`` role check."""
+
+    async def read_as_member(request: Request, _: Actor = Depends(project_role(role))) -> bytes:
+        return await request.body()
+
+    return read_as_member
+
+
+def parse_model(model: type[Model], raw: bytes) -> Model:
+    """``raw`` JSON as ``model``: 400 when malformed, 422 (with pointers) when
+    it has a NUL, a duplicated key or does not fit the model."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    canonical.refuse_nul(raw, data)
+    refuse_duplicate_keys(raw, data)
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ValidationFailed(
+            "the request does not match what this endpoint expects",
+            errors=[
+                Problem(
+                    _pointer(item["loc"]),
+                    f"request.{item['type']}",
+                    item["msg"],
+                )
+                for item in error.errors()
+            ],
+        ) from None
 
 
 def openapi_body(model: type[BaseModel]) -> dict[str, Any]:

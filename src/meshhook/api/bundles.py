@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from meshhook.api.bodies import bundle_sized, raw_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.workflows import ProblemOut
+from meshhook.domain.accounts import Role
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.services import bundles
 
@@ -134,20 +136,17 @@ class ImportReportOut(BaseModel):
         )
 
 
-async def _raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
 @router.post(
     _PROJECT + "/import",
     name="import_bundle",
     openapi_extra={"requestBody": {"required": True, "content": _BUNDLE_CONTENT}},
 )
+@bundle_sized
 def import_bundle(
     project: str,
     actor: CurrentActor,
     db: DatabaseDep,
-    body: Annotated[bytes, Depends(_raw_body)],
+    body: Annotated[bytes, Depends(raw_body(role=Role.ADMIN))],
     force: Annotated[
         bool, Query(description="Replace workflows whose key exists (their history goes).")
     ] = False,

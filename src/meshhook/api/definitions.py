@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.models import RequestBody
+from meshhook.domain.accounts import Role
 from meshhook.domain.node_types import node_types_as_json
 from meshhook.services import definitions, workflows
 from meshhook.services.templates import builtin_templates
@@ -45,7 +46,7 @@ def list_node_types(_actor: CurrentActor) -> list[dict[str, Any]]:
 def validate_definition(
     project: str,
     actor: CurrentActor,
-    body: Annotated[ValidateBody, Depends(json_body(ValidateBody))],
+    body: Annotated[ValidateBody, Depends(json_body(ValidateBody, role=Role.VIEWER))],
     db: DatabaseDep,
 ) -> dict[str, Any]:
     """``{valid, errors, warnings}`` for a definition, without saving anything."""

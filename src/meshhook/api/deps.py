@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from meshhook.domain.accounts import Actor
+from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Forbidden, Unauthorized
-from meshhook.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from meshhook.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, sign_cursor, unsign_cursor
 from meshhook.security.tokens import csrf_token_for, same_secret
 from meshhook.services import accounts
+from meshhook.services.keys import KeyProvider
+from meshhook.services.transactions import check_role
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 
@@ -59,6 +65,59 @@ def current_actor(request: Request, db: DatabaseDep) -> Actor:
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
+
+def project_role(minimum: Role) -> Callable[[str, Actor, Database], Actor]:
+    """A dependency: the caller, once their role in ``{project}`` is at least
+    ``minimum`` (404 for a non-member, 403 below it).
+
+    Body-reading dependencies depend on this, so the check runs before the body
+    is read; the service checks again inside its own transaction.
+    """
+
+    def check(project: str, actor: CurrentActor, db: DatabaseDep) -> Actor:
+        check_role(db, actor, project, minimum)
+        return actor
+
+    return check
+
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
-Cursor = Annotated[str | None, Query(description="next_cursor from the previous page.")]
+# Page cursors are signed with a key derived from the master key: every
+# process of an installation shares it (it must, to read secrets), so a cursor
+# from one API process is good on another; cursors from before a rotation
+# stay good while the old key is still in the keyring.
+_CURSOR_KEY_PURPOSE = b"meshhook page cursor v1"
+
+
+def _cursor_keys(request: Request) -> list[bytes]:
+    provider: KeyProvider = request.app.state.keys
+    keyring = provider.keyring
+    return [
+        hmac.new(key.material, _CURSOR_KEY_PURPOSE, hashlib.sha256).digest()
+        for key in (keyring.active, *keyring.others)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    """The ``cursor`` query parameter, checked: ``value`` is what the service
+    issued (``None`` on a first page); :meth:`next` signs the next one."""
+
+    value: str | None
+    key: bytes
+
+    def next(self, cursor: str | None) -> str | None:
+        return sign_cursor(cursor, self.key) if cursor else None
+
+
+def page_cursor(
+    request: Request,
+    cursor: Annotated[str | None, Query(description="next_cursor from the previous page.")] = None,
+) -> PageCursor:
+    """400 for any cursor this server did not sign (forged, edited, truncated)."""
+    keys = _cursor_keys(request)
+    return PageCursor(unsign_cursor(cursor, keys) if cursor is not None else None, keys[0])
+
+
+Cursor = Annotated[PageCursor, Depends(page_cursor)]
 DEFAULT_PAGE = DEFAULT_LIMIT

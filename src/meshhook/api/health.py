@@ -1,4 +1,5 @@
-"""Liveness, readiness and Prometheus metrics (no authentication)."""
+"""Liveness and readiness (no authentication); Prometheus metrics, behind a
+bearer token when ``MESHHOOK_METRICS_TOKEN`` is set."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
-from meshhook.api.deps import DatabaseDep
-from meshhook.domain.errors import ServiceUnavailable
+from meshhook.api.deps import DatabaseDep, SettingsDep
+from meshhook.domain.errors import ServiceUnavailable, Unauthorized
+from meshhook.security.tokens import same_secret
 
 router = APIRouter(tags=["health"])
 
@@ -36,7 +38,13 @@ def readyz(request: Request, db: DatabaseDep) -> dict[str, object]:
 
 
 @router.get("/metrics", name="metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, settings: SettingsDep) -> Response:
+    """Prometheus text format; open unless ``metrics_token`` is set."""
+    expected = settings.secret_value("metrics_token")
+    if expected is not None:
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not same_secret(sent.strip(), expected):
+            raise Unauthorized("metrics need Authorization: Bearer <MESHHOOK_METRICS_TOKEN>")
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

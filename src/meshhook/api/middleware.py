@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshhook import heap
+from meshhook.api.bodies import takes_bundle
 from meshhook.api.errors import problem_response
 from meshhook.domain.errors import PayloadTooLarge
 
@@ -48,7 +49,12 @@ class Metrics:
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (``X-Request-ID``), one log line and metrics."""
+    """Gives every request an id (``X-Request-ID``), one log line and metrics.
+
+    It also adds ``X-Content-Type-Options: nosniff`` to every response, and
+    ``Cache-Control: no-store`` to API responses that set no caching of their
+    own: API answers carry private data that no shared cache should keep.
+    """
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -66,6 +72,7 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         started = time.perf_counter()
+        is_api = scope["path"].startswith("/api/")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -73,6 +80,11 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if is_api and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -98,8 +110,12 @@ class BodyGuardMiddleware:
     """Refuses oversized bodies (413), non-JSON bodies on the API (415) and URLs
     carrying U+0000 (400: no text column can hold it, so no key or filter has it).
 
-    Bundle imports (``POST /api/v1/projects/{project}/import``) get their own,
-    larger limit: a bundle carries many definitions.
+    The limit belongs to the route: endpoints marked ``bundle_sized`` (bundle
+    import) get ``max_bundle_bytes``, every other route and unknown paths
+    ``max_body_bytes``. The route is known only once the router has matched,
+    so the limit is applied when the body is first read, which happens after
+    the route's authentication and role checks: a caller who may not use the
+    route is answered without the server reading what they send.
     """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, max_bundle_bytes: int) -> None:
@@ -108,8 +124,8 @@ class BodyGuardMiddleware:
         self.max_bundle_bytes = max_bundle_bytes
 
     def _limit(self, scope: Scope) -> int:
-        path: str = scope["path"]
-        if path.startswith("/api/v1/projects/") and path.endswith("/import"):
+        route = scope.get("route")
+        if takes_bundle(getattr(route, "endpoint", None)):
             return self.max_bundle_bytes
         return self.max_body_bytes
 
@@ -120,10 +136,12 @@ class BodyGuardMiddleware:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        limit = self._limit(scope)
         length = _header(scope, "content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            await self._reject(scope, send, 413, self._too_large(limit))
+        declared = int(length) if length is not None and length.isdigit() else None
+        ceiling = max(self.max_body_bytes, self.max_bundle_bytes)
+        if declared is not None and declared > ceiling:
+            # No route takes this much: refuse before routing.
+            await self._reject(scope, send, 413, self._too_large(ceiling))
             return
         has_body = (length is not None and length != "0") or _header(scope, "transfer-encoding")
         content_type = (_header(scope, "content-type") or "").split(";")[0].strip().lower()
@@ -131,12 +149,18 @@ class BodyGuardMiddleware:
             detail = f"send the body as application/json (got {content_type or 'no content type'})"
             await self._reject(scope, send, 415, detail)
             return
+        limit = 0  # settled at the first read, when the route is known
         received = 0
         too_large = False
         answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal limit, received, too_large
+            if not limit:
+                limit = self._limit(scope)
+                if declared is not None and declared > limit:
+                    too_large = True
+                    raise PayloadTooLarge(self._too_large(limit))
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

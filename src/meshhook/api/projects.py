@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.models import RequestBody
 from meshhook.domain.accounts import Membership, Project, Role
@@ -59,9 +61,12 @@ def list_projects(db: DatabaseDep, actor: CurrentActor) -> list[ProjectOut]:
     return [ProjectOut.of(project, role) for project, role in projects.list_projects(db, actor)]
 
 
-@router.post("", name="create_project", status_code=201)
+@router.post("", name="create_project", status_code=201, openapi_extra=openapi_body(NewProjectBody))
 def create_project(
-    body: NewProjectBody, response: Response, db: DatabaseDep, actor: CurrentActor
+    actor: CurrentActor,
+    body: Annotated[NewProjectBody, Depends(json_body(NewProjectBody))],
+    response: Response,
+    db: DatabaseDep,
 ) -> ProjectOut:
     """Create a project; the caller becomes its owner."""
     project = projects.create_project(db, actor, body.key, body.name)
@@ -80,9 +85,13 @@ def list_members(project: str, db: DatabaseDep, actor: CurrentActor) -> list[Mem
     return [MemberOut.of(member) for member in projects.list_members(db, actor, project)]
 
 
-@router.put("/{project}/members/{email}", name="set_member")
+@router.put("/{project}/members/{email}", name="set_member", openapi_extra=openapi_body(MemberBody))
 def set_member(
-    project: str, email: str, body: MemberBody, db: DatabaseDep, actor: CurrentActor
+    project: str,
+    email: str,
+    actor: CurrentActor,
+    body: Annotated[MemberBody, Depends(json_body(MemberBody, role=Role.OWNER))],
+    db: DatabaseDep,
 ) -> MemberOut:
     """Add a member or change their role (owner)."""
     return MemberOut.of(projects.set_member(db, actor, project, email, body.role))

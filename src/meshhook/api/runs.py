@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
+from meshhook.domain.accounts import Role
 from meshhook.domain.runs.events import RunEvent
 from meshhook.domain.runs.run import Run
 from meshhook.services import runs
@@ -107,7 +108,7 @@ def start_run(
     workflow: str,
     request: Request,
     actor: CurrentActor,
-    body: Annotated[StartBody, Depends(json_body(StartBody))],
+    body: Annotated[StartBody, Depends(json_body(StartBody, role=Role.EDITOR))],
     db: DatabaseDep,
     idempotency_key: Annotated[
         str | None, Header(max_length=MAX_IDEMPOTENCY_KEY, min_length=1)
@@ -140,6 +141,7 @@ def list_runs(
     project: str,
     db: DatabaseDep,
     actor: CurrentActor,
+    cursor: Cursor,
     workflow: Annotated[str | None, Query(max_length=64, description="Id or key.")] = None,
     status: Annotated[
         str | None, Query(pattern="^(queued|running|waiting|succeeded|failed|cancelled)$")
@@ -152,7 +154,6 @@ def list_runs(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
 ) -> Response:
     """The project's runs, newest first."""
     query = RunQuery(
@@ -164,8 +165,8 @@ def list_runs(
         since=since,
         until=until,
     )
-    page, next_cursor = runs.list_runs(db, actor, project, query, limit=limit, cursor=cursor)
-    body = {"items": [run.as_json() for run in page], "next_cursor": next_cursor}
+    page, next_cursor = runs.list_runs(db, actor, project, query, limit=limit, cursor=cursor.value)
+    body = {"items": [run.as_json() for run in page], "next_cursor": cursor.next(next_cursor)}
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -263,7 +264,7 @@ def resume_run(
     run: str,
     request: Request,
     actor: CurrentActor,
-    body: Annotated[ResumeBody, Depends(json_body(ResumeBody))],
+    body: Annotated[ResumeBody, Depends(json_body(ResumeBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> Response:
     """A new run of the same version that reuses the recorded outputs upstream

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.models import RequestBody
+from meshhook.domain.accounts import Role
 from meshhook.domain.secrets import SecretRecord
 from meshhook.services import secrets
 from meshhook.services.keys import KeyProvider
@@ -65,7 +66,7 @@ def set_secret(
     project: str,
     name: str,
     actor: CurrentActor,
-    body: Annotated[SecretBody, Depends(json_body(SecretBody))],
+    body: Annotated[SecretBody, Depends(json_body(SecretBody, role=Role.ADMIN))],
     response: Response,
     db: DatabaseDep,
     keys: KeysDep,

@@ -13,6 +13,7 @@ from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.api.workflows import ProblemOut, WorkflowDetailOut, detail_response
+from meshhook.domain.accounts import Role
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.workflows import Alias, VersionInfo
 from meshhook.services import versions
@@ -101,13 +102,17 @@ def list_versions(
     workflow: str,
     db: DatabaseDep,
     actor: CurrentActor,
+    cursor: Cursor,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
 ) -> Response:
     """History, newest first."""
-    infos, next_cursor = versions.history(db, actor, project, workflow, limit=limit, cursor=cursor)
+    infos, next_cursor = versions.history(
+        db, actor, project, workflow, limit=limit, cursor=cursor.value
+    )
     return model_json(
-        Page[VersionOut](items=[VersionOut.of(info) for info in infos], next_cursor=next_cursor)
+        Page[VersionOut](
+            items=[VersionOut.of(info) for info in infos], next_cursor=cursor.next(next_cursor)
+        )
     )
 
 
@@ -134,7 +139,7 @@ def publish_version(
     project: str,
     workflow: str,
     actor: CurrentActor,
-    body: Annotated[PublishBody, Depends(json_body(PublishBody))],
+    body: Annotated[PublishBody, Depends(json_body(PublishBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> VersionOut:
     """Publish a version (default: head). Refused with the problems while it is incomplete."""
@@ -184,7 +189,7 @@ def set_alias(
     workflow: str,
     name: str,
     actor: CurrentActor,
-    body: Annotated[AliasBody, Depends(json_body(AliasBody))],
+    body: Annotated[AliasBody, Depends(json_body(AliasBody, role=Role.ADMIN))],
     db: DatabaseDep,
 ) -> AliasOut:
     """Point an alias (e.g. ``production``) at a published version (admin)."""

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
+from meshhook.domain.accounts import Role
 from meshhook.domain.errors import BadRequest, PreconditionRequired
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.workflows import Workflow, WorkflowFilter
@@ -141,7 +142,7 @@ def parse_if_match(value: str | None) -> int:
 def create_workflow(
     project: str,
     actor: CurrentActor,
-    body: Annotated[CreateBody, Depends(json_body(CreateBody))],
+    body: Annotated[CreateBody, Depends(json_body(CreateBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> Response:
     """Create a workflow from a definition or a template; its first version is 1."""
@@ -163,6 +164,7 @@ def list_workflows(
     project: str,
     db: DatabaseDep,
     actor: CurrentActor,
+    cursor: Cursor,
     q: Annotated[
         str | None, Query(max_length=200, description="Search name, description, key.")
     ] = None,
@@ -175,17 +177,18 @@ def list_workflows(
         Query(pattern=r"^-?(name|updated_at|created_at)$", description="e.g. name, -updated_at"),
     ] = workflows.DEFAULT_SORT,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
 ) -> Response:
     """Workflow metadata (no definitions), filtered, sorted, keyset-paginated."""
     filters = WorkflowFilter(
         q=q, tag=tag, is_template=is_template, published=published, deleted=deleted
     )
     rows, next_cursor = workflows.list_workflows(
-        db, actor, project, filters, sort=sort, limit=limit, cursor=cursor
+        db, actor, project, filters, sort=sort, limit=limit, cursor=cursor.value
     )
     return model_json(
-        Page[WorkflowOut](items=[WorkflowOut.of(row) for row in rows], next_cursor=next_cursor)
+        Page[WorkflowOut](
+            items=[WorkflowOut.of(row) for row in rows], next_cursor=cursor.next(next_cursor)
+        )
     )
 
 
@@ -205,7 +208,7 @@ def save_workflow(
     project: str,
     workflow: str,
     actor: CurrentActor,
-    body: Annotated[SaveBody, Depends(json_body(SaveBody))],
+    body: Annotated[SaveBody, Depends(json_body(SaveBody, role=Role.EDITOR))],
     db: DatabaseDep,
     if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
 ) -> Response:
@@ -232,7 +235,7 @@ def update_workflow(
     project: str,
     workflow: str,
     actor: CurrentActor,
-    body: Annotated[PatchBody, Depends(json_body(PatchBody))],
+    body: Annotated[PatchBody, Depends(json_body(PatchBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> Response:
     """Change metadata only: name, description, tags, is_template."""
@@ -265,7 +268,7 @@ def clone_workflow(
     project: str,
     workflow: str,
     actor: CurrentActor,
-    body: Annotated[CloneBody, Depends(json_body(CloneBody))],
+    body: Annotated[CloneBody, Depends(json_body(CloneBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> Response:
     """A new workflow whose version 1 is this workflow's head."""

@@ -20,6 +20,7 @@ from meshhook.domain import json_schema, pointers
 from meshhook.domain.accounts import looks_like_uuid
 from meshhook.domain.canonical import canonical_bytes, parse_json, refuse_nul
 from meshhook.domain.completeness import secret_references
+from meshhook.domain.duplicate_keys import refuse_duplicate_keys
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.limits import (
     MAX_BUNDLE_DEPENDENCIES,
@@ -360,6 +361,7 @@ def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
     """
     document = parse_json(data)
     refuse_nul(data, document)
+    refuse_duplicate_keys(data, document)
     _check_envelope(document)
     problems = _schema_problems(document, schema)
     if problems:

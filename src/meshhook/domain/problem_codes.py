@@ -30,6 +30,9 @@ PROBLEM_CODES: dict[str, CodeInfo] = {
         "input", "error", "A value JSON cannot hold: NaN/Infinity, non-string key, ..."
     ),
     "json.nul_character": CodeInfo("input", "error", "A string holds U+0000 (NUL)."),
+    "json.duplicate_key": CodeInfo(
+        "input", "error", "An object names the same key twice (parsers keep only one)."
+    ),
     "limit.size": CodeInfo(_S, "error", "The definition is larger than 5 MiB."),
     "limit.depth": CodeInfo(_S, "error", "JSON nested deeper than 64 levels."),
     "limit.nodes": CodeInfo(_S, "error", "More than 5,000 nodes."),

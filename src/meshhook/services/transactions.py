@@ -75,6 +75,17 @@ def project_transaction(
         yield ProjectScope(session=session, project=project, role=role)
 
 
+def check_role(db: Database, actor: Actor, project_key: str, minimum: Role) -> None:
+    """Raise what :func:`project_transaction` would (404 for a non-member, 403
+    below ``minimum``) in a short read-only transaction.
+
+    The API calls this before it reads a request body, so a caller who may not
+    use a route cannot make the server read, let alone parse, what they send.
+    """
+    with project_transaction(db, actor, project_key, minimum, write=False):
+        pass
+
+
 def _role_of(session: Session, actor: Actor, project: Project) -> Role | None:
     if actor.user_id is None:
         return Role.OWNER  # the admin CLI works on the database directly

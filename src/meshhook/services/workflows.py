@@ -245,7 +245,7 @@ def _template_definition(scope: ProjectScope, actor: Actor, ref: str) -> tuple[A
     except NotFound:
         local = None
     if local is not None and local.is_template:
-        return _head_definition(scope, local), local.key
+        return _head_definition(scope.session, local), local.key
     builtin = builtin_templates().get(ref)
     if builtin is not None:
         return builtin.definition, ref
@@ -254,12 +254,11 @@ def _template_definition(scope: ProjectScope, actor: Actor, ref: str) -> tuple[A
             f"workflow {ref!r} is not marked as a template",
             errors=[Problem("/template", "template.not_template", "mark it is_template first")],
         )
-    source = _template_elsewhere(scope, actor, ref)
-    return _head_definition(scope, source), source.key
+    return _template_elsewhere(scope, actor, ref)
 
 
-def _head_definition(scope: ProjectScope, workflow: Workflow) -> Any:
-    version = version_store.get_version(scope.session, workflow.id, workflow.head_version)
+def _head_definition(session: Session, workflow: Workflow) -> Any:
+    version = version_store.get_version(session, workflow.id, workflow.head_version)
     assert version is not None
     return definitions.load(version.definition)
 
@@ -271,17 +270,23 @@ def _unknown_template(ref: str) -> NotFound:
     )
 
 
-def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> Workflow:
-    """A template workflow by id in another project the actor can read."""
+def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> tuple[Any, str]:
+    """The head definition of a template workflow, by id, in another project
+    the actor belongs to.
+
+    Its version is read while the session is scoped to that project: on
+    PostgreSQL row-level security hides another project's versions.
+    """
     as_id = _as_uuid(ref)
     if as_id is not None and actor.user_id is not None:
-        for project, _role in project_store.list_for_user(scope.session, actor.user_id):
-            tenancy.switch_project(scope.session, project.id)
-            found = workflow_store.find(scope.session, project.id, workflow_id=as_id)
-            if found is not None and found.is_template:
-                tenancy.switch_project(scope.session, scope.project.id)
-                return found
-        tenancy.switch_project(scope.session, scope.project.id)
+        try:
+            for project, _role in project_store.list_for_user(scope.session, actor.user_id):
+                tenancy.switch_project(scope.session, project.id)
+                found = workflow_store.find(scope.session, project.id, workflow_id=as_id)
+                if found is not None and found.is_template:
+                    return _head_definition(scope.session, found), found.key
+        finally:
+            tenancy.switch_project(scope.session, scope.project.id)
     raise _unknown_template(ref)
 
 
