@@ -66,6 +66,11 @@ PROBLEM_CODES: dict[str, CodeInfo] = {
     "config.schema": CodeInfo(_C, "error", "The config does not match its node type's schema."),
     "config.unknown_field": CodeInfo(_C, "error", "A config field the node type does not have."),
     "config.jmespath": CodeInfo(_C, "error", "A JMESPath expression does not compile."),
+    "config.placeholder": CodeInfo(
+        _C,
+        "error",
+        "A {{ ... }} placeholder is neither input.<jmespath> nor secrets.NAME, or does not compile.",
+    ),
     "config.timestamp": CodeInfo(_C, "error", "A timestamp is not ISO-8601 with a time zone."),
     "config.input_schema": CodeInfo(_C, "error", "manual.input_schema is not a valid JSON Schema."),
     "settings.schema": CodeInfo(_C, "error", "A known setting has a wrong value."),

@@ -232,7 +232,8 @@ def test_secret_references_are_accepted_in_sensitive_fields(value: str) -> None:
 )
 def test_anything_beyond_a_reference_is_a_literal(value: str) -> None:
     d = definition(http({"url": "https://x.example.com", "headers": {"X-Api-Key": value}}))
-    assert found(d) == [("secret.literal_value", "/nodes/1/config/headers/X-Api-Key")]
+    # `{{ secret.TOKEN }}` is also no placeholder MeshHook fills (config.placeholder).
+    assert ("secret.literal_value", "/nodes/1/config/headers/X-Api-Key") in found(d)
 
 
 def test_unknown_secrets_are_reported_only_when_the_names_are_given() -> None:

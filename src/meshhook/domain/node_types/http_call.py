@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from meshhook.domain.limits import MAX_RETRY_STATUSES
-from meshhook.domain.node_types.base import NodeType, credential_patterns
+from meshhook.domain.node_types.base import ConfigIssue, NodeType, credential_patterns
+from meshhook.domain.runs.placeholders import placeholder_issues
 
 HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_TIMEOUT_SECONDS = 300
@@ -31,6 +33,13 @@ def _secret(title: str) -> dict[str, Any]:
         "minLength": 1,
         "writeOnly": True,
     }
+
+
+def _check(config: Mapping[str, Any]) -> list[ConfigIssue]:
+    return [
+        ConfigIssue(pointer, "config.placeholder", message)
+        for pointer, message in placeholder_issues(config)
+    ]
 
 
 HTTP_CALL = NodeType(
@@ -148,4 +157,5 @@ HTTP_CALL = NodeType(
         *credential_patterns("/headers"),
         *credential_patterns("/query"),
     ),
+    check_config=_check,
 )

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ import jmespath
 import orjson
 from jmespath.exceptions import JMESPathError
 
-from meshhook.domain.expressions import REFERENCE_NAME_PATTERN
+from meshhook.domain import pointers
+from meshhook.domain.expressions import REFERENCE_NAME_PATTERN, jmespath_error
 
+ANY_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 PLACEHOLDER = re.compile(
     r"\{\{\s*(?:input(?:\.(?P<expression>.+?))?|secrets\.(?P<secret>"
     + REFERENCE_NAME_PATTERN
@@ -53,6 +56,50 @@ class Rendered:
     has_body: bool
 
 
+def placeholder_issues(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(pointer, message)`` for each placeholder in ``url``, ``headers``,
+    ``query``, ``body`` and ``auth`` that could never be filled: not
+    ``input...`` or ``secrets.NAME``, or an expression that does not compile."""
+    issues: list[tuple[str, str]] = []
+    for pointer, text in _templated_strings(config):
+        for match in ANY_PLACEHOLDER.finditer(text):
+            whole = match.group(0)
+            known = PLACEHOLDER.fullmatch(whole)
+            if known is None:
+                issues.append(
+                    (
+                        pointer,
+                        f"{whole[:80]} is not a placeholder MeshHook fills: use"
+                        " {{ input.<jmespath> }} or {{ secrets.NAME }}",
+                    )
+                )
+                continue
+            expression = known.group("expression")
+            error = jmespath_error(expression) if expression is not None else None
+            if error is not None:
+                issues.append((pointer, f"{{{{ input.{expression[:80]} }}}}: {error}"))
+    return issues
+
+
+def _templated_strings(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any]] = [
+        (f"/{name}", config[name])
+        for name in ("url", "headers", "query", "body", "auth")
+        if name in config
+    ]
+    while stack:
+        pointer, value = stack.pop()
+        if isinstance(value, str):
+            if "{{" in value:
+                found.append((pointer, value))
+        elif isinstance(value, dict):
+            stack.extend((pointers.join(pointer, str(key)), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((pointers.join(pointer, str(i)), item) for i, item in enumerate(value))
+    return sorted(found)
+
+
 def render(config: Mapping[str, Any], value: Any, secrets: Mapping[str, str] | None) -> Rendered:
     """The request an ``http_call`` config describes, for the input ``value``.
 
@@ -69,6 +116,10 @@ def render(config: Mapping[str, Any], value: Any, secrets: Mapping[str, str] | N
         str(name): filler.text(str(text), f"/query/{name}")
         for name, text in (config.get("query") or {}).items()
     }
+    auth = config.get("auth")
+    if isinstance(auth, Mapping):
+        name, value = _auth_header(filler, auth)
+        headers[name] = value
     has_body = "body" in config
     body = filler.json(config.get("body"), "/body") if has_body else None
     return Rendered(
@@ -79,6 +130,22 @@ def render(config: Mapping[str, Any], value: Any, secrets: Mapping[str, str] | N
         body=body,
         has_body=has_body,
     )
+
+
+def _auth_header(filler: _Filler, auth: Mapping[str, Any]) -> tuple[str, str]:
+    """The header ``auth`` stands for (it wins over a same-named header)."""
+    kind = auth.get("type")
+    if kind == "bearer":
+        return "Authorization", "Bearer " + filler.text(str(auth.get("token", "")), "/auth/token")
+    if kind == "basic":
+        user = filler.text(str(auth.get("username", "")), "/auth/username")
+        password = filler.text(str(auth.get("password", "")), "/auth/password")
+        if filler.secrets is None:
+            return "Authorization", f"Basic {user}:{MASK}"
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return "Authorization", f"Basic {pair}"
+    name = str(auth.get("header_name", "Authorization"))
+    return name, filler.text(str(auth.get("value", "")), "/auth/value")
 
 
 class _Filler:
