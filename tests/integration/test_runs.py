@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 
 from meshhook.app import create_app
@@ -90,6 +91,9 @@ def finished(client: TestClient, owner: Member, run_id: str) -> dict[str, Any]:
     while time.monotonic() < deadline:
         run: dict[str, Any] = client.get(f"{BASE}/runs/{run_id}", headers=owner.headers).json()
         if run["status"] in {"succeeded", "failed", "cancelled"}:
+            # Every run a test waits for must replay to what is served.
+            replay = client.get(f"{BASE}/runs/{run_id}/replay", headers=owner.headers).json()
+            assert replay["equal"] is True, replay
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} did not finish: {run}")
@@ -260,14 +264,19 @@ def test_runs_of_another_project_are_not_found(
     assert_problem(runner.get(f"{BASE}/runs/{run['id']}", headers=outsider.headers), 404)
 
 
+Flaky = tuple[str, list[int], list[dict[str, str]]]
+
+
 @pytest.fixture
-def flaky_service() -> Iterator[tuple[str, list[int]]]:
+def flaky_service() -> Iterator[Flaky]:
     """A local service answering 503 until told otherwise (``statuses[0]``)."""
     statuses = [503]
+    seen_headers: list[dict[str, str]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length") or 0))
+            seen_headers.append(dict(self.headers))
             body = b'{"charged": true}'
             self.send_response(statuses[0])
             self.send_header("Content-Type", "application/json")
@@ -281,15 +290,15 @@ def flaky_service() -> Iterator[tuple[str, list[int]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", statuses
+    yield f"http://127.0.0.1:{server.server_address[1]}", statuses, seen_headers
     server.shutdown()
     server.server_close()
 
 
 def test_a_dead_lettered_run_resumes_from_its_failed_step_reusing_what_ran_before(
-    runner: TestClient, owner: Member, flaky_service: tuple[str, list[int]]
+    runner: TestClient, owner: Member, flaky_service: Flaky
 ) -> None:
-    url, statuses = flaky_service
+    url, statuses, _received = flaky_service
     flow = {
         "nodes": [
             {"id": "start", "type": "manual", "config": {}},
@@ -339,3 +348,44 @@ def test_a_dead_lettered_run_resumes_from_its_failed_step_reusing_what_ran_befor
         f"{BASE}/runs/{first['id']}/resume", json={"from_node": "nope"}, headers=owner.headers
     )
     assert assert_problem(unknown, 422)["errors"][0]["path"] == "/from_node"
+
+
+def test_a_secret_is_sent_but_never_written_to_events_or_logs(
+    runner: TestClient, owner: Member, flaky_service: Flaky
+) -> None:
+    url, statuses, received = flaky_service
+    statuses[0] = 200
+    value = "sk-live-7f3a9c2e"
+    stored = runner.put(f"{BASE}/secrets/API_TOKEN", json={"value": value}, headers=owner.headers)
+    assert stored.status_code in {200, 201}, stored.text
+    flow = {
+        "nodes": [
+            {"id": "start", "type": "manual", "config": {}},
+            {
+                "id": "call",
+                "type": "http_call",
+                "config": {
+                    "method": "POST",
+                    "url": url + "/charge",
+                    "headers": {"Authorization": "Bearer {{ secrets.API_TOKEN }}"},
+                },
+            },
+        ],
+        "edges": [{"from": "start", "to": "call"}],
+        "settings": {},
+    }
+    key = workflow(runner, owner, flow, publish=True)
+
+    with structlog.testing.capture_logs() as logs:
+        run = runner.post(f"{BASE}/workflows/{key}/runs", json={}, headers=owner.headers).json()
+        done = finished(runner, owner, run["id"])
+
+    assert done["status"] == "succeeded"
+    assert received[-1]["Authorization"] == f"Bearer {value}"
+    events = runner.get(f"{BASE}/runs/{run['id']}/events", headers=owner.headers).text
+    assert value not in events
+    assert "Bearer ***" in events
+    assert value not in repr(logs)
+    assert value not in runner.get(f"{BASE}/runs/{run['id']}", headers=owner.headers).text
+    audit = runner.get(f"{BASE}/audit", params={"action": "secret.use"}, headers=owner.headers)
+    assert audit.json()["items"], "the use is audited"
