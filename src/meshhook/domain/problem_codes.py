@@ -69,7 +69,7 @@ PROBLEM_CODES: dict[str, CodeInfo] = {
     "config.placeholder": CodeInfo(
         _C,
         "error",
-        "A {{ ... }} placeholder is neither input.<jmespath> nor secrets.NAME, or does not compile.",
+        "A {{ }} placeholder is not input.<jmespath> or secrets.NAME, or does not compile.",
     ),
     "config.timestamp": CodeInfo(_C, "error", "A timestamp is not ISO-8601 with a time zone."),
     "config.input_schema": CodeInfo(_C, "error", "manual.input_schema is not a valid JSON Schema."),

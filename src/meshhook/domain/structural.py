@@ -278,7 +278,7 @@ def _edge_problems(
                     else (
                         type(when) is str
                         and (source_type := types.get(source)) is not None
-                        and when in (source_type.outputs or ())
+                        and source_type.has_output(when)
                     )
                 )
                 and (source, target, when) not in seen
@@ -334,8 +334,8 @@ def _one_edge_problems(
         )
         return
     source_type = types.get(source)
-    if when is not None and source_type is not None and when not in (source_type.outputs or ()):
-        outputs = source_type.outputs
+    if when is not None and source_type is not None and not source_type.has_output(when):
+        outputs = (*(source_type.outputs or ()), *(["error"] if source_type.error_output else []))
         offer = (
             f"its outputs are {', '.join(map(repr, outputs))}"
             if outputs

@@ -106,6 +106,9 @@ class NodeType:
     is_trigger: bool = False
     max_inputs: int | None = None
     outputs: tuple[str, ...] | None = None
+    error_output: bool = False
+    """Whether an edge may leave by ``when: "error"``, followed when a step of
+    this type fails for good (after its retries) instead of failing the run."""
     jmespath_fields: tuple[str, ...] = ()
     # Rules a JSON Schema cannot say well (cross-field, parsing), run after the schema.
     check_config: ConfigCheck | None = None
@@ -172,6 +175,10 @@ class NodeType:
                 elif state is not False:
                     stack.append((child, pointers.join(pointer, token), state, depth + 1))
 
+    def has_output(self, when: str) -> bool:
+        """Whether an edge may leave a node of this type with ``when``."""
+        return when in (self.outputs or ()) or (self.error_output and when == "error")
+
     def as_json(self) -> dict[str, Any]:
         """The public description served by ``GET /api/v1/node-types``."""
         return {
@@ -186,4 +193,5 @@ class NodeType:
             "is_trigger": self.is_trigger,
             "max_inputs": self.max_inputs,
             "outputs": None if self.outputs is None else list(self.outputs),
+            "error_output": self.error_output,
         }

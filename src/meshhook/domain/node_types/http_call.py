@@ -47,6 +47,7 @@ HTTP_CALL = NodeType(
     title="HTTP request",
     description="Sends an HTTP request; the response (status, headers, body) is its output.",
     category="action",
+    error_output=True,
     config_schema={
         "type": "object",
         "title": "HTTP request",

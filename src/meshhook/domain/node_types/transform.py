@@ -9,6 +9,7 @@ TRANSFORM = NodeType(
     title="Transform",
     description="Evaluates a JMESPath expression on its input; the result is its output.",
     category="action",
+    error_output=True,
     config_schema={
         "type": "object",
         "title": "Transform",
