@@ -30,6 +30,7 @@ from tests.conftest import create_postgres_database, drop_postgres_database, req
 from tests.e2e.server import RunningServer, running_server
 
 RUNS = 100
+target_delay = [0.05]  # seconds the receiving service takes to answer
 ENGINE_ENV = {
     "MESHHOOK_HTTP_ALLOW_PRIVATE": "true",
     "MESHHOOK_LEASE_SECONDS": "2",
@@ -57,7 +58,7 @@ def target_server() -> Iterator[tuple[str, Target]]:
             with target.lock:
                 target.keys[self.path].append(self.headers.get("Idempotency-Key", ""))
                 target.count += 1
-            time.sleep(0.05)
+            time.sleep(target_delay[0])
             try:
                 body = b'{"ok": true}'
                 self.send_response(200)
@@ -245,3 +246,45 @@ def test_runs_survive_kill_9_of_a_worker_on_postgres(tmp_path: Path) -> None:
 
 def _assert_server_alive(server: RunningServer) -> None:
     assert httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
+
+
+def test_sigterm_lets_the_step_in_flight_finish_and_records_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with target_server() as (target_url, target):
+        slow = definition(target_url)
+        slow["nodes"] = slow["nodes"][:2]
+        slow["edges"] = slow["edges"][:1]
+        with (
+            running_server(home, extra_env=ENGINE_ENV) as first,
+            Api(first.url, credentials(home)) as api,
+        ):
+            key = api.publish(slow)
+            target_delay[0] = 1.5
+            run_id = api.client.post(f"/workflows/{key}/runs", json={"input": {"i": 0}}).json()[
+                "id"
+            ]
+            wait_for_requests(target, 1)
+            os.kill(first.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while _alive(first.pid):
+                assert time.monotonic() < deadline, "serve did not stop after SIGTERM"
+                time.sleep(0.1)
+        target_delay[0] = 0.05
+        with (
+            running_server(home, extra_env=ENGINE_ENV) as second,
+            Api(second.url, credentials(home)) as api,
+        ):
+            events = api.client.get(f"/runs/{run_id}/events").json()["items"]
+    kinds = [(e["type"], e["node_id"], bool(e["data"].get("takeover"))) for e in events]
+    assert ("step.succeeded", "call", False) in kinds, kinds
+    assert not any(takeover for _, _, takeover in kinds), "drained, not taken over"
+    assert target.count == 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
