@@ -18,6 +18,7 @@ from meshhook.api import (
     health,
     projects,
     secrets,
+    users,
     versions,
     web,
     workflows,
@@ -25,6 +26,7 @@ from meshhook.api import (
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
 from meshhook.services.keys import provider_for
+from meshhook.services.logins import LoginLimits
 from meshhook.settings import Settings
 from meshhook.store.db import Database, create_database
 
@@ -62,10 +64,13 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.database = db
     app.state.metrics = Metrics()
     app.state.keys = provider_for(settings)
+    # One gate and policy per app (per process): see services/logins.py.
+    app.state.login_limits = LoginLimits.from_settings(settings)
     install_error_handlers(app)
     for module in (
         health,
         auth,
+        users,
         projects,
         audit,
         definitions,

@@ -84,8 +84,19 @@ def list_members(project: str, db: DatabaseDep, actor: CurrentActor) -> list[Mem
 def set_member(
     project: str, email: str, body: MemberBody, db: DatabaseDep, actor: CurrentActor
 ) -> MemberOut:
-    """Add a member or change their role (owner)."""
+    """Add a member or change their role (owner).
+
+    The answer is the same whether or not the email has an account; an email
+    without one gets a pending account that ``meshhook users create`` claims.
+    """
     return MemberOut.of(projects.set_member(db, actor, project, email, body.role))
+
+
+@router.delete("/{project}/members/me", name="leave_project", status_code=204)
+def leave_project(project: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """Leave the project (any role); the last owner cannot leave (409)."""
+    projects.leave_project(db, actor, project)
+    return Response(status_code=204)
 
 
 @router.delete("/{project}/members/{email}", name="remove_member", status_code=204)

@@ -59,7 +59,7 @@ def add_member(
 ) -> None:
     """Add a user to a project, or change their role there."""
     with admin_database() as db:
-        membership = projects.set_member(db, Actor.cli(), project, email, role)
+        membership = projects.set_member(db, Actor.cli(), project, email, role, invite=False)
     console.print(f"{membership.email} is {membership.role.value} in {project}", highlight=False)
 
 
