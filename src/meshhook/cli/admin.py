@@ -6,7 +6,6 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
-from rich.table import Table
 
 from meshhook.cli.common import admin_database, console, read_stdin_secret, report_errors
 from meshhook.domain.accounts import Actor, Role
@@ -64,15 +63,15 @@ def list_sessions(email: Annotated[str, typer.Argument(help="The user's email ad
     """The user's web UI sessions that are still valid, newest first."""
     with admin_database() as db:
         found = sessions.list_user_sessions(db, email)
-    grid = Table("id", "created", "last used", "expires")
-    for item in found:
-        grid.add_row(
-            str(item.id),
-            item.created_at.isoformat(timespec="seconds"),
-            item.last_used_at.isoformat(timespec="seconds") if item.last_used_at else "-",
-            item.expires_at.isoformat(timespec="seconds") if item.expires_at else "never",
+    if not found:
+        console.print(f"{email} has no open sessions", highlight=False)
+    for item in found:  # one line each, so the id is never cut to fit a narrow terminal
+        used = item.last_used_at.isoformat(timespec="seconds") if item.last_used_at else "never"
+        expires = item.expires_at.isoformat(timespec="seconds") if item.expires_at else "never"
+        print(
+            f"{item.id}  created {item.created_at.isoformat(timespec='seconds')}"
+            f"  last used {used}  expires {expires}"
         )
-    console.print(grid if found else f"{email} has no open sessions", highlight=False)
 
 
 @sessions_app.command("revoke")

@@ -218,10 +218,10 @@ def authenticate(db: Database, value: str) -> Actor:
     if found is None:
         raise Unauthorized("the token is not valid")
     token, user = found
-    if token.revoked_at is not None:
-        raise Unauthorized("the token was revoked")
     if user.disabled_at is not None or user.pending:
         raise Unauthorized("the account is disabled")
+    if token.revoked_at is not None:
+        raise Unauthorized("the token was revoked")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthorized("the token has expired")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:

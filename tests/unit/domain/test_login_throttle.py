@@ -42,7 +42,8 @@ def test_a_lock_runs_out_and_an_idle_counter_is_forgotten() -> None:
     assert later.failures == 7
     # Idle for more than an hour: counting starts again.
     fresh = throttle.charge(counter, NOW + timedelta(hours=2), POLICY)
-    assert fresh.failures == 1 and fresh.locked_until is None
+    assert fresh.failures == 1
+    assert fresh.locked_until is None
 
 
 def test_a_refund_takes_back_one_attempt_and_its_lock() -> None:
@@ -50,4 +51,5 @@ def test_a_refund_takes_back_one_attempt_and_its_lock() -> None:
     charged = throttle.charge(counter, NOW, POLICY)
     assert throttle.locks_now(charged, POLICY)
     refunded = throttle.refund(charged, POLICY)
-    assert refunded.failures == 4 and refunded.locked_until is None
+    assert refunded.failures == 4
+    assert refunded.locked_until is None
