@@ -30,9 +30,9 @@ def test_a_queued_caller_gets_the_slot_when_it_frees_or_gives_up() -> None:
     holder = threading.Thread(target=hold)
     holder.start()
     entered.wait(10)
-    with pytest.raises(GateBusy):  # queued, but the slot stays taken past the wait
-        with gate.turn():
-            pass
+    # Queued, but the slot stays taken past the wait.
+    with pytest.raises(GateBusy), gate.turn():
+        pass
     release.set()
     holder.join(10)
     with gate.turn():
