@@ -176,9 +176,9 @@ def _record_lockouts(
     if not starting:
         return
     with transaction(db) as session:
-        for kind, _hash in starting:
+        for key in starting:
+            kind, counter = key[0], charged[key]
             target = account if kind == "account" else address
-            counter = charged[(kind, _hash)]
             seconds = int(limits.policy(kind).delay(counter.failures).total_seconds())
             audit.record(
                 session,
