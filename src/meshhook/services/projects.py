@@ -81,7 +81,7 @@ def create_project(
             if owner_email is not None:
                 address = normalise_email(owner_email, path="/owner")
                 owner = user_store.get_by_email(session, address)
-                if owner is None:
+                if owner is None or owner.pending:
                     raise NotFound(f"no user with email {owner_email!r}")
             else:
                 assert owner_id is not None
