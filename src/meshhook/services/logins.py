@@ -10,7 +10,7 @@ status, same body, about the same time.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -123,7 +123,7 @@ def login(
             extra={"retry_after": 1},
         ) from error
     if not correct or user is None or user.pending or user.disabled_at is not None:
-        _record_lockouts(db, limits, charged, account=account, address=address)
+        _after_failure(db, limits, charged, account=account, address=address)
         raise Unauthorized(WRONG_CREDENTIALS)
     actor = Actor(user_id=user.id, label=user.email, is_admin=user.is_admin)
     with transaction(db, actor) as session:
@@ -159,7 +159,7 @@ def _charge(
     return charged
 
 
-def _record_lockouts(
+def _after_failure(
     db: Database,
     limits: LoginLimits,
     charged: dict[attempt_store.Key, throttle.Counter],
@@ -167,19 +167,27 @@ def _record_lockouts(
     account: str,
     address: str,
 ) -> None:
-    """Audit (project-less entry) and log the failure that starts a back-off."""
-    starting = [
-        key
-        for key, counter in charged.items()
-        if throttle.locks_now(counter, limits.policy(key[0]))
+    """Start each back-off this failure earned from now, when the answer goes
+    out (the check itself may have taken a second), and audit (a project-less
+    entry) and log the failure that starts one."""
+    backing_off = [
+        key for key, counter in charged.items() if limits.policy(key[0]).delay(counter.failures)
     ]
-    if not starting:
+    if not backing_off:
         return
+    now = datetime.now(UTC)
     with transaction(db) as session:
-        for key in starting:
-            kind, counter = key[0], charged[key]
+        for key in backing_off:
+            kind, policy = key[0], limits.policy(key[0])
+            counter = attempt_store.lock(session, key, now)
+            delay = policy.delay(counter.failures)
+            until = now + delay
+            if counter.locked_until is None or counter.locked_until < until:
+                attempt_store.save(session, key, replace(counter, locked_until=until))
+            if not throttle.locks_now(charged[key], policy):
+                continue
             target = account if kind == "account" else address
-            seconds = int(limits.policy(kind).delay(counter.failures).total_seconds())
+            seconds = int(delay.total_seconds())
             audit.record(
                 session,
                 _ANONYMOUS,
@@ -187,12 +195,12 @@ def _record_lockouts(
                 project_id=None,
                 object_type=kind,
                 object_id=target[:200],
-                summary={"failures": counter.failures, "locked_seconds": seconds},
+                summary={"failures": charged[key].failures, "locked_seconds": seconds},
             )
             log.warning(
                 "login.lockout",
                 kind=kind,
                 target=target,
-                failures=counter.failures,
+                failures=charged[key].failures,
                 seconds=seconds,
             )
