@@ -21,6 +21,7 @@ from meshhook.api import (
     projects,
     runs,
     secrets,
+    users,
     versions,
     web,
     workflows,
@@ -30,6 +31,7 @@ from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContext
 from meshhook.engine.metrics import EngineMetrics
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.services.keys import provider_for
+from meshhook.services.logins import LoginLimits
 from meshhook.settings import Settings
 from meshhook.store.db import Database, create_database
 
@@ -86,11 +88,14 @@ def create_app(
     app.state.database = db
     app.state.metrics = Metrics()
     app.state.keys = provider_for(settings)
+    # One gate and policy per app (per process): see services/logins.py.
+    app.state.login_limits = LoginLimits.from_settings(settings)
     install_error_handlers(app)
     for module in (
         health,
         docs,
         auth,
+        users,
         projects,
         audit,
         definitions,

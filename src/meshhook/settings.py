@@ -49,6 +49,30 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set behind HTTPS)."
     )
+    # Accounts and sign-in (docs/security.md, "Accounts and login").
+    login_free_attempts: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account before the back-off starts."
+    )
+    login_address_free_attempts: int = Field(
+        default=30,
+        ge=1,
+        description="Sign-in attempts per client address before its back-off starts.",
+    )
+    login_max_delay_seconds: int = Field(
+        default=900, ge=1, description="Longest back-off after repeated failed sign-ins."
+    )
+    login_forget_seconds: int = Field(
+        default=3600, ge=60, description="Failure counters idle this long start from zero."
+    )
+    password_hash_concurrency: int = Field(
+        default=2, ge=1, description="Password hashes (64 MiB each) computed at once."
+    )
+    password_hash_queue: int = Field(
+        default=8, ge=0, description="Sign-ins that may wait for a hashing slot; more get 503."
+    )
+    password_hash_wait_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a hashing slot before 503."
+    )
     master_key: SecretStr | None = Field(
         default=None,
         description="Key-encryption key (base64, 32 bytes); default: a key file in the home.",

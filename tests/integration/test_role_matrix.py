@@ -20,7 +20,7 @@ from meshhook.store.db import Database
 from tests.definitions import linear
 from tests.factories import PASSWORD, Member, add_member, make_user
 
-PUBLIC, SIGNED_IN = "public", "signed-in"
+PUBLIC, SIGNED_IN, SERVER_ADMIN = "public", "signed-in", "server-admin"
 P = "/api/v1/projects/{project}"
 W = P + "/workflows/{workflow}"
 R = P + "/runs/{run}"
@@ -40,6 +40,11 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/me/tokens"): SIGNED_IN,
     ("POST", "/api/v1/me/tokens"): SIGNED_IN,
     ("DELETE", "/api/v1/me/tokens/{token_id}"): SIGNED_IN,
+    ("GET", "/api/v1/me/sessions"): SIGNED_IN,
+    ("DELETE", "/api/v1/me/sessions"): SIGNED_IN,
+    ("DELETE", "/api/v1/me/sessions/{session_id}"): SIGNED_IN,
+    ("POST", "/api/v1/users/{email}/disable"): SERVER_ADMIN,
+    ("POST", "/api/v1/users/{email}/enable"): SERVER_ADMIN,
     ("GET", "/api/v1/projects"): SIGNED_IN,
     ("POST", "/api/v1/projects"): SIGNED_IN,
     ("GET", "/api/v1/node-types"): SIGNED_IN,
@@ -48,6 +53,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", P + "/members"): Role.VIEWER,
     ("PUT", P + "/members/{email}"): Role.OWNER,
     ("DELETE", P + "/members/{email}"): Role.OWNER,
+    ("DELETE", P + "/members/me"): Role.VIEWER,
     ("GET", P + "/audit"): Role.ADMIN,
     ("POST", P + "/validate"): Role.VIEWER,
     ("GET", P + "/workflows"): Role.VIEWER,
@@ -113,6 +119,7 @@ def _request(method: str, path: str) -> tuple[str, dict[str, Any] | None, dict[s
         .replace("{email}", "vera@example.com")
         .replace("{token_id}", str(uuid.uuid4()))
         .replace("{run}", RUN_ID)
+        .replace("{session_id}", str(uuid.uuid4()))
     )
     url = url.replace("/aliases/{name}", "/aliases/production").replace(
         "/secrets/{name}", "/secrets/TOKEN"
@@ -186,6 +193,8 @@ def _expected(rule: str, caller: str) -> str:
         return "401"
     if rule == SIGNED_IN:
         return "allowed"
+    if rule == SERVER_ADMIN:
+        return "403"  # no caller here is a server admin (users create --admin)
     if caller == "non-member":
         return "404"
     return "allowed" if RANK[caller].includes(Role(rule)) else "403"
@@ -198,8 +207,10 @@ def test_each_caller_gets_the_status_its_role_allows(
     # Mutating routes last, so reads see the fixture intact.
     order = sorted(RULES, key=lambda route: (route[0] == "DELETE", route[0] != "GET", route[1]))
     for method, path in order:
-        if path in {"/api/v1/auth/logout"}:
-            continue  # would end the session used by later requests; covered in test_auth
+        if path in {"/api/v1/auth/logout", P + "/members/me"}:
+            # Would end the session / the membership later requests use;
+            # covered in test_auth and test_members.
+            continue
         for caller in CALLERS:
             member = callers[caller]
             url, body, headers = _request(method, path)

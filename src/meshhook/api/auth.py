@@ -20,7 +20,7 @@ from meshhook.api.deps import (
 from meshhook.api.models import RequestBody
 from meshhook.domain.accounts import ApiToken
 from meshhook.security.tokens import csrf_token_for
-from meshhook.services import accounts, projects
+from meshhook.services import accounts, logins, projects, sessions
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -96,16 +96,32 @@ def _me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
     )
 
 
-@router.post("/auth/login", name="login", openapi_extra=openapi_body(LoginBody))
+@router.post(
+    "/auth/login",
+    name="login",
+    openapi_extra=openapi_body(LoginBody),
+    responses={
+        401: {"description": "Wrong email or password (the same answer for unknown emails)."},
+        429: {"description": "Too many attempts for this account or address; see Retry-After."},
+        503: {"description": "Too many sign-ins being checked at once; see Retry-After."},
+    },
+)
 def login(
     body: Annotated[LoginBody, Depends(json_body(LoginBody))],
+    request: Request,
     response: Response,
     db: DatabaseDep,
     settings: SettingsDep,
 ) -> LoginOut:
-    """Check email and password; set an HttpOnly session cookie and return the CSRF token."""
+    """Check email and password; set an HttpOnly session cookie and return the CSRF token.
+
+    Failed attempts back off per account and per client address (429 with
+    ``Retry-After``); see docs/security.md, "Accounts and login".
+    """
     lifetime = timedelta(days=settings.session_days)
-    issued = accounts.login(db, body.email, body.password, lifetime=lifetime)
+    limits: logins.LoginLimits = request.app.state.login_limits
+    address = request.client.host if request.client else "unknown"
+    issued = logins.login(db, limits, body.email, body.password, address=address, lifetime=lifetime)
     csrf = csrf_token_for(issued.value)
     max_age = int(lifetime.total_seconds())
     response.set_cookie(
@@ -173,4 +189,41 @@ def create_my_token(
 @router.delete("/me/tokens/{token_id}", name="revoke_my_token", status_code=204)
 def revoke_my_token(token_id: UUID, db: DatabaseDep, actor: CurrentActor) -> Response:
     accounts.revoke_token(db, actor, token_id)
+    return Response(status_code=204)
+
+
+class SessionOut(BaseModel):
+    id: UUID
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    current: bool = Field(description="The session this request was made with.")
+
+
+@router.get("/me/sessions", name="list_my_sessions")
+def list_my_sessions(db: DatabaseDep, actor: CurrentActor) -> list[SessionOut]:
+    """The caller's UI sessions that are still valid, newest first."""
+    return [
+        SessionOut(
+            id=item.id,
+            created_at=item.created_at,
+            expires_at=item.expires_at,
+            last_used_at=item.last_used_at,
+            current=item.id == actor.token_id,
+        )
+        for item in sessions.list_sessions(db, actor)
+    ]
+
+
+@router.delete("/me/sessions", name="revoke_my_other_sessions", status_code=204)
+def revoke_my_other_sessions(db: DatabaseDep, actor: CurrentActor) -> Response:
+    """Sign out everywhere else: every session but the one making this request."""
+    sessions.revoke_other_sessions(db, actor)
+    return Response(status_code=204)
+
+
+@router.delete("/me/sessions/{session_id}", name="revoke_my_session", status_code=204)
+def revoke_my_session(session_id: UUID, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """End one of the caller's sessions; it is refused (401) from the next request on."""
+    sessions.revoke_session(db, actor, session_id)
     return Response(status_code=204)

@@ -64,6 +64,7 @@ def error_response(error: MeshHookError, instance: str | None = None) -> Respons
         slug=error.slug,
         errors=error.errors,
         extra=error.extra,
+        headers=error.headers(),
         instance=instance,
     )
 

@@ -93,8 +93,19 @@ def set_member(
     body: Annotated[MemberBody, Depends(json_body(MemberBody, role=Role.OWNER))],
     db: DatabaseDep,
 ) -> MemberOut:
-    """Add a member or change their role (owner)."""
+    """Add a member or change their role (owner).
+
+    The answer is the same whether or not the email has an account; an email
+    without one gets a pending account that ``meshhook users create`` claims.
+    """
     return MemberOut.of(projects.set_member(db, actor, project, email, body.role))
+
+
+@router.delete("/{project}/members/me", name="leave_project", status_code=204)
+def leave_project(project: str, db: DatabaseDep, actor: CurrentActor) -> Response:
+    """Leave the project (any role); the last owner cannot leave (409)."""
+    projects.leave_project(db, actor, project)
+    return Response(status_code=204)
 
 
 @router.delete("/{project}/members/{email}", name="remove_member", status_code=204)

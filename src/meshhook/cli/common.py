@@ -15,9 +15,10 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from meshhook.domain.errors import MeshHookError
+from meshhook.security import files
 from meshhook.settings import Settings
 from meshhook.store import migrate
-from meshhook.store.db import Database, create_database
+from meshhook.store.db import Database, create_database, sqlite_path
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,7 +38,13 @@ def load_settings() -> Settings:
 
 
 def open_database(settings: Settings, *, migrate_first: bool = True) -> Database:
-    """The database of ``settings``, migrated to the newest schema first."""
+    """The database of ``settings``, migrated to the newest schema first.
+
+    The home and a SQLite database are made private first (0700/0600), with a
+    warning for each one that was readable by other users.
+    """
+    files.make_private_directory(settings.home)
+    files.tighten(settings.home, sqlite_path(settings.db_url))
     if migrate_first:
         migrate.upgrade(
             settings.migration_database_url or settings.db_url, app_role=settings.db_app_role

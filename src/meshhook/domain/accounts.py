@@ -41,6 +41,10 @@ class User:
     display_name: str
     is_admin: bool
     created_at: datetime
+    # Disabled users' tokens and sessions are refused.
+    disabled_at: datetime | None = None
+    # Reserved by a project invitation; cannot sign in until an admin creates it.
+    pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,10 @@ class MeshHookError(Exception):
     def __str__(self) -> str:
         return self.detail
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the problem body."""
+        return {}
+
 
 class BadRequest(MeshHookError):
     status = 400
@@ -119,3 +123,19 @@ class ServiceUnavailable(MeshHookError):
     status = 503
     title = "Service unavailable"
     slug = "service-unavailable"
+
+    def headers(self) -> dict[str, str]:
+        retry = self.extra.get("retry_after")
+        return {"Retry-After": str(retry)} if retry is not None else {}
+
+
+class TooManyRequests(MeshHookError):
+    """Refused for now; ``extra["retry_after"]`` (seconds) becomes ``Retry-After``."""
+
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-requests"
+
+    def headers(self) -> dict[str, str]:
+        retry = self.extra.get("retry_after")
+        return {"Retry-After": str(retry)} if retry is not None else {}

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, ApiToken, User, check_display_name, normalise_email
-from meshhook.domain.errors import Conflict, NotFound, Problem, Unauthorized, ValidationFailed
+from meshhook.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    Unauthorized,
+    ValidationFailed,
+)
 from meshhook.security import passwords
 from meshhook.security import tokens as token_codec
 from meshhook.services import audit
@@ -60,14 +67,24 @@ def new_user(email: str, *, is_admin: bool = False, display_name: str | None = N
     )
 
 
-def add_user(session: Session, actor: Actor, user: User, password: str | None) -> None:
-    """Insert ``user`` inside the caller's transaction (shared with bootstrap)."""
+def add_user(session: Session, actor: Actor, user: User, password: str | None) -> User:
+    """Insert ``user`` inside the caller's transaction (shared with bootstrap).
+
+    An account reserved by a project invitation (``pending``) is claimed: the
+    user gets its id and so the memberships it was invited to.
+    """
     if password is not None:
         _check_password(password)
-    if user_store.get_by_email(session, user.email) is not None:
+    existing = user_store.get_by_email(session, user.email)
+    if existing is not None and not existing.pending:
         raise Conflict(f"a user with email {user.email!r} already exists")
     digest = passwords.hash_password(password) if password is not None else None
-    user_store.insert_user(session, user, digest)
+    if existing is not None:
+        # Reserved by an invitation: the account keeps that id and its memberships.
+        user = replace(user, id=existing.id)
+        user_store.claim_pending(session, user, digest)
+    else:
+        user_store.insert_user(session, user, digest)
     audit.record(
         session,
         actor,
@@ -77,6 +94,7 @@ def add_user(session: Session, actor: Actor, user: User, password: str | None) -
         object_id=str(user.id),
         summary={"email": user.email, "is_admin": user.is_admin},
     )
+    return user
 
 
 def create_user(
@@ -92,7 +110,7 @@ def create_user(
     user = new_user(email, is_admin=is_admin, display_name=display_name)
     try:
         with transaction(db, actor) as session:
-            add_user(session, actor, user, password)
+            user = add_user(session, actor, user, password)
     except IntegrityError as error:  # a concurrent create of the same email
         raise Conflict(f"a user with email {user.email!r} already exists") from error
     return user
@@ -101,7 +119,7 @@ def create_user(
 def get_user(db: Database, email: str) -> User:
     with transaction(db, write=False) as session:
         user = user_store.get_by_email(session, normalise_email(email))
-    if user is None:
+    if user is None or user.pending:
         raise NotFound(f"no user with email {email!r}")
     return user
 
@@ -162,7 +180,7 @@ def create_token(
     lifetime = timedelta(days=expires_in_days) if expires_in_days else None
     with transaction(db, actor) as session:
         user = user_store.get_by_email(session, normalise_email(email))
-        if user is None:
+        if user is None or user.pending:
             raise NotFound(f"no user with email {email!r}")
         return issue_token(session, actor, user, name=name, lifetime=lifetime)
 
@@ -203,6 +221,8 @@ def authenticate(db: Database, value: str) -> Actor:
     if found is None:
         raise Unauthorized("the token is not valid")
     token, user = found
+    if user.disabled_at is not None or user.pending:
+        raise Unauthorized("the account is disabled")
     if token.revoked_at is not None:
         raise Unauthorized("the token was revoked")
     if token.expires_at is not None and token.expires_at <= now:
@@ -211,24 +231,6 @@ def authenticate(db: Database, value: str) -> Actor:
         with transaction(db) as session:
             token_store.mark_used(session, token.id, now)
     return Actor(user_id=user.id, label=user.email, is_admin=user.is_admin, token_id=token.id)
-
-
-def login(db: Database, email: str, password: str, *, lifetime: timedelta) -> IssuedToken:
-    """Check a password and open a UI session (a ``session`` kind token)."""
-    try:
-        address = normalise_email(email)
-    except ValidationFailed:
-        address = ""
-    with transaction(db, write=False) as session:
-        found = user_store.get_password_hash(session, address)
-    user, digest = found if found else (None, None)
-    if not passwords.verify_password(digest, password) or user is None:
-        raise Unauthorized("the email or password is wrong")
-    actor = Actor(user_id=user.id, label=user.email, is_admin=user.is_admin)
-    with transaction(db, actor) as session:
-        return issue_token(
-            session, actor, user, name="ui session", kind="session", lifetime=lifetime
-        )
 
 
 def logout(db: Database, actor: Actor) -> None:
@@ -245,3 +247,32 @@ def me(db: Database, actor: Actor) -> User:
     if user is None:
         raise Unauthorized("the user of this token no longer exists")
     return user
+
+
+def set_disabled(db: Database, actor: Actor, email: str, *, disabled: bool) -> User:
+    """Disable a user (their tokens and sessions are refused at once, their UI
+    sessions revoked) or enable them again; server admins only."""
+    if not actor.is_admin:
+        raise Forbidden("only server admins may disable or enable users")
+    now = datetime.now(UTC)
+    with transaction(db, actor) as session:
+        user = user_store.get_by_email(session, normalise_email(email))
+        if user is None or user.pending:
+            raise NotFound(f"no user with email {email!r}")
+        if disabled and actor.user_id == user.id:
+            raise Conflict("you cannot disable yourself")
+        if disabled == (user.disabled_at is not None):
+            return user  # already so: nothing to change or audit
+        user_store.set_disabled(session, user.id, now if disabled else None)
+        if disabled:
+            token_store.revoke_sessions(session, user.id, now)
+        audit.record(
+            session,
+            actor,
+            "user.disable" if disabled else "user.enable",
+            project_id=None,
+            object_type="user",
+            object_id=str(user.id),
+            summary={"email": user.email},
+        )
+    return replace(user, disabled_at=now if disabled else None)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from meshhook.domain.accounts import Actor
 from meshhook.domain.errors import Conflict
+from meshhook.security import files
 from meshhook.security.passwords import generate_password
 from meshhook.services import accounts, projects
 from meshhook.services.transactions import transaction
@@ -63,7 +64,7 @@ def bootstrap(db: Database, credentials_file: Path) -> InitialCredentials | None
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files.make_private_directory(path.parent)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(text)

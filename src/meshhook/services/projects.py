@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from meshhook.domain.accounts import (
     normalise_email,
 )
 from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from meshhook.services import audit
+from meshhook.services import accounts, audit
 from meshhook.services.transactions import project_transaction, transaction
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
@@ -81,7 +82,7 @@ def create_project(
             if owner_email is not None:
                 address = normalise_email(owner_email, path="/owner")
                 owner = user_store.get_by_email(session, address)
-                if owner is None:
+                if owner is None or owner.pending:
                     raise NotFound(f"no user with email {owner_email!r}")
             else:
                 assert owner_id is not None
@@ -110,13 +111,36 @@ def list_members(db: Database, actor: Actor, key: str) -> list[Membership]:
         return project_store.list_members(scope.session, scope.project.id)
 
 
-def set_member(db: Database, actor: Actor, key: str, email: str, role: Role) -> Membership:
-    """Add a member or change their role (owner role needed)."""
+def set_member(
+    db: Database, actor: Actor, key: str, email: str, role: Role, *, invite: bool = True
+) -> Membership:
+    """Add a member or change their role (owner role needed).
+
+    An email without an account answers exactly like one with an account, so
+    adding members cannot be used to probe which emails have accounts: the
+    email gets a *pending* account (it cannot sign in) holding the membership,
+    and ``meshhook users create`` for that email later claims it. With
+    ``invite`` False (the admin CLI) an unknown email is an error instead.
+    """
+    address = normalise_email(email)
+    try:
+        return _set_member(db, actor, key, address, role, invite=invite)
+    except IntegrityError:
+        # Two owners invited the same new email at once: the account exists now.
+        return _set_member(db, actor, key, address, role, invite=invite)
+
+
+def _set_member(
+    db: Database, actor: Actor, key: str, address: str, role: Role, *, invite: bool
+) -> Membership:
     with project_transaction(db, actor, key, Role.OWNER) as scope:
         session, project = scope.session, scope.project
-        user = user_store.get_by_email(session, normalise_email(email))
+        user = user_store.get_by_email(session, address)
+        if not invite and (user is None or user.pending):
+            raise NotFound(f"no user with email {address!r}; create it first")
         if user is None:
-            raise NotFound(f"no user with email {email!r}; create it first")
+            user = replace(accounts.new_user(address), pending=True)
+            user_store.insert_user(session, user, None)
         existing = project_store.get_membership(session, project.id, user.id)
         if existing is None:
             membership = Membership(
@@ -159,6 +183,7 @@ def set_member(db: Database, actor: Actor, key: str, email: str, role: Role) -> 
 
 
 def remove_member(db: Database, actor: Actor, key: str, email: str) -> None:
+    """Remove a member (owner role needed); never the last owner."""
     with project_transaction(db, actor, key, Role.OWNER) as scope:
         session, project = scope.session, scope.project
         user = user_store.get_by_email(session, normalise_email(email))
@@ -178,15 +203,36 @@ def remove_member(db: Database, actor: Actor, key: str, email: str) -> None:
         )
 
 
+def leave_project(db: Database, actor: Actor, key: str) -> None:
+    """The caller leaves a project (any role); the last owner cannot (409)."""
+    assert actor.user_id is not None
+    with project_transaction(db, actor, key, Role.VIEWER) as scope:
+        session, project = scope.session, scope.project
+        existing = project_store.get_membership(session, project.id, actor.user_id)
+        assert existing is not None  # the scope found the caller's role
+        _keep_an_owner(session, project, existing, demoting=True)
+        project_store.delete_membership(session, project.id, actor.user_id)
+        audit.record(
+            session,
+            actor,
+            "member.leave",
+            project_id=project.id,
+            object_type="member",
+            object_id=existing.email,
+            summary={"role": existing.role.value},
+        )
+
+
 def _keep_an_owner(
     session: Session, project: Project, member: Membership, *, demoting: bool
 ) -> None:
-    if (
-        demoting
-        and member.role == Role.OWNER
-        and project_store.count_owners(session, project.id) <= 1
-    ):
-        raise Conflict(
-            f"{member.email} is the last owner of project {project.key!r}; "
-            "make someone else owner first"
-        )
+    if not demoting or member.role != Role.OWNER:
+        return
+    # Locked before counting: concurrent demotions are counted one after the other.
+    owners = project_store.lock_owners(session, project.id)
+    if [owner for owner in owners if owner != member.user_id]:
+        return
+    raise Conflict(
+        f"{member.email} is the last owner of project {project.key!r}; "
+        "make someone else owner first"
+    )

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from meshhook.security import files
 from meshhook.store import checkpoints
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -79,9 +80,21 @@ def ensure_sqlite_directory(url: str) -> bool:
     if parsed.get_backend_name() != "sqlite":
         return False
     database = parsed.database
-    if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        # Private from the start: 0700 folder, 0600 file (and so -wal/-shm).
+        path = Path(database).expanduser()
+        files.make_private_directory(path.parent)
+        files.create_private_file(path)
     return True
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database).expanduser()
 
 
 def _configure_sqlite(

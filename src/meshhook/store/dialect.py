@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     Uuid,
     any_,
     bindparam,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from meshhook.store.tables import workflows
@@ -154,3 +157,12 @@ def _postgres_candidates(session: Session, needle: str) -> ColumnElement[bool] |
     # One array parameter, answered by the primary key even when empty (a
     # constant false would still be planned as a scan, with a parallel worker).
     return workflows.c.id == any_(bindparam("search_ids", found, type_=ARRAY(Uuid)))
+
+
+def insert_if_absent(session: Session, target: Table, values: dict[str, Any]) -> None:
+    """Insert one row unless its primary key exists (``ON CONFLICT DO NOTHING``);
+    concurrent callers on either database never fail on the duplicate."""
+    if _dialect(session) == "postgresql":
+        session.execute(postgresql_insert(target).values(**values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(target).values(**values).on_conflict_do_nothing())

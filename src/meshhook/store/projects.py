@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Membership, Project, Role
+from meshhook.store.dialect import lock_rows
 from meshhook.store.tables import memberships, projects, users
 
 
@@ -90,14 +91,21 @@ def list_members(session: Session, project_id: UUID) -> list[Membership]:
     return [_membership(row) for row in rows]
 
 
-def count_owners(session: Session, project_id: UUID) -> int:
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(memberships)
-            .where(memberships.c.project_id == project_id, memberships.c.role == Role.OWNER)
-        ).scalar_one()
-    )
+def lock_owners(session: Session, project_id: UUID) -> list[UUID]:
+    """The project's owners, their rows locked until commit.
+
+    Two owners demoting each other at once: the second waits for the first to
+    commit and then counts one owner, not two (PostgreSQL ``FOR UPDATE``; a
+    SQLite write transaction holds the database's only write lock anyway).
+    """
+    rows = session.execute(
+        lock_rows(
+            select(memberships.c.user_id).where(
+                memberships.c.project_id == project_id, memberships.c.role == Role.OWNER.value
+            )
+        )
+    ).all()
+    return [row.user_id for row in rows]
 
 
 def insert_membership(session: Session, membership: Membership) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 
@@ -44,6 +45,10 @@ users = Table(
     Column("password_hash", String(200), nullable=True),
     Column("is_admin", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Disabled: every token and session of the user is refused (401).
+    Column("disabled_at", UTCDateTime, nullable=True),
+    # Reserved by a project invitation; ``meshhook users create`` claims it.
+    Column("pending", Boolean, nullable=False, server_default=false()),
 )
 
 projects = Table(
@@ -278,4 +283,18 @@ run_idempotency = Table(
     Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("run_id", Uuid, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Failed sign-ins per account (``key_hash`` = SHA-256 of the normalised email)
+# and per client address: the login back-off, shared by every API process.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("key_hash", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('account', 'address')", name="kind"),
+    Index("ix_login_attempts_updated_at", "updated_at"),
 )

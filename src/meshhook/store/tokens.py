@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import ApiToken, User
@@ -50,6 +50,8 @@ _BY_DIGEST = (
         users.c.display_name,
         users.c.is_admin,
         users.c.created_at.label("user_created_at"),
+        users.c.disabled_at,
+        users.c.pending,
     )
     .join(users, users.c.id == api_tokens.c.user_id)
     .where(api_tokens.c.token_hash == bindparam("digest"))
@@ -66,6 +68,8 @@ def find_by_digest(session: Session, digest: str) -> tuple[ApiToken, User] | Non
         display_name=row.display_name,
         is_admin=row.is_admin,
         created_at=row.user_created_at,
+        disabled_at=row.disabled_at,
+        pending=row.pending,
     )
     return _token(row), user
 
@@ -96,3 +100,32 @@ def revoke(session: Session, token_id: UUID, when: datetime) -> None:
         .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=when)
     )
+
+
+def list_sessions(session: Session, user_id: UUID, now: datetime) -> list[ApiToken]:
+    """The user's UI sessions still in use (neither revoked nor expired), newest first."""
+    rows = session.execute(
+        select(api_tokens)
+        .where(
+            api_tokens.c.user_id == user_id,
+            api_tokens.c.kind == "session",
+            api_tokens.c.revoked_at.is_(None),
+            or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now),
+        )
+        .order_by(api_tokens.c.created_at.desc(), api_tokens.c.id)
+    ).all()
+    return [_token(row) for row in rows]
+
+
+def revoke_sessions(
+    session: Session, user_id: UUID, when: datetime, *, keep: UUID | None = None
+) -> int:
+    """Revoke every live UI session of the user but ``keep``; how many were."""
+    query = update(api_tokens).where(
+        api_tokens.c.user_id == user_id,
+        api_tokens.c.kind == "session",
+        api_tokens.c.revoked_at.is_(None),
+    )
+    if keep is not None:
+        query = query.where(api_tokens.c.id != keep)
+    return int(session.execute(query.values(revoked_at=when)).rowcount)  # type: ignore[attr-defined]

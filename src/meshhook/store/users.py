@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import User
@@ -19,6 +20,8 @@ def _user(row: Any) -> User:
         display_name=row.display_name,
         is_admin=row.is_admin,
         created_at=row.created_at,
+        disabled_at=row.disabled_at,
+        pending=row.pending,
     )
 
 
@@ -31,8 +34,29 @@ def insert_user(session: Session, user: User, password_hash: str | None) -> None
             password_hash=password_hash,
             is_admin=user.is_admin,
             created_at=user.created_at,
+            pending=user.pending,
         )
     )
+
+
+def claim_pending(session: Session, user: User, password_hash: str | None) -> None:
+    """Turn the pending account reserved for ``user.email`` into a real one
+    (keeping its id, so the project memberships it was invited to stay)."""
+    session.execute(
+        update(users)
+        .where(users.c.email == user.email, users.c.pending.is_(True))
+        .values(
+            display_name=user.display_name,
+            password_hash=password_hash,
+            is_admin=user.is_admin,
+            created_at=user.created_at,
+            pending=False,
+        )
+    )
+
+
+def set_disabled(session: Session, user_id: UUID, when: datetime | None) -> None:
+    session.execute(update(users).where(users.c.id == user_id).values(disabled_at=when))
 
 
 def get_by_email(session: Session, email: str) -> User | None:

@@ -2,7 +2,7 @@
 idempotency keys, under row-level security; a claim function for workers.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from meshhook.store.migrations import postgres as pg
 from meshhook.store.types import UTCDateTime
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
