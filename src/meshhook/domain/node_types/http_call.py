@@ -145,4 +145,5 @@ HTTP_CALL = NodeType(
         *credential_patterns("/headers"),
         *credential_patterns("/query"),
     ),
+    destination_field="/url",
 )
