@@ -211,8 +211,10 @@ def test_the_cli_sets_shows_and_lifts_allowed_hosts(api: TestClient, owner: Memb
     runner = CliRunner()
     stored = runner.invoke(
         app,
-        ["secrets", "set", "CRM_TOKEN", "--value-stdin", "--allow-host", "api.example.com"]
-        + ["--allow-host", "*.crm.example"],
+        [
+            *("secrets", "set", "CRM_TOKEN", "--value-stdin"),
+            *("--allow-host", "api.example.com", "--allow-host", "*.crm.example"),
+        ],
         input="sk-live-123\n",
     )
     assert stored.exit_code == 0, stored.output

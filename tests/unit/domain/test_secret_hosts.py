@@ -93,7 +93,8 @@ def test_unicode_hosts_compare_in_their_idna_form() -> None:
     assert host_allowed(patterns, "https://xn--bcher-kva.example/")
     assert not host_allowed(patterns, "https://bucher.example/")
     # full-width letters and dots fold to ASCII the way browsers fold them
-    assert host_allowed(API, "https://ａｐｉ。example。com/")
+    fullwidth = "\uff41\uff50\uff49\u3002example\u3002com"  # "api。example。com", full width
+    assert host_allowed(API, f"https://{fullwidth}/")
 
 
 def test_ip_literals_match_only_in_their_canonical_form() -> None:
