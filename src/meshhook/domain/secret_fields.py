@@ -18,6 +18,7 @@ The rules (docs/security.md, "Secrets in definitions"):
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -91,10 +92,31 @@ def _misplaced(node_type: NodeType, name: str) -> str:
     )
 
 
-def _mentions_secrets(config: dict[str, Any]) -> bool:
+# Secret problems of configs checked recently, by node type and content: a
+# one-node edit of a large workflow re-checks one config (the checks are pure).
+_CACHE_SIZE = 8_192
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _relative_problems(type_name: str, config_json: str) -> tuple[Problem, ...]:
+    """``config_secret_problems`` with pointers relative to the config."""
+    return tuple(config_secret_problems(REGISTRY[type_name], orjson.loads(config_json), ""))
+
+
+def _config_problems(node_type: NodeType, config: dict[str, Any]) -> tuple[Problem, ...]:
     try:
-        return b"secrets" in orjson.dumps(config)
-    except TypeError:  # not plain JSON (other checks say so): look properly
+        # A str, not the bytes: orjson hands small outputs back in 4 KB buffers,
+        # which a cache of thousands of keys would keep alive.
+        key = orjson.dumps(config).decode()
+    except TypeError:  # not plain JSON (other checks say so): no caching
+        return tuple(config_secret_problems(node_type, config, ""))
+    return _relative_problems(node_type.name, key)
+
+
+def _mentions_secrets(nodes: Sequence[Any]) -> bool:
+    try:
+        return b"secrets" in orjson.dumps(nodes)
+    except TypeError:
         return True
 
 
@@ -102,10 +124,12 @@ def secret_field_problems(nodes: Sequence[Any]) -> list[Problem]:
     """Misplaced references and literal credentials in every node's config.
 
     Nodes whose type is unknown or whose config is not an object are skipped
-    (other structural problems cover them). A config is walked only when its
-    type has sensitive fields or its JSON mentions ``secrets`` at all.
+    (other structural problems cover them). Configs of types with sensitive
+    fields are checked through a cache; the others only when some config
+    mentions ``secrets`` at all (one serialisation of the nodes tells).
     """
     problems: list[Problem] = []
+    mentions: bool | None = None
     for i, node in enumerate(nodes):
         if type(node) is not dict:
             continue
@@ -116,9 +140,17 @@ def secret_field_problems(nodes: Sequence[Any]) -> list[Problem]:
         node_type = REGISTRY.get(type_name)
         if node_type is None:
             continue
-        if not node_type.sensitive_fields and not _mentions_secrets(config):
-            continue
-        problems.extend(config_secret_problems(node_type, config, f"/nodes/{i}/config"))
+        if node_type.sensitive_fields:
+            found: Sequence[Problem] = _config_problems(node_type, config)
+        else:
+            if mentions is None:
+                mentions = _mentions_secrets(nodes)
+            if not mentions:
+                continue
+            found = config_secret_problems(node_type, config, "")
+        if found:
+            base = f"/nodes/{i}/config"
+            problems.extend(Problem(base + p.path, p.code, p.message, p.severity) for p in found)
     return problems
 
 
