@@ -234,3 +234,22 @@ def test_the_cli_sets_shows_and_lifts_allowed_hosts(api: TestClient, owner: Memb
         app, ["secrets", "hosts", "CRM_TOKEN", "--any-host", "--allow-host", "x.example"]
     )
     assert both.exit_code == 2
+
+
+def test_importing_a_published_version_aimed_elsewhere_warns(
+    client: TestClient, owner: Member
+) -> None:
+    assert create(client, owner, with_call(**bearer())).status_code == 201
+    client.put(f"{SECRETS}/CRM_TOKEN", json={"value": "v"}, headers=owner.headers)
+    assert (
+        client.post(f"{WORKFLOWS}/sync/versions/publish", json={}, headers=owner.headers)
+    ).status_code == 200
+    bundle = client.get(f"{WORKFLOWS}/sync/export", headers=owner.headers).json()
+    client.patch(
+        f"{SECRETS}/CRM_TOKEN", json={"allowed_hosts": ["crm.example.com"]}, headers=owner.headers
+    )
+    imported = client.post(f"{PROJECT}/import?force=true", json=bundle, headers=owner.headers)
+    assert imported.status_code in (200, 201), imported.text
+    assert [(w["code"], w["path"]) for w in imported.json()["warnings"]] == [
+        ("secret.host_not_allowed", "/workflows/0/versions/0/definition/nodes/2/config/url")
+    ]
