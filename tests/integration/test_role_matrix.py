@@ -75,6 +75,8 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", P + "/secrets/{name}"): Role.ADMIN,
     ("GET", P + "/secrets/{name}"): Role.ADMIN,
     ("DELETE", P + "/secrets/{name}"): Role.ADMIN,
+    ("PATCH", P + "/secrets/{name}"): Role.ADMIN,
+    ("POST", P + "/secrets/scrub"): Role.ADMIN,
     ("GET", "/api/v1/schemas/workflow-bundle.v1.json"): PUBLIC,
     ("GET", W + "/export"): Role.ADMIN,
     ("GET", P + "/export"): Role.ADMIN,

@@ -24,6 +24,8 @@ PAGE_MAX = 200
 CHUNK_BYTES = 256 * 1024
 
 Json = dict[str, Any]
+# ``set_secret(allowed_hosts=...)`` left out: a replaced secret keeps its list.
+KEEP_HOSTS: Any = object()
 Progress = Callable[[int, int | None], None]
 """``(done, total)`` in bytes; ``total`` is ``None`` when unknown."""
 
@@ -449,11 +451,38 @@ class MeshHookClient:
         path = f"/projects/{_segment(project)}/secrets"
         return f"{path}/{_segment(name)}" if name is not None else path
 
-    def set_secret(self, project: str, name: str, value: str, *, description: str = "") -> Json:
-        """Create or replace a secret; the answer carries its metadata, never the value."""
-        found: Json = self._json(
-            "PUT", self._secrets(project, name), body={"value": value, "description": description}
-        )
+    def set_secret(
+        self,
+        project: str,
+        name: str,
+        value: str,
+        *,
+        description: str = "",
+        allowed_hosts: list[str] | None = KEEP_HOSTS,
+    ) -> Json:
+        """Create or replace a secret; the answer carries its metadata, never the value.
+
+        ``allowed_hosts`` left out keeps a replaced secret's list; ``None`` lifts it.
+        """
+        body: Json = {"value": value, "description": description}
+        if allowed_hosts is not KEEP_HOSTS:
+            body["allowed_hosts"] = allowed_hosts
+        found: Json = self._json("PUT", self._secrets(project, name), body=body)
+        return found
+
+    def get_secret(self, project: str, name: str) -> Json:
+        found: Json = self._json("GET", self._secrets(project, name))
+        return found
+
+    def update_secret(self, project: str, name: str, **fields: Any) -> Json:
+        """Change ``description`` or ``allowed_hosts`` (``None``: any host), keeping the value."""
+        found: Json = self._json("PATCH", self._secrets(project, name), body=fields)
+        return found
+
+    def scrub_secrets(self, project: str, *, dry_run: bool = False) -> Json:
+        """Replace literal credentials in stored history by ``***`` (or report them)."""
+        params = {"dry_run": "true"} if dry_run else {}
+        found: Json = self._json("POST", self._secrets(project, "scrub"), params=params)
         return found
 
     def list_secrets(self, project: str) -> list[Json]:

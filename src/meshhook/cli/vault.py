@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from meshhook.cli.client import KEEP_HOSTS
 from meshhook.cli.common import (
     admin_database,
     console,
@@ -22,6 +23,35 @@ secrets_app = typer.Typer(help="Project secrets (values are write-only).", no_ar
 keys_app = typer.Typer(help="Key-encryption keys of the secrets vault.", no_args_is_help=True)
 
 
+AllowHost = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-host",
+        help="A host the value may be sent to (api.example.com, *.example.com); repeat "
+        "for more. Replaces the secret's list.",
+    ),
+]
+AnyHost = Annotated[
+    bool, typer.Option("--any-host", help="Lift the host restriction: any host may get it.")
+]
+
+
+def _hosts_choice(allow_host: list[str] | None, any_host: bool) -> Any:
+    """What to send as ``allowed_hosts``: a list, ``None`` (any host) or KEEP_HOSTS."""
+    if allow_host and any_host:
+        say("give --allow-host or --any-host, not both")
+        raise typer.Exit(2)
+    if any_host:
+        return None
+    return list(allow_host) if allow_host else KEEP_HOSTS
+
+
+def _shown_hosts(hosts: list[str] | None) -> str:
+    if hosts is None:
+        return "any host"
+    return ", ".join(hosts) if hosts else "no host"
+
+
 @secrets_app.command("set")
 def set_secret(
     name: Annotated[str, typer.Argument(help="e.g. CRM_API_TOKEN")],
@@ -29,16 +59,56 @@ def set_secret(
         bool, typer.Option("--value-stdin", help="Read the value from standard input.")
     ] = False,
     description: Annotated[str, typer.Option(help="What it is for.")] = "",
+    allow_host: AllowHost = None,
+    any_host: AnyHost = False,
     project: Project = "default",
 ) -> None:
-    """Create or replace a secret. The value is read from standard input, never an argument."""
+    """Create or replace a secret. The value is read from standard input, never an argument.
+
+    Without --allow-host or --any-host a replaced secret keeps its allowed hosts
+    (a new one may go to any host).
+    """
     if not value_stdin:
         say("pass --value-stdin and pipe the value in (arguments end up in shell history)")
         raise typer.Exit(2)
+    hosts = _hosts_choice(allow_host, any_host)
     value = read_stdin_secret("secret value")
     with api() as client:
-        client.set_secret(project, name, value, description=description)
-    say(f"secret {name} stored in project {project}; reference it as {{{{ secrets.{name} }}}}")
+        found = client.set_secret(
+            project, name, value, description=description, allowed_hosts=hosts
+        )
+    say(
+        f"secret {name} stored in project {project} (sent only to "
+        f"{_shown_hosts(found.get('allowed_hosts'))}); reference it as "
+        f"{{{{ secrets.{name} }}}} in a credential field"
+    )
+
+
+@secrets_app.command("hosts")
+def hosts(
+    name: str,
+    allow_host: AllowHost = None,
+    any_host: AnyHost = False,
+    no_host: Annotated[
+        bool, typer.Option("--no-host", help="Send it nowhere (e.g. a webhook HMAC secret).")
+    ] = False,
+    project: Project = "default",
+    as_json: AsJson = False,
+) -> None:
+    """Show or change the hosts a secret may be sent to (its value is kept)."""
+    choice = [] if no_host else _hosts_choice(allow_host, any_host)
+    if no_host and (allow_host or any_host):
+        say("give one of --allow-host, --any-host or --no-host")
+        raise typer.Exit(2)
+    with api(as_json) as client:
+        if choice is KEEP_HOSTS:
+            found = client.get_secret(project, name)
+        else:
+            found = client.update_secret(project, name, allowed_hosts=choice)
+    if as_json:
+        emit(found)
+        return
+    say(f"secret {name} may be sent to {_shown_hosts(found['allowed_hosts'])}")
 
 
 @secrets_app.command("list")
@@ -49,18 +119,53 @@ def list_secrets(project: Project = "default", as_json: AsJson = False) -> None:
     if as_json:
         emit(found)
         return
-    grid = table("name", "description", "updated", "by", "last used")
+    grid = table("name", "description", "allowed hosts", "updated", "by", "last used")
     for item in found:
         last = when(item["last_used_at"]) if item["last_used_at"] else "never"
         add_row(
             grid,
             item["name"],
             item["description"],
+            _shown_hosts(item.get("allowed_hosts")),
             when(item["updated_at"]),
             item["updated_by"],
             last,
         )
     console.print(grid)
+
+
+@secrets_app.command("scrub")
+def scrub(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only report what would be replaced.")
+    ] = False,
+    project: Project = "default",
+    as_json: AsJson = False,
+) -> None:
+    """Replace literal credentials in every stored version (trash included) by ***.
+
+    The one exception to immutable history: version numbers stay, contents and
+    hashes change, and each change is audited (secret.scrub). Rotate any
+    credential it finds: it may survive in backups and earlier exports.
+    """
+    with api(as_json) as client:
+        report = client.scrub_secrets(project, dry_run=dry_run)
+    if as_json:
+        emit(report)
+        return
+    grid = table("workflow", "version", "fields")
+    for item in report["scrubbed"]:
+        key = item["workflow_key"] + (" (trash)" if item["deleted"] else "")
+        add_row(grid, key, str(item["version"]), ", ".join(item["pointers"]))
+    if report["scrubbed"]:
+        console.print(grid)
+    count = sum(len(item["pointers"]) for item in report["scrubbed"])
+    verb = "would replace" if dry_run else "replaced"
+    say(
+        f"{verb} {count} literal value(s) in {len(report['scrubbed'])} version(s); "
+        f"checked {report['versions_checked']} version(s) of "
+        f"{report['workflows_checked']} workflow(s)"
+    )
 
 
 @secrets_app.command("delete")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -16,6 +16,7 @@ from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.graph_memo import GraphMemo
 from meshhook.domain.limits import CONFIG_CACHE_BYTES, MAX_CACHED_CONFIG_BYTES, MAX_MEMO_PROBLEMS
 from meshhook.domain.node_types import REGISTRY, NodeType
+from meshhook.domain.secret_fields import host_problems
 
 MAX_RUN_TIMEOUT_SECONDS = 365 * 24 * 3600
 
@@ -214,12 +215,15 @@ def completeness_problems(
     definition: Any,
     *,
     secret_names: Collection[str] | None = None,
+    allowed_hosts: Mapping[str, Sequence[str]] | None = None,
     graph: bytes | None = None,
 ) -> list[Problem]:
     """Problems that block publishing; call only when ``structural_problems`` is empty.
 
     When ``secret_names`` (the project's secrets) is given, references to other
     names are reported as ``secret.unknown``; ``None`` skips that check.
+    ``allowed_hosts`` (the project's restricted secrets, name → host patterns)
+    reports nodes that would send one to a host it does not allow.
     ``graph`` is the definition's graph signature when already known
     (``check_structure`` computes it): the graph checks are then memoised.
     """
@@ -246,6 +250,8 @@ def completeness_problems(
                             f"create it with `meshhook secrets set {name}`",
                         )
                     )
+    if allowed_hosts:
+        problems.extend(host_problems(definition, allowed_hosts))
     problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(nodes, edges, types)))
     settings = definition.get("settings", {})
     for error in _SETTINGS_VALIDATOR.iter_errors(settings):

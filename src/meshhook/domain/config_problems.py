@@ -1,4 +1,4 @@
-"""Problems in one node's ``config``: schema, JMESPath, type rules, literal secrets.
+"""Problems in one node's ``config``: schema, JMESPath, type rules, scrubbed secrets.
 
 Messages never echo a value from a sensitive field (a mistyped token must not end
 up in the problems stored on a draft), and name fields by pointer so the UI can
@@ -15,10 +15,11 @@ import orjson
 
 from meshhook.domain import pointers
 from meshhook.domain.errors import Problem
-from meshhook.domain.expressions import is_secret_reference, jmespath_error
+from meshhook.domain.expressions import jmespath_error
 from meshhook.domain.json_schema import ValidationError, schema_errors
 from meshhook.domain.limits import MAX_CONFIG_SCHEMA_ERRORS, TRUNCATED_CODE
 from meshhook.domain.node_types import NodeType
+from meshhook.domain.secret_fields import scrubbed_problems
 
 _MAX_SHOWN = 60
 
@@ -118,19 +119,6 @@ def _described(node_type: NodeType, errors: list[ValidationError], base: str) ->
         yield Problem(path, "config.schema", f"{label} {_message(error, sensitive)}")
 
 
-def _literal_secret_problems(node_type: NodeType, config: Any, base: str) -> Iterator[Problem]:
-    for inner, value in node_type.sensitive_values(config):
-        if value == "" or value is None or is_secret_reference(value):
-            continue  # empty and null are the schema's business, not a leak
-        field = pointers.split(inner)[-1]
-        yield Problem(
-            base + inner,
-            "secret.literal_value",
-            f"{field} is sensitive but holds a literal value; store it with "
-            "`meshhook secrets set NAME` and write `{{ secrets.NAME }}` here instead",
-        )
-
-
 def _resolve(config: Mapping[str, Any], inner: str) -> Any:
     current: Any = config
     for token in pointers.split(inner):
@@ -164,5 +152,5 @@ def config_problems(node_type: NodeType, config: Any, base: str) -> list[Problem
         for issue in node_type.check_config(config):
             problems.append(Problem(base + issue.pointer, issue.code, issue.message))
     if node_type.sensitive_fields:
-        problems.extend(_literal_secret_problems(node_type, config, base))
+        problems.extend(scrubbed_problems(node_type, config, base))
     return problems

@@ -81,8 +81,15 @@ PROBLEM_CODES: dict[str, CodeInfo] = {
     "graph.no_trigger": CodeInfo(_C, "error", "No webhook or manual node."),
     "graph.multiple_triggers": CodeInfo(_C, "error", "More than one trigger node."),
     "graph.unreachable": CodeInfo(_C, "warning", "A node no path from the trigger reaches."),
-    "secret.literal_value": CodeInfo(_C, "error", "A sensitive field holds a literal value."),
+    "secret.literal_value": CodeInfo(_S, "error", "A sensitive field holds a literal value."),
+    "secret.reference_not_allowed": CodeInfo(
+        _S, "error", "A secret reference outside a sensitive (credential) field."
+    ),
+    "secret.scrubbed": CodeInfo(_C, "error", "A sensitive field holds *** left by a scrub."),
     "secret.unknown": CodeInfo(_C, "error", "A referenced secret does not exist."),
+    "secret.host_not_allowed": CodeInfo(
+        _C, "error", "A restricted secret would be sent to a host it does not allow."
+    ),
     "template.invalid": CodeInfo("template", "error", "A template document is malformed."),
     "patch.invalid_op": CodeInfo("patch", "error", "A JSON Patch operation is malformed."),
     "patch.path_not_found": CodeInfo("patch", "error", "A patch path does not exist."),

@@ -24,6 +24,7 @@ from meshhook.domain.limits import (
     MAX_NODES,
 )
 from meshhook.domain.node_types import REGISTRY, NodeType
+from meshhook.domain.secret_fields import secret_field_problems
 
 # Beyond this many cycles the rest of the report is noise; fixing these reveals more.
 MAX_CYCLES_REPORTED = 10
@@ -439,7 +440,8 @@ class StructureCheck:
 
 
 def structural_problems(definition: Any, *, size_bytes: int | None = None) -> list[Problem]:
-    """Problems that reject a save: shapes, ids, types, edges, cycles and limits.
+    """Problems that reject a save: shapes, ids, types, edges, cycles, limits, and
+    secrets out of place (literal credentials, references outside credential fields).
 
     ``size_bytes`` is the size of the request body when known (the 5 MiB limit).
     An empty list means the definition can be stored and diffed; it may still be
@@ -502,6 +504,8 @@ def _check(definition: Any, size_bytes: int | None) -> tuple[list[Problem], bool
     # With every node sound, the edge and cycle checks read only the graph.
     graph = graph_signature(nodes, edges) if not problems else None
     problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, index, types)))
+    # Literal credentials and misplaced secret references: never stored (secret_fields.py).
+    problems.extend(secret_field_problems(nodes))
     return problems, plain and not problems, graph
 
 

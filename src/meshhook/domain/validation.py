@@ -9,7 +9,7 @@ Two levels (see docs/definition-format.md for the code table):
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,12 +73,15 @@ def validate_definition(
     *,
     size_bytes: int | None = None,
     secret_names: Collection[str] | None = None,
+    allowed_hosts: Mapping[str, Sequence[str]] | None = None,
 ) -> ValidationReport:
     """Structural validation, then completeness if the structure is sound."""
     check = check_structure(definition, size_bytes=size_bytes)
     if check.problems:
         return ValidationReport(errors=cap_problems(check.problems), structural=True)
-    problems = completeness_problems(definition, secret_names=secret_names, graph=check.graph)
+    problems = completeness_problems(
+        definition, secret_names=secret_names, allowed_hosts=allowed_hosts, graph=check.graph
+    )
     # Each list capped on its own (MAX_PROBLEMS, then a problems.truncated summary).
     return ValidationReport(
         errors=cap_problems([p for p in problems if p.severity == "error"]),

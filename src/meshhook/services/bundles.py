@@ -24,6 +24,7 @@ from meshhook.domain.bundle_format import Bundle, BundleVersion, BundleWorkflow
 from meshhook.domain.diff import diff_definitions
 from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.limits import cap_problems
+from meshhook.domain.secret_fields import host_problems
 from meshhook.domain.workflows import Alias, VersionInfo, VersionState, Workflow, check_tags
 from meshhook.services import audit, definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
@@ -226,10 +227,29 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
     return prepared
 
 
+def _host_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
+    """Published versions that would send a restricted secret of this project to a
+    host it does not allow: imported (an admin imports), but the engine refuses
+    those calls, so say so now."""
+    restricted = secret_store.restricted_hosts(scope.session, scope.project.id)
+    return [
+        Problem(
+            bundle_format.definition_pointer(w, v) + problem.path,
+            problem.code,
+            problem.message,
+            "warning",
+        )
+        for w, workflow in enumerate(bundle.workflows)
+        for v, version in enumerate(workflow.versions)
+        if restricted and version.state is VersionState.PUBLISHED
+        for problem in host_problems(version.definition, restricted)
+    ]
+
+
 def _secret_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
     needed = bundle.dependencies()["secrets"]
     present = secret_store.secret_names(scope.session, scope.project.id)
-    return [
+    return _host_warnings(scope, bundle) + [
         Problem(
             f"/dependencies/secrets/{index}",
             "secret.unknown",

@@ -11,6 +11,7 @@ from meshhook.domain import canonical
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.limits import cap_problems
+from meshhook.domain.secret_fields import secret_field_problems
 from meshhook.domain.validation import (
     MAX_DEFINITION_BYTES,
     ValidationReport,
@@ -83,8 +84,22 @@ def _under(error: ValidationFailed, prefix: str) -> ValidationFailed:
     )
 
 
+def ensure_no_stored_secrets(data: bytes, *, what: str) -> None:
+    """Refuse (422) to copy stored content that the secret rules now refuse:
+    versions saved before literal credentials and misplaced references were
+    refused at save (``meshhook secrets scrub`` cleans literals out of history)."""
+    problems = secret_field_problems(load(data).get("nodes", []))
+    if problems:
+        raise ValidationFailed(
+            f"{what} holds secrets where definitions may not (fix them in a new version, "
+            "or have an admin run `meshhook secrets scrub`)",
+            errors=problems,
+        )
+
+
 def check(db: Database, actor: Actor, project_key: str, definition: Any) -> ValidationReport:
     """Validate a definition in a project's context without saving it (viewer)."""
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
         known = secret_store.secret_names(scope.session, scope.project.id)
-    return validate_definition(definition, secret_names=known)
+        hosts = secret_store.restricted_hosts(scope.session, scope.project.id)
+    return validate_definition(definition, secret_names=known, allowed_hosts=hosts)

@@ -4,17 +4,24 @@ and key rotation that re-wraps data keys while servers keep serving."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import NotFound, Problem, ValidationFailed
-from meshhook.domain.secrets import SecretRecord
+from meshhook.domain.secrets import (
+    KEEP,
+    MAX_ALLOWED_HOSTS,
+    Keep,
+    SecretRecord,
+    normalize_allowed_hosts,
+    normalize_host_pattern,
+)
 from meshhook.domain.workflows import check_text
 from meshhook.security import envelope
 from meshhook.security.envelope import Keyring, WrappedKey
@@ -76,6 +83,32 @@ def _data_key(scope: ProjectScope, keys: Keys, *, create: bool) -> bytes | None:
     return data_key
 
 
+def check_allowed_hosts(hosts: Sequence[str] | None) -> tuple[str, ...] | None:
+    """Normalised host patterns (422 with a pointer per bad one); ``None`` stays ``None``."""
+    if hosts is None:
+        return None
+    if len(hosts) > MAX_ALLOWED_HOSTS:
+        raise ValidationFailed(
+            "too many allowed hosts",
+            errors=[
+                Problem(
+                    "/allowed_hosts",
+                    "secret.too_many_hosts",
+                    f"at most {MAX_ALLOWED_HOSTS} hosts per secret",
+                )
+            ],
+        )
+    errors: list[Problem] = []
+    for index, host in enumerate(hosts):
+        try:
+            normalize_host_pattern(host)
+        except ValueError as error:
+            errors.append(Problem(f"/allowed_hosts/{index}", "secret.invalid_host", str(error)))
+    if errors:
+        raise ValidationFailed("some allowed hosts are not host patterns", errors=errors)
+    return normalize_allowed_hosts(hosts)
+
+
 def set_secret(
     db: Database,
     keys: Keys,
@@ -85,10 +118,16 @@ def set_secret(
     value: str,
     *,
     description: str = "",
+    allowed_hosts: Sequence[str] | Keep | None = KEEP,
 ) -> tuple[SecretRecord, bool]:
-    """Create or replace a secret; returns its metadata and whether it was new."""
+    """Create or replace a secret; returns its metadata and whether it was new.
+
+    ``allowed_hosts`` left as ``KEEP`` keeps a replaced secret's list (a new
+    secret gets none: any host), so rotating a value never widens where it goes.
+    """
     check_name(name)
     check_text(description, path="/description", maximum=2_000)
+    hosts = allowed_hosts if isinstance(allowed_hosts, Keep) else check_allowed_hosts(allowed_hosts)
     if not value or len(value.encode()) > MAX_VALUE_BYTES:
         raise ValidationFailed(
             "the value is empty or too large",
@@ -112,6 +151,7 @@ def set_secret(
                 updated_at=now,
                 updated_by=actor.label,
                 last_used_at=None,
+                allowed_hosts=None if isinstance(hosts, Keep) else hosts,
             )
             secret_store.insert_secret(scope.session, record, ciphertext)
         else:
@@ -121,17 +161,77 @@ def set_secret(
                 name,
                 ciphertext=ciphertext,
                 description=description,
+                allowed_hosts=hosts,
                 when=now,
                 by=actor.label,
             )
-        _record(scope, actor, "secret.create" if existing is None else "secret.update", name)
+        _record(
+            scope,
+            actor,
+            "secret.create" if existing is None else "secret.update",
+            name,
+            _hosts_summary(existing, hosts),
+        )
         found = secret_store.get_secret(scope.session, scope.project.id, name)
         assert found is not None
         return found, existing is None
 
 
-def _record(scope: ProjectScope, actor: Actor, action: str, name: str) -> None:
-    # Never the value: only which secret, who and when.
+def update_settings(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    name: str,
+    *,
+    description: str | Keep = KEEP,
+    allowed_hosts: Sequence[str] | Keep | None = KEEP,
+) -> SecretRecord:
+    """Change a secret's description or allowed hosts without its value (admin)."""
+    if not isinstance(description, Keep):
+        check_text(description, path="/description", maximum=2_000)
+    hosts = allowed_hosts if isinstance(allowed_hosts, Keep) else check_allowed_hosts(allowed_hosts)
+    with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
+        existing = secret_store.get_secret(scope.session, scope.project.id, name)
+        if existing is None:
+            raise NotFound(f"no secret {name!r} in project {project_key!r}")
+        changed_hosts = not isinstance(hosts, Keep) and hosts != existing.allowed_hosts
+        changed_description = not isinstance(description, Keep) and (
+            description != existing.description
+        )
+        if not (changed_hosts or changed_description):
+            return existing
+        secret_store.update_secret(
+            scope.session,
+            scope.project.id,
+            name,
+            description=None if isinstance(description, Keep) else description,
+            allowed_hosts=hosts if changed_hosts else KEEP,
+            when=datetime.now(UTC),
+            by=actor.label,
+        )
+        _record(scope, actor, "secret.update", name, _hosts_summary(existing, hosts))
+        found = secret_store.get_secret(scope.session, scope.project.id, name)
+        assert found is not None
+        return found
+
+
+def _hosts_summary(
+    existing: SecretRecord | None, hosts: tuple[str, ...] | Keep | None
+) -> dict[str, Any]:
+    """What an audit entry says of allowed hosts: the new list, when it changed."""
+    if isinstance(hosts, Keep) or (existing is not None and existing.allowed_hosts == hosts):
+        return {}
+    return {"allowed_hosts": None if hosts is None else list(hosts)}
+
+
+def _record(
+    scope: ProjectScope,
+    actor: Actor,
+    action: str,
+    name: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    # Never the value: only which secret, who and when (and where it may go).
     audit.record(
         scope.session,
         actor,
@@ -139,7 +239,7 @@ def _record(scope: ProjectScope, actor: Actor, action: str, name: str) -> None:
         project_id=scope.project.id,
         object_type="secret",
         object_id=name,
-        summary={"name": name},
+        summary={"name": name, **(extra or {})},
     )
 
 
@@ -167,6 +267,11 @@ def delete_secret(db: Database, actor: Actor, project_key: str, name: str) -> No
 def names(session: Session, project_id: UUID) -> set[str]:
     """Secret names of a project, for validating references in definitions."""
     return secret_store.secret_names(session, project_id)
+
+
+def restricted_hosts(session: Session, project_id: UUID) -> dict[str, tuple[str, ...]]:
+    """The project's secrets that have a host allow-list, name → patterns."""
+    return secret_store.restricted_hosts(session, project_id)
 
 
 def use_secret(

@@ -22,6 +22,7 @@ from meshhook.domain.errors import (
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
+from meshhook.domain.secret_fields import secret_field_problems
 from meshhook.domain.validation import completeness_problems
 from meshhook.domain.workflows import (
     Alias,
@@ -212,8 +213,13 @@ def _publish_locked(
     version = _version(scope, workflow, number)
     # Recomputed, not read from the draft: secrets may have been added or deleted since.
     known = secret_store.secret_names(scope.session, scope.project.id)
+    hosts = secret_store.restricted_hosts(scope.session, scope.project.id)
+    content = definitions.load(version.definition)
     problems = definitions.blocking(
-        completeness_problems(definitions.load(version.definition), secret_names=known)
+        [
+            *secret_field_problems(content["nodes"]),
+            *completeness_problems(content, secret_names=known, allowed_hosts=hosts),
+        ]
     )
     if problems:
         raise ValidationFailed(
@@ -289,6 +295,7 @@ def revert(
         target = _version(scope, workflow, number)
         head = _version(scope, workflow, workflow.head_version)
         if target.info.content_hash != head.info.content_hash:
+            definitions.ensure_no_stored_secrets(target.definition, what=f"version {number}")
             info = _append(
                 scope,
                 actor,

@@ -424,6 +424,9 @@ def clone(
         source = find_workflow(scope, ref)
         head = version_store.get_version(scope.session, source.id, source.head_version)
         assert head is not None
+        definitions.ensure_no_stored_secrets(
+            head.definition, what=f"version {source.head_version} of {source.key!r}"
+        )
         prepared = definitions.PreparedDefinition(
             definition=definitions.load(head.definition),
             canonical=head.definition,

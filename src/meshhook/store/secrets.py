@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from meshhook.domain.secrets import SecretRecord
+from meshhook.domain.secrets import KEEP, Keep, SecretRecord
 from meshhook.store.dialect import lock_rows
 from meshhook.store.tables import project_keys, secrets
 
@@ -30,7 +30,14 @@ _METADATA = [column for column in secrets.c if column.name != "ciphertext"]
 
 
 def _record(row: Any) -> SecretRecord:
-    return SecretRecord(**{column.name: getattr(row, column.name) for column in _METADATA})
+    values = {column.name: getattr(row, column.name) for column in _METADATA}
+    hosts = values["allowed_hosts"]
+    values["allowed_hosts"] = None if hosts is None else tuple(hosts)
+    return SecretRecord(**values)
+
+
+def _hosts(hosts: tuple[str, ...] | None) -> list[str] | None:
+    return None if hosts is None else list(hosts)
 
 
 def list_secrets(session: Session, project_id: UUID) -> list[SecretRecord]:
@@ -61,8 +68,19 @@ def get_ciphertext(session: Session, project_id: UUID, name: str) -> bytes | Non
     return bytes(row.ciphertext) if row else None
 
 
+def restricted_hosts(session: Session, project_id: UUID) -> dict[str, tuple[str, ...]]:
+    """Name → allowed host patterns, for the project's secrets that have a list."""
+    rows = session.execute(
+        select(secrets.c.name, secrets.c.allowed_hosts).where(
+            secrets.c.project_id == project_id, secrets.c.allowed_hosts.is_not(None)
+        )
+    )
+    return {row.name: tuple(row.allowed_hosts) for row in rows}
+
+
 def insert_secret(session: Session, record: SecretRecord, ciphertext: bytes) -> None:
     values = {column.name: getattr(record, column.name) for column in _METADATA}
+    values["allowed_hosts"] = _hosts(record.allowed_hosts)
     session.execute(insert(secrets).values(ciphertext=ciphertext, **values))
 
 
@@ -71,15 +89,24 @@ def update_secret(
     project_id: UUID,
     name: str,
     *,
-    ciphertext: bytes,
-    description: str,
     when: datetime,
     by: str,
+    ciphertext: bytes | None = None,
+    description: str | None = None,
+    allowed_hosts: tuple[str, ...] | Keep | None = KEEP,
 ) -> None:
+    """Change what is given (``None``/``KEEP`` leave a field as it is)."""
+    values: dict[str, Any] = {"updated_at": when, "updated_by": by}
+    if ciphertext is not None:
+        values["ciphertext"] = ciphertext
+    if description is not None:
+        values["description"] = description
+    if not isinstance(allowed_hosts, Keep):
+        values["allowed_hosts"] = _hosts(allowed_hosts)
     session.execute(
         update(secrets)
         .where(secrets.c.project_id == project_id, secrets.c.name == name)
-        .values(ciphertext=ciphertext, description=description, updated_at=when, updated_by=by)
+        .values(**values)
     )
 
 

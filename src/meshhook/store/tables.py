@@ -212,6 +212,8 @@ secrets = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(320), nullable=False),
     Column("last_used_at", UTCDateTime, nullable=True),
+    # Host patterns the value may be sent to (domain/secrets.py); NULL = any host.
+    Column("allowed_hosts", JSON(none_as_null=True), nullable=True),
 )
 
 RUN_STATUS_CHECK = "status IN ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled')"

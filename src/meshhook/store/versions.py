@@ -9,6 +9,9 @@ workflow.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,8 +19,9 @@ from uuid import UUID
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from meshhook.domain.errors import Problem
 from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, problems_from_json
-from meshhook.store import version_content
+from meshhook.store import deltas, version_content
 from meshhook.store.tables import aliases, workflow_heads, workflow_versions
 
 _STORAGE_COLUMNS = ("project_id", "content", "base_number", "keyframe")
@@ -251,3 +255,89 @@ def published_infos(session: Session, workflow_id: UUID) -> list[VersionInfo]:
         .order_by(workflow_versions.c.number)
     ).all()
     return [_info(row) for row in rows]
+
+
+def _replayed(rows: Sequence[Any]) -> Iterator[tuple[Any, bytes]]:
+    """Each row of one workflow (ascending numbers) with its text, rebuilt once
+    along the chain; a text is kept only while a later row still builds on it."""
+    uses = Counter(row.base_number for row in rows if row.base_number is not None)
+    texts: dict[int, bytes] = {}
+    for row in rows:
+        base = row.base_number
+        text = deltas.unpack(None if base is None else texts[base], bytes(row.content))
+        if base is not None:
+            uses[base] -= 1
+            if not uses[base]:
+                del texts[base]
+        if uses[row.number]:
+            texts[row.number] = text
+        yield row, text
+
+
+def _all_rows(session: Session, workflow_id: UUID) -> Sequence[Any]:
+    return session.execute(
+        select(workflow_versions)
+        .where(workflow_versions.c.workflow_id == workflow_id)
+        .order_by(workflow_versions.c.number)
+    ).all()
+
+
+def every_version(session: Session, workflow_id: UUID) -> Iterator[Version]:
+    """Every version of a workflow, oldest first, each chain replayed once."""
+    for row, text in _replayed(_all_rows(session, workflow_id)):
+        yield Version(info=_info(row), definition=text)
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """New content for one version, with its hash and completeness problems."""
+
+    definition: bytes
+    content_hash: str
+    problems: tuple[Problem, ...]
+
+
+def rewrite_history(
+    session: Session,
+    project_id: UUID,
+    workflow_id: UUID,
+    rewrite: Callable[[Version], Rewrite | None],
+) -> list[int]:
+    """Replace the content of the versions ``rewrite`` answers for; the numbers of those.
+
+    The one exception to immutable history (``secrets scrub``): numbers, states,
+    tags, authors and dates stay; content, hash and problems change. The delta
+    chain is re-encoded from the first rewritten version on (it starts with a
+    keyframe there; earlier rows are untouched), and ``workflow_heads`` follows.
+    The caller holds the workflow row locked.
+    """
+    changed: list[int] = []
+    head: version_content.Head | None = None
+    for row, text in _replayed(_all_rows(session, workflow_id)):
+        result = rewrite(Version(info=_info(row), definition=text))
+        if result is None and head is None:
+            continue  # before the first rewrite nothing moves
+        values: dict[str, Any] = {}
+        if result is not None:
+            changed.append(row.number)
+            text = result.definition
+            values["content_hash"] = result.content_hash
+            values["problems"] = [problem.as_dict() for problem in result.problems]
+        packed, head = version_content.pack(head, row.number, text)
+        assert head is not None, "rows come in ascending order"
+        session.execute(
+            update(workflow_versions)
+            .where(
+                workflow_versions.c.workflow_id == workflow_id,
+                workflow_versions.c.number == row.number,
+            )
+            .values(
+                content=packed.content,
+                base_number=packed.base_number,
+                keyframe=packed.keyframe,
+                **values,
+            )
+        )
+    if head is not None:
+        version_content.put_head(session, project_id, workflow_id, head, exists=True)
+    return changed

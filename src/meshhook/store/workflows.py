@@ -131,6 +131,17 @@ def all_live(session: Session, project_id: UUID) -> list[Workflow]:
     return [_workflow(row) for row in rows]
 
 
+def all_with_trash(session: Session, project_id: UUID, *, for_update: bool) -> list[Workflow]:
+    """Every workflow of a project, live or in the trash, by key then id."""
+    query = (
+        select(workflows)
+        .where(workflows.c.project_id == project_id)
+        .order_by(workflows.c.key, workflows.c.id)
+    )
+    rows = session.execute(lock_rows(query) if for_update else query).all()
+    return [_workflow(row) for row in rows]
+
+
 def purge(session: Session, workflow_id: UUID) -> None:
     """Delete a workflow for good: its versions and aliases go with it (cascade)."""
     session.execute(delete(workflows).where(workflows.c.id == workflow_id))

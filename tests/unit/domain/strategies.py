@@ -30,7 +30,9 @@ JSON = st.recursive(
     ),
     max_leaves=6,
 )
-SECRET_REF = st.sampled_from(["{{ secrets.API_TOKEN }}", "{{secrets.OTHER}}", "literal-token"])
+SECRET_REF = st.sampled_from(
+    ["{{ secrets.API_TOKEN }}", "{{secrets.OTHER}}", "Bearer {{ secrets.API_TOKEN }}", "***"]
+)
 
 CONFIGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "webhook": st.fixed_dictionaries(
@@ -46,10 +48,15 @@ CONFIGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         {"url": st.sampled_from(["https://a.example.com/x", "http://b.example.com"])},
         optional={
             "method": st.sampled_from(["GET", "POST"]),
-            "headers": st.dictionaries(
-                st.sampled_from(["Accept", "Authorization", "X-Api-Key", "Content-Type"]),
-                SECRET_REF,
-                max_size=2,
+            # Secret references only where they are allowed: credential headers.
+            "headers": st.fixed_dictionaries(
+                {},
+                optional={
+                    "Accept": st.sampled_from(["application/json", "*/*"]),
+                    "Authorization": SECRET_REF,
+                    "X-Api-Key": SECRET_REF,
+                    "Content-Type": st.just("application/json"),
+                },
             ),
             "body": JSON,
             "timeout_seconds": st.integers(1, 300),

@@ -25,7 +25,10 @@ BASE: dict[str, Any] = {
         {
             "id": "call",
             "type": "http_call",
-            "config": {"url": "https://a.example.com", "headers": {"X-Api-Key": "k0"}},
+            "config": {
+                "url": "https://a.example.com",
+                "headers": {"X-Api-Key": "{{ secrets.K0 }}"},
+            },
             "position": {"x": 400, "y": 0},
         },
     ],
@@ -139,8 +142,8 @@ def test_identical_changes_on_both_sides_merge_cleanly() -> None:
 
 def test_conflicting_sensitive_values_are_masked() -> None:
     theirs, yours = copy_base(), copy_base()
-    theirs["nodes"][2]["config"]["headers"]["X-Api-Key"] = "k1"
-    yours["nodes"][2]["config"]["headers"]["X-Api-Key"] = "k2"
+    theirs["nodes"][2]["config"]["headers"]["X-Api-Key"] = "{{ secrets.K1 }}"
+    yours["nodes"][2]["config"]["headers"]["X-Api-Key"] = "{{ secrets.K2 }}"
     (conflict,) = three_way_merge(BASE, theirs, yours).conflicts
     assert conflict.path == "/nodes/2/config/headers/X-Api-Key"
     assert (conflict.base, conflict.theirs, conflict.yours) == ("***", "***", "***")

@@ -90,7 +90,9 @@ def _step(candidates: tuple[_Pattern, ...], depth: int, token: str) -> bool | tu
 class NodeType:
     """One entry of the node-type registry.
 
-    ``sensitive_fields`` are JSON Pointer patterns inside ``config``: a segment
+    ``sensitive_fields`` are JSON Pointer patterns inside ``config``, the only
+    places where ``{{ secrets.NAME }}`` references may appear (and must, instead
+    of literal values). A segment
     ``*`` matches any key, ``*`` inside a segment is a wildcard (``/headers/*token*``),
     matching is case-insensitive, and a pattern starting with ``!`` excludes what
     it matches. A pointer is sensitive when a positive pattern matches it or one of
@@ -103,6 +105,9 @@ class NodeType:
     category: Category
     config_schema: Mapping[str, Any]
     sensitive_fields: tuple[str, ...] = ()
+    # Pointer inside ``config`` of the URL a node sends its sensitive values to:
+    # the secrets it references must allow that URL's host (domain/secrets.py).
+    destination_field: str | None = None
     is_trigger: bool = False
     max_inputs: int | None = None
     outputs: tuple[str, ...] | None = None

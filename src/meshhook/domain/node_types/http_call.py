@@ -159,4 +159,5 @@ HTTP_CALL = NodeType(
         *credential_patterns("/query"),
     ),
     check_config=_check,
+    destination_field="/url",
 )
