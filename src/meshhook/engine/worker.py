@@ -274,7 +274,11 @@ class Worker:
             takeover=command.takeover,
         )
         return await self.executor.execute(
-            node.config, command.input, secrets, idempotency_key=f"{work.run.id}/{node.id}"
+            node.config,
+            command.input,
+            secrets.values,
+            idempotency_key=f"{work.run.id}/{node.id}",
+            allowed_hosts=secrets.allowed_hosts,
         )
 
 

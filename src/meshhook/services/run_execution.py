@@ -20,6 +20,7 @@ from meshhook.services import runs as run_service
 from meshhook.services import secrets as secret_service
 from meshhook.services.transactions import WORKER, transaction, worker_transaction
 from meshhook.store import runs as run_store
+from meshhook.store import secrets as secret_store
 from meshhook.store.db import Database
 from meshhook.store.runs import Claimed, RunStore
 
@@ -106,16 +107,27 @@ def release(db: Database, work: Work, worker: str) -> None:
         RunStore(scope.session, scope.project.id).reschedule(work.run.id, worker, datetime.now(UTC))
 
 
+@dataclass(frozen=True, slots=True)
+class StepSecrets:
+    values: dict[str, str]
+    allowed_hosts: dict[str, tuple[str, ...]]
+    """The hosts each restricted secret may be sent to."""
+
+
 def step_secrets(
     db: Database,
     keys: secret_service.Keys,
     work: Work,
     node_id: str,
     names: Collection[str],
-) -> dict[str, str]:
-    """The values of the secrets a step references (audited as used by the run)."""
+) -> StepSecrets:
+    """The secrets a step references (each use audited), with their allow-lists."""
     if not names:
-        return {}
+        return StepSecrets({}, {})
     with worker_transaction(db, work.claimed.project_id) as scope:
         purpose = f"run {work.run.id} step {node_id}"
-        return secret_service.values_for_run(scope, keys, WORKER, names, purpose=purpose)
+        values = secret_service.values_for_run(scope, keys, WORKER, names, purpose=purpose)
+        restricted = secret_store.restricted_hosts(scope.session, scope.project.id)
+        return StepSecrets(
+            values, {name: restricted[name] for name in values if name in restricted}
+        )

@@ -238,3 +238,37 @@ def test_an_open_breaker_fails_fast_without_calling(target: tuple[str, Recorder]
     assert isinstance(last, Failed)
     assert last.error["code"] == "http.circuit_open"
     assert last.retryable
+
+
+def test_a_secret_outside_a_credential_field_is_never_sent(target: tuple[str, Recorder]) -> None:
+    url, recorder = target  # an old version saved before such references were refused
+
+    attempt = call({"url": url + "/?k={{ secrets.TOKEN }}"}, {}, {"TOKEN": "s3"})
+
+    assert isinstance(attempt.outcome, Failed)
+    assert attempt.outcome.error["code"] == "http.placeholder"
+    assert recorder.requests == []
+
+
+def test_a_secret_goes_only_to_the_hosts_its_allow_list_names(
+    target: tuple[str, Recorder],
+) -> None:
+    url, recorder = target
+    config = {"url": url, "headers": {"Authorization": "Bearer {{ secrets.TOKEN }}"}}
+
+    async def go(hosts: list[str]) -> Attempt:
+        executor = HttpCallExecutor(HttpSettings(allow_private=True))
+        try:
+            return await executor.execute(
+                config, {}, {"TOKEN": "s3"}, "r/n", allowed_hosts={"TOKEN": hosts}
+            )
+        finally:
+            await executor.aclose()
+
+    refused = asyncio.run(go(["api.example.com"])).outcome
+    allowed = asyncio.run(go(["127.0.0.1"])).outcome
+
+    assert isinstance(refused, Failed)
+    assert refused.error["code"] == "http.host_not_allowed"
+    assert isinstance(allowed, Succeeded)
+    assert len(recorder.requests) == 1

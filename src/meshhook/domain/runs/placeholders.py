@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -100,13 +100,20 @@ def _templated_strings(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def render(config: Mapping[str, Any], value: Any, secrets: Mapping[str, str] | None) -> Rendered:
+def render(
+    config: Mapping[str, Any],
+    value: Any,
+    secrets: Mapping[str, str] | None,
+    *,
+    sensitive: Callable[[str], bool] | None = None,
+) -> Rendered:
     """The request an ``http_call`` config describes, for the input ``value``.
 
     ``secrets`` maps names to values; ``None`` renders every secret as ``***``
-    (the request as recorded). A missing secret raises :class:`PlaceholderError`.
+    (the request as recorded). A missing secret, or one outside a field
+    ``sensitive`` accepts (a credential field), raises :class:`PlaceholderError`.
     """
-    filler = _Filler(value, secrets)
+    filler = _Filler(value, secrets, sensitive)
     url = filler.text(str(config.get("url", "")), "/url", in_url=True)
     headers = {
         str(name): filler.text(str(text), f"/headers/{name}")
@@ -149,9 +156,15 @@ def _auth_header(filler: _Filler, auth: Mapping[str, Any]) -> tuple[str, str]:
 
 
 class _Filler:
-    def __init__(self, value: Any, secrets: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        value: Any,
+        secrets: Mapping[str, str] | None,
+        sensitive: Callable[[str], bool] | None,
+    ) -> None:
         self.value = value
         self.secrets = secrets
+        self.sensitive = sensitive
 
     def text(self, template: str, pointer: str, *, in_url: bool = False) -> str:
         if "{{" not in template:
@@ -181,6 +194,9 @@ class _Filler:
     def _fill(self, match: re.Match[str], pointer: str) -> Any:
         secret = match.group("secret")
         if secret is not None:
+            if self.sensitive is not None and not self.sensitive(pointer):
+                # Saves refuse this since migration 0007; older versions may hold it.
+                raise PlaceholderError(pointer, "secrets may only be used in credential fields")
             if self.secrets is None:
                 return MASK
             if secret not in self.secrets:

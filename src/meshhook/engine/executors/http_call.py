@@ -10,16 +10,19 @@ reaches what it returns: errors are worded from the masked request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 
+from meshhook.domain.expressions import secret_names_in
+from meshhook.domain.node_types.http_call import HTTP_CALL
 from meshhook.domain.runs.evaluate import Failed, Outcome, Succeeded
 from meshhook.domain.runs.events import error_data
 from meshhook.domain.runs.placeholders import PlaceholderError, Rendered, render
+from meshhook.domain.secrets import host_allowed
 from meshhook.engine.http.breaker import CircuitBreakers
 from meshhook.engine.http.guard import AddressPolicy, AddressRefused, GuardedTransport
 
@@ -69,15 +72,24 @@ class HttpCallExecutor:
         value: Any,
         secrets: Mapping[str, str],
         idempotency_key: str,
+        allowed_hosts: Mapping[str, Sequence[str]] | None = None,
     ) -> Attempt:
-        """Send the request ``config`` describes for the input ``value``."""
+        """Send the request ``config`` describes for the input ``value``.
+
+        ``allowed_hosts`` maps each restricted secret to the hosts it may be
+        sent to: a request carrying one to any other host is not sent.
+        """
         try:
-            sent = render(config, value, secrets)
-            shown = render(config, value, None)
+            sent = render(config, value, secrets, sensitive=HTTP_CALL.is_sensitive)
+            shown = render(config, value, None, sensitive=HTTP_CALL.is_sensitive)
         except PlaceholderError as error:
             failed = Failed(error_data("http.placeholder", error.message, pointer=error.pointer))
             return Attempt(failed, {})
         record: dict[str, Any] = {"request": _request_record(shown, idempotency_key)}
+        refused = _restricted_elsewhere(config, secrets, allowed_hosts or {}, sent.url)
+        if refused is not None:
+            message = f"the secret {refused!r} may not be sent to this host (its allow-list)"
+            return Attempt(Failed(error_data("http.host_not_allowed", message)), record)
         url = httpx.URL(shown.url)
         host = url.host
         if url.scheme not in ("http", "https") or not host:
@@ -118,6 +130,20 @@ class HttpCallExecutor:
         message = f"{host} answered {response.status_code}"
         status_error = error_data("http.status", message, status=response.status_code)
         return Attempt(Failed(status_error, retryable=response.status_code in retry_on), record)
+
+
+def _restricted_elsewhere(
+    config: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    allowed_hosts: Mapping[str, Sequence[str]],
+    url: str,
+) -> str | None:
+    """The first secret the request carries whose allow-list refuses ``url``."""
+    for name in sorted(set(secret_names_in(orjson.dumps(config).decode()))):
+        hosts = allowed_hosts.get(name) if name in secrets else None
+        if hosts is not None and not host_allowed(hosts, url):
+            return name
+    return None
 
 
 def _headers(rendered: Rendered, idempotency_key: str) -> dict[str, str]:
