@@ -55,7 +55,7 @@ def queue_stats(db: Database) -> run_store.QueueStats:
 
 def load(db: Database, claimed: Claimed) -> Work | None:
     """The run and its folded state; ``None`` if it vanished (its workflow purged)."""
-    with worker_transaction(db, claimed.project_id) as scope:
+    with worker_transaction(db, claimed.project_id, write=False) as scope:
         store = RunStore(scope.session, scope.project.id)
         run = store.get(claimed.run_id)
         if run is None:

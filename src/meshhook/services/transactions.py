@@ -97,13 +97,15 @@ WORKER = Actor(user_id=None, label="worker", is_admin=False)
 
 
 @contextmanager
-def worker_transaction(db: Database, project_id: UUID) -> Iterator[ProjectScope]:
+def worker_transaction(
+    db: Database, project_id: UUID, *, write: bool = True
+) -> Iterator[ProjectScope]:
     """A transaction scoped to the project of a run a worker claimed.
 
     The project comes from the claim, never from the run's content, and the
     transaction runs under the same RLS scope as a request in that project.
     """
-    with transaction(db, WORKER) as session:
+    with transaction(db, WORKER, write=write) as session:
         tenancy.switch_project(session, project_id)
         project = project_store.get_by_id(session, project_id)
         if project is None:
