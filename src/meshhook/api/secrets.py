@@ -159,7 +159,7 @@ def update_secret(
     project: str,
     name: str,
     actor: CurrentActor,
-    body: Annotated[SecretSettingsBody, Depends(json_body(SecretSettingsBody))],
+    body: Annotated[SecretSettingsBody, Depends(json_body(SecretSettingsBody, role=Role.ADMIN))],
     db: DatabaseDep,
 ) -> SecretOut:
     """Change a secret's description or allowed hosts, keeping its value (admin)."""
