@@ -201,3 +201,78 @@ def test_publish_with_unsaved_edits_offers_save_and_publish(
     stored = head(server, project, key)
     assert stored["published_version"] == 2
     assert _stored_config(server, project, key, "send")["url"] == "https://published.example.com"
+
+
+def _literal_header(page: Any) -> None:
+    page.get_by_role("button", name="Add headers").click()
+    page.get_by_label("Headers name", exact=True).fill("Authorization")
+    page.get_by_label("Headers Authorization value").fill("Bearer abc123")
+
+
+def test_store_as_secret_creates_the_secret_and_saves_only_the_reference(
+    page: Any, server: Server, project: str
+) -> None:
+    key = create_workflow(server, project, "Order sync", linear())
+    open_editor(page, project, key)
+    select_node(page, "send")
+    _literal_header(page)
+    # Saving with the literal on the canvas is refused in the browser and offers the secret.
+    page.keyboard.press("Control+s")
+    dialog = page.get_by_test_id("store-secret-dialog")
+    expect(dialog).to_be_visible()
+    assert head(server, project, key)["version"] == 1
+    dialog.get_by_test_id("store-secret-name").fill("ORDERS_TOKEN")
+    dialog.get_by_test_id("store-secret-confirm").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_label("Headers Authorization value")).to_have_value(
+        "Bearer {{ secrets.ORDERS_TOKEN }}"
+    )
+    expect(page.get_by_test_id("problem-count")).to_have_text("0 errors")
+    save(page)
+    config = _stored_config(server, project, key, "send")
+    assert config["headers"] == {"Authorization": "Bearer {{ secrets.ORDERS_TOKEN }}"}
+    secrets = server.api("GET", f"/projects/{project}/secrets").json()
+    assert [s["name"] for s in secrets] == ["ORDERS_TOKEN"]
+
+
+def test_an_editor_is_told_to_ask_an_admin_for_the_secret(
+    browser: Any, server: Server, project: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    email = f"editor-{uuid.uuid4().hex[:8]}@example.com"
+    password = "an editor's long password"
+    subprocess.run(
+        [sys.executable, "-m", "meshhook", "users", "create", email, "--password-stdin"],
+        input=password,
+        text=True,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MESHHOOK_HOME": str(server.home)},
+    )
+    member = server.api("PUT", f"/projects/{project}/members/{email}", json={"role": "editor"})
+    assert member.status_code in {200, 201}, member.text
+    key = create_workflow(server, project, "Order sync", linear())
+    context = new_context(browser, server, signed_in=False)
+    assert context.request.post(
+        "/api/v1/auth/login", data={"email": email, "password": password}
+    ).ok
+    page = context.new_page()
+    open_editor(page, project, key)
+    select_node(page, "send")
+    _literal_header(page)
+    page.get_by_test_id("store-secret").click()
+    dialog = page.get_by_test_id("store-secret-dialog")
+    expect(dialog.get_by_test_id("store-secret-ask")).to_contain_text("SEND_AUTHORIZATION")
+    dialog.get_by_test_id("store-secret-confirm").click()
+    expect(page.get_by_label("Headers Authorization value")).to_have_value(
+        "Bearer {{ secrets.SEND_AUTHORIZATION }}"
+    )
+    save(page)
+    config = _stored_config(server, project, key, "send")
+    assert config["headers"] == {"Authorization": "Bearer {{ secrets.SEND_AUTHORIZATION }}"}
+    assert server.api("GET", f"/projects/{project}/secrets").json() == []
+    context.close()
