@@ -66,7 +66,7 @@ def test_a_literal_credential_is_flagged_while_typing(
 def test_the_problems_panel_says_what_publishing_will_say(
     page: Any, server: Server, project: str
 ) -> None:
-    """A missing secret stays an error after a save; creating it and publishing clears it (item 2)."""
+    """A missing secret stays an error after a save; creating it and publishing clear it (2)."""
     definition = linear()
     definition["nodes"][2]["config"]["headers"] = {
         "Authorization": "Bearer {{ secrets.API_TOKEN }}"
@@ -276,3 +276,50 @@ def test_an_editor_is_told_to_ask_an_admin_for_the_secret(
     assert config["headers"] == {"Authorization": "Bearer {{ secrets.SEND_AUTHORIZATION }}"}
     assert server.api("GET", f"/projects/{project}/secrets").json() == []
     context.close()
+
+
+def test_a_small_window_keeps_the_canvas_still_and_the_page_unscrolled(
+    page: Any, server: Server, project: str
+) -> None:
+    """Item 7: no layout shift on edit; History scrolls inside itself; no minimap on the canvas."""
+    key = create_workflow(server, project, "Order sync", linear())
+    for index in range(12):  # enough history to overflow the side panel
+        server.api(
+            "PUT",
+            f"/projects/{project}/workflows/{key}",
+            json={"definition": linear(f"https://v{index}.example.com")},
+            headers={"If-Match": f'"{index + 1}"'},
+        )
+    server.api("POST", f"/projects/{project}/workflows/{key}/versions/publish", json={})
+    server.api(
+        "PUT",
+        f"/projects/{project}/workflows/{key}/aliases/a-very-long-alias-name-for-production",
+        json={"version": 13},
+    )
+    page.set_viewport_size({"width": 1024, "height": 700})
+    open_editor(page, project, key)
+    canvas = page.get_by_test_id("canvas")
+    before = canvas.bounding_box()
+    select_node(page, "send")
+    page.get_by_label("URL *").fill("https://changed.example.com")
+    expect(page.get_by_test_id("base-version")).to_contain_text("unsaved changes")
+    assert canvas.bounding_box() == before
+    expect(page.locator(".svelte-flow__minimap")).to_be_hidden()
+
+    page.get_by_test_id("history-button").click()
+    expect(page.get_by_test_id("version-row")).to_have_count(13)
+    unscrolled = page.evaluate(
+        "document.scrollingElement.scrollHeight <= window.innerHeight"
+        " && document.scrollingElement.scrollWidth <= window.innerWidth"
+    )
+    assert unscrolled, "the page scrolls instead of its panels"
+    side = page.locator("aside.right")
+    box = side.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= 700
+    assert side.evaluate("(element) => element.scrollHeight > element.clientHeight")
+    alias = page.get_by_test_id("alias-row")
+    alias_box, panel_box = alias.bounding_box(), page.locator("aside.right").bounding_box()
+    assert alias_box is not None
+    assert panel_box is not None
+    assert alias_box["x"] + alias_box["width"] <= panel_box["x"] + panel_box["width"] + 1
