@@ -71,6 +71,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", W + "/versions/{number}/revert"): Role.EDITOR,
     ("GET", W + "/aliases"): Role.VIEWER,
     ("PUT", W + "/aliases/{name}"): Role.ADMIN,
+    ("DELETE", W + "/aliases/{name}"): Role.ADMIN,
     ("GET", P + "/secrets"): Role.ADMIN,
     ("PUT", P + "/secrets/{name}"): Role.ADMIN,
     ("GET", P + "/secrets/{name}"): Role.ADMIN,

@@ -259,6 +259,25 @@ def test_aliases_point_at_published_versions_only(
     assert audit["items"][0]["summary"]["to"] == 1
 
 
+def test_an_alias_is_deleted_by_an_admin_and_audited(
+    client: TestClient, owner: Member, db: Database
+) -> None:
+    url = setup_workflow(client, owner)
+    client.post(f"{url}/versions/publish", json={}, headers=owner.headers)
+    client.put(f"{url}/aliases/production", json={"version": 1}, headers=owner.headers)
+    editor = make_user(db, "ed@example.com")
+    add_member(db, "alpha", editor, Role.EDITOR)
+    assert_problem(client.delete(f"{url}/aliases/production", headers=editor.headers), 403)
+    gone = client.delete(f"{url}/aliases/production", headers=owner.headers)
+    assert gone.status_code == 204
+    assert client.get(f"{url}/aliases", headers=owner.headers).json() == []
+    assert_problem(client.delete(f"{url}/aliases/production", headers=owner.headers), 404)
+    audit = client.get(
+        "/api/v1/projects/alpha/audit?action=alias.delete", headers=owner.headers
+    ).json()["items"]
+    assert [(a["summary"]["alias"], a["summary"]["version"]) for a in audit] == [("production", 1)]
+
+
 def test_every_state_change_is_audited_with_version_numbers(
     client: TestClient, owner: Member
 ) -> None:

@@ -243,6 +243,60 @@ def test_restore_by_key_is_400_saying_the_id_is_needed_and_where_to_find_it(
     )
 
 
+def test_a_deleted_workflow_whose_key_was_reused_is_restored_under_a_new_key(
+    client: TestClient, owner: Member
+) -> None:
+    old = create(client, owner, name="Sync")
+    client.delete(f"{BASE}/sync", headers=owner.headers)
+    create(client, owner, name="Sync")
+    refused = client.post(f"{BASE}/{old['id']}/restore", headers=owner.headers)
+    assert_problem(refused, 409)
+    assert refused.json()["errors"][0]["code"] == "key.taken"
+    taken = client.post(f"{BASE}/{old['id']}/restore", json={"key": "sync"}, headers=owner.headers)
+    assert_problem(taken, 409)
+    assert_problem(
+        client.post(f"{BASE}/{old['id']}/restore", json={"key": "Bad Key"}, headers=owner.headers),
+        422,
+    )
+    restored = client.post(
+        f"{BASE}/{old['id']}/restore", json={"key": "sync-old"}, headers=owner.headers
+    )
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["key"] == "sync-old"
+    assert client.get(f"{BASE}/sync-old", headers=owner.headers).json()["id"] == old["id"]
+    assert client.get(f"{BASE}/sync", headers=owner.headers).json()["id"] != old["id"]
+    audit = client.get(
+        "/api/v1/projects/alpha/audit?action=workflow.restore", headers=owner.headers
+    ).json()["items"]
+    assert audit[0]["summary"]["from"] == "sync"
+    assert audit[0]["summary"]["to"] == "sync-old"
+
+
+def test_patch_changes_the_key_and_frees_the_old_one(client: TestClient, owner: Member) -> None:
+    created = create(client, owner, name="Sync")
+    create(client, owner, name="Other")
+    assert_problem(client.patch(f"{BASE}/sync", json={"key": "other"}, headers=owner.headers), 409)
+    assert_problem(client.patch(f"{BASE}/sync", json={"key": "-bad-"}, headers=owner.headers), 422)
+    renamed = client.patch(
+        f"{BASE}/sync", json={"key": "order-sync", "name": "Order sync"}, headers=owner.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["key"], renamed.json()["name"]) == ("order-sync", "Order sync")
+    assert renamed.json()["id"] == created["id"]
+    assert_problem(client.get(f"{BASE}/sync", headers=owner.headers), 404)
+    assert create(client, owner, name="Sync")["key"] == "sync"  # the old key is free
+    audit = client.get(
+        "/api/v1/projects/alpha/audit?action=workflow.rekey", headers=owner.headers
+    ).json()["items"]
+    assert [(a["summary"]["from"], a["summary"]["to"]) for a in audit] == [("sync", "order-sync")]
+    # The same key again is no change and no audit entry.
+    client.patch(f"{BASE}/order-sync", json={"key": "order-sync"}, headers=owner.headers)
+    again = client.get(
+        "/api/v1/projects/alpha/audit?action=workflow.rekey", headers=owner.headers
+    ).json()["items"]
+    assert len(again) == 1
+
+
 def test_clone_copies_the_head_as_version_one(client: TestClient, owner: Member) -> None:
     create(client, owner, name="Sync")
     client.put(

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Definition } from '../src/lib/api/types';
-import { DraftStore, draftKey, type LocalDraft } from '../src/lib/drafts';
+import { DraftStore, TAB_TIMEOUT_MS, draftKey, tabId, type LocalDraft } from '../src/lib/drafts';
 
 class MemoryStorage implements Storage {
   private items = new Map<string, string>();
@@ -43,7 +43,7 @@ describe('DraftStore', () => {
   it('offers back the edits of a workflow, keyed by project, workflow and base version', () => {
     drafts.save(draft(3));
     expect(storage.getItem(draftKey('alpha', 'wf-1', 3))).not.toBeNull();
-    expect(drafts.recoverable('alpha', 'wf-1')).toEqual(draft(3));
+    expect(drafts.recoverable('alpha', 'wf-1')).toMatchObject(draft(3));
     expect(drafts.recoverable('alpha', 'wf-2')).toBeNull();
     expect(drafts.recoverable('beta', 'wf-1')).toBeNull();
   });
@@ -74,5 +74,66 @@ describe('DraftStore', () => {
   it('reports a full storage instead of throwing', () => {
     storage.quota = 10;
     expect(drafts.save(draft(1))).toBe(false);
+  });
+
+  it('never offers or deletes the live edits of another open tab', () => {
+    let now = 1_000_000;
+    const clock = () => now;
+    const tabA = new DraftStore(storage, 'tab-a', clock);
+    const tabB = new DraftStore(storage, 'tab-b', clock);
+    tabA.beat();
+    tabA.save(draft(3));
+    expect(storage.getItem(draftKey('alpha', 'wf-1', 3, 'tab-a'))).not.toBeNull();
+    // B sees that A is editing, but is not offered A's edits and cannot discard them.
+    expect(tabB.recoverable('alpha', 'wf-1')).toBeNull();
+    expect(tabB.editedElsewhere('alpha', 'wf-1')).toBe(true);
+    tabB.discard('alpha', 'wf-1');
+    expect(tabA.recoverable('alpha', 'wf-1')?.owner).toBe('tab-a');
+    // A reload of A (same tab id) still finds them.
+    expect(new DraftStore(storage, 'tab-a', clock).recoverable('alpha', 'wf-1')).not.toBeNull();
+    // Once A is gone (closed, or silent for too long) its drafts are B's to recover.
+    now += TAB_TIMEOUT_MS + 1;
+    expect(tabB.recoverable('alpha', 'wf-1')?.owner).toBe('tab-a');
+    tabB.discard('alpha', 'wf-1');
+    expect(tabB.list('alpha', 'wf-1')).toEqual([]);
+  });
+
+  it('frees the drafts of a tab that leaves', () => {
+    const tabA = new DraftStore(storage, 'tab-a');
+    const tabB = new DraftStore(storage, 'tab-b');
+    tabA.beat();
+    tabA.save(draft(3));
+    expect(tabB.recoverable('alpha', 'wf-1')).toBeNull();
+    tabA.leave();
+    expect(tabB.recoverable('alpha', 'wf-1')?.baseVersion).toBe(3);
+  });
+
+  it('a save forgets only the drafts of the tab that saved', () => {
+    const tabA = new DraftStore(storage, 'tab-a');
+    const tabB = new DraftStore(storage, 'tab-b');
+    tabA.beat();
+    tabB.beat();
+    tabA.save(draft(3));
+    tabB.save(draft(3));
+    tabB.discard('alpha', 'wf-1');
+    expect(tabA.list('alpha', 'wf-1').map((d) => d.owner)).toEqual(['tab-a']);
+  });
+
+  it('signing out forgets every draft on the device', () => {
+    const tabA = new DraftStore(storage, 'tab-a');
+    tabA.beat();
+    tabA.save(draft(3));
+    storage.setItem('other', 'kept');
+    tabA.clearAll();
+    expect(storage.length).toBe(1);
+  });
+});
+
+describe('tabId', () => {
+  it('is kept for the tab across reloads', () => {
+    const session = new MemoryStorage();
+    const first = tabId(session, () => 'aaaa-bbbb-cccc-dddd');
+    expect(first).toBe('aaaabbbbcccc');
+    expect(tabId(session, () => 'other')).toBe(first);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Definition, NodeType } from '../src/lib/api/types';
-import { connectionProblem, newNodeId, toDefinition, toFlow } from '../src/lib/graph';
+import { connectionProblem, copySteps, newNodeId, toDefinition, toFlow, toFlowEdge, type StepNode } from '../src/lib/graph';
 import { layoutPositions } from '../src/lib/layout';
 import { UndoStack } from '../src/lib/undo';
 
@@ -100,5 +100,28 @@ describe('UndoStack', () => {
     stack.record(2);
     expect(stack.canRedo).toBe(false);
     expect(stack.undo(9)).toBe(2);
+  });
+});
+
+describe('copy, paste and duplicate', () => {
+  it('copy the chosen steps with fresh ids and the edges between them', () => {
+    const step = (id: string, type: string): StepNode => ({
+      id,
+      type: 'step',
+      position: { x: 10, y: 20 },
+      data: { type, name: id.toUpperCase(), config: { url: 'https://x', nested: { a: 1 } } },
+    });
+    const nodes = [step('check', 'branch'), step('send', 'http_call'), step('other', 'http_call')];
+    const edges = [
+      toFlowEdge({ from: 'check', to: 'send', when: 'true' }),
+      toFlowEdge({ from: 'check', to: 'other', when: 'false' }),
+    ];
+    const copy = copySteps(nodes.slice(0, 2), edges, new Set(['check', 'send', 'other', 'branch_1']), { x: 40, y: 40 });
+    expect(copy.nodes.map((n) => n.id)).toEqual(['branch_2', 'http_call_1']);
+    expect(copy.nodes[0]!.position).toEqual({ x: 50, y: 60 });
+    expect(copy.nodes[1]!.data.name).toBe('SEND');
+    expect(copy.edges.map((e) => [e.source, e.target, e.data?.when])).toEqual([['branch_2', 'http_call_1', 'true']]);
+    (copy.nodes[1]!.data.config.nested as { a: number }).a = 2;
+    expect((nodes[1]!.data.config.nested as { a: number }).a).toBe(1);
   });
 });

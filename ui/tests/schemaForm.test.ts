@@ -3,6 +3,7 @@ import type { JsonSchema } from '../src/lib/api/types';
 import { setIn } from '../src/lib/pointer';
 import {
   formFields,
+  initialConfig,
   formatFieldValue,
   isSensitive,
   parseFieldInput,
@@ -124,5 +125,29 @@ describe('referencedSecret', () => {
     expect(referencedSecret('{{ secrets.API_TOKEN }}')).toBe('API_TOKEN');
     expect(referencedSecret('Bearer {{secrets.T}}')).toBe('T');
     expect(referencedSecret('hunter2')).toBeNull();
+  });
+});
+
+describe('defaults the engine does not apply', () => {
+  const delay: JsonSchema = {
+    type: 'object',
+    properties: {
+      duration_seconds: { type: 'number', default: 60 },
+      until: { type: 'string' },
+    },
+    oneOf: [{ required: ['duration_seconds'] }, { required: ['until'] }],
+  };
+
+  it('are not shown as placeholders', () => {
+    const [duration] = formFields(delay, []);
+    expect(duration?.placeholder).toBe('');
+    const [method] = formFields({ type: 'object', properties: { method: { type: 'string', default: 'GET' } } }, []);
+    expect(method?.placeholder).toBe('GET');
+  });
+
+  it('are written into a new step instead', () => {
+    expect(initialConfig(delay)).toEqual({ duration_seconds: 60 });
+    expect(initialConfig({ type: 'object', properties: { method: { type: 'string', default: 'GET' } } })).toEqual({});
+    expect(initialConfig({ type: 'object', required: ['n'], properties: { n: { type: 'integer', default: 3 } } })).toEqual({ n: 3 });
   });
 });

@@ -194,3 +194,12 @@ def set_alias(
 ) -> AliasOut:
     """Point an alias (e.g. ``production``) at a published version (admin)."""
     return AliasOut.of(versions.set_alias(db, actor, project, workflow, name, body.version))
+
+
+@router.delete("/aliases/{name}", name="delete_alias", status_code=204)
+def delete_alias(
+    project: str, workflow: str, name: str, db: DatabaseDep, actor: CurrentActor
+) -> Response:
+    """Remove an alias (admin); the version it pointed at is unchanged."""
+    versions.delete_alias(db, actor, project, workflow, name)
+    return Response(status_code=204)

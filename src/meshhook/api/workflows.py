@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field
+from starlette.requests import Request
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
@@ -89,10 +90,28 @@ class SaveBody(RequestBody):
 
 
 class PatchBody(RequestBody):
+    key: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A new key (audited as workflow.rekey); the old key becomes free.",
+    )
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     tags: list[str] | None = Field(default=None, max_length=20)
     is_template: bool | None = None
+
+
+class RestoreBody(RequestBody):
+    key: str | None = Field(
+        default=None, max_length=64, description="Restore under this key (the old one is taken)."
+    )
+
+
+async def restore_body(request: Request) -> RestoreBody:
+    """The restore body is optional: no body restores under the old key."""
+    if not (await request.body()).strip():
+        return RestoreBody()
+    return await json_body(RestoreBody)(request)
 
 
 class CloneBody(RequestBody):
@@ -238,7 +257,7 @@ def update_workflow(
     body: Annotated[PatchBody, Depends(json_body(PatchBody, role=Role.EDITOR))],
     db: DatabaseDep,
 ) -> Response:
-    """Change metadata only: name, description, tags, is_template."""
+    """Change metadata only: key, name, description, tags, is_template."""
     # null means "leave as it is", like an absent field.
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     return detail_response(workflows.update_metadata(db, actor, project, workflow, changes))
@@ -251,10 +270,26 @@ def delete_workflow(project: str, workflow: str, db: DatabaseDep, actor: Current
     return Response(status_code=204)
 
 
-@router.post("/{workflow}/restore", name="restore_workflow", response_model=WorkflowDetailOut)
-def restore_workflow(project: str, workflow: str, db: DatabaseDep, actor: CurrentActor) -> Response:
-    """Bring a deleted workflow back (by id)."""
-    return detail_response(workflows.restore(db, actor, project, workflow))
+@router.post(
+    "/{workflow}/restore",
+    name="restore_workflow",
+    response_model=WorkflowDetailOut,
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": RestoreBody.model_json_schema()}},
+        }
+    },
+)
+def restore_workflow(
+    project: str,
+    workflow: str,
+    db: DatabaseDep,
+    actor: CurrentActor,
+    body: Annotated[RestoreBody, Depends(restore_body)],
+) -> Response:
+    """Bring a deleted workflow back (by id), optionally under a new key."""
+    return detail_response(workflows.restore(db, actor, project, workflow, body.key))
 
 
 @router.post(

@@ -336,6 +336,19 @@ def list_aliases(db: Database, actor: Actor, project_key: str, ref: str) -> list
         return version_store.list_aliases(scope.session, find_workflow(scope, ref).id)
 
 
+def delete_alias(db: Database, actor: Actor, project_key: str, ref: str, name: str) -> None:
+    """Remove an alias (admin); audited as ``alias.delete``. 404 when it does not exist."""
+    with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
+        workflow = find_workflow(scope, ref, for_update=True)
+        existing = version_store.get_alias(scope.session, workflow.id, name)
+        if existing is None:
+            raise NotFound(f"workflow {workflow.key!r} has no alias {name!r}")
+        version_store.delete_alias(scope.session, workflow.id, name)
+        record_event(
+            scope, actor, "alias.delete", workflow, {"alias": name, "version": existing.version}
+        )
+
+
 def set_alias(
     db: Database, actor: Actor, project_key: str, ref: str, name: str, number: int
 ) -> Alias:

@@ -108,14 +108,18 @@ def _as_uuid(ref: str) -> uuid.UUID | None:
         return None
 
 
+def _key_taken(key: str) -> Conflict:
+    return Conflict(
+        f"a workflow with key {key!r} already exists in this project",
+        errors=[Problem("/key", "key.taken", "choose another key")],
+    )
+
+
 def _free_key(session: Session, project_id: uuid.UUID, wanted: str | None, name: str) -> str:
     if wanted is not None:
         key = check_key(wanted)
         if workflow_store.key_in_use(session, project_id, key):
-            raise Conflict(
-                f"a workflow with key {key!r} already exists in this project",
-                errors=[Problem("/key", "key.taken", "choose another key")],
-            )
+            raise _key_taken(key)
         return key
     base = slugify(name)
     key, counter = base, 1
@@ -354,8 +358,13 @@ def _decode_list_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
 def update_metadata(
     db: Database, actor: Actor, project_key: str, ref: str, changes: dict[str, Any]
 ) -> WorkflowDetail:
-    """Change name, description, tags or the template flag (not the definition)."""
+    """Change name, description, tags, the template flag or the key (not the definition).
+
+    A new key must be free among live workflows; the old one is free afterwards.
+    A key change is audited on its own as ``workflow.rekey`` (from, to).
+    """
     values: dict[str, Any] = {}
+    new_key = check_key(changes["key"]) if "key" in changes else None
     if "name" in changes:
         values["name"] = _check_name(changes["name"])
     if "description" in changes:
@@ -366,10 +375,26 @@ def update_metadata(
         values["tags"] = check_tags(list(changes["tags"]))
     if "is_template" in changes:
         values["is_template"] = bool(changes["is_template"])
+    try:
+        return _update_metadata(db, actor, project_key, ref, values, new_key)
+    except IntegrityError as error:  # the key was taken by a concurrent create or rename
+        raise _key_taken(new_key or "") from error
+
+
+def _update_metadata(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    ref: str,
+    values: dict[str, Any],
+    new_key: str | None,
+) -> WorkflowDetail:
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         workflow = find_workflow(scope, ref, for_update=True)
         before = {name: getattr(workflow, name) for name in values}
         changed = {name: value for name, value in values.items() if before[name] != value}
+        if new_key is not None and new_key != workflow.key:
+            _rekey(scope, actor, workflow, new_key)
         if changed:
             workflow_store.touch(
                 scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, **changed
@@ -386,6 +411,15 @@ def update_metadata(
         return detail(scope, find_workflow(scope, str(workflow.id)))
 
 
+def _rekey(scope: ProjectScope, actor: Actor, workflow: Workflow, new_key: str) -> None:
+    if workflow_store.key_in_use(scope.session, scope.project.id, new_key):
+        raise _key_taken(new_key)
+    workflow_store.touch(
+        scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, key=new_key
+    )
+    record_event(scope, actor, "workflow.rekey", workflow, {"from": workflow.key, "to": new_key})
+
+
 def delete(db: Database, actor: Actor, project_key: str, ref: str) -> None:
     """Move a workflow to the trash; its key becomes free, its id restorable."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
@@ -395,8 +429,24 @@ def delete(db: Database, actor: Actor, project_key: str, ref: str) -> None:
         record_event(scope, actor, "workflow.delete", workflow, {})
 
 
-def restore(db: Database, actor: Actor, project_key: str, workflow_id: str) -> WorkflowDetail:
-    """Bring a workflow back from the trash, unless its key was reused meanwhile."""
+def restore(
+    db: Database, actor: Actor, project_key: str, workflow_id: str, key: str | None = None
+) -> WorkflowDetail:
+    """Bring a workflow back from the trash, under its old key or under ``key``.
+
+    Its old key may have been reused meanwhile: then restoring needs a new key
+    (409 ``key.taken`` at ``/key`` otherwise).
+    """
+    new_key = check_key(key) if key is not None else None
+    try:
+        return _restore(db, actor, project_key, workflow_id, new_key)
+    except IntegrityError as error:  # the key was taken by a concurrent create or rename
+        raise _key_taken(new_key or "") from error
+
+
+def _restore(
+    db: Database, actor: Actor, project_key: str, workflow_id: str, new_key: str | None
+) -> WorkflowDetail:
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         if _as_uuid(workflow_id) is None:
             raise BadRequest(
@@ -405,14 +455,21 @@ def restore(db: Database, actor: Actor, project_key: str, workflow_id: str) -> W
                 f" id with GET /api/v1/projects/{scope.project.key}/workflows?deleted=true"
             )
         workflow = find_workflow(scope, workflow_id, for_update=True, deleted=True)
-        if workflow_store.key_in_use(scope.session, scope.project.id, workflow.key):
+        wanted = new_key or workflow.key
+        if workflow_store.key_in_use(scope.session, scope.project.id, wanted):
             raise Conflict(
-                f"another workflow now uses the key {workflow.key!r}; rename or delete it first"
+                f"another workflow now uses the key {wanted!r}; restore it under a new key "
+                '(body {"key": "..."})',
+                errors=[Problem("/key", "key.taken", "choose another key")],
             )
+        values: dict[str, Any] = {"deleted_at": None}
+        if wanted != workflow.key:
+            values["key"] = wanted
         workflow_store.touch(
-            scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, deleted_at=None
+            scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, **values
         )
-        record_event(scope, actor, "workflow.restore", workflow, {})
+        summary = {"from": workflow.key, "to": wanted} if wanted != workflow.key else {}
+        record_event(scope, actor, "workflow.restore", workflow, summary)
         return detail(scope, find_workflow(scope, str(workflow.id)))
 
 

@@ -166,8 +166,8 @@ def test_revert_and_point_an_alias_from_the_history(
     open_editor(page, project, key)
     page.get_by_test_id("history-button").click()
     old = page.locator("[data-testid=version-row][data-version='1']")
-    page.once("dialog", lambda dialog: dialog.accept())
     old.get_by_test_id("version-revert").click()
+    page.get_by_test_id("revert-dialog").get_by_test_id("revert-confirm").click()
     expect(page.get_by_test_id("base-version")).to_have_text("v3")
     expect(page.get_by_test_id("version-row")).to_have_count(3)
     assert head(server, project, key)["definition"]["nodes"][2]["config"]["url"] == (
@@ -176,6 +176,11 @@ def test_revert_and_point_an_alias_from_the_history(
 
     page.get_by_label("Alias version").select_option("1")
     page.get_by_role("button", name="Point alias").click()
-    expect(page.get_by_test_id("alias-row")).to_have_text("production → v1 (admin@meshhook.local)")
+    expect(page.get_by_test_id("alias-row")).to_contain_text(
+        "production → v1 (admin@meshhook.local)"
+    )
     aliases = server.api("GET", f"/projects/{project}/workflows/{key}/aliases").json()
     assert [(alias["name"], alias["version"]) for alias in aliases] == [("production", 1)]
+    page.get_by_test_id("alias-remove").click()
+    expect(page.get_by_test_id("alias-row")).to_have_count(0)
+    assert server.api("GET", f"/projects/{project}/workflows/{key}/aliases").json() == []

@@ -80,6 +80,49 @@ def test_the_list_filters_sorts_and_restores_from_the_trash(
     expect(rows).to_have_count(2)
 
 
+def test_a_workflow_whose_key_was_reused_is_restored_under_a_new_key(
+    page: Any, server: Server, project: str
+) -> None:
+    old = create_workflow(server, project, "Sync", linear())
+    assert server.api("DELETE", f"/projects/{project}/workflows/{old}").status_code == 204
+    create_workflow(server, project, "Sync", linear())
+    page.goto(f"/p/{project}?trash=1")
+    rows = page.get_by_test_id("workflow-row")
+    expect(rows).to_have_count(1)
+    rows.first.get_by_test_id("restore").click()
+    dialog = page.get_by_test_id("restore-dialog")
+    expect(dialog).to_contain_text("Another workflow now uses the key sync")
+    dialog.get_by_test_id("restore-key").fill("sync-old")
+    dialog.get_by_test_id("restore-confirm").click()
+    expect(page.get_by_test_id("workflow-list-empty")).to_be_visible()
+    assert head(server, project, "sync-old")["name"] == "Sync"
+
+
+def test_list_filters_stay_in_the_url_and_clone_opens_the_copy(
+    page: Any, server: Server, project: str
+) -> None:
+    create_workflow(server, project, "Alpha", linear())
+    create_workflow(server, project, "Beta", linear())
+    page.goto(f"/p/{project}")
+    page.get_by_test_id("sort").select_option("name")
+    page.get_by_test_id("status-filter").select_option("draft")
+    page.wait_for_function(
+        "new URLSearchParams(location.search).get('state') === 'draft'"
+        " && new URLSearchParams(location.search).get('sort') === 'name'"
+    )
+    page.reload()
+    expect(page.get_by_test_id("sort")).to_have_value("name")
+    expect(page.get_by_test_id("status-filter")).to_have_value("draft")
+    rows = page.get_by_test_id("workflow-row")
+    expect(rows.first).to_contain_text("Alpha")
+    rows.first.get_by_test_id("clone").click()
+    dialog = page.get_by_test_id("clone-dialog")
+    dialog.get_by_test_id("clone-name").fill("Alpha copy")
+    dialog.get_by_test_id("clone-confirm").click()
+    expect(page).to_have_url(f"{server.url}/p/{project}/w/alpha-copy")
+    expect(page.get_by_test_id("node-send")).to_be_visible()
+
+
 def test_unsaved_edits_are_offered_back_after_a_reload(
     page: Any, server: Server, project: str
 ) -> None:

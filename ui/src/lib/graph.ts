@@ -135,3 +135,40 @@ function reaches(from: string, to: string, edges: readonly StepEdge[]): boolean 
   }
   return false;
 }
+
+/**
+ * Copies of `chosen` steps with fresh ids (and the edges between them),
+ * moved by `offset`: what paste and duplicate add. Edges to steps outside the
+ * copy are left out; names and configs are deep copies.
+ */
+export function copySteps(
+  chosen: readonly StepNode[],
+  edges: readonly StepEdge[],
+  taken: ReadonlySet<string>,
+  offset: { x: number; y: number },
+): { nodes: StepNode[]; edges: StepEdge[] } {
+  const used = new Set(taken);
+  const ids = new Map<string, string>();
+  const nodes = chosen.map((node) => {
+    const id = newNodeId(node.data.type, used);
+    used.add(id);
+    ids.set(node.id, id);
+    return {
+      id,
+      type: 'step' as const,
+      position: { x: Math.round(node.position.x + offset.x), y: Math.round(node.position.y + offset.y) },
+      // JSON, not structuredClone: canvas data may hold reactive proxies.
+      data: JSON.parse(JSON.stringify({ type: node.data.type, name: node.data.name, config: node.data.config })) as StepData,
+      selected: true,
+    };
+  });
+  const copied: StepEdge[] = [];
+  for (const edge of edges) {
+    const from = ids.get(edge.source);
+    const to = ids.get(edge.target);
+    if (!from || !to) continue;
+    const when = edge.data?.when ?? edge.sourceHandle ?? null;
+    copied.push(toFlowEdge(when === null ? { from, to } : { from, to, when }));
+  }
+  return { nodes, edges: copied };
+}

@@ -113,10 +113,48 @@ function kindOf(schema: JsonSchema): FieldKind {
   }
 }
 
-function placeholderOf(schema: JsonSchema, kind: FieldKind, sensitive: boolean): string {
+/**
+ * Whether the engine applies `key`'s schema default when the field is left
+ * empty. A field that is required, or one of the alternatives of a
+ * `oneOf`/`anyOf` (Delay: duration or until), has no default in effect: its
+ * `default` is only a suggestion, so it is not shown as a placeholder.
+ */
+export function defaultApplies(parent: JsonSchema, key: string): boolean {
+  if (parent.required?.includes(key)) return false;
+  const alternatives = [...(parent.oneOf ?? []), ...(parent.anyOf ?? [])];
+  return !alternatives.some((alternative) => alternative.required?.includes(key));
+}
+
+/**
+ * The config of a newly added step: the suggested defaults that the engine
+ * does not apply by itself (required fields, and the first `oneOf`/`anyOf`
+ * alternative whose fields all have one), so a new Delay waits 60 seconds
+ * instead of being incomplete.
+ */
+export function initialConfig(schema: JsonSchema): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  const properties = schema.properties ?? {};
+  for (const key of schema.required ?? []) {
+    const value = properties[key]?.default;
+    if (value !== undefined) config[key] = structuredClone(value);
+  }
+  for (const alternatives of [schema.oneOf, schema.anyOf]) {
+    if (!alternatives?.length) continue;
+    if (alternatives.some((alternative) => (alternative.required ?? []).every((key) => key in config))) continue;
+    const seeded = alternatives.find(
+      (alternative) =>
+        (alternative.required ?? []).length > 0 &&
+        (alternative.required ?? []).every((key) => properties[key]?.default !== undefined),
+    );
+    for (const key of seeded?.required ?? []) config[key] = structuredClone(properties[key]?.default);
+  }
+  return config;
+}
+
+function placeholderOf(schema: JsonSchema, kind: FieldKind, sensitive: boolean, applies: boolean): string {
   if (sensitive) return '{{ secrets.NAME }}';
-  if (schema.default === undefined) return '';
-  if (kind === 'list' && Array.isArray(schema.default)) return schema.default.join(', ');
+  if (schema.default === undefined || !applies) return '';
+  if ((kind === 'list' || kind === 'multiselect') && Array.isArray(schema.default)) return schema.default.join(', ');
   return typeof schema.default === 'string' ? schema.default : JSON.stringify(schema.default);
 }
 
@@ -143,7 +181,7 @@ export function formFields(
       required: required.has(key),
       sensitive,
       options: options.map(String),
-      placeholder: placeholderOf(child, kind, sensitive),
+      placeholder: placeholderOf(child, kind, sensitive, defaultApplies(schema, key)),
       children: kind === 'object' ? formFields(child, sensitivePatterns, parts) : [],
       schema: child,
     };

@@ -2,6 +2,7 @@
 // cookie; the CSRF token is read from its companion cookie on each write.
 import { api, unwrap } from './api/client';
 import type { Me } from './api/types';
+import { DraftStore } from './drafts';
 
 export const session = $state<{ me: Me | null; checked: boolean }>({ me: null, checked: false });
 
@@ -27,6 +28,12 @@ export async function logout(): Promise<void> {
     await unwrap(api.POST('/api/v1/auth/logout'));
   } finally {
     session.me = null;
+    // Unsaved drafts hold workflow content: they do not outlive the session on a shared device.
+    try {
+      new DraftStore(window.localStorage).clearAll();
+    } catch {
+      // Storage disabled: nothing was kept.
+    }
   }
 }
 

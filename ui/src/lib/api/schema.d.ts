@@ -383,7 +383,7 @@ export interface paths {
         head?: never;
         /**
          * Update Workflow
-         * @description Change metadata only: name, description, tags, is_template.
+         * @description Change metadata only: key, name, description, tags, is_template.
          */
         patch: operations["update_workflow"];
         trace?: never;
@@ -419,7 +419,11 @@ export interface paths {
          */
         put: operations["set_alias"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete Alias
+         * @description Remove an alias (admin); the version it pointed at is unchanged.
+         */
+        delete: operations["delete_alias"];
         options?: never;
         head?: never;
         patch?: never;
@@ -476,7 +480,7 @@ export interface paths {
         put?: never;
         /**
          * Restore Workflow
-         * @description Bring a deleted workflow back (by id).
+         * @description Bring a deleted workflow back (by id), optionally under a new key.
          */
         post: operations["restore_workflow"];
         delete?: never;
@@ -2045,6 +2049,11 @@ export interface operations {
                     description?: string | null;
                     /** Is Template */
                     is_template?: boolean | null;
+                    /**
+                     * Key
+                     * @description A new key (audited as workflow.rekey); the old key becomes free.
+                     */
+                    key?: string | null;
                     /** Name */
                     name?: string | null;
                     /** Tags */
@@ -2145,6 +2154,37 @@ export interface operations {
             };
         };
     };
+    delete_alias: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                workflow: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     clone_workflow: {
         parameters: {
             query?: never;
@@ -2228,7 +2268,17 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Key
+                     * @description Restore under this key (the old one is taken).
+                     */
+                    key?: string | null;
+                };
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
