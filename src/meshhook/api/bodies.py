@@ -102,13 +102,32 @@ def parse_model(model: type[Model], raw: bytes) -> Model:
 
 
 def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` documenting a body read by :func:`json_body`."""
+    """``openapi_extra`` documenting a body read by :func:`json_body`.
+
+    The model's own ``$defs`` (an enum such as ``Role``) are inlined: a local
+    ``#/$defs/...`` reference does not resolve inside the OpenAPI document.
+    """
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": _inline(schema, definitions)}},
         }
     }
+
+
+def _inline(node: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/$defs/"):
+            target = definitions[reference.removeprefix("#/$defs/")]
+            rest = {key: value for key, value in node.items() if key != "$ref"}
+            return {**_inline(target, definitions), **_inline(rest, definitions)}
+        return {key: _inline(value, definitions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, definitions) for item in node]
+    return node
 
 
 def _pointer(location: tuple[int | str, ...]) -> str:

@@ -16,6 +16,9 @@ export interface paths {
         /**
          * Login
          * @description Check email and password; set an HttpOnly session cookie and return the CSRF token.
+         *
+         *     Failed attempts back off per account and per client address (429 with
+         *     ``Retry-After``); see docs/security.md, "Accounts and login".
          */
         post: operations["login"];
         delete?: never;
@@ -59,6 +62,50 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List My Sessions
+         * @description The caller's UI sessions that are still valid, newest first.
+         */
+        get: operations["list_my_sessions"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke My Other Sessions
+         * @description Sign out everywhere else: every session but the one making this request.
+         */
+        delete: operations["revoke_my_other_sessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke My Session
+         * @description End one of the caller's sessions; it is refused (401) from the next request on.
+         */
+        delete: operations["revoke_my_session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -243,6 +290,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/members/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Leave Project
+         * @description Leave the project (any role); the last owner cannot leave (409).
+         */
+        delete: operations["leave_project"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/members/{email}": {
         parameters: {
             query?: never;
@@ -254,6 +321,9 @@ export interface paths {
         /**
          * Set Member
          * @description Add a member or change their role (owner).
+         *
+         *     The answer is the same whether or not the email has an account; an email
+         *     without one gets a pending account that ``meshhook users create`` claims.
          */
         put: operations["set_member"];
         post?: never;
@@ -262,6 +332,148 @@ export interface paths {
          * @description Remove a member (owner); the last owner cannot be removed.
          */
         delete: operations["remove_member"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description The project's runs, newest first.
+         */
+        get: operations["list_runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/runs/{run}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run
+         * @description One run: its pinned version, status, output or error, and its steps.
+         */
+        get: operations["get_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/runs/{run}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Run
+         * @description Cancel a run: nothing after the steps in flight runs; 409 when it has finished.
+         */
+        post: operations["cancel_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/runs/{run}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Run Events
+         * @description The run's append-only event log, oldest first.
+         */
+        get: operations["list_run_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/runs/{run}/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream Run Events
+         * @description The events as Server-Sent Events (`id:` is `seq`; `Last-Event-ID`
+         *     resumes); the stream ends after the run's terminal event.
+         */
+        get: operations["stream_run_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/runs/{run}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Replay Run
+         * @description Recompute the run from its events alone (nothing executed) and compare.
+         */
+        get: operations["replay_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/runs/{run}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume Run
+         * @description A new run of the same version that reuses the recorded outputs upstream
+         *     of `from_node` and executes from it on (e.g. a dead-lettered step).
+         */
+        post: operations["resume_run"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -281,6 +493,27 @@ export interface paths {
         get: operations["list_secrets"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/secrets/scrub": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scrub Secrets
+         * @description Replace literal credentials in sensitive fields of every stored version of every
+         *     workflow (trash included) by `***` (admin); audited as `secret.scrub`.
+         */
+        post: operations["scrub_secrets"];
         delete?: never;
         options?: never;
         head?: never;
@@ -309,7 +542,11 @@ export interface paths {
         delete: operations["delete_secret"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Secret
+         * @description Change a secret's description or allowed hosts, keeping its value (admin).
+         */
+        patch: operations["update_secret"];
         trace?: never;
     };
     "/api/v1/projects/{project}/validate": {
@@ -489,6 +726,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/workflows/{workflow}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Run
+         * @description Start a run of the published version (or `version`, `alias`, or the head
+         *     draft with `test`); 202 once it is durably queued.
+         */
+        post: operations["start_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/workflows/{workflow}/versions": {
         parameters: {
             query?: never;
@@ -629,6 +887,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{email}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable User
+         * @description Disable a user: their tokens and sessions are refused (401) at once and
+         *     their UI sessions revoked; server admins only.
+         */
+        post: operations["disable_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{email}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable User
+         * @description Let a disabled user's API tokens work again (sessions must sign in anew).
+         */
+        post: operations["enable_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -658,7 +957,7 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description The process can reach its database.
+         * @description The process can reach its database; and its in-process run workers.
          */
         get: operations["readyz"];
         put?: never;
@@ -713,6 +1012,24 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** EventOut */
+        EventOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Node Id */
+            node_id: string | null;
+            /** Seq */
+            seq: number;
+            /** Type */
+            type: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -761,13 +1078,6 @@ export interface components {
             /** Versions */
             versions: number;
         };
-        /** LoginBody */
-        LoginBody: {
-            /** Email */
-            email: string;
-            /** Password */
-            password: string;
-        };
         /** LoginOut */
         LoginOut: {
             /** Csrf Token */
@@ -792,10 +1102,6 @@ export interface components {
             /** Projects */
             projects: components["schemas"]["ProjectRef"][];
         };
-        /** MemberBody */
-        MemberBody: {
-            role: components["schemas"]["Role"];
-        };
         /** MemberOut */
         MemberOut: {
             /**
@@ -806,23 +1112,6 @@ export interface components {
             /** Email */
             email: string;
             role: components["schemas"]["Role"];
-        };
-        /** NewProjectBody */
-        NewProjectBody: {
-            /**
-             * Key
-             * @description Portable slug, unique on this server.
-             */
-            key: string;
-            /** Name */
-            name: string;
-        };
-        /** NewTokenBody */
-        NewTokenBody: {
-            /** Expires In Days */
-            expires_in_days?: number | null;
-            /** Name */
-            name: string;
         };
         /** NewTokenOut */
         NewTokenOut: {
@@ -856,6 +1145,20 @@ export interface components {
         Page_AuditEntryOut_: {
             /** Items */
             items: components["schemas"]["AuditEntryOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[EventOut] */
+        Page_EventOut_: {
+            /** Items */
+            items: components["schemas"]["EventOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[RunOut] */
+        Page_RunOut_: {
+            /** Items */
+            items: components["schemas"]["RunOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -911,14 +1214,117 @@ export interface components {
             /** Role */
             role: string;
         };
+        /** ReplayOut */
+        ReplayOut: {
+            /**
+             * Equal
+             * @description Whether the recomputed run equals the served one.
+             */
+            equal: boolean;
+            run: components["schemas"]["RunOut"];
+        };
+        /** ResumedFrom */
+        ResumedFrom: {
+            /** Node */
+            node: string;
+            /**
+             * Run
+             * Format: uuid
+             */
+            run: string;
+        };
         /**
          * Role
          * @description Project roles; each includes every role below it.
          * @enum {string}
          */
         Role: "viewer" | "editor" | "admin" | "owner";
+        /** RunOut */
+        RunOut: {
+            /** Alias */
+            alias: string | null;
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Dead Letter */
+            dead_letter: boolean;
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            } | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Input */
+            input: unknown;
+            /** Output */
+            output: unknown;
+            resumed_from: components["schemas"]["ResumedFrom"] | null;
+            /** Started At */
+            started_at: string | null;
+            /** Status */
+            status: string;
+            /** Steps */
+            steps: components["schemas"]["StepOut"][];
+            /** Test */
+            test: boolean;
+            /** Trigger */
+            trigger: string;
+            /** Version */
+            version: number;
+            /**
+             * Workflow Id
+             * Format: uuid
+             */
+            workflow_id: string;
+            /** Workflow Key */
+            workflow_key: string;
+        };
+        /** ScrubOut */
+        ScrubOut: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** Scrubbed */
+            scrubbed: components["schemas"]["ScrubbedVersionOut"][];
+            /** Versions Checked */
+            versions_checked: number;
+            /** Workflows Checked */
+            workflows_checked: number;
+        };
+        /** ScrubbedVersionOut */
+        ScrubbedVersionOut: {
+            /**
+             * Deleted
+             * @description The workflow is in the trash.
+             */
+            deleted: boolean;
+            /**
+             * Pointers
+             * @description JSON Pointers of the values replaced by ***.
+             */
+            pointers: string[];
+            /** Version */
+            version: number;
+            /**
+             * Workflow Id
+             * Format: uuid
+             */
+            workflow_id: string;
+            /** Workflow Key */
+            workflow_key: string;
+        };
         /** SecretOut */
         SecretOut: {
+            /**
+             * Allowed Hosts
+             * @description Hosts the value may be sent to; null: any host.
+             */
+            allowed_hosts: string[] | null;
             /**
              * Created At
              * Format: date-time
@@ -939,6 +1345,47 @@ export interface components {
             updated_at: string;
             /** Updated By */
             updated_by: string;
+        };
+        /** SessionOut */
+        SessionOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Current
+             * @description The session this request was made with.
+             */
+            current: boolean;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+        };
+        /** StepOut */
+        StepOut: {
+            /** Attempts */
+            attempts: number;
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            } | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Node Id */
+            node_id: string;
+            /** Output */
+            output: unknown;
+            /** Started At */
+            started_at: string | null;
+            /** Status */
+            status: string;
         };
         /** TemplateOut */
         TemplateOut: {
@@ -980,6 +1427,27 @@ export interface components {
             /** Revoked At */
             revoked_at: string | null;
         };
+        /** UserOut */
+        UserOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disabled At */
+            disabled_at: string | null;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Admin */
+            is_admin: boolean;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -1016,7 +1484,10 @@ export interface components {
             number: number;
             /** Parent Number */
             parent_number: number | null;
-            /** Problems */
+            /**
+             * Problems
+             * @description Completeness problems, at most 200; a final `problems.truncated` problem counts the rest.
+             */
             problems: components["schemas"]["ProblemOut"][];
             /** Published At */
             published_at: string | null;
@@ -1027,7 +1498,11 @@ export interface components {
             /** Tag */
             tag: string | null;
         };
-        /** VersionOut */
+        /**
+         * VersionOut
+         * @description A version in the history: metadata only. Its problems come with the
+         *     version itself (``GET .../versions/{n}``), not with every list entry.
+         */
         VersionOut: {
             /** Content Hash */
             content_hash: string;
@@ -1046,8 +1521,6 @@ export interface components {
             number: number;
             /** Parent Number */
             parent_number: number | null;
-            /** Problems */
-            problems: components["schemas"]["ProblemOut"][];
             /** Published At */
             published_at: string | null;
             /** Published By */
@@ -1173,7 +1646,12 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LoginBody"];
+                "application/json": {
+                    /** Email */
+                    email: string;
+                    /** Password */
+                    password: string;
+                };
             };
         };
         responses: {
@@ -1186,14 +1664,26 @@ export interface operations {
                     "application/json": components["schemas"]["LoginOut"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Wrong email or password (the same answer for unknown emails). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                content?: never;
+            };
+            /** @description Too many attempts for this account or address; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
                 };
+                content?: never;
+            };
+            /** @description Too many sign-ins being checked at once; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -1235,6 +1725,73 @@ export interface operations {
             };
         };
     };
+    list_my_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"][];
+                };
+            };
+        };
+    };
+    revoke_my_other_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    revoke_my_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_my_tokens: {
         parameters: {
             query?: never;
@@ -1264,7 +1821,12 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NewTokenBody"];
+                "application/json": {
+                    /** Expires In Days */
+                    expires_in_days?: number | null;
+                    /** Name */
+                    name: string;
+                };
             };
         };
         responses: {
@@ -1275,15 +1837,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NewTokenOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1368,7 +1921,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NewProjectBody"];
+                "application/json": {
+                    /**
+                     * Key
+                     * @description Portable slug, unique on this server.
+                     */
+                    key: string;
+                    /** Name */
+                    name: string;
+                };
             };
         };
         responses: {
@@ -1379,15 +1940,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1428,13 +1980,13 @@ export interface operations {
             query?: {
                 /** @description Page size. */
                 limit?: number;
-                /** @description next_cursor from the previous page. */
-                cursor?: string | null;
                 action?: string | null;
                 actor?: string | null;
                 object?: string | null;
                 since?: string | null;
                 until?: string | null;
+                /** @description next_cursor from the previous page. */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -1569,6 +2121,35 @@ export interface operations {
             };
         };
     };
+    leave_project: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     set_member: {
         parameters: {
             query?: never;
@@ -1581,7 +2162,14 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MemberBody"];
+                "application/json": {
+                    /**
+                     * Role
+                     * @description Project roles; each includes every role below it.
+                     * @enum {string}
+                     */
+                    role: "viewer" | "editor" | "admin" | "owner";
+                };
             };
         };
         responses: {
@@ -1635,6 +2223,260 @@ export interface operations {
             };
         };
     };
+    list_runs: {
+        parameters: {
+            query?: {
+                /** @description Id or key. */
+                workflow?: string | null;
+                status?: string | null;
+                trigger?: string | null;
+                test?: boolean | null;
+                /** @description true: failed runs that resume can retry. */
+                dead_letter?: boolean | null;
+                since?: string | null;
+                until?: string | null;
+                /** @description Page size. */
+                limit?: number;
+                /** @description next_cursor from the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RunOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_run_events: {
+        parameters: {
+            query?: {
+                /** @description Events after this seq. */
+                after?: number;
+                /** @description Page size. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                project: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_EventOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stream_run_events: {
+        parameters: {
+            query?: never;
+            header?: {
+                "last-event-id"?: string | null;
+            };
+            path: {
+                project: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replay_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    resume_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * From Node
+                     * @description Execute from this node on.
+                     */
+                    from_node: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_secrets: {
         parameters: {
             query?: never;
@@ -1653,6 +2495,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SecretOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    scrub_secrets: {
+        parameters: {
+            query?: {
+                /** @description Report what would change; write nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScrubOut"];
                 };
             };
             /** @description Validation Error */
@@ -1712,6 +2588,11 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
+                     * Allowed Hosts
+                     * @description Hosts the value may be sent to: `api.example.com`, `*.example.com` (subdomains) or an IP address; at most 32. `null`: any host; `[]`: none. Absent: a replaced secret keeps its list.
+                     */
+                    allowed_hosts?: string[] | null;
+                    /**
                      * Description
                      * @default
                      */
@@ -1763,6 +2644,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Allowed Hosts
+                     * @description Hosts the value may be sent to: `api.example.com`, `*.example.com` (subdomains) or an IP address; at most 32. `null`: any host; `[]`: none. Absent: kept.
+                     */
+                    allowed_hosts?: string[] | null;
+                    /** Description */
+                    description?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretOut"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -2300,6 +3225,67 @@ export interface operations {
             };
         };
     };
+    start_run: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                project: string;
+                workflow: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Alias */
+                    alias?: string | null;
+                    /**
+                     * Input
+                     * @description The run input (any JSON; default {}).
+                     */
+                    input?: unknown;
+                    /**
+                     * Test
+                     * @description Run the head draft, marked test.
+                     * @default false
+                     */
+                    test?: boolean;
+                    /** Version */
+                    version?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description An earlier run with the same Idempotency-Key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_versions: {
         parameters: {
             query?: {
@@ -2532,6 +3518,68 @@ export interface operations {
             };
         };
     };
+    disable_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    enable_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     healthz: {
         parameters: {
             query?: never;
@@ -2570,7 +3618,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: string;
+                        [key: string]: unknown;
                     };
                 };
             };
