@@ -277,26 +277,12 @@ def restricted_hosts(session: Session, project_id: UUID) -> dict[str, tuple[str,
 def use_secret(
     db: Database, keys: Keys, actor: Actor, project_key: str, name: str, *, purpose: str
 ) -> str:
-    """Decrypt a secret for use (by the run engine); every call is audited."""
+    """Decrypt one secret for use; every call is audited (see :func:`values_for_run`)."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        ciphertext = secret_store.get_ciphertext(scope.session, scope.project.id, name)
-        data_key = _data_key(scope, keys, create=False)
-        if ciphertext is None or data_key is None:
+        found = values_for_run(scope, keys, actor, [name], purpose=purpose)
+        if name not in found:
             raise NotFound(f"no secret {name!r} in project {project_key!r}")
-        value = envelope.decrypt_value(
-            data_key, ciphertext, project_id=str(scope.project.id), name=name
-        )
-        secret_store.mark_used(scope.session, scope.project.id, name, datetime.now(UTC))
-        audit.record(
-            scope.session,
-            actor,
-            "secret.use",
-            project_id=scope.project.id,
-            object_type="secret",
-            object_id=name,
-            summary={"name": name, "purpose": purpose},
-        )
-        return value
+        return found[name]
 
 
 @dataclass(frozen=True, slots=True)
