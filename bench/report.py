@@ -11,6 +11,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from bench.engine_report import engine_lines, engine_verdicts
+
 NOTES = Path(__file__).resolve().parent / "notes.md"
 
 
@@ -160,10 +162,14 @@ def verdicts(output: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def all_verdicts(output: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return verdicts(output) + engine_verdicts(output)
+
+
 def verdicts_text(output: dict[str, Any]) -> str:
     return "\n".join(
         f"{verdict:8} {dialect:10} {target}: {value}"
-        for target, dialect, value, verdict in verdicts(output)
+        for target, dialect, value, verdict in all_verdicts(output)
     )
 
 
@@ -200,7 +206,7 @@ def write(output: dict[str, Any], path: Path) -> None:
         _row(["target", "database", "measured", "verdict"]),
         _row(["---"] * 4),
     ]
-    lines += [_row(list(row)) for row in verdicts(output)]
+    lines += [_row(list(row)) for row in all_verdicts(output)]
     for dialect, results in output["dialects"].items():
         lines += ["", f"## {dialect}", ""]
         if "skipped" in results:
@@ -323,6 +329,7 @@ def write(output: dict[str, Any], path: Path) -> None:
             + f". Idle CPU: {results['idle_cpu']['percent']} % after start,"
             f" {results['idle_cpu_after']['percent']} % after the run.",
         ]
+        lines += engine_lines(results)
         by_section = memory.get("by_section")
         if by_section:
             lines += [
