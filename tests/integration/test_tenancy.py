@@ -169,3 +169,23 @@ def test_the_app_role_cannot_rewrite_or_delete_run_events(
             project_transaction(postgres_db, alice.actor, "alpha", Role.OWNER) as scope,
         ):
             scope.session.execute(text(statement))
+
+
+def test_the_workers_claim_functions_are_narrow_and_pinned(postgres_db: Database) -> None:
+    with postgres_db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT proname, prosecdef, proconfig,"
+                " has_function_privilege(:app, p.oid, 'EXECUTE') AS app_may_call,"
+                " coalesce(array_to_string(proacl, ','), '') AS acl"
+                " FROM pg_proc p WHERE proname IN ('meshhook_claim_runs', 'meshhook_queue_stats')"
+                " ORDER BY proname"
+            ),
+            {"app": postgres_db.app_role},
+        ).all()
+    assert [row.proname for row in rows] == ["meshhook_claim_runs", "meshhook_queue_stats"]
+    for row in rows:
+        assert row.prosecdef
+        assert any(setting.startswith("search_path=pg_catalog, ") for setting in row.proconfig)
+        assert not any(entry.startswith("=") for entry in row.acl.split(",")), row.acl
+        assert row.app_may_call

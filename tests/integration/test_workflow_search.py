@@ -246,7 +246,8 @@ def test_the_functions_run_as_their_owner_with_a_fixed_search_path(
                 " has_function_privilege(:app, p.oid, 'EXECUTE') AS app_may_call,"
                 " coalesce(array_to_string(proacl, ','), '') AS acl"
                 " FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
-                " WHERE proname LIKE 'meshhook%' ORDER BY proname"
+                " WHERE proname IN ('meshhook_search_candidates', 'meshhook_workflow_search_sync')"
+                " ORDER BY proname"
             ),
             {"app": postgres_db.app_role},
         ).all()
@@ -484,7 +485,8 @@ def _search_objects(engine: sa.Engine) -> tuple[bool, int, int]:
         row = connection.execute(
             sa.text(
                 "SELECT to_regclass('workflow_search') IS NOT NULL,"
-                " (SELECT count(*) FROM pg_proc WHERE proname LIKE 'meshhook%'),"
+                " (SELECT count(*) FROM pg_proc WHERE proname IN"
+                " ('meshhook_search_candidates', 'meshhook_workflow_search_sync')),"
                 " (SELECT count(*) FROM pg_trigger WHERE tgname = 'workflow_search_sync')"
             )
         ).one()

@@ -150,4 +150,13 @@ describe('defaults the engine does not apply', () => {
     expect(initialConfig({ type: 'object', properties: { method: { type: 'string', default: 'GET' } } })).toEqual({});
     expect(initialConfig({ type: 'object', required: ['n'], properties: { n: { type: 'integer', default: 3 } } })).toEqual({ n: 3 });
   });
+
+  it('fall back to the first example (the served Delay schema has no default)', () => {
+    const served: JsonSchema = {
+      type: 'object',
+      properties: { duration_seconds: { type: 'number', examples: [60] }, until: { type: 'string' } },
+      oneOf: [{ required: ['duration_seconds'] }, { required: ['until'] }],
+    };
+    expect(initialConfig(served)).toEqual({ duration_seconds: 60 });
+  });
 });

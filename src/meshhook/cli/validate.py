@@ -34,6 +34,7 @@ def read_definition_file(path: Path) -> Any:
         errors.print(
             f"[red]error:[/red] cannot read {escape(str(path))}: {escape(error.strerror or '')}",
             highlight=False,
+            soft_wrap=True,  # a path stays on one line, as typed
         )
         raise typer.Exit(2) from error
     try:
@@ -43,6 +44,7 @@ def read_definition_file(path: Path) -> Any:
             f"[red]error:[/red] {escape(str(path))} is not valid JSON: "
             f"{escape(error.detail.removeprefix('Malformed JSON: '))}",
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(2) from error
     if isinstance(document, dict) and "definition" in document and "nodes" not in document:

@@ -126,7 +126,15 @@ export function defaultApplies(parent: JsonSchema, key: string): boolean {
 }
 
 /**
- * The config of a newly added step: the suggested defaults that the engine
+ * What a new step suggests for a field: its default, else its first example
+ * (a required field has no default: the schema says `examples`, e.g. Delay's 60).
+ */
+function suggestion(schema: JsonSchema | undefined): unknown {
+  return schema?.default !== undefined ? schema.default : schema?.examples?.[0];
+}
+
+/**
+ * The config of a newly added step: the suggested values that the engine
  * does not apply by itself (required fields, and the first `oneOf`/`anyOf`
  * alternative whose fields all have one), so a new Delay waits 60 seconds
  * instead of being incomplete.
@@ -135,7 +143,7 @@ export function initialConfig(schema: JsonSchema): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   const properties = schema.properties ?? {};
   for (const key of schema.required ?? []) {
-    const value = properties[key]?.default;
+    const value = suggestion(properties[key]);
     if (value !== undefined) config[key] = structuredClone(value);
   }
   for (const alternatives of [schema.oneOf, schema.anyOf]) {
@@ -144,9 +152,9 @@ export function initialConfig(schema: JsonSchema): Record<string, unknown> {
     const seeded = alternatives.find(
       (alternative) =>
         (alternative.required ?? []).length > 0 &&
-        (alternative.required ?? []).every((key) => properties[key]?.default !== undefined),
+        (alternative.required ?? []).every((key) => suggestion(properties[key]) !== undefined),
     );
-    for (const key of seeded?.required ?? []) config[key] = structuredClone(properties[key]?.default);
+    for (const key of seeded?.required ?? []) config[key] = structuredClone(suggestion(properties[key]));
   }
   return config;
 }

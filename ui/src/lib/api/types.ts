@@ -45,6 +45,7 @@ export interface JsonSchema {
   title?: string;
   description?: string;
   default?: unknown;
+  examples?: unknown[];
   enum?: unknown[];
   const?: unknown;
   properties?: Record<string, JsonSchema>;
