@@ -184,7 +184,7 @@ class Worker:
     async def _drive_loaded(self, claimed: Claimed, work: Work | None) -> None:
         carried: list[RunEvent] = []
         while work is not None:
-            progress = advance(work.graph, work.state, self.clock())
+            progress = advance(work.graph, work.state, self.clock(), clock=self.clock)
             try:
                 await asyncio.to_thread(
                     run_execution.commit,

@@ -11,7 +11,7 @@ transaction, so a chain of pure steps costs one commit.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,18 +50,30 @@ class Advance:
 
 
 class _Log:
-    """Appends events to a state, numbering them after its last one."""
+    """Appends events to a state, numbering them after its last one.
 
-    def __init__(self, graph: RunGraph, state: RunState, now: datetime) -> None:
+    Each event is stamped by ``clock`` when given (the worker's clock, so a
+    long batch of pure steps shows where its time went), else with ``now``.
+    """
+
+    def __init__(
+        self,
+        graph: RunGraph,
+        state: RunState,
+        now: datetime,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.graph = graph
         self.state = state
         self.now = now
+        self.clock = clock
         self.events: list[RunEvent] = []
 
     def append(
         self, type: EventType, node_id: str | None = None, data: dict[str, Any] | None = None
     ) -> None:
-        event = RunEvent(self.state.last_seq + 1, type, self.now, node_id, data or {})
+        at = self.clock() if self.clock is not None else self.now
+        event = RunEvent(self.state.last_seq + 1, type, at, node_id, data or {})
         apply(self.graph, self.state, event)
         self.events.append(event)
 
@@ -71,10 +83,13 @@ def advance(
     state: RunState,
     now: datetime,
     in_flight: Collection[str] = (),
+    *,
+    clock: Callable[[], datetime] | None = None,
 ) -> Advance:
     """Carry out every pure command ``decide`` gives, until only effects (or
-    nothing, or waiting) remain. ``state`` is updated in place."""
-    log = _Log(graph, state, now)
+    nothing, or waiting) remain. ``state`` is updated in place. ``now`` decides
+    what is due; ``clock`` (when given) stamps each event as it is made."""
+    log = _Log(graph, state, now, clock)
     effects: list[StartStep] = []
     busy = set(in_flight)
     while True:
