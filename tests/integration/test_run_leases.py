@@ -4,6 +4,7 @@ takeover is recorded, and the stalled worker's late outcome is refused."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,12 +13,14 @@ import pytest
 from meshhook.domain.errors import NotFound
 from meshhook.domain.runs.advance import advance, record_outcome
 from meshhook.domain.runs.evaluate import Succeeded
-from meshhook.domain.runs.events import EventType
+from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.services import runs, versions, workflows
 from meshhook.services.run_execution import LeaseLost, claim, commit, load
 from meshhook.services.runs import StartRequest
+from meshhook.services.transactions import worker_transaction
 from meshhook.services.workflows import NewWorkflow
 from meshhook.store.db import Database
+from meshhook.store.runs import EventConflict, RunStore
 from tests.factories import Member
 
 LEASE = 0.5
@@ -106,3 +109,49 @@ def test_a_trashed_workflow_starts_no_new_run(db: Database, owner: Member) -> No
 
     with pytest.raises(NotFound, match="no workflow"):
         runs.start(db, owner.actor, "alpha", created.workflow.key, StartRequest())
+
+
+def test_a_cancel_that_lands_first_makes_the_worker_let_go(db: Database, owner: Member) -> None:
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Call"), definition=calling()
+    )
+    versions.publish(db, owner.actor, "alpha", created.workflow.key)
+    run = runs.start(db, owner.actor, "alpha", created.workflow.key, StartRequest()).run
+    [mine] = claim(db, "worker-a", 30, 10)
+    work = load(db, mine)
+    assert work is not None
+    progress = advance(work.graph, work.state, datetime.now(UTC))
+
+    runs.cancel(db, owner.actor, "alpha", str(run.id))
+
+    with pytest.raises(LeaseLost):  # the cancel took the run off the queue
+        commit(db, work, "worker-a", progress.events, wake_at=None, holding=True, lease_seconds=30)
+    final = runs.get(db, owner.actor, "alpha", str(run.id))
+    assert final.view.status == "cancelled"
+    log, _ = runs.events(db, owner.actor, "alpha", str(run.id), limit=100)
+    assert [e.type for e in log] == [EventType.RUN_QUEUED, EventType.RUN_CANCELLED]
+
+
+def test_an_event_number_taken_first_is_a_conflict_and_nothing_is_half_written(
+    db: Database, owner: Member
+) -> None:
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Call"), definition=calling()
+    )
+    versions.publish(db, owner.actor, "alpha", created.workflow.key)
+    run = runs.start(db, owner.actor, "alpha", created.workflow.key, StartRequest()).run
+    late = RunEvent(1, EventType.RUN_STARTED, datetime.now(UTC))
+
+    def write_behind_the_log() -> None:
+        with worker_transaction(db, run.project_id) as scope:
+            store = RunStore(scope.session, scope.project.id)
+            store.save_view(run.id, replace(run.view, status=RunStatus.RUNNING))
+            store.append(run.id, [late])
+
+    with pytest.raises(EventConflict):
+        write_behind_the_log()
+
+    kept = runs.get(db, owner.actor, "alpha", str(run.id))
+    assert kept.view.status == "queued"  # the projection update rolled back with it
+    log, _ = runs.events(db, owner.actor, "alpha", str(run.id), limit=10)
+    assert [e.type for e in log] == [EventType.RUN_QUEUED]

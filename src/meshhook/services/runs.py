@@ -363,6 +363,10 @@ def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> 
         run = _find(store, run_ref)
         if run.view.status.is_terminal:
             raise Conflict(f"the run has already finished ({run.view.status})")
+        # The queue row first, as a worker's commit takes it first: the same
+        # lock order on PostgreSQL, so a cancel racing a commit waits for it
+        # (then finds its log moved on and looks again) instead of deadlocking.
+        store.dequeue(run.id)
         graph = load_graph(scope, run)
         state = fold(graph, store.events(run.id))
         event = RunEvent(
@@ -376,7 +380,6 @@ def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> 
         store.append(run.id, [event])
         view = RunView.of(state)
         store.save_view(run.id, view)
-        store.dequeue(run.id)
         return Run(**{**_fields(run), "view": view})
 
 

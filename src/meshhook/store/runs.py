@@ -165,9 +165,10 @@ class RunStore:
             }
             for event in events
         ]
+        # No savepoint: a conflict ends the whole transaction (the caller's
+        # commit or start rolls back and looks again), so none is needed.
         try:
-            with self.session.begin_nested():
-                self.session.execute(insert(run_events), rows)
+            self.session.execute(insert(run_events), rows)
         except IntegrityError:
             raise EventConflict("the run's log moved on meanwhile") from None
 
