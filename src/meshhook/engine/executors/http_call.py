@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import orjson
 
-from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.node_types.http_call import HTTP_CALL
 from meshhook.domain.runs.evaluate import Failed, Outcome, Succeeded
 from meshhook.domain.runs.events import error_data
@@ -86,7 +85,7 @@ class HttpCallExecutor:
             failed = Failed(error_data("http.placeholder", error.message, pointer=error.pointer))
             return Attempt(failed, {})
         record: dict[str, Any] = {"request": _request_record(shown, idempotency_key)}
-        refused = _restricted_elsewhere(config, secrets, allowed_hosts or {}, sent.url)
+        refused = _restricted_elsewhere(secrets, allowed_hosts or {}, sent.url)
         if refused is not None:
             message = f"the secret {refused!r} may not be sent to this host (its allow-list)"
             return Attempt(Failed(error_data("http.host_not_allowed", message)), record)
@@ -133,14 +132,14 @@ class HttpCallExecutor:
 
 
 def _restricted_elsewhere(
-    config: Mapping[str, Any],
     secrets: Mapping[str, str],
     allowed_hosts: Mapping[str, Sequence[str]],
     url: str,
 ) -> str | None:
-    """The first secret the request carries whose allow-list refuses ``url``."""
-    for name in sorted(set(secret_names_in(orjson.dumps(config).decode()))):
-        hosts = allowed_hosts.get(name) if name in secrets else None
+    """The first secret the request carries (those given: the ones its config
+    references) whose allow-list refuses ``url``."""
+    for name in sorted(secrets):
+        hosts = allowed_hosts.get(name)
         if hosts is not None and not host_allowed(hosts, url):
             return name
     return None
