@@ -269,11 +269,6 @@ def names(session: Session, project_id: UUID) -> set[str]:
     return secret_store.secret_names(session, project_id)
 
 
-def restricted_hosts(session: Session, project_id: UUID) -> dict[str, tuple[str, ...]]:
-    """The project's secrets that have a host allow-list, name → patterns."""
-    return secret_store.restricted_hosts(session, project_id)
-
-
 def use_secret(
     db: Database, keys: Keys, actor: Actor, project_key: str, name: str, *, purpose: str
 ) -> str:

@@ -217,10 +217,6 @@ class RunStore:
             )
         )
 
-    def queue_depth(self) -> int:
-        query = select(func.count()).where(run_queue.c.project_id == self.project_id)
-        return int(self.session.execute(query).scalar_one())
-
     # -- idempotency keys ---------------------------------------------------
 
     def run_for_key(self, workflow_id: UUID, key: str, since: datetime) -> UUID | None:

@@ -58,7 +58,3 @@ class CircuitBreakers:
         circuit.trial_in_flight = False
         if circuit.failures >= self.threshold or circuit.opened_at is not None:
             circuit.opened_at = self.clock()
-
-    def is_open(self, host: str) -> bool:
-        circuit = self._circuits.get(host)
-        return circuit is not None and circuit.opened_at is not None
