@@ -37,7 +37,7 @@ def seed_history(
     current = copy.deepcopy(definition)
     now = datetime.now(UTC)
     with db.session() as session, session.begin():
-        head = version_content.current_head(session, workflow_id)
+        head = version_content.current_head(session, project_id, workflow_id)
         assert head is not None
         assert head.number == 1
         rows: list[dict[str, Any]] = []

@@ -14,8 +14,6 @@ from meshhook.domain.errors import Problem
 from meshhook.domain.validation import normalize_definition
 from meshhook.domain.workflows import VersionInfo, VersionState
 from meshhook.services.transactions import project_transaction
-from meshhook.store import versions as version_store
-from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
 
 
@@ -33,13 +31,10 @@ def insert_legacy_version(
     """
     data = canonical.canonical_bytes(normalize_definition(definition))
     with project_transaction(db, Actor.cli(), project_key, Role.OWNER) as scope:
-        project_id = scope.project.id
         workflow = (
-            workflow_store.find(
-                scope.session, project_id, workflow_id=uuid.UUID(workflow_ref), deleted=True
-            )
+            scope.workflows.find(workflow_id=uuid.UUID(workflow_ref), deleted=True)
             if deleted
-            else workflow_store.find(scope.session, project_id, key=workflow_ref)
+            else scope.workflows.find(key=workflow_ref)
         )
         assert workflow is not None
         number = workflow.head_version + 1
@@ -60,8 +55,6 @@ def insert_legacy_version(
             tag=None,
             note=None,
         )
-        version_store.insert_version(scope.session, project_id, info, data)
-        workflow_store.touch(
-            scope.session, workflow.id, when=now, by="legacy@example.com", head_version=number
-        )
+        scope.versions.insert(info, data)
+        scope.workflows.touch(workflow.id, when=now, by="legacy@example.com", head_version=number)
     return data

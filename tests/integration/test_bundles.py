@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from meshhook.domain.accounts import Role
 from meshhook.services import bundles
-from meshhook.store import versions as version_store
 from meshhook.store.db import Database
 from meshhook.store.tables import audit_log, workflow_versions, workflows
+from meshhook.store.versions import VersionStore
 from tests.definitions import edited, linear
 from tests.factories import Member, add_member, assert_problem, make_user
 
@@ -455,7 +455,7 @@ def test_a_60_mb_bundle_is_refused_with_413(client: TestClient, owner: Member) -
 def test_a_failure_halfway_through_an_import_rolls_everything_back(
     db: Database, owner: Member, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_insert = version_store.insert_version
+    real_insert = VersionStore.insert
     calls = 0
 
     def failing_insert(*args: Any, **kwargs: Any) -> None:
@@ -465,7 +465,7 @@ def test_a_failure_halfway_through_an_import_rolls_everything_back(
             raise RuntimeError("disk on fire")
         real_insert(*args, **kwargs)
 
-    monkeypatch.setattr(version_store, "insert_version", failing_insert)
+    monkeypatch.setattr(VersionStore, "insert", failing_insert)
     before = counts(db)
     with pytest.raises(RuntimeError, match="disk on fire"):
         bundles.import_bundle(db, owner.actor, "alpha", fixture_bytes())

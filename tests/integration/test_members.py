@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Conflict, Forbidden
 from meshhook.services import accounts, projects
-from meshhook.store import projects as project_store
 from meshhook.store.db import Database
+from meshhook.store.projects import MembershipStore
 from tests.factories import PASSWORD, Member, add_member, assert_problem, make_user
 
 MEMBERS = "/api/v1/projects/alpha/members"
@@ -88,14 +88,14 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     # (on SQLite the second cannot even begin until the first commits: its
     # wait at the barrier times out and it goes on).
     barrier = threading.Barrier(2, timeout=3)
-    original = project_store.lock_owners
+    original = MembershipStore.lock_owners
 
-    def lock_owners_together(session: Any, project_id: Any) -> Any:
+    def lock_owners_together(members: MembershipStore) -> Any:
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
-        return original(session, project_id)
+        return original(members)
 
-    monkeypatch.setattr(project_store, "lock_owners", lock_owners_together)
+    monkeypatch.setattr(MembershipStore, "lock_owners", lock_owners_together)
     outcomes: dict[str, str] = {}
 
     def demote(actor: Member, target: Member) -> None:

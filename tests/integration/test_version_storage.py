@@ -25,9 +25,10 @@ from meshhook.services import versions, workflows
 from meshhook.services.transactions import project_transaction
 from meshhook.services.workflows import NewWorkflow
 from meshhook.store import migrate, version_content
-from meshhook.store import versions as version_store
 from meshhook.store.db import Database
 from meshhook.store.tables import workflow_heads, workflow_versions
+from meshhook.store.tables import workflows as workflow_rows
+from meshhook.store.versions import VersionStore
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import Member
 from tests.unit.domain.strategies import definitions, edited
@@ -102,15 +103,15 @@ def test_versions_written_with_gaps_and_out_of_order_load_byte_exact(
             changed = copy.deepcopy(base)
             set_edit(changed, step)
             texts[number] = canonical_bytes(changed)
-            first = version_store.get_info(scope.session, created.workflow.id, 1)
+            first = scope.versions.get_info(created.workflow.id, 1)
             assert first is not None
             info = dataclasses.replace(
                 first, number=number, content_hash=content_hash(texts[number])
             )
-            version_store.insert_version(scope.session, scope.project.id, info, texts[number])
+            scope.versions.insert(info, texts[number])
     with project_transaction(db, owner.actor, "alpha", Role.OWNER) as scope:
         for number, text in texts.items():
-            version = version_store.get_version(scope.session, created.workflow.id, number)
+            version = scope.versions.get(created.workflow.id, number)
             assert version is not None
             assert version.definition == text, number
         head = scope.session.execute(
@@ -200,7 +201,10 @@ def test_the_migration_converts_full_copies_and_back(empty_url: str) -> None:
         migrate.upgrade(empty_url)
         with Session(engine) as session, session.begin():
             for (workflow_id, number), text in texts.items():
-                version = version_store.get_version(session, workflow_id, number)
+                project_id = session.execute(
+                    select(workflow_rows.c.project_id).where(workflow_rows.c.id == workflow_id)
+                ).scalar_one()
+                version = VersionStore(session, project_id).get(workflow_id, number)
                 assert version is not None
                 assert version.definition == text.encode(), (workflow_id, number)
             keyframes = session.execute(

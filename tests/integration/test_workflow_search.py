@@ -22,6 +22,7 @@ from meshhook.store import dialect, migrate, tenancy
 from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
 from meshhook.store.tables import workflows
+from meshhook.store.workflows import WorkflowStore
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.definitions import linear
 from tests.factories import Member
@@ -328,9 +329,9 @@ def test_the_search_table_follows_inserts_edits_moves_and_purges(
         second: (alpha, "second\n\nsecond"),
     }
     with project_transaction(postgres_db, alice.actor, "alpha", Role.OWNER) as scope:
-        workflow_store.update_fields(scope.session, first, name="Renamed", description="New")
-        workflow_store.update_fields(scope.session, second, tags=["only-tags"])
-        workflow_store.update_fields(scope.session, second, key="second-key")
+        scope.workflows.update_fields(first, name="Renamed", description="New")
+        scope.workflows.update_fields(second, tags=["only-tags"])
+        scope.workflows.update_fields(second, key="second-key")
     assert _bodies(postgres_db) == {
         first: (alpha, "renamed\nnew\nfirst-key"),
         second: (alpha, "second\n\nsecond-key"),
@@ -342,7 +343,7 @@ def test_the_search_table_follows_inserts_edits_moves_and_purges(
         )
     assert _bodies(postgres_db)[second] == (beta, "second\n\nsecond-key")
     with project_transaction(postgres_db, alice.actor, "alpha", Role.OWNER) as scope:
-        workflow_store.purge(scope.session, first)
+        scope.workflows.purge(first)
     assert set(_bodies(postgres_db)) == {second}
 
 
@@ -396,9 +397,7 @@ def test_a_request_scoped_search_uses_the_trigram_index(
             rare_notices = len(notices)
             # A common term (10,000 matches): too many candidates, so the page is
             # found by walking the updated_at index, not by sorting every match.
-            page = workflow_store.list_page(
-                session,
-                alpha,
+            page = WorkflowStore(session, alpha).list_page(
                 WorkflowFilter(q="billing"),
                 sort="updated_at",
                 descending=True,

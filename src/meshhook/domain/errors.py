@@ -89,6 +89,14 @@ class Conflict(MeshHookError):
     slug = "conflict"
 
 
+class UniqueConflict(Conflict):
+    """A write ran into a row another transaction wrote first (a unique key).
+
+    Raised by ``store`` in place of the database driver's integrity error, so
+    services catch a domain error and say what was taken.
+    """
+
+
 class PreconditionFailed(MeshHookError):
     status = 412
     title = "Precondition failed"

@@ -68,6 +68,16 @@ class Version:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkflowDetail:
+    """A workflow with its head version (definition as canonical bytes)."""
+
+    workflow: Workflow
+    head: VersionInfo
+    definition: bytes
+    merged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Alias:
     workflow_id: UUID
     name: str

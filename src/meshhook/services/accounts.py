@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, ApiToken, User, check_display_name, normalise_email
@@ -16,6 +15,7 @@ from meshhook.domain.errors import (
     NotFound,
     Problem,
     Unauthorized,
+    UniqueConflict,
     ValidationFailed,
 )
 from meshhook.security import passwords
@@ -89,7 +89,6 @@ def add_user(session: Session, actor: Actor, user: User, password: str | None) -
         session,
         actor,
         "user.create",
-        project_id=None,
         object_type="user",
         object_id=str(user.id),
         summary={"email": user.email, "is_admin": user.is_admin},
@@ -111,7 +110,7 @@ def create_user(
     try:
         with transaction(db, actor) as session:
             user = add_user(session, actor, user, password)
-    except IntegrityError as error:  # a concurrent create of the same email
+    except UniqueConflict as error:  # a concurrent create of the same email
         raise Conflict(f"a user with email {user.email!r} already exists") from error
     return user
 
@@ -153,7 +152,6 @@ def issue_token(
             session,
             actor,
             "token.create",
-            project_id=None,
             object_type="token",
             object_id=str(token.id),
             summary={"user": user.email, "name": name, "prefix": new.prefix},
@@ -204,7 +202,6 @@ def revoke_token(db: Database, actor: Actor, token_id: uuid.UUID) -> None:
                 session,
                 actor,
                 "token.revoke",
-                project_id=None,
                 object_type="token",
                 object_id=str(token_id),
                 summary={"prefix": token.prefix},
@@ -270,7 +267,6 @@ def set_disabled(db: Database, actor: Actor, email: str, *, disabled: bool) -> U
             session,
             actor,
             "user.disable" if disabled else "user.enable",
-            project_id=None,
             object_type="user",
             object_id=str(user.id),
             summary={"email": user.email},

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
-import structlog
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.audit import AuditEntry
 from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
-from meshhook.services.transactions import project_transaction
+from meshhook.services.transactions import current_request_id, project_transaction
 from meshhook.store import audit as audit_store
 from meshhook.store.db import Database
 
@@ -22,23 +20,26 @@ def record(
     actor: Actor,
     action: str,
     *,
-    project_id: UUID | None,
     object_type: str,
     object_id: str,
     summary: dict[str, Any] | None = None,
 ) -> None:
-    """Append one entry inside the caller's transaction (so it commits with the change)."""
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    """Append an entry about no project (accounts, sign-ins, tokens) inside the
+    caller's transaction, so it commits with the change.
+
+    A project's entries go through its scope: ``scope.record`` and
+    ``scope.record_event`` (``services/transactions.py``).
+    """
     audit_store.insert_entry(
         session,
-        project_id=project_id,
+        project_id=None,
         actor_id=actor.user_id,
         actor=actor.label,
         action=action,
         object_type=object_type,
         object_id=object_id,
         summary=summary or {},
-        request_id=request_id,
+        request_id=current_request_id(),
         created_at=datetime.now(UTC),
     )
 
@@ -60,9 +61,7 @@ def list_entries(
     before_id = decode_cursor(cursor, types=(int,))[0] if cursor else None
     since, until = _as_utc(since), _as_utc(until)
     with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
-        entries = audit_store.list_entries(
-            scope.session,
-            scope.project.id,
+        entries = scope.audit.entries(
             limit=limit + 1,
             before_id=before_id,
             action=action,

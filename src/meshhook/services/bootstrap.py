@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
-
 from meshhook.domain.accounts import Actor
 from meshhook.domain.errors import Conflict
 from meshhook.security import files
@@ -56,7 +54,7 @@ def bootstrap(db: Database, credentials_file: Path) -> InitialCredentials | None
                 session, cli, projects.new_project(DEFAULT_PROJECT, "Default"), admin
             )
             issued = accounts.issue_token(session, cli, admin, name="initial")
-    except (Conflict, IntegrityError):
+    except Conflict:  # another server bootstrapped first (UniqueConflict included)
         return None
     credentials = InitialCredentials(ADMIN_EMAIL, password, issued.value, DEFAULT_PROJECT)
     _write_private(credentials_file, credentials.as_text())

@@ -26,12 +26,8 @@ from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.secret_fields import host_problems
 from meshhook.domain.workflows import Alias, VersionInfo, VersionState, Workflow, check_tags
-from meshhook.services import audit, definitions
+from meshhook.services import definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
-from meshhook.services.workflows import find_workflow
-from meshhook.store import secrets as secret_store
-from meshhook.store import versions as version_store
-from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
 
 SCHEMA_NAME = "workflow-bundle.v1.json"
@@ -60,14 +56,14 @@ class ExportedBundle:
 
 
 def _bundled_versions(scope: ProjectScope, workflow: Workflow) -> tuple[BundleVersion, ...]:
-    infos = version_store.published_infos(scope.session, workflow.id)
+    infos = scope.versions.published_infos(workflow.id)
     if not infos or infos[-1].number != workflow.head_version:
-        head = version_store.get_info(scope.session, workflow.id, workflow.head_version)
+        head = scope.versions.get_info(workflow.id, workflow.head_version)
         assert head is not None, "every workflow has its head version"
         infos.append(head)
     versions = []
     for info in infos:
-        stored = version_store.get_version(scope.session, workflow.id, info.number)
+        stored = scope.versions.get(workflow.id, info.number)
         assert stored is not None
         versions.append(
             BundleVersion(
@@ -90,19 +86,16 @@ def _bundled(scope: ProjectScope, workflow: Workflow) -> BundleWorkflow:
         tags=workflow.tags,
         is_template=workflow.is_template,
         published_version=workflow.published_version,
-        aliases={
-            alias.name: alias.version
-            for alias in version_store.list_aliases(scope.session, workflow.id)
-        },
+        aliases={alias.name: alias.version for alias in scope.aliases.for_workflow(workflow.id)},
         versions=_bundled_versions(scope, workflow),
     )
 
 
 def _chosen(scope: ProjectScope, keys: Sequence[str] | None) -> list[Workflow]:
     if keys is None:
-        return workflow_store.all_live(scope.session, scope.project.id)
+        return scope.workflows.all_live()
     wanted = [check_key(key, path=f"/keys/{index}") for index, key in enumerate(keys)]
-    found = workflow_store.live_by_keys(scope.session, scope.project.id, wanted)
+    found = scope.workflows.live_by_keys(wanted)
     missing = sorted(set(wanted) - {workflow.key for workflow in found})
     if missing:
         raise NotFound(
@@ -127,11 +120,9 @@ def _export(
     exported = tuple(workflow.key for workflow in bundled)
     # Recorded apart so a long read never holds the write lock.
     with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
-        audit.record(
-            scope.session,
+        scope.record(
             actor,
             "bundle.export",
-            project_id=scope.project.id,
             object_type="project",
             object_id=str(scope.project.id),
             summary={"keys": list(exported[:100]), "workflows": len(exported)},
@@ -149,7 +140,7 @@ def export_bundle(
 
 def export_workflow(db: Database, actor: Actor, project_key: str, ref: str) -> ExportedBundle:
     """A bundle holding one workflow, by id or key (admin)."""
-    return _export(db, actor, project_key, lambda scope: [find_workflow(scope, ref)], single=True)
+    return _export(db, actor, project_key, lambda scope: [scope.find_workflow(ref)], single=True)
 
 
 # -- import -----------------------------------------------------------------------
@@ -231,7 +222,7 @@ def _host_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
     """Published versions that would send a restricted secret of this project to a
     host it does not allow: imported (an admin imports), but the engine refuses
     those calls, so say so now."""
-    restricted = secret_store.restricted_hosts(scope.session, scope.project.id)
+    restricted = scope.secrets.restricted_hosts()
     return [
         Problem(
             bundle_format.definition_pointer(w, v) + problem.path,
@@ -248,7 +239,7 @@ def _host_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
 
 def _secret_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
     needed = bundle.dependencies()["secrets"]
-    present = secret_store.secret_names(scope.session, scope.project.id)
+    present = scope.secrets.names()
     return _host_warnings(scope, bundle) + [
         Problem(
             f"/dependencies/secrets/{index}",
@@ -304,7 +295,7 @@ def _insert(
         updated_by=actor.label,
         deleted_at=None,
     )
-    workflow_store.insert_workflow(scope.session, row)
+    scope.workflows.insert(row)
     parent: int | None = None
     for v, version in enumerate(workflow.versions):
         ready = prepared[w, v]
@@ -324,18 +315,18 @@ def _insert(
             tag=version.tag,
             note=version.note,
         )
-        version_store.insert_version(scope.session, scope.project.id, info, ready.canonical)
+        scope.versions.insert(info, ready.canonical)
         parent = version.number
     for name, number in sorted(workflow.aliases.items()):
         alias = Alias(
             workflow_id=row.id, name=name, version=number, updated_at=now, updated_by=actor.label
         )
-        version_store.put_alias(scope.session, scope.project.id, alias, exists=False)
+        scope.aliases.put(alias, exists=False)
     return row.id
 
 
 def _current_head(scope: ProjectScope, workflow: Workflow) -> dict[str, Any]:
-    head = version_store.get_version(scope.session, workflow.id, workflow.head_version)
+    head = scope.versions.get(workflow.id, workflow.head_version)
     assert head is not None, "every workflow has its head version"
     return definitions.load(head.definition)
 
@@ -368,9 +359,7 @@ def import_bundle(
     with project_transaction(db, actor, project_key, Role.ADMIN, write=not dry_run) as scope:
         existing = {
             workflow.key: workflow
-            for workflow in workflow_store.live_by_keys(
-                scope.session, scope.project.id, [w.key for w in bundle.workflows]
-            )
+            for workflow in scope.workflows.live_by_keys([w.key for w in bundle.workflows])
         }
         if existing and not force:
             raise _refuse_existing(bundle, existing)
@@ -385,13 +374,11 @@ def import_bundle(
                     diff = diff_definitions(_current_head(scope, old), workflow.head.definition)
             else:
                 if old is not None:
-                    workflow_store.purge(scope.session, old.id)
+                    scope.workflows.purge(old.id)
                 new_id = _insert(scope, actor, w, workflow, prepared, now)
-                audit.record(
-                    scope.session,
+                scope.record(
                     actor,
                     "workflow.import",
-                    project_id=scope.project.id,
                     object_type="workflow",
                     object_id=str(new_id),
                     summary={

@@ -21,7 +21,6 @@ from meshhook.domain.validation import (
     validate_definition,
 )
 from meshhook.services.transactions import project_transaction
-from meshhook.store import secrets as secret_store
 from meshhook.store.db import Database
 
 
@@ -100,6 +99,6 @@ def ensure_no_stored_secrets(data: bytes, *, what: str) -> None:
 def check(db: Database, actor: Actor, project_key: str, definition: Any) -> ValidationReport:
     """Validate a definition in a project's context without saving it (viewer)."""
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        known = secret_store.secret_names(scope.session, scope.project.id)
-        hosts = secret_store.restricted_hosts(scope.session, scope.project.id)
+        known = scope.secrets.names()
+        hosts = scope.secrets.restricted_hosts()
     return validate_definition(definition, secret_names=known, allowed_hosts=hosts)

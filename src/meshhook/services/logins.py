@@ -192,7 +192,6 @@ def _after_failure(
                 session,
                 _ANONYMOUS,
                 "login.lockout",
-                project_id=None,
                 object_type=kind,
                 object_id=target[:200],
                 summary={"failures": charged[key].failures, "locked_seconds": seconds},

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import (
@@ -19,11 +18,15 @@ from meshhook.domain.accounts import (
     check_key,
     normalise_email,
 )
-from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from meshhook.services import accounts, audit
-from meshhook.services.transactions import project_transaction, transaction
+from meshhook.domain.errors import Conflict, NotFound, Problem, UniqueConflict, ValidationFailed
+from meshhook.services import accounts
+from meshhook.services.transactions import (
+    ProjectScope,
+    enter_project,
+    project_transaction,
+    transaction,
+)
 from meshhook.store import projects as project_store
-from meshhook.store import tenancy
 from meshhook.store import users as user_store
 from meshhook.store.db import Database
 
@@ -43,9 +46,8 @@ def add_project(session: Session, actor: Actor, project: Project, owner: User) -
     if project_store.get_by_key(session, project.key) is not None:
         raise Conflict(f"a project with key {project.key!r} already exists")
     project_store.insert_project(session, project)
-    tenancy.switch_project(session, project.id)
-    project_store.insert_membership(
-        session,
+    scope = enter_project(session, project, Role.OWNER)
+    scope.members.insert(
         Membership(
             project_id=project.id,
             user_id=owner.id,
@@ -54,11 +56,9 @@ def add_project(session: Session, actor: Actor, project: Project, owner: User) -
             created_at=project.created_at,
         ),
     )
-    audit.record(
-        session,
+    scope.record(
         actor,
         "project.create",
-        project_id=project.id,
         object_type="project",
         object_id=project.key,
         summary={"name": project.name, "owner": owner.email},
@@ -89,7 +89,7 @@ def create_project(
                 owner = user_store.get_by_id(session, owner_id)
                 assert owner is not None
             add_project(session, actor, project, owner)
-    except IntegrityError as error:
+    except UniqueConflict as error:  # a concurrent create took the key
         raise Conflict(f"a project with key {project.key!r} already exists") from error
     return project
 
@@ -108,7 +108,7 @@ def get_project(db: Database, actor: Actor, key: str) -> tuple[Project, Role]:
 
 def list_members(db: Database, actor: Actor, key: str) -> list[Membership]:
     with project_transaction(db, actor, key, Role.VIEWER, write=False) as scope:
-        return project_store.list_members(scope.session, scope.project.id)
+        return scope.members.members()
 
 
 def set_member(
@@ -125,7 +125,7 @@ def set_member(
     address = normalise_email(email)
     try:
         return _set_member(db, actor, key, address, role, invite=invite)
-    except IntegrityError:
+    except UniqueConflict:
         # Two owners invited the same new email at once: the account exists now.
         return _set_member(db, actor, key, address, role, invite=invite)
 
@@ -141,7 +141,7 @@ def _set_member(
         if user is None:
             user = replace(accounts.new_user(address), pending=True)
             user_store.insert_user(session, user, None)
-        existing = project_store.get_membership(session, project.id, user.id)
+        existing = scope.members.get(user.id)
         if existing is None:
             membership = Membership(
                 project_id=project.id,
@@ -150,25 +150,21 @@ def _set_member(
                 role=role,
                 created_at=datetime.now(UTC),
             )
-            project_store.insert_membership(session, membership)
-            audit.record(
-                session,
+            scope.members.insert(membership)
+            scope.record(
                 actor,
                 "member.add",
-                project_id=project.id,
                 object_type="member",
                 object_id=user.email,
                 summary={"role": role.value},
             )
             return membership
         if existing.role != role:
-            _keep_an_owner(session, project, existing, demoting=role != Role.OWNER)
-            project_store.update_role(session, project.id, user.id, role)
-            audit.record(
-                session,
+            _keep_an_owner(scope, existing, demoting=role != Role.OWNER)
+            scope.members.update_role(user.id, role)
+            scope.record(
                 actor,
                 "member.role_change",
-                project_id=project.id,
                 object_type="member",
                 object_id=user.email,
                 summary={"from": existing.role.value, "to": role.value},
@@ -185,18 +181,15 @@ def _set_member(
 def remove_member(db: Database, actor: Actor, key: str, email: str) -> None:
     """Remove a member (owner role needed); never the last owner."""
     with project_transaction(db, actor, key, Role.OWNER) as scope:
-        session, project = scope.session, scope.project
-        user = user_store.get_by_email(session, normalise_email(email))
-        existing = project_store.get_membership(session, project.id, user.id) if user else None
+        user = user_store.get_by_email(scope.session, normalise_email(email))
+        existing = scope.members.get(user.id) if user else None
         if user is None or existing is None:
             raise NotFound(f"{email!r} is not a member of project {key!r}")
-        _keep_an_owner(session, project, existing, demoting=True)
-        project_store.delete_membership(session, project.id, user.id)
-        audit.record(
-            session,
+        _keep_an_owner(scope, existing, demoting=True)
+        scope.members.delete(user.id)
+        scope.record(
             actor,
             "member.remove",
-            project_id=project.id,
             object_type="member",
             object_id=user.email,
             summary={"role": existing.role.value},
@@ -207,32 +200,27 @@ def leave_project(db: Database, actor: Actor, key: str) -> None:
     """The caller leaves a project (any role); the last owner cannot (409)."""
     assert actor.user_id is not None
     with project_transaction(db, actor, key, Role.VIEWER) as scope:
-        session, project = scope.session, scope.project
-        existing = project_store.get_membership(session, project.id, actor.user_id)
+        existing = scope.members.get(actor.user_id)
         assert existing is not None  # the scope found the caller's role
-        _keep_an_owner(session, project, existing, demoting=True)
-        project_store.delete_membership(session, project.id, actor.user_id)
-        audit.record(
-            session,
+        _keep_an_owner(scope, existing, demoting=True)
+        scope.members.delete(actor.user_id)
+        scope.record(
             actor,
             "member.leave",
-            project_id=project.id,
             object_type="member",
             object_id=existing.email,
             summary={"role": existing.role.value},
         )
 
 
-def _keep_an_owner(
-    session: Session, project: Project, member: Membership, *, demoting: bool
-) -> None:
+def _keep_an_owner(scope: ProjectScope, member: Membership, *, demoting: bool) -> None:
     if not demoting or member.role != Role.OWNER:
         return
     # Locked before counting: concurrent demotions are counted one after the other.
-    owners = project_store.lock_owners(session, project.id)
+    owners = scope.members.lock_owners()
     if [owner for owner in owners if owner != member.user_id]:
         return
     raise Conflict(
-        f"{member.email} is the last owner of project {project.key!r}; "
+        f"{member.email} is the last owner of project {scope.project.key!r}; "
         "make someone else owner first"
     )

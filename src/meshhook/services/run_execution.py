@@ -20,9 +20,8 @@ from meshhook.services import runs as run_service
 from meshhook.services import secrets as secret_service
 from meshhook.services.transactions import WORKER, transaction, worker_transaction
 from meshhook.store import runs as run_store
-from meshhook.store import secrets as secret_store
 from meshhook.store.db import Database
-from meshhook.store.runs import Claimed, RunStore
+from meshhook.store.runs import Claimed
 
 
 class LeaseLost(Exception):
@@ -56,7 +55,7 @@ def queue_stats(db: Database) -> run_store.QueueStats:
 def load(db: Database, claimed: Claimed) -> Work | None:
     """The run and its folded state; ``None`` if it vanished (its workflow purged)."""
     with worker_transaction(db, claimed.project_id, write=False) as scope:
-        store = RunStore(scope.session, scope.project.id)
+        store = scope.runs
         run = store.get(claimed.run_id)
         if run is None:
             return None
@@ -79,7 +78,7 @@ def commit(
     finish its queue entry. Raises :class:`LeaseLost` (nothing committed) or
     ``EventConflict`` (someone appended first)."""
     with worker_transaction(db, work.claimed.project_id) as scope:
-        store = RunStore(scope.session, scope.project.id)
+        store = scope.runs
         now = datetime.now(UTC)
         if work.state.status.is_terminal:
             kept = store.reschedule(work.run.id, worker, None)
@@ -98,13 +97,13 @@ def renew(db: Database, work: Work, worker: str, lease_seconds: float) -> bool:
     """Extend the lease while a step is in flight; False when it was lost."""
     with worker_transaction(db, work.claimed.project_id) as scope:
         until = datetime.now(UTC) + timedelta(seconds=lease_seconds)
-        return RunStore(scope.session, scope.project.id).holds_lease(work.run.id, worker, until)
+        return scope.runs.holds_lease(work.run.id, worker, until)
 
 
 def release(db: Database, work: Work, worker: str) -> None:
     """Hand a run back at once (the worker is stopping): due now, for anyone."""
     with worker_transaction(db, work.claimed.project_id) as scope:
-        RunStore(scope.session, scope.project.id).reschedule(work.run.id, worker, datetime.now(UTC))
+        scope.runs.reschedule(work.run.id, worker, datetime.now(UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +126,7 @@ def step_secrets(
     with worker_transaction(db, work.claimed.project_id) as scope:
         purpose = f"run {work.run.id} step {node_id}"
         values = secret_service.values_for_run(scope, keys, WORKER, names, purpose=purpose)
-        restricted = secret_store.restricted_hosts(scope.session, scope.project.id)
+        restricted = scope.secrets.restricted_hosts()
         return StepSecrets(
             values, {name: restricted[name] for name in values if name in restricted}
         )

@@ -21,9 +21,6 @@ from meshhook.domain.validation import completeness_problems
 from meshhook.domain.workflows import VersionState, Workflow
 from meshhook.services import definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
-from meshhook.services.workflows import find_workflow
-from meshhook.store import secrets as secret_store
-from meshhook.store import versions as version_store
 from meshhook.store.db import Database
 from meshhook.store.notifications import announce_work
 from meshhook.store.runs import EventConflict, RunFilter, RunStore
@@ -61,8 +58,8 @@ def start(
     """
     value = {} if request.input is None else request.input
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        workflow = find_workflow(scope, workflow_ref)
-        store = RunStore(scope.session, scope.project.id)
+        workflow = scope.find_workflow(workflow_ref)
+        store = scope.runs
         now = datetime.now(UTC)
         if request.idempotency_key is not None:
             earlier = store.run_for_key(
@@ -120,7 +117,7 @@ def _resolve_version(
     if request.test:
         return workflow.head_version, None
     if request.version is not None:
-        info = version_store.get_info(scope.session, workflow.id, request.version)
+        info = scope.versions.get_info(workflow.id, request.version)
         if info is None:
             raise _bad("/version", "run.unknown_version", f"there is no version {request.version}")
         if info.state is not VersionState.PUBLISHED:
@@ -131,11 +128,11 @@ def _resolve_version(
             )
         return request.version, None
     if request.alias is not None:
-        alias = version_store.get_alias(scope.session, workflow.id, request.alias)
+        alias = scope.aliases.get(workflow.id, request.alias)
         if alias is None:
             raise _bad("/alias", "run.unknown_alias", f"there is no alias {request.alias!r}")
         return alias.version, alias.name
-    production = version_store.get_alias(scope.session, workflow.id, DEFAULT_ALIAS)
+    production = scope.aliases.get(workflow.id, DEFAULT_ALIAS)
     if production is not None:
         return production.version, production.name
     if workflow.published_version is None:
@@ -147,14 +144,14 @@ def _resolve_version(
 
 
 def _definition(scope: ProjectScope, workflow: Workflow, number: int) -> dict[str, Any]:
-    version = version_store.get_version(scope.session, workflow.id, number)
+    version = scope.versions.get(workflow.id, number)
     if version is None:
         raise NotFound(f"workflow {workflow.key!r} has no version {number}")
     return definitions.load(version.definition)
 
 
 def _refuse_incomplete(scope: ProjectScope, definition: dict[str, Any]) -> None:
-    names = secret_store.secret_names(scope.session, scope.project.id)
+    names = scope.secrets.names()
     errors = definitions.blocking(completeness_problems(definition, secret_names=names))
     if errors:
         raise ValidationFailed(
@@ -233,7 +230,7 @@ def _cached_graph(scope: ProjectScope, workflow_id: uuid.UUID, number: int) -> R
     cached = _GRAPHS.get((workflow_id, number))
     if cached is not None:
         return cached
-    version = version_store.get_version(scope.session, workflow_id, number)
+    version = scope.versions.get(workflow_id, number)
     assert version is not None, "a run's version is never deleted while the run exists"
     return graph_of(workflow_id, number, definitions.load(version.definition))
 
@@ -259,7 +256,7 @@ def _find(store: RunStore, run_ref: str, *, for_update: bool = False) -> Run:
 
 def get(db: Database, actor: Actor, project_key: str, run_ref: str) -> Run:
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        return _find(RunStore(scope.session, scope.project.id), run_ref)
+        return _find(scope.runs, run_ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +285,7 @@ def list_runs(
         moment, run_id = decode_cursor(cursor, types=(str, str))
         after = (datetime.fromisoformat(moment), uuid.UUID(run_id))
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        workflow_id = find_workflow(scope, query.workflow).id if query.workflow else None
+        workflow_id = scope.find_workflow(query.workflow).id if query.workflow else None
         filters = RunFilter(
             workflow_id=workflow_id,
             status=query.status,
@@ -298,7 +295,7 @@ def list_runs(
             since=query.since,
             until=query.until,
         )
-        page = RunStore(scope.session, scope.project.id).page(filters, limit + 1, after)
+        page = scope.runs.page(filters, limit + 1, after)
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
@@ -319,7 +316,7 @@ def events(
     """Events after ``after``, oldest first; the flag says whether the run has
     finished (so a follower knows no more will come)."""
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        store = RunStore(scope.session, scope.project.id)
+        store = scope.runs
         run = _find(store, run_ref)
         return store.events(run.id, after=after, limit=limit), run.view.status.is_terminal
 
@@ -333,7 +330,7 @@ class Replay:
 def replay(db: Database, actor: Actor, project_key: str, run_ref: str) -> Replay:
     """Recompute the run from its events alone and compare with what is served."""
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        store = RunStore(scope.session, scope.project.id)
+        store = scope.runs
         run = _find(store, run_ref)
         state = fold(load_graph(scope, run), store.events(run.id))
     recomputed = Run(**{**_fields(run), "view": RunView.of(state)})
@@ -359,7 +356,7 @@ def cancel(db: Database, actor: Actor, project_key: str, run_ref: str) -> Run:
 
 def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> Run:
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        store = RunStore(scope.session, scope.project.id)
+        store = scope.runs
         run = _find(store, run_ref)
         if run.view.status.is_terminal:
             raise Conflict(f"the run has already finished ({run.view.status})")
@@ -390,7 +387,7 @@ def resume(db: Database, actor: Actor, project_key: str, run_ref: str, from_node
     """A new run of the same version that reuses the recorded outputs of every
     step that is not ``from_node`` or downstream of it, and executes from there."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        store = RunStore(scope.session, scope.project.id)
+        store = scope.runs
         old = _find(store, run_ref)
         if not old.view.status.is_terminal:
             raise Conflict("the run has not finished: cancel it first, or wait for it")

@@ -19,11 +19,10 @@ from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.node_types import REGISTRY
 from meshhook.domain.secret_fields import scrub_literals, scrubbed_problems
 from meshhook.domain.workflows import Version, Workflow
-from meshhook.services import audit, definitions
+from meshhook.services import definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
-from meshhook.store import versions as version_store
-from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
+from meshhook.store.versions import Rewrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +44,7 @@ class ScrubReport:
     scrubbed: tuple[ScrubbedVersion, ...]
 
 
-def _scrubbed(version: Version) -> tuple[version_store.Rewrite, list[str]] | None:
+def _scrubbed(version: Version) -> tuple[Rewrite, list[str]] | None:
     """The version's content with its literals replaced, or ``None`` if it has none."""
     content = definitions.load(version.definition)
     replaced = scrub_literals(content)
@@ -58,7 +57,7 @@ def _scrubbed(version: Version) -> tuple[version_store.Rewrite, list[str]] | Non
         node_type = REGISTRY.get(node["type"])
         if node_type is not None and isinstance(node.get("config"), dict):
             problems.extend(scrubbed_problems(node_type, node["config"], f"/nodes/{i}/config"))
-    rewrite = version_store.Rewrite(data, canonical.content_hash(data), tuple(problems))
+    rewrite = Rewrite(data, canonical.content_hash(data), tuple(problems))
     return rewrite, replaced
 
 
@@ -68,7 +67,7 @@ def _scrub_workflow(
     found: list[ScrubbedVersion] = []
     checked = 0
 
-    def rewrite(version: Version) -> version_store.Rewrite | None:
+    def rewrite(version: Version) -> Rewrite | None:
         nonlocal checked
         checked += 1
         result = _scrubbed(version)
@@ -86,10 +85,10 @@ def _scrub_workflow(
         return result[0]
 
     if dry_run:
-        for version in version_store.every_version(scope.session, workflow.id):
+        for version in scope.versions.every_version(workflow.id):
             rewrite(version)
     else:
-        version_store.rewrite_history(scope.session, scope.project.id, workflow.id, rewrite)
+        scope.versions.rewrite_history(workflow.id, rewrite)
     return checked, found
 
 
@@ -99,9 +98,7 @@ def scrub(db: Database, actor: Actor, project_key: str, *, dry_run: bool = False
     With ``dry_run`` nothing is written: the report says what would change.
     """
     with project_transaction(db, actor, project_key, Role.ADMIN, write=not dry_run) as scope:
-        workflows = workflow_store.all_with_trash(
-            scope.session, scope.project.id, for_update=not dry_run
-        )
+        workflows = scope.workflows.all_with_trash(for_update=not dry_run)
         scrubbed: list[ScrubbedVersion] = []
         versions = 0
         for workflow in workflows:
@@ -109,11 +106,9 @@ def scrub(db: Database, actor: Actor, project_key: str, *, dry_run: bool = False
             versions += checked
             scrubbed.extend(found)
             if found and not dry_run:
-                audit.record(
-                    scope.session,
+                scope.record(
                     actor,
                     "secret.scrub",
-                    project_id=scope.project.id,
                     object_type="workflow",
                     object_id=str(workflow.id),
                     summary={
@@ -123,11 +118,9 @@ def scrub(db: Database, actor: Actor, project_key: str, *, dry_run: bool = False
                     },
                 )
         if not dry_run:
-            audit.record(
-                scope.session,
+            scope.record(
                 actor,
                 "secret.scrub",
-                project_id=scope.project.id,
                 object_type="project",
                 object_id=scope.project.key,
                 summary={

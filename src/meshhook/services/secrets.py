@@ -8,9 +8,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from uuid import UUID
-
-from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import NotFound, Problem, ValidationFailed
@@ -25,13 +22,14 @@ from meshhook.domain.secrets import (
 from meshhook.domain.workflows import check_text
 from meshhook.security import envelope
 from meshhook.security.envelope import Keyring, WrappedKey
-from meshhook.services import audit
-from meshhook.services.transactions import ProjectScope, project_transaction, transaction
+from meshhook.services.transactions import (
+    ProjectScope,
+    enter_project,
+    project_transaction,
+    transaction,
+)
 from meshhook.store import projects as project_store
-from meshhook.store import secrets as secret_store
-from meshhook.store import tenancy
 from meshhook.store.db import Database
-from meshhook.store.secrets import StoredKey
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 MAX_VALUE_BYTES = 64 * 1024
@@ -63,7 +61,7 @@ class Keys(Protocol):
 def _data_key(scope: ProjectScope, keys: Keys, *, create: bool) -> bytes | None:
     """The project's data key, unwrapped; made (and stored wrapped) on first use."""
     project_id = str(scope.project.id)
-    stored = secret_store.get_key(scope.session, scope.project.id, for_update=create)
+    stored = scope.secrets.data_key(for_update=create)
     if stored is not None:
         keyring = keys.keyring
         if stored.key_id not in keyring.key_ids:
@@ -75,11 +73,7 @@ def _data_key(scope: ProjectScope, keys: Keys, *, create: bool) -> bytes | None:
     data_key = envelope.new_data_key()
     # Re-read first: never wrap a new data key under a key a rotation retired.
     wrapped = envelope.wrap_data_key(keys.refresh(), data_key, project_id=project_id)
-    secret_store.insert_key(
-        scope.session,
-        StoredKey(project_id=scope.project.id, key_id=wrapped.key_id, wrapped_key=wrapped.blob),
-        datetime.now(UTC),
-    )
+    scope.secrets.insert_data_key(wrapped.key_id, wrapped.blob, datetime.now(UTC))
     return data_key
 
 
@@ -140,7 +134,7 @@ def set_secret(
             data_key, value, project_id=str(scope.project.id), name=name
         )
         now = datetime.now(UTC)
-        existing = secret_store.get_secret(scope.session, scope.project.id, name)
+        existing = scope.secrets.get(name)
         if existing is None:
             record = SecretRecord(
                 project_id=scope.project.id,
@@ -153,11 +147,9 @@ def set_secret(
                 last_used_at=None,
                 allowed_hosts=None if isinstance(hosts, Keep) else hosts,
             )
-            secret_store.insert_secret(scope.session, record, ciphertext)
+            scope.secrets.insert(record, ciphertext)
         else:
-            secret_store.update_secret(
-                scope.session,
-                scope.project.id,
+            scope.secrets.update(
                 name,
                 ciphertext=ciphertext,
                 description=description,
@@ -172,7 +164,7 @@ def set_secret(
             name,
             _hosts_summary(existing, hosts),
         )
-        found = secret_store.get_secret(scope.session, scope.project.id, name)
+        found = scope.secrets.get(name)
         assert found is not None
         return found, existing is None
 
@@ -191,7 +183,7 @@ def update_settings(
         check_text(description, path="/description", maximum=2_000)
     hosts = allowed_hosts if isinstance(allowed_hosts, Keep) else check_allowed_hosts(allowed_hosts)
     with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
-        existing = secret_store.get_secret(scope.session, scope.project.id, name)
+        existing = scope.secrets.get(name)
         if existing is None:
             raise NotFound(f"no secret {name!r} in project {project_key!r}")
         changed_hosts = not isinstance(hosts, Keep) and hosts != existing.allowed_hosts
@@ -200,9 +192,7 @@ def update_settings(
         )
         if not (changed_hosts or changed_description):
             return existing
-        secret_store.update_secret(
-            scope.session,
-            scope.project.id,
+        scope.secrets.update(
             name,
             description=None if isinstance(description, Keep) else description,
             allowed_hosts=hosts if changed_hosts else KEEP,
@@ -210,7 +200,7 @@ def update_settings(
             by=actor.label,
         )
         _record(scope, actor, "secret.update", name, _hosts_summary(existing, hosts))
-        found = secret_store.get_secret(scope.session, scope.project.id, name)
+        found = scope.secrets.get(name)
         assert found is not None
         return found
 
@@ -232,11 +222,9 @@ def _record(
     extra: dict[str, Any] | None = None,
 ) -> None:
     # Never the value: only which secret, who and when (and where it may go).
-    audit.record(
-        scope.session,
+    scope.record(
         actor,
         action,
-        project_id=scope.project.id,
         object_type="secret",
         object_id=name,
         summary={"name": name, **(extra or {})},
@@ -245,12 +233,12 @@ def _record(
 
 def list_secrets(db: Database, actor: Actor, project_key: str) -> list[SecretRecord]:
     with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
-        return secret_store.list_secrets(scope.session, scope.project.id)
+        return scope.secrets.records()
 
 
 def get_secret(db: Database, actor: Actor, project_key: str, name: str) -> SecretRecord:
     with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
-        found = secret_store.get_secret(scope.session, scope.project.id, name)
+        found = scope.secrets.get(name)
     if found is None:
         raise NotFound(f"no secret {name!r} in project {project_key!r}")
     return found
@@ -258,15 +246,10 @@ def get_secret(db: Database, actor: Actor, project_key: str, name: str) -> Secre
 
 def delete_secret(db: Database, actor: Actor, project_key: str, name: str) -> None:
     with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
-        if secret_store.get_secret(scope.session, scope.project.id, name) is None:
+        if scope.secrets.get(name) is None:
             raise NotFound(f"no secret {name!r} in project {project_key!r}")
-        secret_store.delete_secret(scope.session, scope.project.id, name)
+        scope.secrets.delete(name)
         _record(scope, actor, "secret.delete", name)
-
-
-def names(session: Session, project_id: UUID) -> set[str]:
-    """Secret names of a project, for validating references in definitions."""
-    return secret_store.secret_names(session, project_id)
 
 
 def use_secret(
@@ -296,36 +279,30 @@ def rotate_data_keys(db: Database, keyring: Keyring) -> RotationReport:
     """
     actor = Actor.cli()
     with transaction(db, actor, write=False) as session:
-        project_ids = [p.id for p in project_store.list_all(session)]
+        projects = project_store.list_all(session)
     rewrapped = 0
-    for project_id in project_ids:
+    for project in projects:
         with transaction(db, actor) as session:
-            tenancy.switch_project(session, project_id)
-            stored = secret_store.get_key(session, project_id, for_update=True)
+            scope = enter_project(session, project, Role.OWNER)
+            stored = scope.secrets.data_key(for_update=True)
             if stored is None or stored.key_id == keyring.active.key_id:
                 continue
             fresh = envelope.rewrap(
                 keyring,
                 WrappedKey(key_id=stored.key_id, blob=stored.wrapped_key),
-                project_id=str(project_id),
+                project_id=str(project.id),
             )
-            secret_store.replace_key(
-                session,
-                StoredKey(project_id=project_id, key_id=fresh.key_id, wrapped_key=fresh.blob),
-                datetime.now(UTC),
-            )
-            audit.record(
-                session,
+            scope.secrets.replace_data_key(fresh.key_id, fresh.blob, datetime.now(UTC))
+            scope.record(
                 actor,
                 "key.rotate",
-                project_id=project_id,
                 object_type="project_key",
-                object_id=str(project_id),
+                object_id=str(project.id),
                 summary={"from": stored.key_id, "to": fresh.key_id},
             )
             rewrapped += 1
     return RotationReport(
-        projects=len(project_ids), rewrapped=rewrapped, active_key_id=keyring.active.key_id
+        projects=len(projects), rewrapped=rewrapped, active_key_id=keyring.active.key_id
     )
 
 
@@ -335,8 +312,7 @@ def key_ids_in_use(db: Database) -> set[str]:
     found: set[str] = set()
     with transaction(db, actor, write=False) as session:
         for project in project_store.list_all(session):
-            tenancy.switch_project(session, project.id)
-            stored = secret_store.get_key(session, project.id)
+            stored = enter_project(session, project, Role.OWNER).secrets.data_key()
             if stored is not None:
                 found.add(stored.key_id)
     return found
@@ -353,18 +329,16 @@ def values_for_run(
         return found
     now = datetime.now(UTC)
     for name in sorted(set(names)):
-        ciphertext = secret_store.get_ciphertext(scope.session, scope.project.id, name)
+        ciphertext = scope.secrets.ciphertext(name)
         if ciphertext is None:
             continue
         found[name] = envelope.decrypt_value(
             data_key, ciphertext, project_id=str(scope.project.id), name=name
         )
-        secret_store.mark_used(scope.session, scope.project.id, name, now)
-        audit.record(
-            scope.session,
+        scope.secrets.mark_used(name, now)
+        scope.record(
             actor,
             "secret.use",
-            project_id=scope.project.id,
             object_type="secret",
             object_id=name,
             summary={"name": name, "purpose": purpose},

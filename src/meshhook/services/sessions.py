@@ -87,7 +87,6 @@ def _audit(session: Session, actor: Actor, email: str, count: int) -> None:
         session,
         actor,
         "session.revoke",
-        project_id=None,
         object_type="user",
         object_id=email,
         summary={"sessions": count},

@@ -1,19 +1,57 @@
-"""Transactions and the project scope every tenant use case runs in."""
+"""Transactions, and the project scope: the one door from services into a
+project's data.
+
+A tenant use case opens :func:`project_transaction` (or, for a worker,
+:func:`worker_transaction`) and gets a :class:`ProjectScope` after the actor's
+role in the project was checked. The scope carries the project's repositories
+as attributes, each bound to ``(session, project.id)`` when the scope is made:
+
+====================  =====================================================
+``scope.workflows``   :class:`~meshhook.store.workflows.WorkflowStore`
+``scope.versions``    :class:`~meshhook.store.versions.VersionStore`
+``scope.aliases``     :class:`~meshhook.store.versions.AliasStore`
+``scope.secrets``     :class:`~meshhook.store.secrets.SecretStore`
+``scope.audit``       :class:`~meshhook.store.audit.AuditStore`
+``scope.members``     :class:`~meshhook.store.projects.MembershipStore`
+``scope.runs``        :class:`~meshhook.store.runs.RunStore`
+====================  =====================================================
+
+Services never pass a project id to the store: a repository cannot name
+another project, so an id from another project finds nothing (on SQLite as on
+PostgreSQL, where row-level security would also hide it). The helpers every
+workflow use case needs (:meth:`ProjectScope.find_workflow`,
+:meth:`ProjectScope.detail`, :meth:`ProjectScope.record_event`) live on the
+scope, so services do not import each other for them.
+
+What is not per project (users, tokens, login attempts, the project table,
+the worker's claim across projects) is reached with module functions of
+``store`` inside a plain :func:`transaction`.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
+import structlog
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Project, Role
 from meshhook.domain.errors import Forbidden, NotFound
+from meshhook.domain.workflows import Workflow, WorkflowDetail
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
+from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
+from meshhook.store.projects import MembershipStore
+from meshhook.store.runs import RunStore
+from meshhook.store.secrets import SecretStore
+from meshhook.store.versions import AliasStore, VersionStore
+from meshhook.store.workflows import WorkflowStore
 
 
 @contextmanager
@@ -24,7 +62,7 @@ def transaction(
 
     It starts scoped to the acting user and no project, so on PostgreSQL no
     tenant row is visible until :func:`project_transaction` (or
-    ``tenancy.switch_project``) names one.
+    :func:`enter_project`) names one.
     """
     session = db.session(write=write)
     try:
@@ -40,11 +78,124 @@ def transaction(
         session.close()
 
 
-@dataclass(frozen=True, slots=True)
 class ProjectScope:
-    session: Session
-    project: Project
-    role: Role
+    """One project inside one transaction: its repositories and the caller's role."""
+
+    __slots__ = (
+        "aliases",
+        "audit",
+        "members",
+        "project",
+        "role",
+        "runs",
+        "secrets",
+        "session",
+        "versions",
+        "workflows",
+    )
+
+    def __init__(self, session: Session, project: Project, role: Role) -> None:
+        self.session = session
+        self.project = project
+        self.role = role
+        project_id = project.id
+        self.workflows = WorkflowStore(session, project_id)
+        self.versions = VersionStore(session, project_id)
+        self.aliases = AliasStore(session, project_id)
+        self.secrets = SecretStore(session, project_id)
+        self.audit = AuditStore(session, project_id)
+        self.members = MembershipStore(session, project_id)
+        self.runs = RunStore(session, project_id)
+
+    def find_workflow(
+        self, ref: str, *, for_update: bool = False, deleted: bool = False
+    ) -> Workflow:
+        """A workflow of the project by UUID or key; 404 when absent."""
+        workflow = None
+        as_id = as_uuid(ref)
+        if as_id is not None:
+            workflow = self.workflows.find(
+                workflow_id=as_id, for_update=for_update, deleted=deleted
+            )
+        if workflow is None and not deleted:
+            workflow = self.workflows.find(key=ref, for_update=for_update)
+        if workflow is None:
+            where = "in the trash of" if deleted else "in"
+            raise NotFound(f"no workflow {ref!r} {where} project {self.project.key!r}")
+        return workflow
+
+    def detail(self, workflow: Workflow, *, merged: bool = False) -> WorkflowDetail:
+        """``workflow`` with its head version."""
+        head = self.versions.get(workflow.id, workflow.head_version)
+        assert head is not None, "every workflow has its head version"
+        return WorkflowDetail(
+            workflow=workflow, head=head.info, definition=head.definition, merged=merged
+        )
+
+    def record(
+        self,
+        actor: Actor,
+        action: str,
+        *,
+        object_type: str,
+        object_id: str,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an audit entry about this project inside the transaction (so it
+        commits with the change), tagged with the request's id."""
+        self.audit.insert(
+            actor_id=actor.user_id,
+            actor=actor.label,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            summary=summary or {},
+            request_id=current_request_id(),
+            created_at=datetime.now(UTC),
+        )
+
+    def record_event(
+        self, actor: Actor, action: str, workflow: Workflow, summary: dict[str, Any]
+    ) -> None:
+        """An audit entry about ``workflow``."""
+        self.record(
+            actor,
+            action,
+            object_type="workflow",
+            object_id=str(workflow.id),
+            summary={**summary},
+        )
+
+    @contextmanager
+    def other_project(self, project: Project, role: Role) -> Iterator[ProjectScope]:
+        """Another project the actor belongs to, in this same transaction (e.g. to
+        read a template there); this scope is restored when the block ends."""
+        tenancy.switch_project(self.session, project.id)
+        try:
+            yield ProjectScope(self.session, project, role)
+        finally:
+            tenancy.switch_project(self.session, self.project.id)
+
+
+def enter_project(session: Session, project: Project, role: Role) -> ProjectScope:
+    """Scope a running :func:`transaction` to ``project`` (RLS included) and open
+    its door; for callers that checked ``role`` themselves (creating a project,
+    the admin CLI's loops over every project)."""
+    tenancy.switch_project(session, project.id)
+    return ProjectScope(session, project, role)
+
+
+def as_uuid(ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+def current_request_id() -> str | None:
+    """The id of the HTTP request being served, if any (for audit entries)."""
+    request_id: str | None = structlog.contextvars.get_contextvars().get("request_id")
+    return request_id
 
 
 def not_found_project(key: str) -> NotFound:
@@ -72,7 +223,7 @@ def project_transaction(
                 f" you are {role.value}",
                 extra={"required_role": minimum.value, "your_role": role.value},
             )
-        yield ProjectScope(session=session, project=project, role=role)
+        yield ProjectScope(session, project, role)
 
 
 def check_role(db: Database, actor: Actor, project_key: str, minimum: Role) -> None:
@@ -89,7 +240,7 @@ def check_role(db: Database, actor: Actor, project_key: str, minimum: Role) -> N
 def _role_of(session: Session, actor: Actor, project: Project) -> Role | None:
     if actor.user_id is None:
         return Role.OWNER  # the admin CLI works on the database directly
-    membership = project_store.get_membership(session, project.id, actor.user_id)
+    membership = MembershipStore(session, project.id).get(actor.user_id)
     return membership.role if membership else None
 
 
@@ -110,4 +261,4 @@ def worker_transaction(
         project = project_store.get_by_id(session, project_id)
         if project is None:
             raise NotFound(f"project {project_id} was not found")
-        yield ProjectScope(session=session, project=project, role=Role.EDITOR)
+        yield ProjectScope(session, project, Role.EDITOR)

@@ -8,8 +8,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.diff import diff_definitions
 from meshhook.domain.errors import (
@@ -17,6 +15,7 @@ from meshhook.domain.errors import (
     NotFound,
     PreconditionFailed,
     Problem,
+    UniqueConflict,
     ValidationFailed,
 )
 from meshhook.domain.limits import cap_problems
@@ -30,21 +29,18 @@ from meshhook.domain.workflows import (
     VersionInfo,
     VersionState,
     Workflow,
+    WorkflowDetail,
     check_alias_name,
     check_text,
     check_version_tag,
 )
 from meshhook.services import definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
-from meshhook.services.workflows import WorkflowDetail, detail, find_workflow, record_event
-from meshhook.store import secrets as secret_store
-from meshhook.store import versions as version_store
-from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
 
 
 def _version(scope: ProjectScope, workflow: Workflow, number: int) -> Version:
-    version = version_store.get_version(scope.session, workflow.id, number)
+    version = scope.versions.get(workflow.id, number)
     if version is None:
         raise NotFound(
             f"workflow {workflow.key!r} has no version {number} (head is {workflow.head_version})"
@@ -79,10 +75,8 @@ def _append(
         tag=None,
         note=None,
     )
-    version_store.insert_version(scope.session, scope.project.id, info, content)
-    workflow_store.touch(
-        scope.session, workflow.id, when=now, by=actor.label, head_version=info.number
-    )
+    scope.versions.insert(info, content)
+    scope.workflows.touch(workflow.id, when=now, by=actor.label, head_version=info.number)
     return info
 
 
@@ -105,7 +99,7 @@ def save(
     message = check_text(message, path="/message", maximum=2_000)
     prepared = definitions.prepare(definition)
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        workflow = find_workflow(scope, ref, for_update=True)
+        workflow = scope.find_workflow(ref, for_update=True)
         head = _version(scope, workflow, workflow.head_version)
         merged = False
         if base_version != workflow.head_version:
@@ -118,7 +112,7 @@ def save(
             prepared = _merge(scope, workflow, base_version, head, prepared)
             merged = True
         if prepared.content_hash == head.info.content_hash:
-            return detail(scope, workflow, merged=merged)
+            return scope.detail(workflow, merged=merged)
         info = _append(
             scope,
             actor,
@@ -128,8 +122,7 @@ def save(
             problems=prepared.problems,
             message=message,
         )
-        record_event(
-            scope,
+        scope.record_event(
             actor,
             "workflow.save",
             workflow,
@@ -175,7 +168,7 @@ def _merge(
 
 
 def _reloaded(scope: ProjectScope, workflow: Workflow) -> Workflow:
-    return find_workflow(scope, str(workflow.id))
+    return scope.find_workflow(str(workflow.id))
 
 
 def history(
@@ -190,15 +183,15 @@ def history(
     """Versions newest first (metadata only), keyset-paginated."""
     before = decode_cursor(cursor, types=(int,))[0] if cursor else None
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        workflow = find_workflow(scope, ref)
-        infos = version_store.list_infos(scope.session, workflow.id, before=before, limit=limit + 1)
+        workflow = scope.find_workflow(ref)
+        infos = scope.versions.list_infos(workflow.id, before=before, limit=limit + 1)
     next_cursor = encode_cursor([infos[limit - 1].number]) if len(infos) > limit else None
     return infos[:limit], next_cursor
 
 
 def get_version(db: Database, actor: Actor, project_key: str, ref: str, number: int) -> Version:
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        return _version(scope, find_workflow(scope, ref), number)
+        return _version(scope, scope.find_workflow(ref), number)
 
 
 def _publish_locked(
@@ -212,8 +205,8 @@ def _publish_locked(
 ) -> None:
     version = _version(scope, workflow, number)
     # Recomputed, not read from the draft: secrets may have been added or deleted since.
-    known = secret_store.secret_names(scope.session, scope.project.id)
-    hosts = secret_store.restricted_hosts(scope.session, scope.project.id)
+    known = scope.secrets.names()
+    hosts = scope.secrets.restricted_hosts()
     content = definitions.load(version.definition)
     problems = definitions.blocking(
         [
@@ -236,22 +229,21 @@ def _publish_locked(
             )
     else:
         if tag is not None:
-            taken = version_store.find_by_tag(scope.session, workflow.id, tag)
+            taken = scope.versions.find_by_tag(workflow.id, tag)
             if taken is not None:
                 raise Conflict(
                     f"tag {tag!r} is already on version {taken.number}",
                     errors=[Problem("/tag", "version_tag.taken", "tags are unique per workflow")],
                 )
         now = datetime.now(UTC)
-        version_store.mark_published(
-            scope.session, workflow.id, number, when=now, by=actor.label, tag=tag, note=note
+        scope.versions.mark_published(
+            workflow.id, number, when=now, by=actor.label, tag=tag, note=note
         )
     previous = workflow.published_version
-    workflow_store.touch(
-        scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, published_version=number
+    scope.workflows.touch(
+        workflow.id, when=datetime.now(UTC), by=actor.label, published_version=number
     )
-    record_event(
-        scope,
+    scope.record_event(
         actor,
         "workflow.publish",
         workflow,
@@ -276,13 +268,13 @@ def publish(
         check_text(note, path="/note", maximum=2_000)
     try:
         with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-            workflow = find_workflow(scope, ref, for_update=True)
+            workflow = scope.find_workflow(ref, for_update=True)
             number = workflow.head_version if version is None else version
             _publish_locked(scope, actor, workflow, number, tag=tag, note=note)
-            info = version_store.get_info(scope.session, workflow.id, number)
+            info = scope.versions.get_info(workflow.id, number)
             assert info is not None
             return info
-    except IntegrityError as error:  # a concurrent publish took the tag
+    except UniqueConflict as error:  # a concurrent publish took the tag
         raise Conflict(f"tag {tag!r} was taken at the same time") from error
 
 
@@ -291,7 +283,7 @@ def revert(
 ) -> WorkflowDetail:
     """A new head version equal to version ``number`` (history is kept)."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        workflow = find_workflow(scope, ref, for_update=True)
+        workflow = scope.find_workflow(ref, for_update=True)
         target = _version(scope, workflow, number)
         head = _version(scope, workflow, workflow.head_version)
         if target.info.content_hash != head.info.content_hash:
@@ -305,8 +297,7 @@ def revert(
                 problems=target.info.problems,
                 message=f"Revert to version {number}",
             )
-            record_event(
-                scope,
+            scope.record_event(
                 actor,
                 "workflow.revert",
                 workflow,
@@ -316,7 +307,7 @@ def revert(
         if publish:
             _publish_locked(scope, actor, workflow, workflow.head_version, tag=None, note=None)
             workflow = _reloaded(scope, workflow)
-        return detail(scope, workflow)
+        return scope.detail(workflow)
 
 
 def compare(
@@ -324,7 +315,7 @@ def compare(
 ) -> dict[str, Any]:
     """The structural diff from version ``old`` to version ``new``, sensitive values masked."""
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        workflow = find_workflow(scope, ref)
+        workflow = scope.find_workflow(ref)
         before = _version(scope, workflow, old).definition
         after = _version(scope, workflow, new).definition
     result = diff_definitions(definitions.load(before), definitions.load(after))
@@ -333,19 +324,19 @@ def compare(
 
 def list_aliases(db: Database, actor: Actor, project_key: str, ref: str) -> list[Alias]:
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        return version_store.list_aliases(scope.session, find_workflow(scope, ref).id)
+        return scope.aliases.for_workflow(scope.find_workflow(ref).id)
 
 
 def delete_alias(db: Database, actor: Actor, project_key: str, ref: str, name: str) -> None:
     """Remove an alias (admin); audited as ``alias.delete``. 404 when it does not exist."""
     with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
-        workflow = find_workflow(scope, ref, for_update=True)
-        existing = version_store.get_alias(scope.session, workflow.id, name)
+        workflow = scope.find_workflow(ref, for_update=True)
+        existing = scope.aliases.get(workflow.id, name)
         if existing is None:
             raise NotFound(f"workflow {workflow.key!r} has no alias {name!r}")
-        version_store.delete_alias(scope.session, workflow.id, name)
-        record_event(
-            scope, actor, "alias.delete", workflow, {"alias": name, "version": existing.version}
+        scope.aliases.delete(workflow.id, name)
+        scope.record_event(
+            actor, "alias.delete", workflow, {"alias": name, "version": existing.version}
         )
 
 
@@ -355,14 +346,14 @@ def set_alias(
     """Point an alias (e.g. ``production``) at a published version; admin role."""
     check_alias_name(name)
     with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
-        workflow = find_workflow(scope, ref, for_update=True)
+        workflow = scope.find_workflow(ref, for_update=True)
         target = _version(scope, workflow, number)
         if target.info.state != VersionState.PUBLISHED:
             raise Conflict(
                 f"version {number} is a draft; publish it before pointing {name!r} at it",
                 errors=[Problem("/version", "alias.draft", "aliases point at published versions")],
             )
-        existing = version_store.get_alias(scope.session, workflow.id, name)
+        existing = scope.aliases.get(workflow.id, name)
         alias = Alias(
             workflow_id=workflow.id,
             name=name,
@@ -371,11 +362,8 @@ def set_alias(
             updated_by=actor.label,
         )
         if existing is None or existing.version != number:
-            version_store.put_alias(
-                scope.session, scope.project.id, alias, exists=existing is not None
-            )
-            record_event(
-                scope,
+            scope.aliases.put(alias, exists=existing is not None)
+            scope.record_event(
                 actor,
                 "alias.move",
                 workflow,

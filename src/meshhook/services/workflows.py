@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from meshhook.domain.accounts import Actor, Role, check_display_name, check_key, slugify
-from meshhook.domain.errors import BadRequest, Conflict, NotFound, Problem, ValidationFailed
+from meshhook.domain.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    Problem,
+    UniqueConflict,
+    ValidationFailed,
+)
 from meshhook.domain.pagination import bad_cursor, decode_cursor, encode_cursor
 from meshhook.domain.workflows import (
     VersionInfo,
@@ -22,27 +26,23 @@ from meshhook.domain.workflows import (
     check_tags,
     check_text,
 )
-from meshhook.services import audit, definitions
+from meshhook.domain.workflows import (
+    WorkflowDetail as WorkflowDetail,  # re-exported: the api answers with it
+)
+from meshhook.services import definitions
 from meshhook.services.templates import builtin_templates
-from meshhook.services.transactions import ProjectScope, project_transaction, transaction
+from meshhook.services.transactions import (
+    ProjectScope,
+    as_uuid,
+    enter_project,
+    project_transaction,
+    transaction,
+)
 from meshhook.store import projects as project_store
-from meshhook.store import tenancy
-from meshhook.store import versions as version_store
-from meshhook.store import workflows as workflow_store
 from meshhook.store.db import Database
 from meshhook.store.workflows import SORTS
 
 DEFAULT_SORT = "-updated_at"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowDetail:
-    """A workflow with its head version (definition as canonical bytes)."""
-
-    workflow: Workflow
-    head: VersionInfo
-    definition: bytes
-    merged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,60 +54,6 @@ class NewWorkflow:
     is_template: bool = False
 
 
-def find_workflow(
-    scope: ProjectScope, ref: str, *, for_update: bool = False, deleted: bool = False
-) -> Workflow:
-    """A workflow of the scoped project by UUID or key; 404 when absent."""
-    workflow = None
-    as_id = _as_uuid(ref)
-    if as_id is not None:
-        workflow = workflow_store.find(
-            scope.session,
-            scope.project.id,
-            workflow_id=as_id,
-            for_update=for_update,
-            deleted=deleted,
-        )
-    if workflow is None and not deleted:
-        workflow = workflow_store.find(
-            scope.session, scope.project.id, key=ref, for_update=for_update
-        )
-    if workflow is None:
-        where = "in the trash of" if deleted else "in"
-        raise NotFound(f"no workflow {ref!r} {where} project {scope.project.key!r}")
-    return workflow
-
-
-def record_event(
-    scope: ProjectScope, actor: Actor, action: str, workflow: Workflow, summary: dict[str, Any]
-) -> None:
-    """An audit entry about ``workflow``; its key always goes into the summary."""
-    audit.record(
-        scope.session,
-        actor,
-        action,
-        project_id=scope.project.id,
-        object_type="workflow",
-        object_id=str(workflow.id),
-        summary={**summary},
-    )
-
-
-def detail(scope: ProjectScope, workflow: Workflow, *, merged: bool = False) -> WorkflowDetail:
-    head = version_store.get_version(scope.session, workflow.id, workflow.head_version)
-    assert head is not None, "every workflow has its head version"
-    return WorkflowDetail(
-        workflow=workflow, head=head.info, definition=head.definition, merged=merged
-    )
-
-
-def _as_uuid(ref: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(ref)
-    except ValueError:
-        return None
-
-
 def _key_taken(key: str) -> Conflict:
     return Conflict(
         f"a workflow with key {key!r} already exists in this project",
@@ -115,15 +61,15 @@ def _key_taken(key: str) -> Conflict:
     )
 
 
-def _free_key(session: Session, project_id: uuid.UUID, wanted: str | None, name: str) -> str:
+def _free_key(scope: ProjectScope, wanted: str | None, name: str) -> str:
     if wanted is not None:
         key = check_key(wanted)
-        if workflow_store.key_in_use(session, project_id, key):
+        if scope.workflows.key_in_use(key):
             raise _key_taken(key)
         return key
     base = slugify(name)
     key, counter = base, 1
-    while workflow_store.key_in_use(session, project_id, key):
+    while scope.workflows.key_in_use(key):
         counter += 1
         suffix = f"-{counter}"
         key = base[: 64 - len(suffix)] + suffix
@@ -156,7 +102,7 @@ def insert_new(
     workflow = Workflow(
         id=uuid.uuid4(),
         project_id=scope.project.id,
-        key=_free_key(scope.session, scope.project.id, new.key, name),
+        key=_free_key(scope, new.key, name),
         name=name,
         description=check_text(new.description, path="/description", maximum=10_000),
         tags=check_tags(list(new.tags)),
@@ -184,9 +130,9 @@ def insert_new(
         tag=None,
         note=None,
     )
-    workflow_store.insert_workflow(scope.session, workflow)
-    version_store.insert_version(scope.session, scope.project.id, info, prepared.canonical)
-    record_event(scope, actor, action, workflow, {"version": 1, **(summary or {})})
+    scope.workflows.insert(workflow)
+    scope.versions.insert(info, prepared.canonical)
+    scope.record_event(actor, action, workflow, {"version": 1, **(summary or {})})
     return WorkflowDetail(workflow=workflow, head=info, definition=prepared.canonical)
 
 
@@ -222,7 +168,7 @@ def create(
                 )
             prepared = definitions.prepare(definition)
             return insert_new(scope, actor, new, prepared, message="Created")
-    except IntegrityError as error:  # a concurrent create took the key
+    except UniqueConflict as error:  # a concurrent create took the key
         raise Conflict("a workflow with that key was created at the same time") from error
 
 
@@ -245,11 +191,11 @@ def _template_definition(scope: ProjectScope, actor: Actor, ref: str) -> tuple[A
             raise _unknown_template(ref)
         return builtin.definition, ref
     try:
-        local: Workflow | None = find_workflow(scope, ref)
+        local: Workflow | None = scope.find_workflow(ref)
     except NotFound:
         local = None
     if local is not None and local.is_template:
-        return _head_definition(scope.session, local), local.key
+        return _head_definition(scope, local), local.key
     builtin = builtin_templates().get(ref)
     if builtin is not None:
         return builtin.definition, ref
@@ -261,8 +207,8 @@ def _template_definition(scope: ProjectScope, actor: Actor, ref: str) -> tuple[A
     return _template_elsewhere(scope, actor, ref)
 
 
-def _head_definition(session: Session, workflow: Workflow) -> Any:
-    version = version_store.get_version(session, workflow.id, workflow.head_version)
+def _head_definition(scope: ProjectScope, workflow: Workflow) -> Any:
+    version = scope.versions.get(workflow.id, workflow.head_version)
     assert version is not None
     return definitions.load(version.definition)
 
@@ -281,22 +227,19 @@ def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> tuple[An
     Its version is read while the session is scoped to that project: on
     PostgreSQL row-level security hides another project's versions.
     """
-    as_id = _as_uuid(ref)
+    as_id = as_uuid(ref)
     if as_id is not None and actor.user_id is not None:
-        try:
-            for project, _role in project_store.list_for_user(scope.session, actor.user_id):
-                tenancy.switch_project(scope.session, project.id)
-                found = workflow_store.find(scope.session, project.id, workflow_id=as_id)
+        for project, role in project_store.list_for_user(scope.session, actor.user_id):
+            with scope.other_project(project, role) as there:
+                found = there.workflows.find(workflow_id=as_id)
                 if found is not None and found.is_template:
-                    return _head_definition(scope.session, found), found.key
-        finally:
-            tenancy.switch_project(scope.session, scope.project.id)
+                    return _head_definition(there, found), found.key
     raise _unknown_template(ref)
 
 
 def get(db: Database, actor: Actor, project_key: str, ref: str) -> WorkflowDetail:
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        return detail(scope, find_workflow(scope, ref))
+        return scope.detail(scope.find_workflow(ref))
 
 
 def list_workflows(
@@ -324,9 +267,7 @@ def list_workflows(
         )
     after = _decode_list_cursor(cursor, sort) if cursor else None
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        rows = workflow_store.list_page(
-            scope.session,
-            scope.project.id,
+        rows = scope.workflows.list_page(
             filters,
             sort=field,
             descending=sort.startswith("-"),
@@ -344,7 +285,7 @@ def list_workflows(
 
 def _decode_list_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
     cursor_sort, value, last_id = decode_cursor(cursor, types=(str, str, str))
-    as_id = _as_uuid(last_id)
+    as_id = as_uuid(last_id)
     if cursor_sort != sort or as_id is None:
         raise bad_cursor()
     if sort.removeprefix("-") == "name":
@@ -377,7 +318,7 @@ def update_metadata(
         values["is_template"] = bool(changes["is_template"])
     try:
         return _update_metadata(db, actor, project_key, ref, values, new_key)
-    except IntegrityError as error:  # the key was taken by a concurrent create or rename
+    except UniqueConflict as error:  # the key was taken by a concurrent create or rename
         raise _key_taken(new_key or "") from error
 
 
@@ -390,17 +331,14 @@ def _update_metadata(
     new_key: str | None,
 ) -> WorkflowDetail:
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        workflow = find_workflow(scope, ref, for_update=True)
+        workflow = scope.find_workflow(ref, for_update=True)
         before = {name: getattr(workflow, name) for name in values}
         changed = {name: value for name, value in values.items() if before[name] != value}
         if new_key is not None and new_key != workflow.key:
             _rekey(scope, actor, workflow, new_key)
         if changed:
-            workflow_store.touch(
-                scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, **changed
-            )
-            record_event(
-                scope,
+            scope.workflows.touch(workflow.id, when=datetime.now(UTC), by=actor.label, **changed)
+            scope.record_event(
                 actor,
                 "workflow.update",
                 workflow,
@@ -408,25 +346,23 @@ def _update_metadata(
                     "changed": sorted(changed),
                 },
             )
-        return detail(scope, find_workflow(scope, str(workflow.id)))
+        return scope.detail(scope.find_workflow(str(workflow.id)))
 
 
 def _rekey(scope: ProjectScope, actor: Actor, workflow: Workflow, new_key: str) -> None:
-    if workflow_store.key_in_use(scope.session, scope.project.id, new_key):
+    if scope.workflows.key_in_use(new_key):
         raise _key_taken(new_key)
-    workflow_store.touch(
-        scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, key=new_key
-    )
-    record_event(scope, actor, "workflow.rekey", workflow, {"from": workflow.key, "to": new_key})
+    scope.workflows.touch(workflow.id, when=datetime.now(UTC), by=actor.label, key=new_key)
+    scope.record_event(actor, "workflow.rekey", workflow, {"from": workflow.key, "to": new_key})
 
 
 def delete(db: Database, actor: Actor, project_key: str, ref: str) -> None:
     """Move a workflow to the trash; its key becomes free, its id restorable."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        workflow = find_workflow(scope, ref, for_update=True)
+        workflow = scope.find_workflow(ref, for_update=True)
         now = datetime.now(UTC)
-        workflow_store.touch(scope.session, workflow.id, when=now, by=actor.label, deleted_at=now)
-        record_event(scope, actor, "workflow.delete", workflow, {})
+        scope.workflows.touch(workflow.id, when=now, by=actor.label, deleted_at=now)
+        scope.record_event(actor, "workflow.delete", workflow, {})
 
 
 def restore(
@@ -440,7 +376,7 @@ def restore(
     new_key = check_key(key) if key is not None else None
     try:
         return _restore(db, actor, project_key, workflow_id, new_key)
-    except IntegrityError as error:  # the key was taken by a concurrent create or rename
+    except UniqueConflict as error:  # the key was taken by a concurrent create or rename
         raise _key_taken(new_key or "") from error
 
 
@@ -448,15 +384,15 @@ def _restore(
     db: Database, actor: Actor, project_key: str, workflow_id: str, new_key: str | None
 ) -> WorkflowDetail:
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        if _as_uuid(workflow_id) is None:
+        if as_uuid(workflow_id) is None:
             raise BadRequest(
                 f"restore needs the workflow's id, not a key like {workflow_id!r}: the key of a"
                 " deleted workflow is free for reuse, so it may name another workflow; find the"
                 f" id with GET /api/v1/projects/{scope.project.key}/workflows?deleted=true"
             )
-        workflow = find_workflow(scope, workflow_id, for_update=True, deleted=True)
+        workflow = scope.find_workflow(workflow_id, for_update=True, deleted=True)
         wanted = new_key or workflow.key
-        if workflow_store.key_in_use(scope.session, scope.project.id, wanted):
+        if scope.workflows.key_in_use(wanted):
             raise Conflict(
                 f"another workflow now uses the key {wanted!r}; restore it under a new key "
                 '(body {"key": "..."})',
@@ -465,12 +401,10 @@ def _restore(
         values: dict[str, Any] = {"deleted_at": None}
         if wanted != workflow.key:
             values["key"] = wanted
-        workflow_store.touch(
-            scope.session, workflow.id, when=datetime.now(UTC), by=actor.label, **values
-        )
+        scope.workflows.touch(workflow.id, when=datetime.now(UTC), by=actor.label, **values)
         summary = {"from": workflow.key, "to": wanted} if wanted != workflow.key else {}
-        record_event(scope, actor, "workflow.restore", workflow, summary)
-        return detail(scope, find_workflow(scope, str(workflow.id)))
+        scope.record_event(actor, "workflow.restore", workflow, summary)
+        return scope.detail(scope.find_workflow(str(workflow.id)))
 
 
 def clone(
@@ -478,8 +412,8 @@ def clone(
 ) -> WorkflowDetail:
     """A new workflow whose version 1 is this workflow's head."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        source = find_workflow(scope, ref)
-        head = version_store.get_version(scope.session, source.id, source.head_version)
+        source = scope.find_workflow(ref)
+        head = scope.versions.get(source.id, source.head_version)
         assert head is not None
         definitions.ensure_no_stored_secrets(
             head.definition, what=f"version {source.head_version} of {source.key!r}"
@@ -507,9 +441,7 @@ def list_templates(db: Database, actor: Actor) -> list[tuple[str, Workflow]]:
         return []
     found: list[tuple[str, Workflow]] = []
     with transaction(db, actor, write=False) as session:
-        for project, _role in project_store.list_for_user(session, actor.user_id):
-            tenancy.switch_project(session, project.id)
-            found.extend(
-                (project.key, w) for w in workflow_store.list_templates(session, project.id)
-            )
+        for project, role in project_store.list_for_user(session, actor.user_id):
+            scope = enter_project(session, project, role)
+            found.extend((project.key, w) for w in scope.workflows.list_templates())
     return found

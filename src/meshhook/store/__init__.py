@@ -3,9 +3,19 @@ repositories and the Alembic chain.
 
 Rule: repositories run SQL and ``flush``; they never commit (``services`` owns
 transactions) and know nothing of HTTP. They return plain dataclasses from
-``meshhook.domain``, never ORM rows. Every dialect difference lives in
-``db.py`` (engines, SQLite pragmas, write locks), ``tenancy.py`` (RLS scope) and
-``dialect.py`` (JSON, row locks, search).
+``meshhook.domain``, never ORM rows, and raise domain errors, never SQLAlchemy
+ones (a broken unique constraint is ``UniqueConflict``).
+
+Tenant data is reached through classes bound to ``(session, project_id)``
+(``repository.ProjectRepository``: ``WorkflowStore``, ``VersionStore``,
+``AliasStore``, ``SecretStore``, ``AuditStore``, ``MembershipStore``,
+``RunStore``), which services get as attributes of the ``ProjectScope`` they
+open (``services/transactions.py``); every statement names the project. Module
+functions remain only for what is not per project: users, tokens, login
+attempts, the project table and the worker's claim across projects.
+
+Every dialect difference lives in ``db.py`` (engines, SQLite pragmas, write
+locks), ``tenancy.py`` (RLS scope) and ``dialect.py`` (JSON, row locks, search).
 
 Statements: the queries every request runs (token, project, membership,
 workflow, version and head reads, the save's writes) are built once at import

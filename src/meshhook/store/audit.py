@@ -1,5 +1,9 @@
 """The append-only audit log: insert and read, nothing else (on PostgreSQL the
-app role has no UPDATE or DELETE privilege on it)."""
+app role has no UPDATE or DELETE privilege on it).
+
+A project's entries go through ``scope.audit`` (:class:`AuditStore`); entries
+about no project (sign-ins, tokens, accounts) through :func:`insert_entry`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from meshhook.domain.audit import AuditEntry
+from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import audit_log
 
 # Every change writes one: built once (store/__init__.py, "Statements").
@@ -46,31 +51,60 @@ def insert_entry(
     )
 
 
-def list_entries(
-    session: Session,
-    project_id: UUID,
-    *,
-    limit: int,
-    before_id: int | None = None,
-    action: str | None = None,
-    actor: str | None = None,
-    object_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[AuditEntry]:
-    """Newest first, keyset-paginated on ``id``."""
-    query = select(audit_log).where(audit_log.c.project_id == project_id)
-    if before_id is not None:
-        query = query.where(audit_log.c.id < before_id)
-    if action:
-        query = query.where(audit_log.c.action == action)
-    if actor:
-        query = query.where(audit_log.c.actor == actor)
-    if object_id:
-        query = query.where(audit_log.c.object_id == object_id)
-    if since:
-        query = query.where(audit_log.c.created_at >= since)
-    if until:
-        query = query.where(audit_log.c.created_at < until)
-    rows = session.execute(query.order_by(audit_log.c.id.desc()).limit(limit)).all()
-    return [AuditEntry(**row._mapping) for row in rows]
+class AuditStore(ProjectRepository):
+    """The audit entries of one project."""
+
+    __slots__ = ()
+
+    def insert(
+        self,
+        *,
+        actor_id: UUID | None,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str,
+        summary: dict[str, Any],
+        request_id: str | None,
+        created_at: datetime,
+    ) -> None:
+        insert_entry(
+            self.session,
+            project_id=self.project_id,
+            actor_id=actor_id,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            summary=summary,
+            request_id=request_id,
+            created_at=created_at,
+        )
+
+    def entries(
+        self,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        object_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditEntry]:
+        """Newest first, keyset-paginated on ``id``."""
+        query = select(audit_log).where(audit_log.c.project_id == self.project_id)
+        if before_id is not None:
+            query = query.where(audit_log.c.id < before_id)
+        if action:
+            query = query.where(audit_log.c.action == action)
+        if actor:
+            query = query.where(audit_log.c.actor == actor)
+        if object_id:
+            query = query.where(audit_log.c.object_id == object_id)
+        if since:
+            query = query.where(audit_log.c.created_at >= since)
+        if until:
+            query = query.where(audit_log.c.created_at < until)
+        rows = self.session.execute(query.order_by(audit_log.c.id.desc()).limit(limit)).all()
+        return [AuditEntry(**row._mapping) for row in rows]

@@ -1,7 +1,9 @@
 """Projects (the tenants) and their memberships.
 
-``projects`` is the tenant registry itself and is not row-secured;
-``memberships`` is, matching either the scoped project or the scoped user.
+``projects`` is the tenant registry itself and is not row-secured: module
+functions. ``memberships`` is, matching either the scoped project or the
+scoped user: one project's members through :class:`MembershipStore`
+(``scope.members``), a user's projects through :func:`list_for_user`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Membership, Project, Role
 from meshhook.store.dialect import lock_rows
+from meshhook.store.repository import ProjectRepository, unique_conflicts
 from meshhook.store.tables import memberships, projects, users
 
 
@@ -22,11 +25,13 @@ def _project(row: Any) -> Project:
 
 
 def insert_project(session: Session, project: Project) -> None:
-    session.execute(
-        insert(projects).values(
-            id=project.id, key=project.key, name=project.name, created_at=project.created_at
+    """A new project; a key taken meanwhile raises ``UniqueConflict``."""
+    with unique_conflicts(f"a project with key {project.key!r} already exists"):
+        session.execute(
+            insert(projects).values(
+                id=project.id, key=project.key, name=project.name, created_at=project.created_at
+            )
         )
-    )
 
 
 # Every project-scoped request runs these two: built once (store/__init__.py).
@@ -79,60 +84,69 @@ _MEMBERSHIP = _membership_query().where(
 )
 
 
-def get_membership(session: Session, project_id: UUID, user_id: UUID) -> Membership | None:
-    row = session.execute(_MEMBERSHIP, {"project_id": project_id, "user_id": user_id}).first()
-    return _membership(row) if row else None
+class MembershipStore(ProjectRepository):
+    """Who belongs to one project, and with which role (``scope.members``)."""
 
+    __slots__ = ()
 
-def list_members(session: Session, project_id: UUID) -> list[Membership]:
-    rows = session.execute(
-        _membership_query().where(memberships.c.project_id == project_id).order_by(users.c.email)
-    ).all()
-    return [_membership(row) for row in rows]
+    def get(self, user_id: UUID) -> Membership | None:
+        parameters = {"project_id": self.project_id, "user_id": user_id}
+        row = self.session.execute(_MEMBERSHIP, parameters).first()
+        return _membership(row) if row else None
 
+    def members(self) -> list[Membership]:
+        """Every member, by email."""
+        rows = self.session.execute(
+            _membership_query()
+            .where(memberships.c.project_id == self.project_id)
+            .order_by(users.c.email)
+        ).all()
+        return [_membership(row) for row in rows]
 
-def lock_owners(session: Session, project_id: UUID) -> list[UUID]:
-    """The project's owners, their rows locked until commit.
+    def lock_owners(self) -> list[UUID]:
+        """The project's owners, their rows locked until commit.
 
-    Two owners demoting each other at once: the second waits for the first to
-    commit and then counts one owner, not two (PostgreSQL ``FOR UPDATE``; a
-    SQLite write transaction holds the database's only write lock anyway).
-    """
-    rows = session.execute(
-        lock_rows(
-            select(memberships.c.user_id).where(
-                memberships.c.project_id == project_id, memberships.c.role == Role.OWNER.value
+        Two owners demoting each other at once: the second waits for the first to
+        commit and then counts one owner, not two (PostgreSQL ``FOR UPDATE``; a
+        SQLite write transaction holds the database's only write lock anyway).
+        """
+        rows = self.session.execute(
+            lock_rows(
+                select(memberships.c.user_id).where(
+                    memberships.c.project_id == self.project_id,
+                    memberships.c.role == Role.OWNER.value,
+                )
+            )
+        ).all()
+        return [row.user_id for row in rows]
+
+    def insert(self, membership: Membership) -> None:
+        """A new member (``membership.project_id`` must be this project)."""
+        if membership.project_id != self.project_id:
+            raise ValueError("the membership belongs to another project")
+        with unique_conflicts("that user became a member at the same time"):
+            self.session.execute(
+                insert(memberships).values(
+                    project_id=self.project_id,
+                    user_id=membership.user_id,
+                    role=membership.role.value,
+                    created_at=membership.created_at,
+                )
+            )
+
+    def update_role(self, user_id: UUID, role: Role) -> None:
+        self.session.execute(
+            update(memberships)
+            .where(memberships.c.project_id == self.project_id, memberships.c.user_id == user_id)
+            .values(role=role.value)
+        )
+
+    def delete(self, user_id: UUID) -> None:
+        self.session.execute(
+            delete(memberships).where(
+                memberships.c.project_id == self.project_id, memberships.c.user_id == user_id
             )
         )
-    ).all()
-    return [row.user_id for row in rows]
-
-
-def insert_membership(session: Session, membership: Membership) -> None:
-    session.execute(
-        insert(memberships).values(
-            project_id=membership.project_id,
-            user_id=membership.user_id,
-            role=membership.role.value,
-            created_at=membership.created_at,
-        )
-    )
-
-
-def update_role(session: Session, project_id: UUID, user_id: UUID, role: Role) -> None:
-    session.execute(
-        update(memberships)
-        .where(memberships.c.project_id == project_id, memberships.c.user_id == user_id)
-        .values(role=role.value)
-    )
-
-
-def delete_membership(session: Session, project_id: UUID, user_id: UUID) -> None:
-    session.execute(
-        delete(memberships).where(
-            memberships.c.project_id == project_id, memberships.c.user_id == user_id
-        )
-    )
 
 
 def list_all(session: Session) -> list[Project]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from meshhook.domain.errors import Conflict
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.domain.runs.run import Run, RunView, Trigger
+from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import run_events, run_idempotency, run_queue, runs
 
 
@@ -54,10 +55,8 @@ class EventConflict(Conflict):
     """Another writer appended to the run's log first (a cancel, another worker)."""
 
 
-class RunStore:
-    def __init__(self, session: Session, project_id: UUID) -> None:
-        self.session = session
-        self.project_id = project_id
+class RunStore(ProjectRepository):
+    """The runs of one project (``scope.runs``)."""
 
     # -- runs ---------------------------------------------------------------
 

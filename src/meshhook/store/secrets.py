@@ -1,4 +1,5 @@
-"""Encrypted secret values and the per-project wrapped data keys.
+"""Encrypted secret values and the per-project wrapped data keys, reached as
+``scope.secrets`` (:class:`SecretStore`).
 
 Only ciphertext and wrapped keys pass through here; encryption happens in
 ``meshhook.security.envelope``, called by the secrets service.
@@ -11,11 +12,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, delete, insert, select, update
 
 from meshhook.domain.secrets import KEEP, Keep, SecretRecord
 from meshhook.store.dialect import lock_rows
+from meshhook.store.repository import ProjectRepository, unique_conflicts
 from meshhook.store.tables import project_keys, secrets
 
 
@@ -40,116 +41,107 @@ def _hosts(hosts: tuple[str, ...] | None) -> list[str] | None:
     return None if hosts is None else list(hosts)
 
 
-def list_secrets(session: Session, project_id: UUID) -> list[SecretRecord]:
-    rows = session.execute(
-        select(*_METADATA).where(secrets.c.project_id == project_id).order_by(secrets.c.name)
-    ).all()
-    return [_record(row) for row in rows]
+class SecretStore(ProjectRepository):
+    """The secrets of one project and its wrapped data key."""
 
+    __slots__ = ()
 
-def secret_names(session: Session, project_id: UUID) -> set[str]:
-    rows = session.execute(select(secrets.c.name).where(secrets.c.project_id == project_id))
-    return {row.name for row in rows}
+    def _named(self, name: str) -> Any:
+        return and_(secrets.c.project_id == self.project_id, secrets.c.name == name)
 
+    def records(self) -> list[SecretRecord]:
+        """Metadata of every secret (never a value), by name."""
+        rows = self.session.execute(
+            select(*_METADATA)
+            .where(secrets.c.project_id == self.project_id)
+            .order_by(secrets.c.name)
+        ).all()
+        return [_record(row) for row in rows]
 
-def get_secret(session: Session, project_id: UUID, name: str) -> SecretRecord | None:
-    row = session.execute(
-        select(*_METADATA).where(secrets.c.project_id == project_id, secrets.c.name == name)
-    ).first()
-    return _record(row) if row else None
-
-
-def get_ciphertext(session: Session, project_id: UUID, name: str) -> bytes | None:
-    row = session.execute(
-        select(secrets.c.ciphertext).where(
-            secrets.c.project_id == project_id, secrets.c.name == name
+    def names(self) -> set[str]:
+        rows = self.session.execute(
+            select(secrets.c.name).where(secrets.c.project_id == self.project_id)
         )
-    ).first()
-    return bytes(row.ciphertext) if row else None
+        return {row.name for row in rows}
 
+    def get(self, name: str) -> SecretRecord | None:
+        row = self.session.execute(select(*_METADATA).where(self._named(name))).first()
+        return _record(row) if row else None
 
-def restricted_hosts(session: Session, project_id: UUID) -> dict[str, tuple[str, ...]]:
-    """Name → allowed host patterns, for the project's secrets that have a list."""
-    rows = session.execute(
-        select(secrets.c.name, secrets.c.allowed_hosts).where(
-            secrets.c.project_id == project_id, secrets.c.allowed_hosts.is_not(None)
+    def ciphertext(self, name: str) -> bytes | None:
+        row = self.session.execute(select(secrets.c.ciphertext).where(self._named(name))).first()
+        return bytes(row.ciphertext) if row else None
+
+    def restricted_hosts(self) -> dict[str, tuple[str, ...]]:
+        """Name → allowed host patterns, for the secrets that have a list."""
+        rows = self.session.execute(
+            select(secrets.c.name, secrets.c.allowed_hosts).where(
+                secrets.c.project_id == self.project_id, secrets.c.allowed_hosts.is_not(None)
+            )
         )
-    )
-    return {row.name: tuple(row.allowed_hosts) for row in rows}
+        return {row.name: tuple(row.allowed_hosts) for row in rows}
 
+    def insert(self, record: SecretRecord, ciphertext: bytes) -> None:
+        """A new secret of this project (``record.project_id`` must be it)."""
+        if record.project_id != self.project_id:
+            raise ValueError("the secret belongs to another project")
+        values = {column.name: getattr(record, column.name) for column in _METADATA}
+        values["allowed_hosts"] = _hosts(record.allowed_hosts)
+        with unique_conflicts(f"secret {record.name!r} was created at the same time"):
+            self.session.execute(insert(secrets).values(ciphertext=ciphertext, **values))
 
-def insert_secret(session: Session, record: SecretRecord, ciphertext: bytes) -> None:
-    values = {column.name: getattr(record, column.name) for column in _METADATA}
-    values["allowed_hosts"] = _hosts(record.allowed_hosts)
-    session.execute(insert(secrets).values(ciphertext=ciphertext, **values))
+    def update(
+        self,
+        name: str,
+        *,
+        when: datetime,
+        by: str,
+        ciphertext: bytes | None = None,
+        description: str | None = None,
+        allowed_hosts: tuple[str, ...] | Keep | None = KEEP,
+    ) -> None:
+        """Change what is given (``None``/``KEEP`` leave a field as it is)."""
+        values: dict[str, Any] = {"updated_at": when, "updated_by": by}
+        if ciphertext is not None:
+            values["ciphertext"] = ciphertext
+        if description is not None:
+            values["description"] = description
+        if not isinstance(allowed_hosts, Keep):
+            values["allowed_hosts"] = _hosts(allowed_hosts)
+        self.session.execute(update(secrets).where(self._named(name)).values(**values))
 
+    def mark_used(self, name: str, when: datetime) -> None:
+        self.session.execute(update(secrets).where(self._named(name)).values(last_used_at=when))
 
-def update_secret(
-    session: Session,
-    project_id: UUID,
-    name: str,
-    *,
-    when: datetime,
-    by: str,
-    ciphertext: bytes | None = None,
-    description: str | None = None,
-    allowed_hosts: tuple[str, ...] | Keep | None = KEEP,
-) -> None:
-    """Change what is given (``None``/``KEEP`` leave a field as it is)."""
-    values: dict[str, Any] = {"updated_at": when, "updated_by": by}
-    if ciphertext is not None:
-        values["ciphertext"] = ciphertext
-    if description is not None:
-        values["description"] = description
-    if not isinstance(allowed_hosts, Keep):
-        values["allowed_hosts"] = _hosts(allowed_hosts)
-    session.execute(
-        update(secrets)
-        .where(secrets.c.project_id == project_id, secrets.c.name == name)
-        .values(**values)
-    )
+    def delete(self, name: str) -> None:
+        self.session.execute(delete(secrets).where(self._named(name)))
 
-
-def mark_used(session: Session, project_id: UUID, name: str, when: datetime) -> None:
-    session.execute(
-        update(secrets)
-        .where(secrets.c.project_id == project_id, secrets.c.name == name)
-        .values(last_used_at=when)
-    )
-
-
-def delete_secret(session: Session, project_id: UUID, name: str) -> None:
-    session.execute(
-        delete(secrets).where(secrets.c.project_id == project_id, secrets.c.name == name)
-    )
-
-
-def get_key(session: Session, project_id: UUID, *, for_update: bool = False) -> StoredKey | None:
-    query = select(project_keys).where(project_keys.c.project_id == project_id)
-    if for_update:
-        query = lock_rows(query)
-    row = session.execute(query).first()
-    if row is None:
-        return None
-    return StoredKey(
-        project_id=row.project_id, key_id=row.key_id, wrapped_key=bytes(row.wrapped_key)
-    )
-
-
-def insert_key(session: Session, key: StoredKey, when: datetime) -> None:
-    session.execute(
-        insert(project_keys).values(
-            project_id=key.project_id,
-            key_id=key.key_id,
-            wrapped_key=key.wrapped_key,
-            created_at=when,
+    def data_key(self, *, for_update: bool = False) -> StoredKey | None:
+        """The project's data key, wrapped; ``for_update`` locks its row."""
+        query = select(project_keys).where(project_keys.c.project_id == self.project_id)
+        if for_update:
+            query = lock_rows(query)
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        return StoredKey(
+            project_id=row.project_id, key_id=row.key_id, wrapped_key=bytes(row.wrapped_key)
         )
-    )
 
+    def insert_data_key(self, key_id: str, wrapped_key: bytes, when: datetime) -> None:
+        with unique_conflicts("the project's data key was created at the same time"):
+            self.session.execute(
+                insert(project_keys).values(
+                    project_id=self.project_id,
+                    key_id=key_id,
+                    wrapped_key=wrapped_key,
+                    created_at=when,
+                )
+            )
 
-def replace_key(session: Session, key: StoredKey, when: datetime) -> None:
-    session.execute(
-        update(project_keys)
-        .where(project_keys.c.project_id == key.project_id)
-        .values(key_id=key.key_id, wrapped_key=key.wrapped_key, rotated_at=when)
-    )
+    def replace_data_key(self, key_id: str, wrapped_key: bytes, when: datetime) -> None:
+        self.session.execute(
+            update(project_keys)
+            .where(project_keys.c.project_id == self.project_id)
+            .values(key_id=key_id, wrapped_key=wrapped_key, rotated_at=when)
+        )

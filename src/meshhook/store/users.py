@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import User
+from meshhook.store.repository import unique_conflicts
 from meshhook.store.tables import users
 
 
@@ -26,17 +27,19 @@ def _user(row: Any) -> User:
 
 
 def insert_user(session: Session, user: User, password_hash: str | None) -> None:
-    session.execute(
-        insert(users).values(
-            id=user.id,
-            email=user.email,
-            display_name=user.display_name,
-            password_hash=password_hash,
-            is_admin=user.is_admin,
-            created_at=user.created_at,
-            pending=user.pending,
+    """A new account; an email taken meanwhile raises ``UniqueConflict``."""
+    with unique_conflicts(f"a user with email {user.email!r} already exists"):
+        session.execute(
+            insert(users).values(
+                id=user.id,
+                email=user.email,
+                display_name=user.display_name,
+                password_hash=password_hash,
+                is_admin=user.is_admin,
+                created_at=user.created_at,
+                pending=user.pending,
+            )
         )
-    )
 
 
 def claim_pending(session: Session, user: User, password_hash: str | None) -> None:

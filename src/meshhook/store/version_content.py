@@ -12,6 +12,9 @@ History grows with the change, not the workflow:
   loading the head (what every read and save does) is one primary-key read,
   and the next save diffs against it without rebuilding anything.
 
+Every read and write names the project as well as the workflow (the callers
+are ``VersionStore`` methods, bound to one project).
+
 Rows are deleted only with their workflow (``ON DELETE CASCADE``): a purge
 (bundle import with ``force``) takes the whole chain and the head with it, and
 no row is shared between workflows, so nothing can leak or dangle. A soft
@@ -79,20 +82,26 @@ def pack(head: Head | None, number: int, text: bytes) -> tuple[Packed, Head | No
 
 # Every save reads and writes the head: built once (store/__init__.py, "Statements").
 # The WHERE parameter is named apart from the columns the UPDATE sets.
-_HEAD = select(workflow_heads).where(workflow_heads.c.workflow_id == bindparam("workflow_id"))
-_UPDATE_HEAD = update(workflow_heads).where(workflow_heads.c.workflow_id == bindparam("head_of"))
+_HEAD = select(workflow_heads).where(
+    workflow_heads.c.project_id == bindparam("project_id"),
+    workflow_heads.c.workflow_id == bindparam("workflow_id"),
+)
+_UPDATE_HEAD = update(workflow_heads).where(
+    workflow_heads.c.project_id == bindparam("head_project"),
+    workflow_heads.c.workflow_id == bindparam("head_of"),
+)
 _INSERT_HEAD = insert(workflow_heads)
 
 
-def current_head(session: Session, workflow_id: UUID) -> Head | None:
+def current_head(session: Session, project_id: UUID, workflow_id: UUID) -> Head | None:
     """The head as this transaction last saw it, else as stored."""
-    cached = _cache(session).get(workflow_id)
+    cached = _cache(session).get((project_id, workflow_id))
     if cached is not None:
         return cached
-    row = session.execute(_HEAD, {"workflow_id": workflow_id}).first()
+    row = session.execute(_HEAD, {"project_id": project_id, "workflow_id": workflow_id}).first()
     if row is None:
         return None
-    return remember(session, workflow_id, _head_of(row))
+    return remember(session, project_id, workflow_id, _head_of(row))
 
 
 def _head_of(row: Any) -> Head:
@@ -116,32 +125,36 @@ def put_head(
         "definition": head.text.decode(),
     }
     if exists:
-        session.execute(_UPDATE_HEAD, {"head_of": workflow_id, **values})
+        session.execute(
+            _UPDATE_HEAD, {"head_project": project_id, "head_of": workflow_id, **values}
+        )
     else:
         session.execute(
             _INSERT_HEAD, {"workflow_id": workflow_id, "project_id": project_id, **values}
         )
-    remember(session, workflow_id, head)
+    remember(session, project_id, workflow_id, head)
 
 
-def remember(session: Session, workflow_id: UUID, head: Head) -> Head:
+def remember(session: Session, project_id: UUID, workflow_id: UUID, head: Head) -> Head:
     """Keep the head for the rest of this transaction (a save reads, then diffs)."""
-    _cache(session)[workflow_id] = head
+    _cache(session)[project_id, workflow_id] = head
     return head
 
 
-def _cache(session: Session) -> dict[UUID, Head]:
+def _cache(session: Session) -> dict[tuple[UUID, UUID], Head]:
     # Keyed by the transaction: what one transaction saw says nothing about the next.
     transaction = session.get_transaction()
     entry = session.info.get(_CACHE)
     if entry is None or entry[0] is not transaction:
         entry = (transaction, {})
         session.info[_CACHE] = entry
-    cache: dict[UUID, Head] = entry[1]
+    cache: dict[tuple[UUID, UUID], Head] = entry[1]
     return cache
 
 
-def rebuild(session: Session, workflow_id: UUID, number: int, keyframe: int) -> bytes:
+def rebuild(
+    session: Session, project_id: UUID, workflow_id: UUID, number: int, keyframe: int
+) -> bytes:
     """The canonical text of a version that is not the head: its chain, replayed."""
     rows = session.execute(
         select(
@@ -149,6 +162,7 @@ def rebuild(session: Session, workflow_id: UUID, number: int, keyframe: int) -> 
             workflow_versions.c.base_number,
             workflow_versions.c.content,
         ).where(
+            workflow_versions.c.project_id == project_id,
             workflow_versions.c.workflow_id == workflow_id,
             workflow_versions.c.number.between(keyframe, number),
         )

@@ -1,7 +1,9 @@
-"""Immutable workflow versions and the aliases pointing at them.
+"""Immutable workflow versions and the aliases pointing at them, reached as
+``scope.versions`` (:class:`VersionStore`) and ``scope.aliases``
+(:class:`AliasStore`).
 
 How a version's definition is stored is this module's business alone: callers
-hand in and get back canonical JSON bytes. Behind these functions the history
+hand in and get back canonical JSON bytes. Behind these methods the history
 is a chain of line deltas with periodic keyframes, plus the head's full text
 (see ``store/version_content.py``), so it grows with the change, not the
 workflow.
@@ -16,13 +18,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, delete, insert, literal, select, update
 
-from meshhook.domain.errors import Problem
+from meshhook.domain.errors import NotFound, Problem
 from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, problems_from_json
 from meshhook.store import deltas, version_content
-from meshhook.store.tables import aliases, workflow_heads, workflow_versions
+from meshhook.store.repository import ProjectRepository, unique_conflicts
+from meshhook.store.tables import aliases, workflow_heads, workflow_versions, workflows
 
 _STORAGE_COLUMNS = ("project_id", "content", "base_number", "keyframe")
 _INFO_COLUMNS = [c for c in workflow_versions.c if c.name not in _STORAGE_COLUMNS]
@@ -48,48 +50,10 @@ def _info(row: Any) -> VersionInfo:
 
 # Statements every save or load runs, built once (store/__init__.py, "Statements").
 _INSERT_VERSION = insert(workflow_versions)
-
-
-def insert_version(
-    session: Session,
-    project_id: UUID,
-    info: VersionInfo,
-    definition: bytes,
-) -> None:
-    """Store a version whose content is ``definition`` (canonical bytes).
-
-    Versions are written in increasing number per workflow (imports may leave
-    gaps); the newest becomes the head.
-    """
-    head = version_content.current_head(session, info.workflow_id)
-    packed, new_head = version_content.pack(head, info.number, definition)
-    session.execute(
-        _INSERT_VERSION,
-        {
-            "workflow_id": info.workflow_id,
-            "number": info.number,
-            "project_id": project_id,
-            "content": packed.content,
-            "base_number": packed.base_number,
-            "keyframe": packed.keyframe,
-            "content_hash": info.content_hash,
-            "parent_number": info.parent_number,
-            "message": info.message,
-            "problems": [problem.as_dict() for problem in info.problems],
-            "state": info.state.value,
-            "created_at": info.created_at,
-            "created_by": info.created_by,
-            "published_at": info.published_at,
-            "published_by": info.published_by,
-            "tag": info.tag,
-            "note": info.note,
-        },
-    )
-    if new_head is not None:
-        version_content.put_head(
-            session, project_id, info.workflow_id, new_head, exists=head is not None
-        )
-
+_WORKFLOW_IN_PROJECT = select(workflows.c.id).where(
+    workflows.c.project_id == bindparam("project_id"),
+    workflows.c.id == bindparam("workflow_id"),
+)
 
 _HEAD_COLUMNS = [
     workflow_heads.c.number.label("head_number"),
@@ -99,8 +63,8 @@ _HEAD_COLUMNS = [
     workflow_heads.c.definition,
 ]
 
-
 _THIS_VERSION = and_(
+    workflow_versions.c.project_id == bindparam("project_id"),
     workflow_versions.c.workflow_id == bindparam("workflow_id"),
     workflow_versions.c.number == bindparam("number"),
 )
@@ -120,141 +84,17 @@ _VERSION_WITH_HEAD = (
 _VERSION_INFO = select(*_INFO_COLUMNS).where(_THIS_VERSION)
 
 
-def get_version(session: Session, workflow_id: UUID, number: int) -> Version | None:
-    """A version with its canonical bytes: the head in one read, others rebuilt."""
-    row = session.execute(
-        _VERSION_WITH_HEAD, {"workflow_id": workflow_id, "number": number}
-    ).first()
-    if row is None:
-        return None
-    if row.definition is not None:
-        head = version_content.Head(
-            number=row.head_number,
-            keyframe=row.head_keyframe,
-            chain_length=row.chain_length,
-            chain_bytes=row.chain_bytes,
-            text=row.definition.encode(),
-        )
-        version_content.remember(session, workflow_id, head)
-        return Version(info=_info(row), definition=head.text)
-    text = version_content.rebuild(session, workflow_id, number, row.keyframe)
-    return Version(info=_info(row), definition=text)
+def _no_workflow(workflow_id: UUID) -> NotFound:
+    return NotFound(f"no workflow {workflow_id} in this project")
 
 
-def get_info(session: Session, workflow_id: UUID, number: int) -> VersionInfo | None:
-    row = session.execute(_VERSION_INFO, {"workflow_id": workflow_id, "number": number}).first()
-    return _info(row) if row else None
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """New content for one version, with its hash and completeness problems."""
 
-
-def list_infos(
-    session: Session, workflow_id: UUID, *, before: int | None, limit: int
-) -> list[VersionInfo]:
-    """History, newest first, keyset-paginated on the version number."""
-    query = select(*_INFO_COLUMNS).where(workflow_versions.c.workflow_id == workflow_id)
-    if before is not None:
-        query = query.where(workflow_versions.c.number < before)
-    rows = session.execute(query.order_by(workflow_versions.c.number.desc()).limit(limit)).all()
-    return [_info(row) for row in rows]
-
-
-def find_by_tag(session: Session, workflow_id: UUID, tag: str) -> VersionInfo | None:
-    row = session.execute(
-        select(*_INFO_COLUMNS).where(
-            workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.tag == tag
-        )
-    ).first()
-    return _info(row) if row else None
-
-
-def mark_published(
-    session: Session,
-    workflow_id: UUID,
-    number: int,
-    *,
-    when: datetime,
-    by: str,
-    tag: str | None,
-    note: str | None,
-) -> None:
-    """The one change a version row ever gets: draft → published."""
-    session.execute(
-        update(workflow_versions)
-        .where(
-            workflow_versions.c.workflow_id == workflow_id,
-            workflow_versions.c.number == number,
-            workflow_versions.c.state == VersionState.DRAFT.value,
-        )
-        .values(
-            state=VersionState.PUBLISHED.value,
-            published_at=when,
-            published_by=by,
-            tag=tag,
-            note=note,
-        )
-    )
-
-
-def _alias(row: Any) -> Alias:
-    return Alias(
-        workflow_id=row.workflow_id,
-        name=row.name,
-        version=row.version,
-        updated_at=row.updated_at,
-        updated_by=row.updated_by,
-    )
-
-
-def list_aliases(session: Session, workflow_id: UUID) -> list[Alias]:
-    rows = session.execute(
-        select(aliases).where(aliases.c.workflow_id == workflow_id).order_by(aliases.c.name)
-    ).all()
-    return [_alias(row) for row in rows]
-
-
-def get_alias(session: Session, workflow_id: UUID, name: str) -> Alias | None:
-    row = session.execute(
-        select(aliases).where(aliases.c.workflow_id == workflow_id, aliases.c.name == name)
-    ).first()
-    return _alias(row) if row else None
-
-
-def put_alias(session: Session, project_id: UUID, alias: Alias, *, exists: bool) -> None:
-    values = {
-        "version": alias.version,
-        "updated_at": alias.updated_at,
-        "updated_by": alias.updated_by,
-    }
-    if exists:
-        session.execute(
-            update(aliases)
-            .where(aliases.c.workflow_id == alias.workflow_id, aliases.c.name == alias.name)
-            .values(**values)
-        )
-    else:
-        session.execute(
-            insert(aliases).values(
-                workflow_id=alias.workflow_id, name=alias.name, project_id=project_id, **values
-            )
-        )
-
-
-def delete_alias(session: Session, workflow_id: UUID, name: str) -> None:
-    session.execute(
-        delete(aliases).where(aliases.c.workflow_id == workflow_id, aliases.c.name == name)
-    )
-
-
-def published_infos(session: Session, workflow_id: UUID) -> list[VersionInfo]:
-    """The published versions of a workflow, oldest first (what a bundle carries)."""
-    rows = session.execute(
-        select(*_INFO_COLUMNS)
-        .where(
-            workflow_versions.c.workflow_id == workflow_id,
-            workflow_versions.c.state == VersionState.PUBLISHED.value,
-        )
-        .order_by(workflow_versions.c.number)
-    ).all()
-    return [_info(row) for row in rows]
+    definition: bytes
+    content_hash: str
+    problems: tuple[Problem, ...]
 
 
 def _replayed(rows: Sequence[Any]) -> Iterator[tuple[Any, bytes]]:
@@ -274,70 +114,263 @@ def _replayed(rows: Sequence[Any]) -> Iterator[tuple[Any, bytes]]:
         yield row, text
 
 
-def _all_rows(session: Session, workflow_id: UUID) -> Sequence[Any]:
-    return session.execute(
-        select(workflow_versions)
-        .where(workflow_versions.c.workflow_id == workflow_id)
-        .order_by(workflow_versions.c.number)
-    ).all()
+class VersionStore(ProjectRepository):
+    """The versions of the project's workflows."""
 
+    __slots__ = ()
 
-def every_version(session: Session, workflow_id: UUID) -> Iterator[Version]:
-    """Every version of a workflow, oldest first, each chain replayed once."""
-    for row, text in _replayed(_all_rows(session, workflow_id)):
-        yield Version(info=_info(row), definition=text)
-
-
-@dataclass(frozen=True, slots=True)
-class Rewrite:
-    """New content for one version, with its hash and completeness problems."""
-
-    definition: bytes
-    content_hash: str
-    problems: tuple[Problem, ...]
-
-
-def rewrite_history(
-    session: Session,
-    project_id: UUID,
-    workflow_id: UUID,
-    rewrite: Callable[[Version], Rewrite | None],
-) -> list[int]:
-    """Replace the content of the versions ``rewrite`` answers for; the numbers of those.
-
-    The one exception to immutable history (``secrets scrub``): numbers, states,
-    tags, authors and dates stay; content, hash and problems change. The delta
-    chain is re-encoded from the first rewritten version on (it starts with a
-    keyframe there; earlier rows are untouched), and ``workflow_heads`` follows.
-    The caller holds the workflow row locked.
-    """
-    changed: list[int] = []
-    head: version_content.Head | None = None
-    for row, text in _replayed(_all_rows(session, workflow_id)):
-        result = rewrite(Version(info=_info(row), definition=text))
-        if result is None and head is None:
-            continue  # before the first rewrite nothing moves
-        values: dict[str, Any] = {}
-        if result is not None:
-            changed.append(row.number)
-            text = result.definition
-            values["content_hash"] = result.content_hash
-            values["problems"] = [problem.as_dict() for problem in result.problems]
-        packed, head = version_content.pack(head, row.number, text)
-        assert head is not None, "rows come in ascending order"
-        session.execute(
-            update(workflow_versions)
-            .where(
-                workflow_versions.c.workflow_id == workflow_id,
-                workflow_versions.c.number == row.number,
-            )
-            .values(
-                content=packed.content,
-                base_number=packed.base_number,
-                keyframe=packed.keyframe,
-                **values,
-            )
+    def _where(self, workflow_id: UUID) -> Any:
+        return and_(
+            workflow_versions.c.project_id == self.project_id,
+            workflow_versions.c.workflow_id == workflow_id,
         )
-    if head is not None:
-        version_content.put_head(session, project_id, workflow_id, head, exists=True)
-    return changed
+
+    def insert(self, info: VersionInfo, definition: bytes) -> None:
+        """Store a version whose content is ``definition`` (canonical bytes).
+
+        Versions are written in increasing number per workflow (imports may leave
+        gaps); the newest becomes the head. The workflow must be one of the
+        project's (``NotFound`` otherwise, nothing written).
+        """
+        session, project_id = self.session, self.project_id
+        head = version_content.current_head(session, project_id, info.workflow_id)
+        if head is None and not self._has_workflow(info.workflow_id):
+            raise _no_workflow(info.workflow_id)
+        packed, new_head = version_content.pack(head, info.number, definition)
+        session.execute(
+            _INSERT_VERSION,
+            {
+                "workflow_id": info.workflow_id,
+                "number": info.number,
+                "project_id": project_id,
+                "content": packed.content,
+                "base_number": packed.base_number,
+                "keyframe": packed.keyframe,
+                "content_hash": info.content_hash,
+                "parent_number": info.parent_number,
+                "message": info.message,
+                "problems": [problem.as_dict() for problem in info.problems],
+                "state": info.state.value,
+                "created_at": info.created_at,
+                "created_by": info.created_by,
+                "published_at": info.published_at,
+                "published_by": info.published_by,
+                "tag": info.tag,
+                "note": info.note,
+            },
+        )
+        if new_head is not None:
+            version_content.put_head(
+                session, project_id, info.workflow_id, new_head, exists=head is not None
+            )
+
+    def _has_workflow(self, workflow_id: UUID) -> bool:
+        parameters = {"project_id": self.project_id, "workflow_id": workflow_id}
+        return self.session.execute(_WORKFLOW_IN_PROJECT, parameters).first() is not None
+
+    def get(self, workflow_id: UUID, number: int) -> Version | None:
+        """A version with its canonical bytes: the head in one read, others rebuilt."""
+        session, project_id = self.session, self.project_id
+        row = session.execute(
+            _VERSION_WITH_HEAD,
+            {"project_id": project_id, "workflow_id": workflow_id, "number": number},
+        ).first()
+        if row is None:
+            return None
+        if row.definition is not None:
+            head = version_content.Head(
+                number=row.head_number,
+                keyframe=row.head_keyframe,
+                chain_length=row.chain_length,
+                chain_bytes=row.chain_bytes,
+                text=row.definition.encode(),
+            )
+            version_content.remember(session, project_id, workflow_id, head)
+            return Version(info=_info(row), definition=head.text)
+        text = version_content.rebuild(session, project_id, workflow_id, number, row.keyframe)
+        return Version(info=_info(row), definition=text)
+
+    def get_info(self, workflow_id: UUID, number: int) -> VersionInfo | None:
+        row = self.session.execute(
+            _VERSION_INFO,
+            {"project_id": self.project_id, "workflow_id": workflow_id, "number": number},
+        ).first()
+        return _info(row) if row else None
+
+    def list_infos(self, workflow_id: UUID, *, before: int | None, limit: int) -> list[VersionInfo]:
+        """History, newest first, keyset-paginated on the version number."""
+        query = select(*_INFO_COLUMNS).where(self._where(workflow_id))
+        if before is not None:
+            query = query.where(workflow_versions.c.number < before)
+        rows = self.session.execute(
+            query.order_by(workflow_versions.c.number.desc()).limit(limit)
+        ).all()
+        return [_info(row) for row in rows]
+
+    def find_by_tag(self, workflow_id: UUID, tag: str) -> VersionInfo | None:
+        row = self.session.execute(
+            select(*_INFO_COLUMNS).where(self._where(workflow_id), workflow_versions.c.tag == tag)
+        ).first()
+        return _info(row) if row else None
+
+    def mark_published(
+        self,
+        workflow_id: UUID,
+        number: int,
+        *,
+        when: datetime,
+        by: str,
+        tag: str | None,
+        note: str | None,
+    ) -> None:
+        """The one change a version row ever gets: draft → published.
+
+        A tag another version took meanwhile raises ``UniqueConflict``.
+        """
+        with unique_conflicts(f"tag {tag!r} was taken at the same time"):
+            self.session.execute(
+                update(workflow_versions)
+                .where(
+                    self._where(workflow_id),
+                    workflow_versions.c.number == number,
+                    workflow_versions.c.state == VersionState.DRAFT.value,
+                )
+                .values(
+                    state=VersionState.PUBLISHED.value,
+                    published_at=when,
+                    published_by=by,
+                    tag=tag,
+                    note=note,
+                )
+            )
+
+    def published_infos(self, workflow_id: UUID) -> list[VersionInfo]:
+        """The published versions of a workflow, oldest first (what a bundle carries)."""
+        rows = self.session.execute(
+            select(*_INFO_COLUMNS)
+            .where(
+                self._where(workflow_id),
+                workflow_versions.c.state == VersionState.PUBLISHED.value,
+            )
+            .order_by(workflow_versions.c.number)
+        ).all()
+        return [_info(row) for row in rows]
+
+    def _all_rows(self, workflow_id: UUID) -> Sequence[Any]:
+        return self.session.execute(
+            select(workflow_versions)
+            .where(self._where(workflow_id))
+            .order_by(workflow_versions.c.number)
+        ).all()
+
+    def every_version(self, workflow_id: UUID) -> Iterator[Version]:
+        """Every version of a workflow, oldest first, each chain replayed once."""
+        for row, text in _replayed(self._all_rows(workflow_id)):
+            yield Version(info=_info(row), definition=text)
+
+    def rewrite_history(
+        self, workflow_id: UUID, rewrite: Callable[[Version], Rewrite | None]
+    ) -> list[int]:
+        """Replace the content of the versions ``rewrite`` answers for; the numbers of those.
+
+        The one exception to immutable history (``secrets scrub``): numbers, states,
+        tags, authors and dates stay; content, hash and problems change. The delta
+        chain is re-encoded from the first rewritten version on (it starts with a
+        keyframe there; earlier rows are untouched), and ``workflow_heads`` follows.
+        The caller holds the workflow row locked.
+        """
+        changed: list[int] = []
+        head: version_content.Head | None = None
+        for row, text in _replayed(self._all_rows(workflow_id)):
+            result = rewrite(Version(info=_info(row), definition=text))
+            if result is None and head is None:
+                continue  # before the first rewrite nothing moves
+            values: dict[str, Any] = {}
+            if result is not None:
+                changed.append(row.number)
+                text = result.definition
+                values["content_hash"] = result.content_hash
+                values["problems"] = [problem.as_dict() for problem in result.problems]
+            packed, head = version_content.pack(head, row.number, text)
+            assert head is not None, "rows come in ascending order"
+            self.session.execute(
+                update(workflow_versions)
+                .where(self._where(workflow_id), workflow_versions.c.number == row.number)
+                .values(
+                    content=packed.content,
+                    base_number=packed.base_number,
+                    keyframe=packed.keyframe,
+                    **values,
+                )
+            )
+        if head is not None:
+            version_content.put_head(self.session, self.project_id, workflow_id, head, exists=True)
+        return changed
+
+
+def _alias(row: Any) -> Alias:
+    return Alias(
+        workflow_id=row.workflow_id,
+        name=row.name,
+        version=row.version,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+class AliasStore(ProjectRepository):
+    """Named pointers (``production`` ...) at published versions of the project's workflows."""
+
+    __slots__ = ()
+
+    def _where(self, workflow_id: UUID) -> Any:
+        return and_(aliases.c.project_id == self.project_id, aliases.c.workflow_id == workflow_id)
+
+    def for_workflow(self, workflow_id: UUID) -> list[Alias]:
+        rows = self.session.execute(
+            select(aliases).where(self._where(workflow_id)).order_by(aliases.c.name)
+        ).all()
+        return [_alias(row) for row in rows]
+
+    def get(self, workflow_id: UUID, name: str) -> Alias | None:
+        row = self.session.execute(
+            select(aliases).where(self._where(workflow_id), aliases.c.name == name)
+        ).first()
+        return _alias(row) if row else None
+
+    def put(self, alias: Alias, *, exists: bool) -> None:
+        """Move an existing alias or create it; creating one for a workflow that
+        is not the project's raises ``NotFound`` and writes nothing."""
+        values = {
+            "version": alias.version,
+            "updated_at": alias.updated_at,
+            "updated_by": alias.updated_by,
+        }
+        if exists:
+            self.session.execute(
+                update(aliases)
+                .where(self._where(alias.workflow_id), aliases.c.name == alias.name)
+                .values(**values)
+            )
+            return
+        # Inserted through the workflow row, so only a workflow of the project takes one.
+        source = select(
+            workflows.c.id,
+            literal(alias.name, aliases.c.name.type),
+            workflows.c.project_id,
+            literal(alias.version, aliases.c.version.type),
+            literal(alias.updated_at, aliases.c.updated_at.type),
+            literal(alias.updated_by, aliases.c.updated_by.type),
+        ).where(workflows.c.project_id == self.project_id, workflows.c.id == alias.workflow_id)
+        columns = ["workflow_id", "name", "project_id", "version", "updated_at", "updated_by"]
+        with unique_conflicts(f"alias {alias.name!r} was created at the same time"):
+            inserted = self.session.execute(
+                insert(aliases).from_select(columns, source).returning(aliases.c.name)
+            ).first()
+        if inserted is None:
+            raise _no_workflow(alias.workflow_id)
+
+    def delete(self, workflow_id: UUID, name: str) -> None:
+        self.session.execute(
+            delete(aliases).where(self._where(workflow_id), aliases.c.name == name)
+        )

@@ -1,4 +1,5 @@
-"""Workflow rows (metadata and pointers to the head and published versions)."""
+"""Workflow rows (metadata and pointers to the head and published versions),
+reached as ``scope.workflows`` (:class:`WorkflowStore`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from meshhook.store.dialect import (
     substring_candidates,
     walk_in_page_order,
 )
+from meshhook.store.repository import ProjectRepository, unique_conflicts
 from meshhook.store.tables import workflows
 
 # Bound parameters per IN list: well under SQLite's limit of 32,766.
@@ -56,46 +58,10 @@ def _workflow(row: Any) -> Workflow:
     )
 
 
-def insert_workflow(session: Session, workflow: Workflow) -> None:
-    session.execute(
-        insert(workflows).values(
-            id=workflow.id,
-            project_id=workflow.project_id,
-            key=workflow.key,
-            name=workflow.name,
-            description=workflow.description,
-            tags=list(workflow.tags),
-            is_template=workflow.is_template,
-            head_version=workflow.head_version,
-            published_version=workflow.published_version,
-            created_at=workflow.created_at,
-            created_by=workflow.created_by,
-            updated_at=workflow.updated_at,
-            updated_by=workflow.updated_by,
-            deleted_at=workflow.deleted_at,
-        )
-    )
-
-
-def find(
-    session: Session,
-    project_id: UUID,
-    *,
-    workflow_id: UUID | None = None,
-    key: str | None = None,
-    deleted: bool = False,
-    for_update: bool = False,
-) -> Workflow | None:
-    """A live (or, with ``deleted``, a trashed) workflow by id or key."""
-    query = _find_statement(workflow_id is not None, key is not None, deleted, for_update)
-    parameters = {"project_id": project_id, "workflow_id": workflow_id, "key": key}
-    row = session.execute(query, parameters).first()
-    return _workflow(row) if row else None
-
-
 @cache
 def _find_statement(by_id: bool, by_key: bool, deleted: bool, for_update: bool) -> Select[Any]:
-    """Each shape of :func:`find`, built once (store/__init__.py, "Statements")."""
+    """Each shape of :meth:`WorkflowStore.find`, built once (store/__init__.py,
+    "Statements")."""
     query = select(workflows).where(workflows.c.project_id == bindparam("project_id"))
     if by_id:
         query = query.where(workflows.c.id == bindparam("workflow_id"))
@@ -107,60 +73,12 @@ def _find_statement(by_id: bool, by_key: bool, deleted: bool, for_update: bool) 
     return lock_rows(query) if for_update else query
 
 
-def live_by_keys(session: Session, project_id: UUID, keys: Collection[str]) -> list[Workflow]:
-    """The live workflows whose key is among ``keys``, sorted by key."""
-    query = select(workflows).where(
-        workflows.c.project_id == project_id, workflows.c.deleted_at.is_(None)
-    )
-    found: list[Workflow] = []
-    wanted = sorted(set(keys))
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
-        rows = session.execute(query.where(workflows.c.key.in_(chunk))).all()
-        found.extend(_workflow(row) for row in rows)
-    return sorted(found, key=lambda workflow: workflow.key)
-
-
-def all_live(session: Session, project_id: UUID) -> list[Workflow]:
-    """Every live workflow of a project, by key."""
-    rows = session.execute(
-        select(workflows)
-        .where(workflows.c.project_id == project_id, workflows.c.deleted_at.is_(None))
-        .order_by(workflows.c.key)
-    ).all()
-    return [_workflow(row) for row in rows]
-
-
-def all_with_trash(session: Session, project_id: UUID, *, for_update: bool) -> list[Workflow]:
-    """Every workflow of a project, live or in the trash, by key then id."""
-    query = (
-        select(workflows)
-        .where(workflows.c.project_id == project_id)
-        .order_by(workflows.c.key, workflows.c.id)
-    )
-    rows = session.execute(lock_rows(query) if for_update else query).all()
-    return [_workflow(row) for row in rows]
-
-
-def purge(session: Session, workflow_id: UUID) -> None:
-    """Delete a workflow for good: its versions and aliases go with it (cascade)."""
-    session.execute(delete(workflows).where(workflows.c.id == workflow_id))
-
-
-def key_in_use(session: Session, project_id: UUID, key: str) -> bool:
-    return find(session, project_id, key=key) is not None
-
-
 # Every save moves the head: built once (store/__init__.py, "Statements"); the SET
 # columns come from the parameters' names.
-_UPDATE = update(workflows).where(workflows.c.id == bindparam("row_id"))
-
-
-def update_fields(session: Session, workflow_id: UUID, **values: Any) -> None:
-    if "tags" in values:
-        values["tags"] = list(values["tags"])
-    session.execute(_UPDATE, {"row_id": workflow_id, **values})
-
+_UPDATE = update(workflows).where(
+    workflows.c.project_id == bindparam("row_project_id"),
+    workflows.c.id == bindparam("row_id"),
+)
 
 SORTS = {
     "name": workflows.c.name,
@@ -169,39 +87,160 @@ SORTS = {
 }
 
 
-def list_page(
-    session: Session,
-    project_id: UUID,
-    filters: WorkflowFilter,
-    *,
-    sort: str,
-    descending: bool,
-    after: tuple[Any, UUID] | None,
-    limit: int,
-) -> list[Workflow]:
-    """One keyset page ordered by ``sort`` then id (stable under concurrent writes).
+def key_taken(key: str) -> str:
+    return f"a workflow with key {key!r} was created at the same time"
 
-    Names sort case-insensitively (see :func:`dialect.name_sort_keys`).
-    """
-    column = SORTS[sort]
-    keys = name_sort_keys(session, column) if sort == "name" else [column]
-    query: Select[Any] = select(workflows).where(workflows.c.project_id == project_id)
-    query = _apply_filters(session, query, filters)
-    if after is not None:
-        # A row-value comparison, which both databases answer with a range scan of
-        # an index on (project_id, sort keys, id): deep pages cost what the first
-        # one does. (sort=name has no such index yet: its keys are expressions.)
-        value, last_id = after
-        mark = literal(value, column.type)
-        marks = name_sort_keys(session, mark) if sort == "name" else [mark]
-        position = tuple_(*keys, workflows.c.id)
-        start = tuple_(*marks, literal(last_id, workflows.c.id.type))
-        query = query.where(position < start if descending else position > start)
-    order = [*keys, workflows.c.id]
-    if descending:
-        order = [key.desc() for key in order]
-    rows = session.execute(query.order_by(*order).limit(limit)).all()
-    return [_workflow(row) for row in rows]
+
+class WorkflowStore(ProjectRepository):
+    """The workflows of one project."""
+
+    __slots__ = ()
+
+    def insert(self, workflow: Workflow) -> None:
+        """Insert a workflow of this project (``workflow.project_id`` must be it).
+
+        A key taken meanwhile by a concurrent create raises ``UniqueConflict``.
+        """
+        if workflow.project_id != self.project_id:
+            raise ValueError("the workflow belongs to another project")
+        with unique_conflicts(key_taken(workflow.key)):
+            self.session.execute(
+                insert(workflows).values(
+                    id=workflow.id,
+                    project_id=self.project_id,
+                    key=workflow.key,
+                    name=workflow.name,
+                    description=workflow.description,
+                    tags=list(workflow.tags),
+                    is_template=workflow.is_template,
+                    head_version=workflow.head_version,
+                    published_version=workflow.published_version,
+                    created_at=workflow.created_at,
+                    created_by=workflow.created_by,
+                    updated_at=workflow.updated_at,
+                    updated_by=workflow.updated_by,
+                    deleted_at=workflow.deleted_at,
+                )
+            )
+
+    def find(
+        self,
+        *,
+        workflow_id: UUID | None = None,
+        key: str | None = None,
+        deleted: bool = False,
+        for_update: bool = False,
+    ) -> Workflow | None:
+        """A live (or, with ``deleted``, a trashed) workflow by id or key."""
+        query = _find_statement(workflow_id is not None, key is not None, deleted, for_update)
+        parameters = {"project_id": self.project_id, "workflow_id": workflow_id, "key": key}
+        row = self.session.execute(query, parameters).first()
+        return _workflow(row) if row else None
+
+    def live_by_keys(self, keys: Collection[str]) -> list[Workflow]:
+        """The live workflows whose key is among ``keys``, sorted by key."""
+        query = select(workflows).where(
+            workflows.c.project_id == self.project_id, workflows.c.deleted_at.is_(None)
+        )
+        found: list[Workflow] = []
+        wanted = sorted(set(keys))
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            rows = self.session.execute(query.where(workflows.c.key.in_(chunk))).all()
+            found.extend(_workflow(row) for row in rows)
+        return sorted(found, key=lambda workflow: workflow.key)
+
+    def all_live(self) -> list[Workflow]:
+        """Every live workflow of the project, by key."""
+        rows = self.session.execute(
+            select(workflows)
+            .where(workflows.c.project_id == self.project_id, workflows.c.deleted_at.is_(None))
+            .order_by(workflows.c.key)
+        ).all()
+        return [_workflow(row) for row in rows]
+
+    def all_with_trash(self, *, for_update: bool) -> list[Workflow]:
+        """Every workflow of the project, live or in the trash, by key then id."""
+        query = (
+            select(workflows)
+            .where(workflows.c.project_id == self.project_id)
+            .order_by(workflows.c.key, workflows.c.id)
+        )
+        rows = self.session.execute(lock_rows(query) if for_update else query).all()
+        return [_workflow(row) for row in rows]
+
+    def purge(self, workflow_id: UUID) -> None:
+        """Delete a workflow for good: its versions and aliases go with it (cascade)."""
+        self.session.execute(
+            delete(workflows).where(
+                workflows.c.project_id == self.project_id, workflows.c.id == workflow_id
+            )
+        )
+
+    def key_in_use(self, key: str) -> bool:
+        return self.find(key=key) is not None
+
+    def update_fields(self, workflow_id: UUID, **values: Any) -> None:
+        """Set columns of one workflow; a ``key`` taken meanwhile raises ``UniqueConflict``."""
+        if "tags" in values:
+            values["tags"] = list(values["tags"])
+        parameters = {"row_project_id": self.project_id, "row_id": workflow_id, **values}
+        if "key" in values:
+            with unique_conflicts(key_taken(values["key"])):
+                self.session.execute(_UPDATE, parameters)
+        else:
+            self.session.execute(_UPDATE, parameters)
+
+    def touch(self, workflow_id: UUID, *, when: datetime, by: str, **values: Any) -> None:
+        """:meth:`update_fields` plus who changed the workflow and when."""
+        self.update_fields(workflow_id, updated_at=when, updated_by=by, **values)
+
+    def list_page(
+        self,
+        filters: WorkflowFilter,
+        *,
+        sort: str,
+        descending: bool,
+        after: tuple[Any, UUID] | None,
+        limit: int,
+    ) -> list[Workflow]:
+        """One keyset page ordered by ``sort`` then id (stable under concurrent writes).
+
+        Names sort case-insensitively (see :func:`dialect.name_sort_keys`).
+        """
+        session = self.session
+        column = SORTS[sort]
+        keys = name_sort_keys(session, column) if sort == "name" else [column]
+        query: Select[Any] = select(workflows).where(workflows.c.project_id == self.project_id)
+        query = _apply_filters(session, query, filters)
+        if after is not None:
+            # A row-value comparison, which both databases answer with a range scan of
+            # an index on (project_id, sort keys, id): deep pages cost what the first
+            # one does. (sort=name has no such index yet: its keys are expressions.)
+            value, last_id = after
+            mark = literal(value, column.type)
+            marks = name_sort_keys(session, mark) if sort == "name" else [mark]
+            position = tuple_(*keys, workflows.c.id)
+            start = tuple_(*marks, literal(last_id, workflows.c.id.type))
+            query = query.where(position < start if descending else position > start)
+        order = [*keys, workflows.c.id]
+        if descending:
+            order = [key.desc() for key in order]
+        rows = session.execute(query.order_by(*order).limit(limit)).all()
+        return [_workflow(row) for row in rows]
+
+    def list_templates(self) -> list[Workflow]:
+        """The live template workflows of the project, by name."""
+        rows = self.session.execute(
+            select(workflows)
+            .where(
+                workflows.c.project_id == self.project_id,
+                workflows.c.is_template.is_(True),
+                workflows.c.deleted_at.is_(None),
+            )
+            .order_by(*name_sort_keys(self.session, workflows.c.name))
+        ).all()
+        return [_workflow(row) for row in rows]
 
 
 def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter) -> Select[Any]:
@@ -230,20 +269,3 @@ def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter
         published = workflows.c.published_version
         query = query.where(published.is_not(None) if filters.published else published.is_(None))
     return query
-
-
-def list_templates(session: Session, project_id: UUID) -> list[Workflow]:
-    rows = session.execute(
-        select(workflows)
-        .where(
-            workflows.c.project_id == project_id,
-            workflows.c.is_template.is_(True),
-            workflows.c.deleted_at.is_(None),
-        )
-        .order_by(*name_sort_keys(session, workflows.c.name))
-    ).all()
-    return [_workflow(row) for row in rows]
-
-
-def touch(session: Session, workflow_id: UUID, *, when: datetime, by: str, **values: Any) -> None:
-    update_fields(session, workflow_id, updated_at=when, updated_by=by, **values)
