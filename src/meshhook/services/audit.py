@@ -32,7 +32,6 @@ def record(
     """
     audit_store.insert_entry(
         session,
-        project_id=None,
         actor_id=actor.user_id,
         actor=actor.label,
         action=action,

@@ -25,7 +25,34 @@ _INSERT = insert(audit_log)
 def insert_entry(
     session: Session,
     *,
+    actor_id: UUID | None,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    summary: dict[str, Any],
+    request_id: str | None,
+    created_at: datetime,
+) -> None:
+    """An entry about no project (``project_id`` NULL)."""
+    _insert(
+        session,
+        None,
+        actor_id=actor_id,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary,
+        request_id=request_id,
+        created_at=created_at,
+    )
+
+
+def _insert(
+    session: Session,
     project_id: UUID | None,
+    *,
     actor_id: UUID | None,
     actor: str,
     action: str,
@@ -68,9 +95,9 @@ class AuditStore(ProjectRepository):
         request_id: str | None,
         created_at: datetime,
     ) -> None:
-        insert_entry(
+        _insert(
             self.session,
-            project_id=self.project_id,
+            self.project_id,
             actor_id=actor_id,
             actor=actor,
             action=action,
