@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from meshhook.domain.accounts import Actor, Membership, Role
+from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import MeshHookError, NotFound, UniqueConflict
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.domain.runs.run import Run, RunView, Trigger
@@ -372,14 +373,16 @@ def test_audit_entries(alpha: Database) -> None:
     with scope_of(db, "alpha") as scope:
         for index in range(5):
             scope.audit.insert(
-                actor_id=None,
-                actor="robot" if index % 2 else "a@example.com",
-                action="thing.do" if index < 3 else "thing.undo",
-                object_type="thing",
-                object_id=f"thing-{index}",
-                summary={"index": index},
-                request_id=f"req-{index}",
-                created_at=NOW + timedelta(minutes=index),
+                NewAuditEntry(
+                    actor_id=None,
+                    actor="robot" if index % 2 else "a@example.com",
+                    action="thing.do" if index < 3 else "thing.undo",
+                    object_type="thing",
+                    object_id=f"thing-{index}",
+                    summary={"index": index},
+                    request_id=f"req-{index}",
+                    created_at=NOW + timedelta(minutes=index),
+                )
             )
     with scope_of(db, "alpha", write=False) as scope:
         audit = scope.audit
