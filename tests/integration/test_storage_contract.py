@@ -607,14 +607,7 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ],
     ("AuditStore", "insert"): [
         lambda s, b: s.insert(
-            actor_id=None,
-            actor="thief",
-            action="thing.do",
-            object_type="workflow",
-            object_id="x",
-            summary={},
-            request_id=None,
-            created_at=NOW,
+            NewAuditEntry(None, "thief", "thing.do", "workflow", "x", {}, None, NOW)
         )
     ],
     ("MembershipStore", "get"): [lambda s, b: s.get(b.member_id)],
