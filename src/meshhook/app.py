@@ -50,7 +50,12 @@ def create_app(
     ``run_workers`` starts ``settings.workers`` in-process run workers with the
     app (``serve`` does; tests start their own when they need them).
     """
-    db = database or create_database(settings.db_url, app_role=settings.db_app_role)
+    db = database or create_database(
+        settings.db_url,
+        app_role=settings.db_app_role,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     owns_database = database is None
 
     @asynccontextmanager

@@ -60,7 +60,11 @@ def worker_settings(settings: Settings, concurrency: int | None = None) -> Worke
     return WorkerSettings(
         concurrency=concurrency if concurrency is not None else settings.workers,
         lease_seconds=settings.lease_seconds,
-        http=HttpSettings(allow_private=settings.http_allow_private),
+        drain_seconds=settings.drain_seconds,
+        http=HttpSettings(
+            allow_private=settings.http_allow_private,
+            max_response_bytes=settings.http_max_response_bytes,
+        ),
     )
 
 
@@ -90,6 +94,11 @@ class Worker:
         self.executor: HttpCallExecutor | None = None
         self.metrics = metrics or EngineMetrics()
         self.stats_at = 0.0
+        self.beat = time.monotonic()
+        """When the claim loop last went round (``healthy`` watches it)."""
+        self.failure: str | None = None
+        """Why the last round failed (e.g. the database is unreachable), if it did."""
+        self.ended = False
 
     def wake(self) -> None:
         """Look for work now (a run was just queued in this process)."""
@@ -110,23 +119,49 @@ class Worker:
         log.info("worker started", worker=self.name, concurrency=self.settings.concurrency)
         try:
             while not self.stopping.is_set():
-                free = self.settings.concurrency - len(self.active)
-                claimed = await asyncio.to_thread(
-                    run_execution.claim, self.db, self.name, self.settings.lease_seconds, free
-                )
-                for item in claimed:
-                    task = asyncio.create_task(self._drive(item))
-                    self.active.add(task)
-                    task.add_done_callback(self._finished)
-                await self._observe_queue()
+                try:
+                    claimed, free = await self._claim_round()
+                except Exception as error:  # the database went away: keep trying
+                    self.failure = f"{type(error).__name__}: {error}"[:300]
+                    log.error("worker round failed", worker=self.name, error=self.failure)
+                    await self._sleep()
+                    continue
+                self.failure = None
                 if not claimed or free <= len(claimed):
                     await self._sleep()
             await self._drain()
         finally:
+            self.ended = True
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
             await self.executor.aclose()
             log.info("worker stopped", worker=self.name)
+
+    async def _claim_round(self) -> tuple[list[Claimed], int]:
+        """Claim what this worker has room for and start driving it."""
+        self.beat = time.monotonic()
+        free = self.settings.concurrency - len(self.active)
+        claimed = await asyncio.to_thread(
+            run_execution.claim, self.db, self.name, self.settings.lease_seconds, free
+        )
+        for item in claimed:
+            task = asyncio.create_task(self._drive(item))
+            self.active.add(task)
+            task.add_done_callback(self._finished)
+        await self._observe_queue()
+        return claimed, free
+
+    def health_problem(self) -> str | None:
+        """Why this worker is not doing its job, or None when it is: its loop
+        ended, its last round failed, or it has not gone round for a lease."""
+        if self.ended:
+            return "the worker loop has ended"
+        if self.failure is not None:
+            return self.failure
+        silent = time.monotonic() - self.beat
+        if silent > max(self.settings.lease_seconds, 10 * self.settings.poll_seconds):
+            return f"the worker loop has not run for {silent:.0f} s"
+        return None
 
     async def _observe_queue(self) -> None:
         """Queue depth and lag for the metrics, at most once a second."""
@@ -141,6 +176,7 @@ class Worker:
         return {
             "name": self.name,
             "running": not self.stopping.is_set(),
+            "healthy": self.health_problem() is None,
             "active_runs": len(self.active),
             "concurrency": self.settings.concurrency,
         }
