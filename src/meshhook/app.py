@@ -34,6 +34,7 @@ from meshhook.services.keys import provider_for
 from meshhook.services.logins import LoginLimits
 from meshhook.settings import Settings
 from meshhook.store.db import Database, create_database
+from meshhook.tracing import Tracing
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -42,14 +43,21 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    settings: Settings, database: Database | None = None, *, run_workers: bool = False
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    run_workers: bool = False,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
     """Build the HTTP app on ``database`` (or one made from ``settings``).
 
     The schema must already be migrated (``meshhook serve`` does that first).
     ``run_workers`` starts ``settings.workers`` in-process run workers with the
     app (``serve`` does; tests start their own when they need them).
+    ``tracing`` defaults to OpenTelemetry over OTLP when
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, nothing otherwise.
     """
+    tracing = tracing or Tracing.from_environment()
     db = database or create_database(
         settings.db_url,
         app_role=settings.db_app_role,
@@ -68,6 +76,7 @@ def create_app(
                 app.state.keys,
                 worker_settings(settings),
                 metrics=EngineMetrics(app.state.metrics.registry),
+                tracing=tracing,
             )
             app.state.wake_workers = worker.wake
             app.state.worker = worker
@@ -78,6 +87,7 @@ def create_app(
             await task
         if owns_database:
             db.dispose()
+        tracing.shutdown()
 
     app = FastAPI(
         title="MeshHook",
@@ -118,5 +128,5 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         max_bundle_bytes=settings.max_bundle_bytes,
     )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, tracing=tracing)
     return app

@@ -31,6 +31,7 @@ import structlog
 from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.runs.advance import advance, record_outcome
 from meshhook.domain.runs.decide import StartStep
+from meshhook.domain.runs.evaluate import Failed, Succeeded
 from meshhook.domain.runs.events import RunEvent
 from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
 from meshhook.engine.metrics import EngineMetrics
@@ -41,6 +42,7 @@ from meshhook.settings import Settings
 from meshhook.store.db import Database
 from meshhook.store.notifications import Listener
 from meshhook.store.runs import Claimed, EventConflict
+from meshhook.tracing import Tracing
 
 log = structlog.get_logger("meshhook.worker")
 
@@ -82,6 +84,7 @@ class Worker:
         name: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: EngineMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.db = db
         self.keys = keys
@@ -93,6 +96,7 @@ class Worker:
         self.wakeup = asyncio.Event()
         self.executor: HttpCallExecutor | None = None
         self.metrics = metrics or EngineMetrics()
+        self.tracing = tracing or Tracing(None)
         self.stats_at = 0.0
         self.beat = time.monotonic()
         """When the claim loop last went round (``healthy`` watches it)."""
@@ -240,9 +244,19 @@ class Worker:
                 work = await asyncio.to_thread(run_execution.load, self.db, claimed)
                 carried = []
                 continue
-            self.metrics.committed(work.graph, work.state, [*carried, *progress.events])
+            committed = [*carried, *progress.events]
+            self.metrics.committed(work.graph, work.state, committed)
+            self.tracing.steps_committed(work.run.id, work.graph.by_id, committed)
             carried = []
             if work.state.status.is_terminal:
+                self.tracing.run_finished(
+                    work.run.id,
+                    work.run.workflow_key,
+                    work.run.version,
+                    str(work.state.status),
+                    work.run.created_at,
+                    work.state.finished_at or self.clock(),
+                )
                 log.info(
                     "run finished",
                     run_id=str(work.run.id),
@@ -309,13 +323,24 @@ class Worker:
             attempt=command.attempt,
             takeover=command.takeover,
         )
-        return await self.executor.execute(
-            node.config,
-            command.input,
-            secrets.values,
-            idempotency_key=f"{work.run.id}/{node.id}",
-            allowed_hosts=secrets.allowed_hosts,
-        )
+        with self.tracing.attempt(work.run.id, node.id, node.type, command.attempt) as step:
+            method = str(node.config.get("method", "GET"))
+            with step.http_client(method, str(node.config.get("url", ""))) as trace_headers:
+                attempt = await self.executor.execute(
+                    node.config,
+                    command.input,
+                    secrets.values,
+                    idempotency_key=f"{work.run.id}/{node.id}",
+                    allowed_hosts=secrets.allowed_hosts,
+                    trace_headers=trace_headers,
+                )
+            outcome = attempt.outcome
+            step.outcome(
+                isinstance(outcome, Succeeded),
+                attempt.record,
+                outcome.error if isinstance(outcome, Failed) else None,
+            )
+        return attempt
 
 
 def _config_text(config: object) -> str:
