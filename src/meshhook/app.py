@@ -21,6 +21,7 @@ from meshhook.api import (
     projects,
     runs,
     secrets,
+    stats,
     users,
     versions,
     web,
@@ -119,6 +120,7 @@ def create_app(
         bundles,
         secrets,
         runs,
+        stats,
     ):
         app.include_router(module.router)
     web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above

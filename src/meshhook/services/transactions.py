@@ -51,6 +51,7 @@ from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
 from meshhook.store.runs import RunStore
 from meshhook.store.secrets import SecretStore
+from meshhook.store.stats import StatsStore
 from meshhook.store.versions import AliasStore, VersionStore
 from meshhook.store.workflows import WorkflowStore
 
@@ -91,6 +92,7 @@ class ProjectScope:
         "runs",
         "secrets",
         "session",
+        "stats",
         "versions",
         "workflows",
     )
@@ -107,6 +109,7 @@ class ProjectScope:
         self.audit = AuditStore(session, project_id)
         self.members = MembershipStore(session, project_id)
         self.runs = RunStore(session, project_id)
+        self.stats = StatsStore(session, project_id)
 
     def find_workflow(
         self, ref: str, *, for_update: bool = False, deleted: bool = False
