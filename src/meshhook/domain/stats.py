@@ -57,7 +57,8 @@ def slot_of(milliseconds: float) -> int:
     """The histogram slot of a duration."""
     if milliseconds < 1:
         return 0
-    return min(SLOTS - 1, math.floor(math.log2(milliseconds)) + 1)
+    # frexp's exponent is exact where log2 rounds (2**27 - 1e-7 is not 2**27).
+    return min(SLOTS - 1, math.frexp(milliseconds)[1])
 
 
 def slot_bounds(slot: int) -> tuple[float, float]:
