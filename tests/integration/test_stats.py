@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from meshhook.app import create_app
+from meshhook.cli.main import app
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from tests.factories import Member, assert_problem
@@ -125,3 +127,23 @@ def test_an_unknown_window_or_workflow_is_a_clear_problem(
     assert_problem(bad_window, 422)
     missing = client.get(f"{BASE}/workflows/nope/stats", headers=owner.headers)
     assert_problem(missing, 404)
+
+
+def test_the_stats_command_prints_the_figures(api: TestClient, owner: Member) -> None:
+    key = workflow(api, owner, waiting(), publish=True)
+    for _ in range(2):  # no workers here: cancelling finishes them
+        run_id = start(api, owner, key, {})
+        assert api.post(f"{BASE}/runs/{run_id}/cancel", headers=owner.headers).status_code == 202
+    runner = CliRunner()
+    shown = runner.invoke(app, ["stats", "--window", "1h"])
+    assert shown.exit_code == 0, shown.output
+    assert "project alpha, last 1h: 2 runs finished" in shown.stdout
+    assert "2 cancelled" in shown.stdout
+    assert "success rate 0.0%" in shown.stdout
+    assert "run.cancelled" in shown.stdout
+    as_json = runner.invoke(app, ["stats", "--workflow", key, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert '"cancelled": 2' in as_json.stdout or '"cancelled":2' in as_json.stdout
+    refused = runner.invoke(app, ["stats", "--window", "2h"])
+    assert refused.exit_code == 2
+    assert "1h, 24h, 7d, 30d" in refused.output
