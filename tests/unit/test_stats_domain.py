@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshhook.domain.stats import SLOTS, Window, percentile, slot_bounds, slot_of
+from meshhook.domain.stats import DAY, HOUR, SLOTS, Window, percentile, slot_bounds, slot_of
 
 
 def test_slots_double() -> None:
@@ -44,7 +44,10 @@ def test_an_empty_histogram_has_no_percentile() -> None:
     assert percentile([0] * SLOTS, 0.5) is None
 
 
-def test_a_window_starts_at_the_hour_its_length_ago() -> None:
+def test_short_windows_sum_hours_and_long_ones_days() -> None:
     now = datetime(2026, 12, 3, 10, 25, tzinfo=UTC)
+    assert (Window.HOUR.period, Window.DAY.period) == (HOUR, HOUR)
+    assert (Window.WEEK.period, Window.MONTH.period) == (DAY, DAY)
     assert Window.HOUR.since(now) == datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
-    assert Window.WEEK.since(now) == datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    assert Window.DAY.since(now) == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    assert Window.WEEK.since(now) == datetime(2026, 11, 26, 0, 0, tzinfo=UTC)

@@ -22,8 +22,11 @@ from meshhook.domain.runs.events import RunStatus, StepStatus
 from meshhook.domain.runs.state import RunState
 
 SLOTS = 32
-BUCKET = timedelta(hours=1)
-"""The rollup granularity."""
+HOUR, DAY = 3600, 86400
+PERIODS = (HOUR, DAY)
+"""Every finished run is added to its hour and to its day: short windows sum
+hours, long ones days, so no answer reads more than about 720 rows per
+workflow (and node, and error code)."""
 TOP = 5
 """How many slowest and most-failing nodes and error codes a summary lists."""
 
@@ -43,14 +46,21 @@ class Window(StrEnum):
             Window.MONTH: timedelta(days=30),
         }[self]
 
+    @property
+    def period(self) -> int:
+        """The rollup it sums: hours for up to a day, days beyond."""
+        return HOUR if self.length <= timedelta(days=1) else DAY
+
     def since(self, now: datetime) -> datetime:
-        """The first hour bucket the window covers (the hour ``length`` ago
+        """The first bucket the window covers (the hour, or day, ``length`` ago
         included, so a window is never shorter than it says)."""
-        return bucket_of(now - self.length)
+        return bucket_of(now - self.length, self.period)
 
 
-def bucket_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+def bucket_of(moment: datetime, period: int = HOUR) -> datetime:
+    """The start of the hour (or day, in UTC) ``moment`` falls in."""
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    return hour.replace(hour=0) if period == DAY else hour
 
 
 def slot_of(milliseconds: float) -> int:

@@ -1,7 +1,7 @@
 """Run statistics rollups of one project: added to as runs finish (one upsert
-per table, adding to the hour's counters), read back summed over a window.
-A window's answer reads at most one row per workflow and hour, however many
-runs there were."""
+per table, adding to the hour's and the day's counters), read back summed over a window.
+A window's answer reads at most about 720 rows per workflow (hours up to a
+day, days beyond), however many runs there were."""
 
 from __future__ import annotations
 
@@ -9,12 +9,21 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from meshhook.domain.runs.events import RunStatus
-from meshhook.domain.stats import TOP, NodeFigures, RunOutcome, Summary, Window, bucket_of, slot_of
+from meshhook.domain.stats import (
+    PERIODS,
+    TOP,
+    NodeFigures,
+    RunOutcome,
+    Summary,
+    Window,
+    bucket_of,
+    slot_of,
+)
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import (
     DURATION_SLOTS,
@@ -39,12 +48,16 @@ class StatsStore(ProjectRepository):
     __slots__ = ()
 
     def record(self, workflow_id: UUID, outcome: RunOutcome) -> None:
-        """Add one finished run to its workflow's hour."""
-        keys = {
-            "project_id": self.project_id,
-            "workflow_id": workflow_id,
-            "bucket": bucket_of(outcome.finished_at),
-        }
+        """Add one finished run to its workflow's hour and day."""
+        keys = [
+            {
+                "project_id": self.project_id,
+                "period": period,
+                "workflow_id": workflow_id,
+                "bucket": bucket_of(outcome.finished_at, period),
+            }
+            for period in PERIODS
+        ]
         added = {
             _STATUS_COUNTER[outcome.status]: 1,
             DURATION_SLOTS[slot_of(outcome.milliseconds)]: 1,
@@ -53,24 +66,25 @@ class StatsStore(ProjectRepository):
             added["dead_lettered"] = 1
         if outcome.lag_milliseconds is not None:
             added[LAG_SLOTS[slot_of(outcome.lag_milliseconds)]] = 1
-        zeros = dict.fromkeys((*RUN_COUNTERS, *DURATION_SLOTS, *LAG_SLOTS), 0)
-        self._add(run_stats, [{**keys, **zeros, **added}], sorted(added))
+        zeros = dict.fromkeys(_ALL_COUNTERS, 0)
+        self._add(run_stats, [{**key, **zeros, **added} for key in keys], sorted(added))
         if outcome.steps:
             rows = [
                 {
-                    **keys,
+                    **key,
                     "node_id": step.node_id,
                     "steps": 1,
                     "failures": int(step.failed),
                     "total_ms": step.milliseconds,
                     "max_ms": step.milliseconds,
                 }
+                for key in keys
                 for step in outcome.steps
             ]
             self._add(node_stats, rows, ["steps", "failures", "total_ms"], highest="max_ms")
         if outcome.error_code:
             code = outcome.error_code[:64]
-            self._add(error_stats, [{**keys, "code": code, "count": 1}], ["count"])
+            self._add(error_stats, [{**key, "code": code, "count": 1} for key in keys], ["count"])
 
     def _add(
         self,
@@ -98,8 +112,14 @@ class StatsStore(ProjectRepository):
         """The figures of the project (or one workflow) over ``window``."""
         since = window.since(now)
         result = Summary(window=window, since=since, until=now)
-        sums = [func.coalesce(func.sum(run_stats.c[name]), 0) for name in _ALL_COUNTERS]
-        row = self.session.execute(self._scoped(select(*sums), run_stats, since, workflow_id)).one()
+        scope = {
+            "project_id": self.project_id,
+            "period": window.period,
+            "since": since,
+            "workflow_id": workflow_id,
+        }
+        one = workflow_id is not None
+        row = self.session.execute(_TOTALS[one], scope).one()
         figures = dict(zip(_ALL_COUNTERS, (int(value) for value in row), strict=True))
         result.by_status = {name: figures[name] for name in ("succeeded", "failed", "cancelled")}
         result.dead_lettered = figures["dead_lettered"]
@@ -107,56 +127,87 @@ class StatsStore(ProjectRepository):
         result.lags = [figures[name] for name in LAG_SLOTS]
         if result.finished == 0:
             return result
-        count = func.sum(error_stats.c["count"])
-        errors = self._scoped(select(error_stats.c.code, count), error_stats, since, workflow_id)
         result.errors = [
-            (code, int(total))
-            for code, total in self.session.execute(
-                errors.group_by(error_stats.c.code).order_by(count.desc()).limit(TOP)
-            )
+            (code, int(total)) for code, total in self.session.execute(_ERRORS[one], scope)
         ]
-        steps = func.sum(node_stats.c.steps)
-        failures = func.sum(node_stats.c.failures)
-        total = func.sum(node_stats.c.total_ms)
-        nodes = self._scoped(
-            select(
-                workflows.c.key,
-                node_stats.c.node_id,
-                steps,
-                failures,
-                total,
-                func.max(node_stats.c.max_ms),
-            ).join(workflows, workflows.c.id == node_stats.c.workflow_id),
-            node_stats,
-            since,
-            workflow_id,
-        ).group_by(workflows.c.key, node_stats.c.node_id)
-        result.slowest = self._nodes(nodes.order_by((total / steps).desc()).limit(TOP))
-        result.failing = self._nodes(
-            nodes.having(failures > 0).order_by(failures.desc()).limit(TOP)
+        # Every node's figures in one pass; the two top lists are picked here.
+        nodes = self.session.execute(_NODES[one], scope).all()
+        slowest = sorted(nodes, key=lambda n: float(n.total) / max(int(n.steps), 1), reverse=True)[
+            :TOP
+        ]
+        failing = sorted(
+            (node for node in nodes if node.failures), key=lambda n: int(n.failures), reverse=True
+        )[:TOP]
+        wanted = {node.workflow_id for node in (*slowest, *failing)}
+        keys = dict(
+            self.session.execute(
+                select(workflows.c.id, workflows.c.key).where(
+                    workflows.c.project_id == self.project_id, workflows.c.id.in_(wanted)
+                )
+            ).all()
         )
+        result.slowest = [_figures(node, keys) for node in slowest]
+        result.failing = [_figures(node, keys) for node in failing]
         return result
 
-    def _scoped(
-        self, query: Select[Any], table: Any, since: datetime, workflow_id: UUID | None
-    ) -> Select[Any]:
-        query = query.where(table.c.project_id == self.project_id, table.c.bucket >= since)
-        if workflow_id is not None:
-            query = query.where(table.c.workflow_id == workflow_id)
-        return query
 
-    def _nodes(self, query: Select[Any]) -> list[NodeFigures]:
-        return [
-            NodeFigures(
-                workflow_key=key,
-                node_id=node_id,
-                steps=int(steps),
-                failures=int(failures),
-                total_ms=float(total),
-                max_ms=float(highest),
-            )
-            for key, node_id, steps, failures, total, highest in self.session.execute(query)
-        ]
+def _figures(node: Any, keys: dict[UUID, str]) -> NodeFigures:
+    return NodeFigures(
+        workflow_key=keys.get(node.workflow_id, str(node.workflow_id)),
+        node_id=node.node_id,
+        steps=int(node.steps),
+        failures=int(node.failures),
+        total_ms=float(node.total),
+        max_ms=float(node.highest),
+    )
+
+
+def _scoped(query: Select[Any], table: Any, one_workflow: bool) -> Select[Any]:
+    """``query`` over the project's rows since the window's first hour (and one
+    workflow's); built once per shape, with bound parameters."""
+    query = query.where(
+        table.c.project_id == bindparam("project_id"),
+        table.c.period == bindparam("period"),
+        table.c.bucket >= bindparam("since"),
+    )
+    if one_workflow:
+        query = query.where(table.c.workflow_id == bindparam("workflow_id"))
+    return query
 
 
 _ALL_COUNTERS = (*RUN_COUNTERS, *DURATION_SLOTS, *LAG_SLOTS)
+
+_TOTALS = {
+    one: _scoped(
+        select(*(func.coalesce(func.sum(run_stats.c[name]), 0) for name in _ALL_COUNTERS)),
+        run_stats,
+        one,
+    )
+    for one in (False, True)
+}
+_ERRORS = {
+    one: _scoped(
+        select(error_stats.c.code, func.sum(error_stats.c["count"]).label("total")),
+        error_stats,
+        one,
+    )
+    .group_by(error_stats.c.code)
+    .order_by(func.sum(error_stats.c["count"]).desc())
+    .limit(TOP)
+    for one in (False, True)
+}
+_NODES = {
+    one: _scoped(
+        select(
+            node_stats.c.workflow_id,
+            node_stats.c.node_id,
+            func.sum(node_stats.c.steps).label("steps"),
+            func.sum(node_stats.c.failures).label("failures"),
+            func.sum(node_stats.c.total_ms).label("total"),
+            func.max(node_stats.c.max_ms).label("highest"),
+        ),
+        node_stats,
+        one,
+    ).group_by(node_stats.c.workflow_id, node_stats.c.node_id)
+    for one in (False, True)
+}

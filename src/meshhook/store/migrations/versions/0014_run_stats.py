@@ -1,4 +1,4 @@
-"""Run statistics rollups: per workflow and hour, the runs by status, duration
+"""Run statistics rollups: per workflow and hour (and day), the runs by status, duration
 and queue-lag histograms, per-node step figures and error codes, added to as
 runs finish (``domain/stats.py``), under row-level security.
 
@@ -29,6 +29,7 @@ _TABLES = ("run_stats", "node_stats", "error_stats")
 def _keys(table: str) -> list[Any]:
     return [
         sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("period", sa.Integer(), nullable=False),
         sa.Column("workflow_id", sa.Uuid(), nullable=False),
         sa.Column("bucket", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -58,9 +59,13 @@ def upgrade() -> None:
         *(_counter(name) for name in counters),
         *(_counter(f"d{slot}") for slot in range(SLOTS)),
         *(_counter(f"l{slot}") for slot in range(SLOTS)),
-        sa.PrimaryKeyConstraint("project_id", "workflow_id", "bucket", name="pk_run_stats"),
+        sa.PrimaryKeyConstraint(
+            "project_id", "period", "workflow_id", "bucket", name="pk_run_stats"
+        ),
     )
-    op.create_index("ix_run_stats_project_bucket", "run_stats", ["project_id", "bucket"])
+    op.create_index(
+        "ix_run_stats_project_period_bucket", "run_stats", ["project_id", "period", "bucket"]
+    )
     op.create_table(
         "node_stats",
         *_keys("node_stats"),
@@ -70,7 +75,7 @@ def upgrade() -> None:
         sa.Column("total_ms", sa.Float(), nullable=False),
         sa.Column("max_ms", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "project_id", "workflow_id", "bucket", "node_id", name="pk_node_stats"
+            "project_id", "period", "workflow_id", "node_id", "bucket", name="pk_node_stats"
         ),
     )
     op.create_table(
@@ -79,7 +84,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(64), nullable=False),
         _counter("count"),
         sa.PrimaryKeyConstraint(
-            "project_id", "workflow_id", "bucket", "code", name="pk_error_stats"
+            "project_id", "period", "workflow_id", "code", "bucket", name="pk_error_stats"
         ),
     )
     for table in _TABLES:
