@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -170,10 +171,21 @@ def list_runs(
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+RevealQuery = Annotated[
+    bool,
+    Query(
+        description="Show payloads as recorded, not redacted (admin role; audited as run.reveal)."
+    ),
+]
+
+
 @router.get("/runs/{run}", name="get_run", response_model=RunOut)
-def get_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
-    """One run: its pinned version, status, output or error, and its steps."""
-    return _run_response(runs.get(db, actor, project, run))
+def get_run(
+    project: str, run: str, db: DatabaseDep, actor: CurrentActor, reveal: RevealQuery = False
+) -> Response:
+    """One run: its pinned version, status, output or error, and its steps;
+    personal data and credentials in payloads are redacted (docs/privacy.md)."""
+    return _run_response(runs.get(db, actor, project, run, reveal=reveal))
 
 
 @router.get("/runs/{run}/events", name="list_run_events", response_model=Page[EventOut])
@@ -184,9 +196,12 @@ def list_run_events(
     actor: CurrentActor,
     after: Annotated[int, Query(ge=0, le=2_147_483_647, description="Events after this seq.")] = 0,
     limit: Limit = DEFAULT_PAGE,
+    reveal: RevealQuery = False,
 ) -> Response:
-    """The run's append-only event log, oldest first."""
-    page, _finished = runs.events(db, actor, project, run, after=after, limit=limit + 1)
+    """The run's append-only event log, oldest first (payloads redacted)."""
+    page, _finished = runs.events(
+        db, actor, project, run, after=after, limit=limit + 1, reveal=reveal
+    )
     more = len(page) > limit
     page = page[:limit]
     next_cursor = str(page[-1].seq) if more and page else None
@@ -206,13 +221,14 @@ async def stream_run_events(
     db: DatabaseDep,
     actor: CurrentActor,
     last_event_id: Annotated[str | None, Header(max_length=12)] = None,
+    reveal: RevealQuery = False,
 ) -> StreamingResponse:
     """The events as Server-Sent Events (`id:` is `seq`; `Last-Event-ID`
     resumes); the stream ends after the run's terminal event."""
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     # The first read checks access and existence before the stream starts.
     first, finished = await asyncio.to_thread(
-        runs.events, db, actor, project, run, after=after, limit=500
+        partial(runs.events, db, actor, project, run, after=after, limit=500, reveal=reveal)
     )
 
     async def stream() -> AsyncIterator[bytes]:
@@ -227,7 +243,17 @@ async def stream_run_events(
             if not page:
                 await asyncio.sleep(STREAM_POLL_SECONDS)
             page, done = await asyncio.to_thread(
-                runs.events, db, actor, project, run, after=after, limit=500
+                partial(
+                    runs.events,
+                    db,
+                    actor,
+                    project,
+                    run,
+                    after=after,
+                    limit=500,
+                    reveal=reveal,
+                    audit=False,  # audited once, by the first read
+                )
             )
 
     return StreamingResponse(

@@ -152,7 +152,7 @@ class Redactor:
             patterns=tuple(
                 Detector(name, re.compile(regex)) for name, regex in (patterns or {}).items()
             ),
-            pointers=tuple(tuple(split(pointer)) for pointer in pointers),
+            pointers=tuple(_parsed(pointers)),
             secrets=frozenset(value for value in secrets if len(value) >= 4),
         )
 
@@ -177,6 +177,15 @@ class Redactor:
         if isinstance(value, list):
             return [self._strings(item) for item in value]
         return value
+
+
+def _parsed(pointers: Iterable[str]) -> Iterable[tuple[str, ...]]:
+    """The pointers that parse (a malformed one in a draft hides nothing)."""
+    for pointer in pointers:
+        try:
+            yield tuple(split(pointer))
+        except ValueError:
+            continue
 
 
 def _hide_at(value: Any, pointer: tuple[str, ...]) -> Any:
