@@ -102,3 +102,19 @@ def test_an_admin_reveals_a_run_and_the_reveal_is_audited(
     ).json()["items"]
     assert [entry["object_id"] for entry in audit] == [run_id, run_id]
     assert {entry["actor"] for entry in audit} == {owner.email}
+
+
+def test_a_malformed_redact_pointer_is_a_problem_that_blocks_publishing(
+    client: TestClient, owner: Member
+) -> None:
+    body = mirror()
+    body["settings"]["redact"] = ["ssn"]  # not a pointer: no leading slash
+    created = client.post(
+        f"{BASE}/workflows", json={"name": "Bad", "definition": body}, headers=owner.headers
+    )
+    assert created.status_code == 201, created.text
+    assert [p["path"] for p in created.json()["problems"]] == ["/settings/redact/0"]
+    published = client.post(
+        f"{BASE}/workflows/{created.json()['key']}/versions/publish", json={}, headers=owner.headers
+    )
+    assert_problem(published, 422)
