@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from meshhook.api.bodies import model_json
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page
 from meshhook.domain.audit import AuditEntry
+from meshhook.domain.limits import DEFAULT_PAGE_SIZE
 from meshhook.services import audit
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["audit"])
@@ -51,7 +52,7 @@ def list_audit_entries(
     db: DatabaseDep,
     actor: CurrentActor,
     cursor: Cursor,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     action: str | None = Query(default=None, max_length=64),
     actor_email: str | None = Query(default=None, alias="actor", max_length=320),
     object: str | None = Query(default=None, max_length=200),

@@ -19,6 +19,7 @@ from meshhook.api.deps import (
 )
 from meshhook.api.models import RequestBody
 from meshhook.domain.accounts import ApiToken
+from meshhook.domain.limits import MAX_NAME_LENGTH, MAX_TOKEN_DAYS
 from meshhook.security.tokens import csrf_token_for
 from meshhook.services import accounts, logins, projects, sessions
 
@@ -73,8 +74,8 @@ class TokenOut(BaseModel):
 
 
 class NewTokenBody(RequestBody):
-    name: str = Field(min_length=1, max_length=200)
-    expires_in_days: int | None = Field(default=None, ge=1, le=accounts.MAX_TOKEN_DAYS)
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    expires_in_days: int | None = Field(default=None, ge=1, le=MAX_TOKEN_DAYS)
 
 
 class NewTokenOut(TokenOut):

@@ -13,6 +13,7 @@ from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.models import RequestBody
 from meshhook.domain.accounts import Membership, Project, Role
+from meshhook.domain.limits import MAX_KEY_LENGTH, MAX_NAME_LENGTH
 from meshhook.services import projects
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
@@ -37,8 +38,8 @@ class ProjectOut(BaseModel):
 
 
 class NewProjectBody(RequestBody):
-    key: str = Field(max_length=64, description="Portable slug, unique on this server.")
-    name: str = Field(max_length=200)
+    key: str = Field(max_length=MAX_KEY_LENGTH, description="Portable slug, unique on this server.")
+    name: str = Field(max_length=MAX_NAME_LENGTH)
 
 
 class MemberOut(BaseModel):

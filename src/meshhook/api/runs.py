@@ -15,9 +15,16 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response, StreamingResponse
 
 from meshhook.api.bodies import json_body, openapi_body
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.domain.accounts import Role
+from meshhook.domain.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_ALIAS_LENGTH,
+    MAX_KEY_LENGTH,
+    MAX_NODE_ID_LENGTH,
+    MAX_VERSION,
+)
 from meshhook.domain.runs.events import RunEvent
 from meshhook.domain.runs.run import Run
 from meshhook.services import runs
@@ -31,8 +38,8 @@ MAX_IDEMPOTENCY_KEY = 200
 
 class StartBody(RequestBody):
     input: Any = Field(default=None, description="The run input (any JSON; default {}).")
-    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
-    alias: str | None = Field(default=None, max_length=64)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    alias: str | None = Field(default=None, max_length=MAX_ALIAS_LENGTH)
     test: bool = Field(default=False, description="Run the head draft, marked test.")
 
 
@@ -142,7 +149,9 @@ def list_runs(
     db: DatabaseDep,
     actor: CurrentActor,
     cursor: Cursor,
-    workflow: Annotated[str | None, Query(max_length=64, description="Id or key.")] = None,
+    workflow: Annotated[
+        str | None, Query(max_length=MAX_KEY_LENGTH, description="Id or key.")
+    ] = None,
     status: Annotated[
         str | None, Query(pattern="^(queued|running|waiting|succeeded|failed|cancelled)$")
     ] = None,
@@ -153,7 +162,7 @@ def list_runs(
     ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """The project's runs, newest first."""
     query = RunQuery(
@@ -183,7 +192,7 @@ def list_run_events(
     db: DatabaseDep,
     actor: CurrentActor,
     after: Annotated[int, Query(ge=0, le=2_147_483_647, description="Events after this seq.")] = 0,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """The run's append-only event log, oldest first."""
     page, _finished = runs.events(db, actor, project, run, after=after, limit=limit + 1)
@@ -249,7 +258,9 @@ def cancel_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> 
 
 
 class ResumeBody(RequestBody):
-    from_node: str = Field(min_length=1, max_length=64, description="Execute from this node on.")
+    from_node: str = Field(
+        min_length=1, max_length=MAX_NODE_ID_LENGTH, description="Execute from this node on."
+    )
 
 
 @router.post(

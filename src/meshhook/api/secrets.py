@@ -14,7 +14,8 @@ from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.models import RequestBody
 from meshhook.domain.accounts import Role
-from meshhook.domain.secrets import KEEP, MAX_ALLOWED_HOSTS, Keep, SecretRecord
+from meshhook.domain.limits import MAX_ALLOWED_HOSTS, MAX_NOTE_LENGTH
+from meshhook.domain.secrets import KEEP, Keep, SecretRecord
 from meshhook.services import secret_scrub, secrets
 from meshhook.services.keys import KeyProvider
 from meshhook.services.secret_scrub import ScrubReport
@@ -38,7 +39,7 @@ _HOSTS = (
 
 class SecretBody(RequestBody):
     value: str = Field(min_length=1, description="Write-only: never returned.")
-    description: str = Field(default="", max_length=2_000)
+    description: str = Field(default="", max_length=MAX_NOTE_LENGTH)
     allowed_hosts: list[str] | None = Field(
         default=None, description=_HOSTS + " Absent: a replaced secret keeps its list."
     )
@@ -48,7 +49,7 @@ class SecretBody(RequestBody):
 
 
 class SecretSettingsBody(RequestBody):
-    description: str | None = Field(default=None, max_length=2_000)
+    description: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
     allowed_hosts: list[str] | None = Field(default=None, description=_HOSTS + " Absent: kept.")
 
 

@@ -10,11 +10,17 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.api.workflows import ProblemOut, WorkflowDetailOut, detail_response
 from meshhook.domain.accounts import Role
-from meshhook.domain.limits import cap_problems
+from meshhook.domain.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_NOTE_LENGTH,
+    MAX_VERSION,
+    MAX_VERSION_TAG_LENGTH,
+    cap_problems,
+)
 from meshhook.domain.workflows import Alias, VersionInfo
 from meshhook.services import versions
 
@@ -64,14 +70,16 @@ class VersionDetailOut(VersionOut):
 
 class PublishBody(RequestBody):
     version: int | None = Field(
-        default=None, ge=1, le=2_147_483_647, description="Default: the head."
+        default=None, ge=1, le=MAX_VERSION, description="Default: the head."
     )
-    tag: str | None = Field(default=None, max_length=64, description="e.g. v1.2.0")
-    note: str | None = Field(default=None, max_length=2_000)
+    tag: str | None = Field(
+        default=None, max_length=MAX_VERSION_TAG_LENGTH, description="e.g. v1.2.0"
+    )
+    note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
 
 
 class AliasBody(RequestBody):
-    version: int = Field(ge=1, le=2_147_483_647)
+    version: int = Field(ge=1, le=MAX_VERSION)
 
 
 class AliasOut(BaseModel):
@@ -90,8 +98,6 @@ class AliasOut(BaseModel):
         )
 
 
-# Version numbers are 32-bit in the database; a larger one is a 422, not a 500.
-MAX_VERSION = 2_147_483_647
 Number = Annotated[int, Query(ge=1, le=MAX_VERSION)]
 PathNumber = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 
@@ -103,7 +109,7 @@ def list_versions(
     db: DatabaseDep,
     actor: CurrentActor,
     cursor: Cursor,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """History, newest first."""
     infos, next_cursor = versions.history(

@@ -12,11 +12,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import BadRequest, PreconditionRequired
-from meshhook.domain.limits import cap_problems
+from meshhook.domain.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_SEARCH_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    cap_problems,
+)
 from meshhook.domain.workflows import Workflow, WorkflowFilter
 from meshhook.services import versions, workflows
 from meshhook.services.workflows import NewWorkflow, WorkflowDetail
@@ -75,10 +85,10 @@ class WorkflowDetailOut(WorkflowOut):
 
 
 class CreateBody(RequestBody):
-    key: str | None = Field(default=None, max_length=64)
-    name: str = Field(max_length=200)
-    description: str = Field(default="", max_length=10_000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    key: str | None = Field(default=None, max_length=MAX_KEY_LENGTH)
+    name: str = Field(max_length=MAX_NAME_LENGTH)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     is_template: bool = False
     definition: dict[str, Any] | None = None
     template: str | None = Field(default=None, description="A template key or workflow id.")
@@ -86,24 +96,26 @@ class CreateBody(RequestBody):
 
 class SaveBody(RequestBody):
     definition: dict[str, Any]
-    message: str = Field(default="", max_length=2_000)
+    message: str = Field(default="", max_length=MAX_NOTE_LENGTH)
 
 
 class PatchBody(RequestBody):
     key: str | None = Field(
         default=None,
-        max_length=64,
+        max_length=MAX_KEY_LENGTH,
         description="A new key (audited as workflow.rekey); the old key becomes free.",
     )
-    name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
-    tags: list[str] | None = Field(default=None, max_length=20)
+    name: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
+    tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
     is_template: bool | None = None
 
 
 class RestoreBody(RequestBody):
     key: str | None = Field(
-        default=None, max_length=64, description="Restore under this key (the old one is taken)."
+        default=None,
+        max_length=MAX_KEY_LENGTH,
+        description="Restore under this key (the old one is taken).",
     )
 
 
@@ -115,8 +127,8 @@ async def restore_body(request: Request) -> RestoreBody:
 
 
 class CloneBody(RequestBody):
-    key: str | None = Field(default=None, max_length=64)
-    name: str = Field(max_length=200)
+    key: str | None = Field(default=None, max_length=MAX_KEY_LENGTH)
+    name: str = Field(max_length=MAX_NAME_LENGTH)
 
 
 def detail_response(
@@ -185,9 +197,10 @@ def list_workflows(
     actor: CurrentActor,
     cursor: Cursor,
     q: Annotated[
-        str | None, Query(max_length=200, description="Search name, description, key.")
+        str | None,
+        Query(max_length=MAX_SEARCH_LENGTH, description="Search name, description, key."),
     ] = None,
-    tag: Annotated[str | None, Query(max_length=50)] = None,
+    tag: Annotated[str | None, Query(max_length=MAX_TAG_LENGTH)] = None,
     is_template: bool | None = None,
     published: bool | None = None,
     deleted: Annotated[bool, Query(description="true lists the trash.")] = False,
@@ -195,7 +208,7 @@ def list_workflows(
         str,
         Query(pattern=r"^-?(name|updated_at|created_at)$", description="e.g. name, -updated_at"),
     ] = workflows.DEFAULT_SORT,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """Workflow metadata (no definitions), filtered, sorted, keyset-paginated."""
     filters = WorkflowFilter(
