@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from meshhook.api.bodies import model_json
 from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page
+from meshhook.api.schemas.common import Page
 from meshhook.domain.audit import AuditEntry
 from meshhook.domain.limits import DEFAULT_PAGE_SIZE
 from meshhook.services import audit

@@ -17,7 +17,7 @@ from meshhook.api.deps import (
     DatabaseDep,
     SettingsDep,
 )
-from meshhook.api.models import RequestBody
+from meshhook.api.schemas.common import RequestBody
 from meshhook.domain.accounts import ApiToken
 from meshhook.domain.limits import MAX_NAME_LENGTH, MAX_TOKEN_DAYS
 from meshhook.security.tokens import csrf_token_for

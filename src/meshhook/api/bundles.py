@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from meshhook.api.bodies import bundle_sized, raw_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
-from meshhook.api.workflows import ProblemOut
+from meshhook.api.schemas.problems import ProblemOut
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.services import bundles
@@ -132,7 +132,7 @@ class ImportReportOut(BaseModel):
                 )
                 for item in report.workflows
             ],
-            warnings=[ProblemOut(**warning.as_dict()) for warning in report.warnings],
+            warnings=[ProblemOut.of(warning) for warning in report.warnings],
         )
 
 

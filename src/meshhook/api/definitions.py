@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
-from meshhook.api.models import RequestBody
+from meshhook.api.schemas.common import RequestBody
 from meshhook.domain.accounts import Role
 from meshhook.domain.node_types import node_types_as_json
 from meshhook.services import definitions, workflows

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
-from meshhook.api.models import RequestBody
+from meshhook.api.schemas.common import RequestBody
 from meshhook.domain.accounts import Membership, Project, Role
 from meshhook.domain.limits import MAX_KEY_LENGTH, MAX_NAME_LENGTH
 from meshhook.services import projects

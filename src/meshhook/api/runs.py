@@ -16,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page, RequestBody
+from meshhook.api.schemas.common import Page, RequestBody
 from meshhook.domain.accounts import Role
 from meshhook.domain.limits import (
     DEFAULT_PAGE_SIZE,

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
-from meshhook.api.models import RequestBody
+from meshhook.api.schemas.common import RequestBody
 from meshhook.domain.accounts import Role
 from meshhook.domain.limits import MAX_ALLOWED_HOSTS, MAX_NOTE_LENGTH
 from meshhook.domain.secrets import KEEP, Keep, SecretRecord

@@ -11,8 +11,9 @@ from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page, RequestBody
-from meshhook.api.workflows import ProblemOut, WorkflowDetailOut, detail_response
+from meshhook.api.schemas.common import Page, RequestBody
+from meshhook.api.schemas.problems import ProblemOut
+from meshhook.api.workflows import WorkflowDetailOut, detail_response
 from meshhook.domain.accounts import Role
 from meshhook.domain.limits import (
     DEFAULT_PAGE_SIZE,

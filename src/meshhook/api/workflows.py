@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page, RequestBody
+from meshhook.api.schemas.common import Page, RequestBody
+from meshhook.api.schemas.problems import ProblemOut
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import BadRequest, PreconditionRequired
 from meshhook.domain.limits import (
@@ -66,13 +67,6 @@ class WorkflowOut(BaseModel):
             updated_by=workflow.updated_by,
             deleted_at=workflow.deleted_at,
         )
-
-
-class ProblemOut(BaseModel):
-    path: str
-    code: str
-    message: str
-    severity: str
 
 
 class WorkflowDetailOut(WorkflowOut):
