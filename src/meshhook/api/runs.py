@@ -6,24 +6,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel, Field
 from starlette.responses import Response, StreamingResponse
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.schemas.common import Page, RequestBody
+from meshhook.api.schemas.common import Page
+from meshhook.api.schemas.runs import (
+    EventOut,
+    ReplayOut,
+    ResumeBody,
+    RunOut,
+    StartBody,
+)
 from meshhook.domain.accounts import Role
 from meshhook.domain.limits import (
     DEFAULT_PAGE_SIZE,
-    MAX_ALIAS_LENGTH,
     MAX_KEY_LENGTH,
-    MAX_NODE_ID_LENGTH,
-    MAX_VERSION,
 )
 from meshhook.domain.runs.events import RunEvent
 from meshhook.domain.runs.run import Run
@@ -34,62 +36,6 @@ router = APIRouter(prefix="/api/v1/projects/{project}", tags=["runs"])
 
 STREAM_POLL_SECONDS = 0.25
 MAX_IDEMPOTENCY_KEY = 200
-
-
-class StartBody(RequestBody):
-    input: Any = Field(default=None, description="The run input (any JSON; default {}).")
-    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
-    alias: str | None = Field(default=None, max_length=MAX_ALIAS_LENGTH)
-    test: bool = Field(default=False, description="Run the head draft, marked test.")
-
-
-class StepOut(BaseModel):
-    node_id: str
-    status: str
-    attempts: int
-    started_at: str | None
-    finished_at: str | None
-    output: Any
-    error: dict[str, Any] | None
-
-
-class ResumedFrom(BaseModel):
-    run: UUID
-    node: str
-
-
-class RunOut(BaseModel):
-    id: UUID
-    workflow_id: UUID
-    workflow_key: str
-    version: int
-    alias: str | None
-    test: bool
-    trigger: str
-    status: str
-    dead_letter: bool
-    input: Any
-    output: Any
-    error: dict[str, Any] | None
-    created_at: str
-    created_by: str
-    started_at: str | None
-    finished_at: str | None
-    resumed_from: ResumedFrom | None
-    steps: list[StepOut]
-
-
-class EventOut(BaseModel):
-    seq: int
-    type: str
-    node_id: str | None
-    at: datetime
-    data: dict[str, Any]
-
-
-class ReplayOut(BaseModel):
-    equal: bool = Field(description="Whether the recomputed run equals the served one.")
-    run: RunOut
 
 
 def _run_response(run: Run, *, status_code: int = 200, location: str | None = None) -> Response:
@@ -255,12 +201,6 @@ def _sse(event: RunEvent) -> bytes:
 def cancel_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
     """Cancel a run: nothing after the steps in flight runs; 409 when it has finished."""
     return _run_response(runs.cancel(db, actor, project, run), status_code=202)
-
-
-class ResumeBody(RequestBody):
-    from_node: str = Field(
-        min_length=1, max_length=MAX_NODE_ID_LENGTH, description="Execute from this node on."
-    )
 
 
 @router.post(

@@ -2,101 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.schemas.common import Page, RequestBody
-from meshhook.api.schemas.problems import ProblemOut
-from meshhook.api.workflows import WorkflowDetailOut, detail_response
+from meshhook.api.schemas.common import Page
+from meshhook.api.schemas.versions import (
+    AliasBody,
+    AliasOut,
+    PublishBody,
+    VersionDetailOut,
+    VersionOut,
+)
+from meshhook.api.schemas.workflows import WorkflowDetailOut
+from meshhook.api.workflows import detail_response
 from meshhook.domain.accounts import Role
 from meshhook.domain.limits import (
     DEFAULT_PAGE_SIZE,
-    MAX_NOTE_LENGTH,
     MAX_VERSION,
-    MAX_VERSION_TAG_LENGTH,
     cap_problems,
 )
-from meshhook.domain.workflows import Alias, VersionInfo
 from meshhook.services import versions
 
 router = APIRouter(prefix="/api/v1/projects/{project}/workflows/{workflow}", tags=["versions"])
-
-
-class VersionOut(BaseModel):
-    """A version in the history: metadata only. Its problems come with the
-    version itself (``GET .../versions/{n}``), not with every list entry."""
-
-    number: int
-    state: str
-    created_at: datetime
-    created_by: str
-    message: str
-    content_hash: str
-    parent_number: int | None
-    published_at: datetime | None
-    published_by: str | None
-    tag: str | None
-    note: str | None
-
-    @classmethod
-    def of(cls, info: VersionInfo) -> VersionOut:
-        return cls(
-            number=info.number,
-            state=info.state.value,
-            created_at=info.created_at,
-            created_by=info.created_by,
-            message=info.message,
-            content_hash=info.content_hash,
-            parent_number=info.parent_number,
-            published_at=info.published_at,
-            published_by=info.published_by,
-            tag=info.tag,
-            note=info.note,
-        )
-
-
-class VersionDetailOut(VersionOut):
-    problems: list[ProblemOut] = Field(
-        description="Completeness problems, at most 200; a final `problems.truncated` "
-        "problem counts the rest."
-    )
-    definition: dict[str, Any]
-
-
-class PublishBody(RequestBody):
-    version: int | None = Field(
-        default=None, ge=1, le=MAX_VERSION, description="Default: the head."
-    )
-    tag: str | None = Field(
-        default=None, max_length=MAX_VERSION_TAG_LENGTH, description="e.g. v1.2.0"
-    )
-    note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
-
-
-class AliasBody(RequestBody):
-    version: int = Field(ge=1, le=MAX_VERSION)
-
-
-class AliasOut(BaseModel):
-    name: str
-    version: int
-    updated_at: datetime
-    updated_by: str
-
-    @classmethod
-    def of(cls, alias: Alias) -> AliasOut:
-        return cls(
-            name=alias.name,
-            version=alias.version,
-            updated_at=alias.updated_at,
-            updated_by=alias.updated_by,
-        )
 
 
 Number = Annotated[int, Query(ge=1, le=MAX_VERSION)]

@@ -2,115 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
 from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.schemas.common import Page, RequestBody
-from meshhook.api.schemas.problems import ProblemOut
+from meshhook.api.schemas.common import Page
+from meshhook.api.schemas.workflows import (
+    CloneBody,
+    CreateBody,
+    PatchBody,
+    RestoreBody,
+    SaveBody,
+    WorkflowDetailOut,
+    WorkflowOut,
+)
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import BadRequest, PreconditionRequired
 from meshhook.domain.limits import (
     DEFAULT_PAGE_SIZE,
-    MAX_DESCRIPTION_LENGTH,
-    MAX_KEY_LENGTH,
-    MAX_NAME_LENGTH,
-    MAX_NOTE_LENGTH,
     MAX_SEARCH_LENGTH,
     MAX_TAG_LENGTH,
-    MAX_TAGS,
     cap_problems,
 )
-from meshhook.domain.workflows import Workflow, WorkflowFilter
+from meshhook.domain.workflows import WorkflowFilter
 from meshhook.services import versions, workflows
 from meshhook.services.workflows import NewWorkflow, WorkflowDetail
 
 router = APIRouter(prefix="/api/v1/projects/{project}/workflows", tags=["workflows"])
-
-
-class WorkflowOut(BaseModel):
-    id: UUID
-    key: str
-    name: str
-    description: str
-    tags: list[str]
-    is_template: bool
-    version: int = Field(description="The head version number.")
-    published_version: int | None
-    created_at: datetime
-    created_by: str
-    updated_at: datetime
-    updated_by: str
-    deleted_at: datetime | None
-
-    @classmethod
-    def of(cls, workflow: Workflow) -> WorkflowOut:
-        return cls(
-            id=workflow.id,
-            key=workflow.key,
-            name=workflow.name,
-            description=workflow.description,
-            tags=list(workflow.tags),
-            is_template=workflow.is_template,
-            version=workflow.head_version,
-            published_version=workflow.published_version,
-            created_at=workflow.created_at,
-            created_by=workflow.created_by,
-            updated_at=workflow.updated_at,
-            updated_by=workflow.updated_by,
-            deleted_at=workflow.deleted_at,
-        )
-
-
-class WorkflowDetailOut(WorkflowOut):
-    definition: dict[str, Any]
-    content_hash: str
-    problems: list[ProblemOut] = Field(
-        description="Completeness problems of the head version; they block publishing."
-    )
-    merged: bool = Field(description="A stale save was merged with newer changes.")
-
-
-class CreateBody(RequestBody):
-    key: str | None = Field(default=None, max_length=MAX_KEY_LENGTH)
-    name: str = Field(max_length=MAX_NAME_LENGTH)
-    description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
-    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
-    is_template: bool = False
-    definition: dict[str, Any] | None = None
-    template: str | None = Field(default=None, description="A template key or workflow id.")
-
-
-class SaveBody(RequestBody):
-    definition: dict[str, Any]
-    message: str = Field(default="", max_length=MAX_NOTE_LENGTH)
-
-
-class PatchBody(RequestBody):
-    key: str | None = Field(
-        default=None,
-        max_length=MAX_KEY_LENGTH,
-        description="A new key (audited as workflow.rekey); the old key becomes free.",
-    )
-    name: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
-    tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
-    is_template: bool | None = None
-
-
-class RestoreBody(RequestBody):
-    key: str | None = Field(
-        default=None,
-        max_length=MAX_KEY_LENGTH,
-        description="Restore under this key (the old one is taken).",
-    )
 
 
 async def restore_body(request: Request) -> RestoreBody:
@@ -118,11 +40,6 @@ async def restore_body(request: Request) -> RestoreBody:
     if not (await request.body()).strip():
         return RestoreBody()
     return await json_body(RestoreBody)(request)
-
-
-class CloneBody(RequestBody):
-    key: str | None = Field(default=None, max_length=MAX_KEY_LENGTH)
-    name: str = Field(max_length=MAX_NAME_LENGTH)
 
 
 def detail_response(

@@ -1489,6 +1489,21 @@ export interface components {
             /** Is Admin */
             is_admin: boolean;
         };
+        /**
+         * ValidationOut
+         * @description What a save would find, without saving: ``valid`` when there is no error.
+         */
+        ValidationOut: {
+            /**
+             * Errors
+             * @description At most 200, then `problems.truncated`.
+             */
+            errors: components["schemas"]["ProblemOut"][];
+            /** Valid */
+            valid: boolean;
+            /** Warnings */
+            warnings: components["schemas"]["ProblemOut"][];
+        };
         /** VersionDetailOut */
         VersionDetailOut: {
             /** Content Hash */
@@ -3352,9 +3367,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ValidationOut"];
                 };
             };
             /** @description The request does not fit the endpoint. */

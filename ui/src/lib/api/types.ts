@@ -77,11 +77,7 @@ export interface NodeType {
   outputs: string[] | null;
 }
 
-export interface ValidationResult {
-  valid: boolean;
-  errors: Problem[];
-  warnings: Problem[];
-}
+export type ValidationResult = Schemas['ValidationOut'];
 
 export interface FieldChange {
   path: string;
