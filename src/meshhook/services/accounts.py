@@ -115,14 +115,6 @@ def create_user(
     return user
 
 
-def get_user(db: Database, email: str) -> User:
-    with transaction(db, write=False) as session:
-        user = user_store.get_by_email(session, normalise_email(email))
-    if user is None or user.pending:
-        raise NotFound(f"no user with email {email!r}")
-    return user
-
-
 def issue_token(
     session: Session,
     actor: Actor,
