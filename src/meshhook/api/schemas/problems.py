@@ -6,7 +6,7 @@ so generated clients know the error shape.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,12 @@ class ProblemOut(BaseModel):
         )
 
 
+def _absent_when_empty(schema: dict[str, Any]) -> None:
+    """Documented without a default: the member is left out, not sent empty (a
+    default would make generated clients declare it always present)."""
+    schema.pop("default", None)
+
+
 class Problem(BaseModel):
     """An error answer (``application/problem+json``). Some errors add members
     of their own (e.g. a save conflict's ``conflicts``, ``head_version``)."""
@@ -39,10 +45,17 @@ class Problem(BaseModel):
     status: int
     detail: str = Field(description="What went wrong with this request, for a human.")
     # Absent rather than null when there is none.
-    instance: str = Field(default="", description="The path that was requested.")
-    request_id: str = Field(default="", description="Also in X-Request-ID.")
+    instance: str = Field(
+        default="",
+        description="The path that was requested.",
+        json_schema_extra=_absent_when_empty,
+    )
+    request_id: str = Field(
+        default="", description="Also in X-Request-ID.", json_schema_extra=_absent_when_empty
+    )
     errors: list[ProblemOut] = Field(
         default_factory=list,
+        json_schema_extra=_absent_when_empty,
         description="Findings placed by JSON Pointers, at most 200 (then a final "
         "`problems.truncated` one).",
     )

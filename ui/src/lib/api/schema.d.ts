@@ -1190,15 +1190,13 @@ export interface components {
             /**
              * Instance
              * @description The path that was requested.
-             * @default
              */
-            instance: string;
+            instance?: string;
             /**
              * Request Id
              * @description Also in X-Request-ID.
-             * @default
              */
-            request_id: string;
+            request_id?: string;
             /** Status */
             status: number;
             /** Title */
