@@ -29,6 +29,7 @@ from meshhook.api import (
 )
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
+from meshhook.api.openapi import install_openapi
 from meshhook.engine.metrics import EngineMetrics
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.services.keys import provider_for
@@ -107,6 +108,7 @@ def create_app(
     # One gate and policy per app (per process): see services/logins.py.
     app.state.login_limits = LoginLimits.from_settings(settings)
     install_error_handlers(app)
+    install_openapi(app)
     for module in (
         health,
         docs,

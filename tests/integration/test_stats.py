@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from meshhook.app import create_app
-from meshhook.cli.main import app
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from tests.factories import Member, assert_problem
+from tests.integration.conftest import Cli
 from tests.integration.test_runs import BASE, finished, transforms, workflow
 
 
@@ -129,21 +128,18 @@ def test_an_unknown_window_or_workflow_is_a_clear_problem(
     assert_problem(missing, 404)
 
 
-def test_the_stats_command_prints_the_figures(api: TestClient, owner: Member) -> None:
-    key = workflow(api, owner, waiting(), publish=True)
+def test_the_stats_command_prints_the_figures(client: TestClient, owner: Member, cli: Cli) -> None:
+    key = workflow(client, owner, waiting(), publish=True)
     for _ in range(2):  # no workers here: cancelling finishes them
-        run_id = start(api, owner, key, {})
-        assert api.post(f"{BASE}/runs/{run_id}/cancel", headers=owner.headers).status_code == 202
-    runner = CliRunner()
-    shown = runner.invoke(app, ["stats", "--window", "1h"])
-    assert shown.exit_code == 0, shown.output
+        run_id = start(client, owner, key, {})
+        cancelled = client.post(f"{BASE}/runs/{run_id}/cancel", headers=owner.headers)
+        assert cancelled.status_code == 202
+    shown = cli("stats", "--window", "1h")
     assert "project alpha, last 1h: 2 runs finished" in shown.stdout
     assert "2 cancelled" in shown.stdout
     assert "success rate 0.0%" in shown.stdout
     assert "run.cancelled" in shown.stdout
-    as_json = runner.invoke(app, ["stats", "--workflow", key, "--json"])
-    assert as_json.exit_code == 0, as_json.output
+    as_json = cli("stats", "--workflow", key, "--json")
     assert '"cancelled": 2' in as_json.stdout or '"cancelled":2' in as_json.stdout
-    refused = runner.invoke(app, ["stats", "--window", "2h"])
-    assert refused.exit_code == 2
+    refused = cli("stats", "--window", "2h", code=2)
     assert "1h, 24h, 7d, 30d" in refused.output

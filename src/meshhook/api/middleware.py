@@ -18,8 +18,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshhook import heap
 from meshhook.api.bodies import takes_bundle
-from meshhook.api.errors import problem_response
-from meshhook.domain.errors import PayloadTooLarge
+from meshhook.api.errors import error_response
+from meshhook.domain.errors import (
+    BadRequest,
+    MeshHookError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from meshhook.tracing import Tracing
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -139,7 +144,7 @@ class BodyGuardMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _has_nul(scope):
-            await self._reject(scope, send, 400, "the URL must not contain %00 (NUL)")
+            await _reject(scope, send, BadRequest("the URL must not contain %00 (NUL)"))
             return
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
@@ -149,13 +154,13 @@ class BodyGuardMiddleware:
         ceiling = max(self.max_body_bytes, self.max_bundle_bytes)
         if declared is not None and declared > ceiling:
             # No route takes this much: refuse before routing.
-            await self._reject(scope, send, 413, self._too_large(ceiling))
+            await _reject(scope, send, self._too_large(ceiling))
             return
         has_body = (length is not None and length != "0") or _header(scope, "transfer-encoding")
         content_type = (_header(scope, "content-type") or "").split(";")[0].strip().lower()
         if has_body and scope["path"].startswith("/api/") and not _is_json(content_type):
             detail = f"send the body as application/json (got {content_type or 'no content type'})"
-            await self._reject(scope, send, 415, detail)
+            await _reject(scope, send, UnsupportedMediaType(detail))
             return
         limit = 0  # settled at the first read, when the route is known
         received = 0
@@ -168,13 +173,13 @@ class BodyGuardMiddleware:
                 limit = self._limit(scope)
                 if declared is not None and declared > limit:
                     too_large = True
-                    raise PayloadTooLarge(self._too_large(limit))
+                    raise self._too_large(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     too_large = True
-                    raise PayloadTooLarge(self._too_large(limit))
+                    raise self._too_large(limit)
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -185,29 +190,26 @@ class BodyGuardMiddleware:
                 await send(message)
             elif message["type"] == "http.response.start" and not answered:
                 answered = True
-                await self._reject(scope, send, 413, self._too_large(limit))
+                await _reject(scope, send, self._too_large(limit))
 
         try:
             await self.app(scope, counting_receive, guarded_send)
         except PayloadTooLarge:
             if not answered:
-                await self._reject(scope, send, 413, self._too_large(limit))
+                await _reject(scope, send, self._too_large(limit))
         if received >= heap.TRIM_AFTER_BYTES:
             # The answer has gone; give back the memory parsing the body took.
             await anyio.to_thread.run_sync(heap.trim)
 
     @staticmethod
-    def _too_large(limit: int) -> str:
-        return f"the request body is larger than the limit of {limit} bytes"
+    def _too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
 
-    async def _reject(self, scope: Scope, send: Send, status: int, detail: str) -> None:
-        titles = {
-            400: ("Bad request", "bad-request"),
-            413: ("Payload too large", "payload-too-large"),
-        }
-        title, slug = titles.get(status, ("Unsupported media type", "unsupported-media-type"))
-        response = problem_response(status, title, detail, slug=slug, instance=scope["path"])
-        await response(scope, _no_receive, send)
+
+async def _reject(scope: Scope, send: Send, error: MeshHookError) -> None:
+    """Answer ``error`` before the app runs, rendered like any other error."""
+    response = error_response(error, instance=scope["path"])
+    await response(scope, _no_receive, send)
 
 
 async def _no_receive() -> Message:

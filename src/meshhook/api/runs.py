@@ -7,18 +7,27 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel, Field
 from starlette.responses import Response, StreamingResponse
 
 from meshhook.api.bodies import json_body, openapi_body
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page, RequestBody
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.schemas.common import Page
+from meshhook.api.schemas.runs import (
+    EventOut,
+    ReplayOut,
+    ResumeBody,
+    RunOut,
+    StartBody,
+)
 from meshhook.domain.accounts import Role
+from meshhook.domain.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_KEY_LENGTH,
+)
 from meshhook.domain.runs.events import RunEvent
 from meshhook.domain.runs.run import Run
 from meshhook.services import runs
@@ -28,62 +37,6 @@ router = APIRouter(prefix="/api/v1/projects/{project}", tags=["runs"])
 
 STREAM_POLL_SECONDS = 0.25
 MAX_IDEMPOTENCY_KEY = 200
-
-
-class StartBody(RequestBody):
-    input: Any = Field(default=None, description="The run input (any JSON; default {}).")
-    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
-    alias: str | None = Field(default=None, max_length=64)
-    test: bool = Field(default=False, description="Run the head draft, marked test.")
-
-
-class StepOut(BaseModel):
-    node_id: str
-    status: str
-    attempts: int
-    started_at: str | None
-    finished_at: str | None
-    output: Any
-    error: dict[str, Any] | None
-
-
-class ResumedFrom(BaseModel):
-    run: UUID
-    node: str
-
-
-class RunOut(BaseModel):
-    id: UUID
-    workflow_id: UUID
-    workflow_key: str
-    version: int
-    alias: str | None
-    test: bool
-    trigger: str
-    status: str
-    dead_letter: bool
-    input: Any
-    output: Any
-    error: dict[str, Any] | None
-    created_at: str
-    created_by: str
-    started_at: str | None
-    finished_at: str | None
-    resumed_from: ResumedFrom | None
-    steps: list[StepOut]
-
-
-class EventOut(BaseModel):
-    seq: int
-    type: str
-    node_id: str | None
-    at: datetime
-    data: dict[str, Any]
-
-
-class ReplayOut(BaseModel):
-    equal: bool = Field(description="Whether the recomputed run equals the served one.")
-    run: RunOut
 
 
 def _run_response(run: Run, *, status_code: int = 200, location: str | None = None) -> Response:
@@ -143,7 +96,9 @@ def list_runs(
     db: DatabaseDep,
     actor: CurrentActor,
     cursor: Cursor,
-    workflow: Annotated[str | None, Query(max_length=64, description="Id or key.")] = None,
+    workflow: Annotated[
+        str | None, Query(max_length=MAX_KEY_LENGTH, description="Id or key.")
+    ] = None,
     status: Annotated[
         str | None, Query(pattern="^(queued|running|waiting|succeeded|failed|cancelled)$")
     ] = None,
@@ -154,7 +109,7 @@ def list_runs(
     ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """The project's runs, newest first."""
     query = RunQuery(
@@ -195,7 +150,7 @@ def list_run_events(
     db: DatabaseDep,
     actor: CurrentActor,
     after: Annotated[int, Query(ge=0, le=2_147_483_647, description="Events after this seq.")] = 0,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     reveal: RevealQuery = False,
 ) -> Response:
     """The run's append-only event log, oldest first (payloads redacted)."""
@@ -272,10 +227,6 @@ def _sse(event: RunEvent) -> bytes:
 def cancel_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
     """Cancel a run: nothing after the steps in flight runs; 409 when it has finished."""
     return _run_response(runs.cancel(db, actor, project, run), status_code=202)
-
-
-class ResumeBody(RequestBody):
-    from_node: str = Field(min_length=1, max_length=64, description="Execute from this node on.")
 
 
 @router.post(

@@ -428,6 +428,9 @@ class MeshHookClient:
         )
         return alias
 
+    def delete_alias(self, project: str, ref: str, name: str) -> None:
+        self._send("DELETE", f"{self._workflows(project, ref)}/aliases/{_segment(name)}")
+
     # -- definitions ------------------------------------------------------------
 
     def node_types(self) -> list[Json]:

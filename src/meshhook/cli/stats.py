@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from meshhook.cli.common import console, report_errors
-from meshhook.cli.workflows import AsJson, Project, add_row, api, emit, table
+from meshhook.cli.output import add_row, emit, table
+from meshhook.cli.remote import AsJson, Project, api
 
 WINDOWS = ("1h", "24h", "7d", "30d")
 
@@ -20,6 +21,7 @@ def _ms(value: float | None) -> str:
 
 @report_errors
 def stats(
+    ctx: typer.Context,
     project: Project,
     workflow: Annotated[
         str | None, typer.Option("--workflow", "-w", help="One workflow (key or id).")
@@ -37,7 +39,7 @@ def stats(
     """
     if window not in WINDOWS:
         raise typer.BadParameter(f"choose one of {', '.join(WINDOWS)}", param_hint="--window")
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         figures = client.stats(project, workflow=workflow, window=window)
     if as_json:
         emit(figures)

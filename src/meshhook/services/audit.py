@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.audit import AuditEntry
-from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from meshhook.domain.limits import DEFAULT_PAGE_SIZE
+from meshhook.domain.pagination import decode_cursor, encode_cursor
 from meshhook.services.transactions import new_entry, project_transaction
 from meshhook.store import audit as audit_store
 from meshhook.store.db import Database
@@ -38,7 +39,7 @@ def list_entries(
     actor: Actor,
     project_key: str,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
     action: str | None = None,
     actor_label: str | None = None,

@@ -11,7 +11,8 @@ from typing import Any
 from meshhook.domain import json_schema, pointers
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
-from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from meshhook.domain.limits import DEFAULT_PAGE_SIZE
+from meshhook.domain.pagination import decode_cursor, encode_cursor
 from meshhook.domain.redaction import Redactor
 from meshhook.domain.runs.events import EventType, RunEvent
 from meshhook.domain.runs.graph import RunGraph
@@ -297,7 +298,7 @@ def list_runs(
     project_key: str,
     query: RunQuery,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
 ) -> tuple[list[Run], str | None]:
     """A page of the project's runs, newest first."""
@@ -335,7 +336,7 @@ def events(
     run_ref: str,
     *,
     after: int = 0,
-    limit: int = DEFAULT_LIMIT,
+    limit: int = DEFAULT_PAGE_SIZE,
     reveal: bool = False,
     audit: bool = True,
 ) -> tuple[list[RunEvent], bool]:
