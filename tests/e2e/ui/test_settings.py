@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import uuid
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
 from tests.e2e.ui.accessibility import assert_accessible
-from tests.e2e.ui.conftest import Server, screenshot
+from tests.e2e.ui.conftest import Server, new_context, screenshot
 
 SECRET_VALUE = "sk-live-7f3a9c1e-never-shown"
 
@@ -90,3 +95,167 @@ def test_a_refused_secret_highlights_the_field_with_the_servers_message(
     expect(dialog).to_contain_text("use letters, digits and _")
     assert SECRET_VALUE not in page.content()
     assert_accessible(page, "secrets, refused")
+
+
+def test_a_token_is_shown_once_with_a_copy_button_then_revoked(
+    browser: Any, server: Server, project: str
+) -> None:
+    context = new_context(browser, server)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(f"/p/{project}/settings/tokens")
+    expect(page.get_by_role("heading", name="My API tokens")).to_be_visible()
+    name = f"CI deploys {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Expires after").select_option(label="90 days")
+    page.get_by_test_id("token-create").click()
+    dialog = page.get_by_test_id("token-dialog")
+    expect(dialog).to_contain_text("shown this once")
+    token = page.get_by_test_id("token-value").input_value()
+    assert token
+    page.get_by_test_id("token-copy").click()
+    expect(page.get_by_test_id("toast").filter(has_text="Token copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    assert_accessible(page, "tokens, new token")
+    me = httpx.get(
+        f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert me.status_code == 200
+    page.get_by_test_id("token-done").click()
+    expect(dialog).to_be_hidden()
+    assert token not in page.content()
+
+    row = page.get_by_test_id("token-row").filter(has_text=name)
+    expect(row.get_by_test_id("token-status")).to_have_text("active")
+    screenshot(page, "settings-tokens")
+    row.get_by_test_id("token-revoke").click()
+    page.get_by_test_id("token-revoke-confirm").click()
+    expect(row.get_by_test_id("token-status")).to_have_text("revoked")
+    expect(row.get_by_test_id("token-revoke")).to_have_count(0)
+    revoked = httpx.get(
+        f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert revoked.status_code == 401
+    context.close()
+
+
+def test_an_owner_invites_a_member_changes_their_role_and_the_last_owner_is_protected(
+    page: Any, server: Server, project: str
+) -> None:
+    page.goto(f"/p/{project}/settings/members")
+    owner_row = page.get_by_test_id("member-row").filter(has_text=server.email)
+    expect(owner_row.get_by_test_id("member-role")).to_be_disabled()
+    expect(owner_row.get_by_test_id("member-remove")).to_be_disabled()
+    expect(owner_row.get_by_test_id("member-locked")).to_contain_text("last owner")
+
+    page.get_by_test_id("member-invite-email").fill("not-an-email")
+    page.get_by_test_id("member-invite").click()
+    expect(page.get_by_test_id("member-invite-email")).to_have_attribute("aria-invalid", "true")
+
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    page.get_by_test_id("member-invite-email").fill(email)
+    page.get_by_test_id("member-invite-role").select_option("editor")
+    page.get_by_test_id("member-invite").click()
+    row = page.get_by_test_id("member-row").filter(has_text=email)
+    expect(row.get_by_test_id("member-role")).to_have_value("editor")
+    assert_accessible(page, "members")
+    screenshot(page, "settings-members")
+
+    row.get_by_test_id("member-role").select_option("admin")
+    expect(page.get_by_test_id("toast").filter(has_text=f"{email} is now admin")).to_be_visible()
+    members = server.api("GET", f"/projects/{project}/members").json()
+    assert {m["email"]: m["role"] for m in members}[email] == "admin"
+
+    row.get_by_test_id("member-remove").click()
+    page.get_by_test_id("member-remove-confirm").click()
+    expect(row).to_have_count(0)
+    members = server.api("GET", f"/projects/{project}/members").json()
+    assert email not in {m["email"] for m in members}
+
+
+def test_the_audit_log_filters_and_pages(page: Any, server: Server, project: str) -> None:
+    for index in range(55):
+        response = server.api(
+            "PUT", f"/projects/{project}/secrets/S_{index:02d}", json={"value": "v"}
+        )
+        assert response.status_code in {200, 201}, response.text
+    server.api("DELETE", f"/projects/{project}/secrets/S_00")
+    page.goto(f"/p/{project}/settings/audit")
+    rows = page.get_by_test_id("audit-row")
+    expect(rows).to_have_count(50)
+    expect(page.get_by_test_id("audit-prev")).to_be_disabled()
+    page.get_by_test_id("audit-next").click()
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(page.get_by_test_id("audit-next")).to_be_disabled()
+    page.get_by_test_id("audit-prev").click()
+    expect(page.get_by_text("Page 1")).to_be_visible()
+    expect(rows).to_have_count(50)
+
+    actions = {
+        entry["action"] for entry in server.api("GET", f"/projects/{project}/audit").json()["items"]
+    }
+    deleted = next(action for action in actions if "delete" in action)
+    page.get_by_label("Action").fill(deleted)
+    page.get_by_test_id("audit-apply").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("S_00")
+    assert_accessible(page, "audit log")
+    screenshot(page, "settings-audit")
+    page.get_by_label("Actor").fill("nobody@example.com")
+    page.get_by_test_id("audit-apply").click()
+    expect(page.get_by_test_id("audit-empty")).to_be_visible()
+
+
+def _viewer(server: Server, project: str) -> tuple[str, str]:
+    email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
+    password = "a viewer's long password"
+    subprocess.run(
+        [sys.executable, "-m", "meshhook", "users", "create", email, "--password-stdin"],
+        input=password,
+        text=True,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MESHHOOK_HOME": str(server.home)},
+    )
+    member = server.api("PUT", f"/projects/{project}/members/{email}", json={"role": "viewer"})
+    assert member.status_code in {200, 201}, member.text
+    return email, password
+
+
+def test_a_viewer_sees_why_settings_controls_are_not_offered(
+    browser: Any, server: Server, project: str
+) -> None:
+    server.api("PUT", f"/projects/{project}/secrets/HIDDEN", json={"value": SECRET_VALUE})
+    email, password = _viewer(server, project)
+    context = new_context(browser, server, signed_in=False)
+    assert context.request.post(
+        "/api/v1/auth/login", data={"email": email, "password": password}
+    ).ok
+    page = context.new_page()
+    page.goto(f"/p/{project}")
+    page.get_by_test_id("settings-link").click()
+    expect(page.get_by_test_id("secrets-forbidden")).to_contain_text("needs the admin role")
+    expect(page.get_by_test_id("secret-add")).to_have_count(0)
+    expect(page.get_by_test_id("secrets-list")).to_have_count(0)
+    assert "HIDDEN" not in page.content()
+    assert_accessible(page, "secrets as a viewer")
+
+    page.get_by_test_id("settings-tab-members").click()
+    expect(page.get_by_test_id("members-readonly")).to_contain_text("Only owners manage members")
+    expect(page.get_by_test_id("member-invite")).to_have_count(0)
+    expect(page.get_by_test_id("member-row")).to_have_count(2)
+    for role in page.get_by_test_id("member-role").all():
+        expect(role).to_be_disabled()
+    for remove in page.get_by_test_id("member-remove").all():
+        expect(remove).to_be_disabled()
+        expect(remove).to_have_attribute("title", "Only owners manage members")
+    assert_accessible(page, "members as a viewer")
+    screenshot(page, "settings-members-viewer")
+
+    page.get_by_test_id("settings-tab-audit").click()
+    expect(page.get_by_test_id("audit-forbidden")).to_contain_text("needs the admin role")
+    expect(page.get_by_test_id("audit-list")).to_have_count(0)
+
+    page.get_by_test_id("settings-tab-tokens").click()
+    expect(page.get_by_test_id("token-create")).to_be_enabled()
+    context.close()
