@@ -35,5 +35,5 @@ export function formProblem(error: unknown): FormProblem {
 
 /** A date for a table cell, or a dash when there is none. */
 export function when(value: string | null | undefined): string {
-  return value ? new Date(value).toLocaleString() : '—';
+  return value ? new Date(value).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—';
 }
