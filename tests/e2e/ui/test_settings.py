@@ -368,5 +368,18 @@ def test_every_settings_screen_fits_1024_pixels_in_dark_mode_without_serious_vio
         overflow = content.evaluate("e => e.scrollWidth - e.clientWidth")
         assert overflow <= 0, f"{screen} scrolls sideways by {overflow}px at a 1024px window"
         assert_accessible(page, f"{screen}, dark, 1024px")
-        screenshot(page, f"settings-{screen}-dark-1024")
+        if screen == "secrets":
+            screenshot(page, "settings-secrets-dark-1024")
     context.close()
+
+
+def test_the_accessibility_check_catches_an_unlabelled_field(page: Any, project: str) -> None:
+    page.goto(f"/p/{project}/settings/tokens")
+    expect(page.get_by_test_id("token-create")).to_be_visible()
+    assert_accessible(page, "tokens")
+    page.evaluate(
+        "() => { const i = document.createElement('input'); document.body.append(i);"
+        " const b = document.createElement('button'); document.body.append(b); }"
+    )
+    with pytest.raises(AssertionError, match="button-name"):
+        assert_accessible(page, "tokens with an unlabelled button")
