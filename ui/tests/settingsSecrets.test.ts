@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../src/lib/api/client';
 import { fieldOf, formProblem } from '../src/lib/settings/problems';
-import { SecretsState, type Secret, type SecretsPort } from '../src/lib/settings/secrets.svelte';
+import { hostsText, parseHosts, SecretsState, type Secret, type SecretsPort } from '../src/lib/settings/secrets.svelte';
 
 function secret(name: string, description = ''): Secret {
   const at = '2026-01-01T00:00:00Z';
@@ -10,13 +10,15 @@ function secret(name: string, description = ''): Secret {
 
 class FakeSecrets implements SecretsPort {
   stored = new Map<string, { value: string; meta: Secret }>();
+  hosts: (string[] | undefined)[] = [];
   fail: unknown = null;
   async list(): Promise<Secret[]> {
     return [...this.stored.values()].map((s) => s.meta);
   }
-  async put(name: string, value: string, description: string): Promise<Secret> {
+  async put(name: string, value: string, description: string, hosts?: string[]): Promise<Secret> {
     if (this.fail) throw this.fail;
-    const meta = secret(name, description);
+    this.hosts.push(hosts);
+    const meta = { ...secret(name, description), allowed_hosts: hosts ?? this.stored.get(name)?.meta.allowed_hosts ?? null };
     this.stored.set(name, { value, meta });
     return meta;
   }
@@ -123,6 +125,31 @@ describe('SecretsState', () => {
     const model = new SecretsState(port);
     await model.load();
     expect(model.error).toBe('needs admin');
+  });
+});
+
+describe('allowed hosts', () => {
+  it('sends the hosts of a new secret and keeps those of a replaced one', async () => {
+    const port = new FakeSecrets();
+    const model = new SecretsState(port);
+    await model.load();
+    model.startAdd();
+    model.form!.name = 'A';
+    model.form!.hosts = 'api.example.com, *.example.org';
+    await model.save('v');
+    expect(port.hosts).toEqual([['api.example.com', '*.example.org']]);
+    model.startReplace(model.items[0]!);
+    expect(model.form!.hosts).toBe('api.example.com, *.example.org');
+    await model.save('w');
+    expect(port.hosts[1]).toBeUndefined();
+    expect(model.items[0]!.allowed_hosts).toEqual(['api.example.com', '*.example.org']);
+  });
+
+  it('reads and shows host lists', () => {
+    expect(parseHosts('  ')).toBeUndefined();
+    expect(parseHosts('a.io b.io,c.io')).toEqual(['a.io', 'b.io', 'c.io']);
+    expect(hostsText({ ...secret('A'), allowed_hosts: null })).toBe('any host');
+    expect(hostsText({ ...secret('A'), allowed_hosts: [] })).toBe('no host');
   });
 });
 

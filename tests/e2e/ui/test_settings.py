@@ -43,6 +43,7 @@ def test_secrets_are_added_replaced_and_deleted_without_the_value_being_rendered
     dialog.get_by_label("Value").fill(SECRET_VALUE)
     assert dialog.get_by_label("Value").get_attribute("type") == "password"
     dialog.get_by_label("Description (optional)").fill("CRM production key")
+    dialog.get_by_label("Allowed hosts (optional)").fill("api.example.com")
     assert_accessible(page, "secrets, add dialog")
     page.get_by_test_id("secret-save").click()
     expect(dialog).to_be_hidden()
@@ -54,6 +55,7 @@ def test_secrets_are_added_replaced_and_deleted_without_the_value_being_rendered
     expect(row).to_contain_text("CRM production key")
     expect(row).to_contain_text(server.email)
     expect(row).to_contain_text("never")
+    expect(row).to_contain_text("api.example.com")
     secret_value_is_nowhere(page, SECRET_VALUE)
     listed = server.api("GET", f"/projects/{project}/secrets").json()
     assert [item["name"] for item in listed] == ["CRM_API_TOKEN"]
@@ -63,6 +65,7 @@ def test_secrets_are_added_replaced_and_deleted_without_the_value_being_rendered
     row.get_by_test_id("secret-replace").click()
     expect(dialog.get_by_label("Name")).to_have_count(0)
     expect(dialog.get_by_label("New value")).to_have_value("")
+    expect(page.get_by_test_id("secret-hosts-kept")).to_contain_text("api.example.com")
     dialog.get_by_label("New value").fill(SECRET_VALUE + "-2")
     page.get_by_test_id("secret-save").click()
     expect(dialog).to_be_hidden()
@@ -93,9 +96,17 @@ def test_a_refused_secret_highlights_the_field_with_the_servers_message(
     dialog.get_by_label("Value").fill(SECRET_VALUE)
     page.get_by_test_id("secret-save").click()
     expect(page.get_by_test_id("secret-error")).to_contain_text("not a valid secret name")
-    name = dialog.get_by_label("Name")
+    name = dialog.get_by_test_id("secret-name")
     expect(name).to_have_attribute("aria-invalid", "true")
     expect(dialog).to_contain_text("use letters, digits and _")
+    name.fill("FINE_NAME")
+    dialog.get_by_label("Allowed hosts (optional)").fill("not a host!")
+    page.get_by_test_id("secret-save").click()
+    expect(page.get_by_test_id("secret-error")).to_contain_text("not host patterns")
+    expect(dialog.get_by_label("Allowed hosts (optional)")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    expect(name).not_to_have_attribute("aria-invalid", "true")
     assert SECRET_VALUE not in page.content()
     assert_accessible(page, "secrets, refused")
 
@@ -351,7 +362,11 @@ SCREENS = ["secrets", "members", "webhooks", "audit", "tokens"]
 def test_every_settings_screen_fits_1024_pixels_in_dark_mode_without_serious_violations(
     browser: Any, server: Server, project: str
 ) -> None:
-    server.api("PUT", f"/projects/{project}/secrets/DARK_ONE", json={"value": "v"})
+    server.api(
+        "PUT",
+        f"/projects/{project}/secrets/A_RATHER_LONG_SECRET_NAME_FOR_THE_CRM",
+        json={"value": "v", "description": "The CRM key", "allowed_hosts": ["api.example.com"]},
+    )
     create_workflow(server, project, "Manual only", linear())
     context = new_context(browser, server, color_scheme="dark")
     page = context.new_page()
@@ -364,9 +379,13 @@ def test_every_settings_screen_fits_1024_pixels_in_dark_mode_without_serious_vio
         assert background == "rgb(21, 23, 28)"
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 1024, f"{screen} is {width}px wide at a 1024px window"
-        content = page.locator(".settings .content")
-        overflow = content.evaluate("e => e.scrollWidth - e.clientWidth")
-        assert overflow <= 0, f"{screen} scrolls sideways by {overflow}px at a 1024px window"
+        overflow = page.locator(".settings .content").evaluate(
+            "c => { const edge = c.getBoundingClientRect().right"
+            " - parseFloat(getComputedStyle(c).paddingRight);"
+            " return Math.max(0, ...[...c.querySelectorAll('*')]"
+            ".map(e => e.getBoundingClientRect().right - edge)); }"
+        )
+        assert overflow <= 1, f"{screen} overflows by {overflow}px at a 1024px window"
         assert_accessible(page, f"{screen}, dark, 1024px")
         if screen == "secrets":
             screenshot(page, "settings-secrets-dark-1024")

@@ -9,11 +9,11 @@ import type { TokensPort } from './tokens.svelte';
 export function secretsPort(project: string): SecretsPort {
   return {
     list: () => unwrap(api.GET('/api/v1/projects/{project}/secrets', { params: { path: { project } } })),
-    put: (name, value, description) =>
+    put: (name, value, description, hosts) =>
       unwrap(
         api.PUT('/api/v1/projects/{project}/secrets/{name}', {
           params: { path: { project, name } },
-          body: { value, description },
+          body: hosts === undefined ? { value, description } : { value, description, allowed_hosts: hosts },
         }),
       ),
     remove: async (name) => {

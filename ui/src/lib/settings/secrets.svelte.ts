@@ -10,11 +10,14 @@ export interface Secret {
   updated_at: string;
   updated_by: string;
   last_used_at: string | null;
+  /** Hosts the value may be sent to; null: any host. */
+  allowed_hosts?: string[] | null;
 }
 
 export interface SecretsPort {
   list(): Promise<Secret[]>;
-  put(name: string, value: string, description: string): Promise<Secret>;
+  /** `hosts` undefined keeps a replaced secret's list (a new one gets any host). */
+  put(name: string, value: string, description: string, hosts?: string[]): Promise<Secret>;
   remove(name: string): Promise<void>;
 }
 
@@ -22,8 +25,21 @@ export interface SecretForm {
   mode: 'add' | 'replace';
   name: string;
   description: string;
+  /** Comma- or space-separated hosts, for a new secret; blank: any host. */
+  hosts: string;
   busy: boolean;
   problem: FormProblem | null;
+}
+
+/** The hosts typed in a form field, or undefined when it is blank. */
+export function parseHosts(text: string): string[] | undefined {
+  const hosts = text.split(/[\s,]+/).filter(Boolean);
+  return hosts.length ? hosts : undefined;
+}
+
+export function hostsText(secret: Secret): string {
+  if (secret.allowed_hosts === null || secret.allowed_hosts === undefined) return 'any host';
+  return secret.allowed_hosts.length ? secret.allowed_hosts.join(', ') : 'no host';
 }
 
 export class SecretsState {
@@ -48,11 +64,19 @@ export class SecretsState {
   }
 
   startAdd(): void {
-    this.form = { mode: 'add', name: '', description: '', busy: false, problem: null };
+    this.form = { mode: 'add', name: '', description: '', hosts: '', busy: false, problem: null };
   }
 
   startReplace(secret: Secret): void {
-    this.form = { mode: 'replace', name: secret.name, description: secret.description, busy: false, problem: null };
+    this.form = {
+      mode: 'replace',
+      name: secret.name,
+      description: secret.description,
+      // Shown only: a replaced value keeps its list.
+      hosts: hostsText(secret),
+      busy: false,
+      problem: null,
+    };
   }
 
   cancel(): void {
@@ -78,7 +102,8 @@ export class SecretsState {
     form.busy = true;
     form.problem = null;
     try {
-      const stored = await this.port.put(name, value, form.description);
+      const hosts = form.mode === 'add' ? parseHosts(form.hosts) : undefined;
+      const stored = await this.port.put(name, value, form.description, hosts);
       const others = this.items.filter((item) => item.name !== stored.name);
       this.items = [...others, stored].sort((a, b) => a.name.localeCompare(b.name));
       this.form = null;
