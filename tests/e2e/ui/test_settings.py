@@ -402,3 +402,71 @@ def test_the_accessibility_check_catches_an_unlabelled_field(page: Any, project:
     )
     with pytest.raises(AssertionError, match="button-name"):
         assert_accessible(page, "tokens with an unlabelled button")
+
+
+def test_the_webhook_panel_drives_the_webhook_routes(
+    page: Any, server: Server, project: str
+) -> None:
+    """The panel against stand-in answers of the webhook routes (the browser's
+    requests are answered by the test), so the screen is covered before the
+    webhook API is on the server; the test above runs it against the real one."""
+    key = _webhook_workflow(server, project)
+    base = f"/api/v1/projects/{project}/workflows/{key}/webhook"
+    state: dict[str, Any] = {"id": "a" * 32, "deliveries": [], "tests": []}
+
+    def info() -> dict[str, Any]:
+        return {
+            "url": f"{server.url}/hooks/{state['id']}/orders",
+            "methods": ["POST"],
+            "target": {"version": 1},
+            "signing": None,
+        }
+
+    def answer(route: Any) -> None:
+        request = route.request
+        path = request.url.split("?")[0].removeprefix(server.url)
+        if path == base and request.method == "GET":
+            route.fulfill(json=info())
+        elif path == f"{base}/rotate" and request.method == "POST":
+            assert request.headers.get("x-csrf-token")
+            state["id"] = "b" * 32
+            route.fulfill(json=info())
+        elif path == f"{base}/test" and request.method == "POST":
+            state["tests"].append(request.post_data_json)
+            state["deliveries"].insert(
+                0,
+                {
+                    "id": "d1",
+                    "received_at": "2026-01-01T00:00:00Z",
+                    "method": "POST",
+                    "status": 202,
+                    "run_id": "run-1",
+                },
+            )
+            route.fulfill(status=202, json={"status": 202, "run_id": "run-1"})
+        elif path == f"{base}/deliveries":
+            route.fulfill(json={"items": state["deliveries"], "next_cursor": None})
+        else:
+            route.continue_()
+
+    page.route(f"**{base}**", answer)
+    page.goto(f"/p/{project}/settings/webhooks?workflow={key}")
+    url = page.get_by_test_id("webhook-url")
+    expect(url).to_have_value(f"{server.url}/hooks/{'a' * 32}/orders")
+    expect(page.get_by_test_id("webhook-signing")).to_contain_text("Not signed")
+    expect(page.get_by_test_id("webhook-deliveries-empty")).to_be_visible()
+    page.get_by_test_id("webhook-rotate").click()
+    page.get_by_test_id("webhook-rotate-confirm").click()
+    expect(url).to_have_value(f"{server.url}/hooks/{'b' * 32}/orders")
+
+    page.get_by_test_id("webhook-test-body").fill("{not json")
+    page.get_by_test_id("webhook-test").click()
+    expect(page.get_by_test_id("webhook-test-body")).to_have_attribute("aria-invalid", "true")
+    assert state["tests"] == []
+    page.get_by_test_id("webhook-test-body").fill('{"order": 42}')
+    page.get_by_test_id("webhook-test").click()
+    expect(page.get_by_test_id("webhook-test-result")).to_contain_text("run-1")
+    expect(page.get_by_test_id("webhook-delivery")).to_have_count(1)
+    assert state["tests"] == [{"body": {"order": 42}}]
+    assert_accessible(page, "webhook panel")
+    screenshot(page, "settings-webhook")
