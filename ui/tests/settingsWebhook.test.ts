@@ -63,6 +63,8 @@ describe('WebhookState', () => {
   it('describes signing and deliveries whatever their shape', () => {
     expect(signingText(null)).toMatch(/Not signed/);
     expect(signingText('custom')).toBe('custom');
+    expect(signingText({ scheme: 'none' })).toMatch(/Not signed/);
+    expect(signingText({ enabled: false })).toMatch(/Not signed/);
     expect(signingText({ scheme: 'hmac-sha256', header: 'X-Sig' })).toContain('X-Sig');
     expect(deliveryTime({ at: 'x' })).toBe('x');
     expect(deliveryError({ error: { message: 'bad signature' } })).toBe('bad signature');

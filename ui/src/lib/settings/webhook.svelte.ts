@@ -6,7 +6,7 @@ export interface WebhookInfo {
   url: string;
   methods?: string[];
   target?: unknown;
-  signing?: { scheme?: string; header?: string; [key: string]: unknown } | string | null;
+  signing?: { scheme?: string; header?: string; enabled?: boolean; [key: string]: unknown } | string | null;
 }
 
 export interface Delivery {
@@ -37,6 +37,7 @@ export interface WebhookPort {
 export function signingText(signing: WebhookInfo['signing']): string {
   if (!signing) return 'Not signed: anyone who knows the URL can call it.';
   if (typeof signing === 'string') return signing;
+  if (signing.scheme === 'none' || signing.enabled === false) return 'Not signed: anyone who knows the URL can call it.';
   const scheme = signing.scheme ?? 'hmac-sha256';
   const header = signing.header ?? 'X-MeshHook-Signature';
   return `${scheme}: header ${header}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`;
