@@ -374,7 +374,7 @@ def test_every_settings_screen_fits_1024_pixels_in_dark_mode_without_serious_vio
     for screen in SCREENS:
         page.goto(f"/p/{project}/settings/{screen}")
         expect(page.locator("[role=status] .spinner")).to_have_count(0)
-        expect(page.get_by_role("heading", level=2)).to_be_visible()
+        expect(page.get_by_role("heading", level=2).first).to_be_visible()
         background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
         assert background == "rgb(21, 23, 28)"
         width = page.evaluate("document.documentElement.scrollWidth")
@@ -470,3 +470,31 @@ def test_the_webhook_panel_drives_the_webhook_routes(
     assert state["tests"] == [{"body": {"order": 42}}]
     assert_accessible(page, "webhook panel")
     screenshot(page, "settings-webhook")
+
+
+def test_signing_out_everywhere_else_ends_the_other_browsers_session(
+    browser: Any, server: Server, project: str
+) -> None:
+    # A user of its own: the admin's sessions are every other test's.
+    email, password = _viewer(server, project)
+    contexts = [new_context(browser, server, signed_in=False) for _ in range(2)]
+    for context in contexts:
+        login = context.request.post(
+            "/api/v1/auth/login", data={"email": email, "password": password}
+        )
+        assert login.ok
+    here, other = contexts
+    page = here.new_page()
+    page.goto(f"/p/{project}/settings/tokens")
+    rows = page.get_by_test_id("session-row")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="this browser")).to_have_count(1)
+    assert_accessible(page, "tokens and sessions")
+    page.get_by_test_id("sessions-revoke-others").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("this browser")
+    expect(page.get_by_test_id("sessions-revoke-others")).to_be_disabled()
+    assert other.request.get("/api/v1/me").status == 401
+    assert here.request.get("/api/v1/me").status == 200
+    for context in contexts:
+        context.close()

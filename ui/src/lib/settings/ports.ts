@@ -4,6 +4,7 @@ import { api, unwrap } from '../api/client';
 import type { AuditPort } from './audit.svelte';
 import type { Member, MembersPort } from './members.svelte';
 import type { SecretsPort } from './secrets.svelte';
+import type { SessionsPort } from './sessions.svelte';
 import type { TokensPort } from './tokens.svelte';
 
 export function secretsPort(project: string): SecretsPort {
@@ -56,5 +57,17 @@ export function auditPort(project: string): AuditPort {
   return {
     page: (query) =>
       unwrap(api.GET('/api/v1/projects/{project}/audit', { params: { path: { project }, query } })),
+  };
+}
+
+export function sessionsPort(): SessionsPort {
+  return {
+    list: () => unwrap(api.GET('/api/v1/me/sessions')),
+    revoke: async (id) => {
+      await unwrap(api.DELETE('/api/v1/me/sessions/{session_id}', { params: { path: { session_id: id } } }));
+    },
+    revokeOthers: async () => {
+      await unwrap(api.DELETE('/api/v1/me/sessions'));
+    },
   };
 }
