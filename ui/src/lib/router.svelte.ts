@@ -6,7 +6,11 @@ export type Route =
   | { name: 'home' }
   | { name: 'list'; project: string }
   | { name: 'editor'; project: string; workflow: string }
+  | { name: 'settings'; project: string; tab: SettingsTab }
   | { name: 'not-found' };
+
+export const SETTINGS_TABS = ['secrets', 'members', 'webhooks', 'audit', 'tokens'] as const;
+export type SettingsTab = (typeof SETTINGS_TABS)[number];
 
 export function matchRoute(pathname: string): Route {
   const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -14,6 +18,10 @@ export function matchRoute(pathname: string): Route {
   if (parts.length === 1 && parts[0] === 'login') return { name: 'login' };
   if (parts[0] === 'p' && parts[1]) {
     if (parts.length === 2) return { name: 'list', project: parts[1] };
+    if (parts[2] === 'settings' && parts.length <= 4) {
+      const tab = SETTINGS_TABS.find((t) => t === (parts[3] ?? 'secrets'));
+      if (tab) return { name: 'settings', project: parts[1], tab };
+    }
     if (parts.length === 4 && parts[2] === 'w' && parts[3]) {
       return { name: 'editor', project: parts[1], workflow: parts[3] };
     }
@@ -90,4 +98,8 @@ export function projectPath(project: string): string {
 
 export function workflowPath(project: string, workflow: string): string {
   return `${projectPath(project)}/w/${encodeURIComponent(workflow)}`;
+}
+
+export function settingsPath(project: string, tab: SettingsTab = 'secrets'): string {
+  return `${projectPath(project)}/settings/${tab}`;
 }

@@ -366,7 +366,8 @@ export interface paths {
         };
         /**
          * Get Run
-         * @description One run: its pinned version, status, output or error, and its steps.
+         * @description One run: its pinned version, status, output or error, and its steps;
+         *     personal data and credentials in payloads are redacted (docs/privacy.md).
          */
         get: operations["get_run"];
         put?: never;
@@ -406,7 +407,7 @@ export interface paths {
         };
         /**
          * List Run Events
-         * @description The run's append-only event log, oldest first.
+         * @description The run's append-only event log, oldest first (payloads redacted).
          */
         get: operations["list_run_events"];
         put?: never;
@@ -547,6 +548,26 @@ export interface paths {
          * @description Change a secret's description or allowed hosts, keeping its value (admin).
          */
         patch: operations["update_secret"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Project Stats
+         * @description Finished runs of every workflow in the project (test runs excluded).
+         */
+        get: operations["project_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/projects/{project}/validate": {
@@ -741,6 +762,26 @@ export interface paths {
          *     draft with `test`); 202 once it is durably queued.
          */
         post: operations["start_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/workflows/{workflow}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workflow Stats
+         * @description Finished runs of one workflow (test runs excluded).
+         */
+        get: operations["workflow_stats"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -957,7 +998,8 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description The process can reach its database; and its in-process run workers.
+         * @description The process can reach its database, and its in-process run workers are
+         *     claiming runs; 503 (problem+json, saying which) when either is not so.
          */
         get: operations["readyz"];
         put?: never;
@@ -1011,6 +1053,13 @@ export interface components {
             summary: {
                 [key: string]: unknown;
             };
+        };
+        /** ErrorCount */
+        ErrorCount: {
+            /** Code */
+            code: string;
+            /** Count */
+            count: number;
         };
         /** EventOut */
         EventOut: {
@@ -1136,6 +1185,21 @@ export interface components {
              */
             token: string;
         };
+        /** NodeStats */
+        NodeStats: {
+            /** Failures */
+            failures: number;
+            /** Max Ms */
+            max_ms: number;
+            /** Mean Ms */
+            mean_ms: number | null;
+            /** Node Id */
+            node_id: string;
+            /** Steps */
+            steps: number;
+            /** Workflow */
+            workflow: string;
+        };
         /** Page[AuditEntryOut] */
         Page_AuditEntryOut_: {
             /** Items */
@@ -1170,6 +1234,15 @@ export interface components {
             items: components["schemas"]["WorkflowOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** Percentiles */
+        Percentiles: {
+            /** P50 */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+            /** P99 */
+            p99: number | null;
         };
         /**
          * Problem
@@ -1278,6 +1351,19 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "editor" | "admin" | "owner";
+        /** RunCounts */
+        RunCounts: {
+            /** Cancelled */
+            cancelled: number;
+            /** Dead Lettered */
+            dead_lettered: number;
+            /** Failed */
+            failed: number;
+            /** Finished */
+            finished: number;
+            /** Succeeded */
+            succeeded: number;
+        };
         /** RunOut */
         RunOut: {
             /** Alias */
@@ -1406,6 +1492,42 @@ export interface components {
             id: string;
             /** Last Used At */
             last_used_at: string | null;
+        };
+        /** StatsOut */
+        StatsOut: {
+            /** @description Queued to finished. */
+            duration_ms: components["schemas"]["Percentiles"];
+            /**
+             * Errors
+             * @description The most frequent error codes.
+             */
+            errors: components["schemas"]["ErrorCount"][];
+            /**
+             * Failing Nodes
+             * @description By failed steps.
+             */
+            failing_nodes: components["schemas"]["NodeStats"][];
+            /** @description Queued to the first step. */
+            queue_lag_ms: components["schemas"]["Percentiles"];
+            runs: components["schemas"]["RunCounts"];
+            /**
+             * Since
+             * @description Start of the first hour counted (UTC).
+             */
+            since: string;
+            /**
+             * Slowest Nodes
+             * @description By mean step duration.
+             */
+            slowest_nodes: components["schemas"]["NodeStats"][];
+            /**
+             * Success Rate
+             * @description succeeded / finished; null without runs.
+             */
+            success_rate: number | null;
+            /** Until */
+            until: string;
+            window: components["schemas"]["Window"];
         };
         /** StepOut */
         StepOut: {
@@ -1571,6 +1693,11 @@ export interface components {
             /** Tag */
             tag: string | null;
         };
+        /**
+         * Window
+         * @enum {string}
+         */
+        Window: "1h" | "24h" | "7d" | "30d";
         /** WorkflowDetailOut */
         WorkflowDetailOut: {
             /** Content Hash */
@@ -2695,7 +2822,10 @@ export interface operations {
     };
     get_run: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Show payloads as recorded, not redacted (admin role; audited as run.reveal). */
+                reveal?: boolean;
+            };
             header?: never;
             path: {
                 project: string;
@@ -2800,6 +2930,8 @@ export interface operations {
                 after?: number;
                 /** @description Page size. */
                 limit?: number;
+                /** @description Show payloads as recorded, not redacted (admin role; audited as run.reveal). */
+                reveal?: boolean;
             };
             header?: never;
             path: {
@@ -2850,7 +2982,10 @@ export interface operations {
     };
     stream_run_events: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Show payloads as recorded, not redacted (admin role; audited as run.reveal). */
+                reveal?: boolean;
+            };
             header?: {
                 "last-event-id"?: string | null;
             };
@@ -3310,6 +3445,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SecretOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    project_stats: {
+        parameters: {
+            query?: {
+                /** @description 1h, 24h, 7d or 30d. */
+                window?: components["schemas"]["Window"];
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsOut"];
                 };
             };
             /** @description The request does not fit the endpoint. */
@@ -4146,6 +4333,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    workflow_stats: {
+        parameters: {
+            query?: {
+                /** @description 1h, 24h, 7d or 30d. */
+                window?: components["schemas"]["Window"];
+            };
+            header?: never;
+            path: {
+                project: string;
+                workflow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsOut"];
                 };
             };
             /** @description The request does not fit the endpoint. */
