@@ -14,6 +14,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.audit``       :class:`~meshhook.store.audit.AuditStore`
 ``scope.members``     :class:`~meshhook.store.projects.MembershipStore`
 ``scope.runs``        :class:`~meshhook.store.runs.RunStore`
+``scope.webhooks``    :class:`~meshhook.store.webhooks.WebhookStore`
 ====================  =====================================================
 
 Services never pass a project id to the store: a repository cannot name
@@ -51,6 +52,7 @@ from meshhook.store.projects import MembershipStore
 from meshhook.store.runs import RunStore
 from meshhook.store.secrets import SecretStore
 from meshhook.store.versions import AliasStore, VersionStore
+from meshhook.store.webhooks import WebhookStore
 from meshhook.store.workflows import WorkflowStore
 
 
@@ -91,6 +93,7 @@ class ProjectScope:
         "secrets",
         "session",
         "versions",
+        "webhooks",
         "workflows",
     )
 
@@ -106,6 +109,7 @@ class ProjectScope:
         self.audit = AuditStore(session, project_id)
         self.members = MembershipStore(session, project_id)
         self.runs = RunStore(session, project_id)
+        self.webhooks = WebhookStore(session, project_id)
 
     def find_workflow(
         self, ref: str, *, for_update: bool = False, deleted: bool = False
