@@ -3,6 +3,7 @@ idempotency, the delivery log, rotation, and what a 404 does not say."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -445,3 +446,32 @@ def test_an_es256_hook_accepts_its_tokens(client: TestClient, owner: Member) -> 
     token = jwt.encode({"exp": int(time.time()) + 60}, private, algorithm="ES256")
 
     assert client.post(path, json={}, headers=bearer(token)).status_code == 202
+
+
+# -- CLI ----------------------------------------------------------------------
+
+
+def test_the_cli_shows_tests_and_lists_deliveries(
+    api: TestClient, owner: Member, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from meshhook.cli.main import app
+
+    put_secret(api, owner, "HOOK_SECRET", SECRET)
+    make_hook(api, owner, hmac_secret="{{ secrets.HOOK_SECRET }}")
+    body = tmp_path / "body.json"
+    body.write_text('{"hello": "cli"}')
+    runner = CliRunner()
+
+    shown = runner.invoke(app, ["hooks", "show", "orders"])
+    tested = runner.invoke(app, ["hooks", "test", "orders", "--body", str(body), "--json"])
+    listed = runner.invoke(app, ["hooks", "deliveries", "orders"])
+
+    assert shown.exit_code == 0, shown.output
+    assert "/hooks/" in shown.output
+    assert "signing hmac" in shown.output
+    assert tested.exit_code == 0, tested.output
+    run_id = json.loads(tested.output)["run_id"]
+    assert run_of(api, owner, run_id)["input"]["body"] == {"hello": "cli"}
+    assert "202" in listed.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from meshhook import __version__
-from meshhook.cli import admin, bundles, runs, server, validate, vault, workflows
+from meshhook.cli import admin, bundles, hooks, runs, server, validate, vault, workflows
 
 app = typer.Typer(
     name="meshhook",
@@ -27,6 +27,7 @@ app.add_typer(vault.secrets_app, name="secrets")
 app.add_typer(vault.keys_app, name="keys")
 app.command("audit")(vault.audit)
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(hooks.hooks_app, name="hooks")
 app.command("worker")(runs.worker)
 
 
