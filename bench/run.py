@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from bench import report, seed
 from bench.engine import engine_section
 from bench.harness import Server, postgres_available, running_server, summary, temporary_database
+from bench.webhooks import webhooks_section
 from bench.workloads import SIZES, definition, set_edit
 from meshhook.cli.server import tune_gc
 from meshhook.domain import canonical
@@ -777,6 +778,37 @@ def run_engine_only(dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
             db.dispose()
 
 
+def run_webhooks_only(dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
+    """Only the webhook section, on a fresh database and a server without workers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with temporary_database(dialect, workdir) as url:
+        migrate.upgrade(url)
+        home = workdir / f"home-{dialect}"
+        with running_server(url, home, {"MESHHOOK_WORKERS": "0"}) as server:
+            print(f"[{dialect}] webhooks", flush=True)
+            return webhooks_section(server, quick=quick)
+
+
+def _only_webhooks(args: Any) -> None:
+    kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}
+    with tempfile.TemporaryDirectory(prefix="meshhook-bench-") as workdir:
+        for dialect in args.dialect or ["sqlite", "postgresql"]:
+            if dialect == "postgresql" and not postgres_available():
+                continue
+            entry = kept["dialects"].setdefault(dialect, {})
+            entry["webhooks"] = run_webhooks_only(dialect, args.quick, Path(workdir) / dialect)
+    kept["webhooks_date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.output.write_bytes(orjson.dumps(kept, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    if not args.no_docs:
+        report.write(kept, ROOT / "docs" / "performance.md")
+    print(
+        orjson.dumps(
+            {d: v.get("webhooks") for d, v in kept["dialects"].items()},
+            option=orjson.OPT_INDENT_2,
+        ).decode()
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts (CI-sized)")
@@ -790,10 +822,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["engine"],
+        choices=["engine", "webhooks"],
         help="measure one section and merge it into --output (the rest is kept)",
     )
     args = parser.parse_args()
+    if args.only == "webhooks":
+        _only_webhooks(args)
+        return
     if args.only == "engine":
         kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}
         with tempfile.TemporaryDirectory(prefix="meshhook-bench-") as workdir:

@@ -6,8 +6,8 @@ before the next costs anything: the hook (404, nothing said about why), the
 path and method (404/405), the rate limit (429, before any write), the body
 size (413, counted while it streams, in ``api/hooks.py``), the sender's
 signature or JWT (401, one message for every failure), the body schema (422);
-then one transaction records the run, its first event, its queue row and the
-delivery, and only after it commits is 202 sent.
+then one transaction records the run, its first event and its queue row, and
+only after it commits is 202 sent. Deliveries are logged in batches.
 
 Management (show the URL, rotate it, read the delivery log, send a test
 request) are ordinary project use cases at the end of this module.
@@ -127,9 +127,9 @@ class Accepted:
 
 
 class DeliveryLog:
-    """Refused deliveries wait here and are written in batches (a flood of bad
-    requests costs one insert a second, not one each); accepted ones are written
-    with their run."""
+    """Deliveries wait here and are written in batches, once a second: a flood
+    of bad requests costs one insert a second, not one each, and an accepted
+    request's transaction holds only its run."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -359,26 +359,18 @@ class HookGate:
         request = runs.StartRequest(input=value, idempotency_key=key, trigger=Trigger.WEBHOOK)
         with transaction(self.db) as session:
             scope = enter_project(session, target.project, Role.EDITOR)
-            workflow = scope.workflows.find(workflow_id=target.workflow.id)
-            if workflow is None:
-                raise NotFound(NOT_FOUND)  # trashed since the target was read
+            # The workflow as read with the target (at most TARGET_TTL_SECONDS
+            # ago): a trash or publish reaches the hook within that time.
             outcome = runs.start_in_scope(
-                scope, CREATED_BY, workflow, request, resolved=(target.version, target.alias)
+                scope, CREATED_BY, target.workflow, request, resolved=(target.version, target.alias)
             )
-            status = 202 if outcome.created else 200
-            scope.webhooks.add_deliveries(
-                [
-                    _delivery(
-                        target,
-                        incoming.method,
-                        status,
-                        outcome.run.id,
-                        None,
-                        started,
-                        incoming.client,
-                    )
-                ]
-            )
+        status = 202 if outcome.created else 200
+        self.deliveries.add(
+            target.project.id,
+            _delivery(
+                target, incoming.method, status, outcome.run.id, None, started, incoming.client
+            ),
+        )
         return Accepted(outcome.run.id, outcome.created)
 
     # -- refusals -----------------------------------------------------------
