@@ -475,3 +475,16 @@ def test_the_cli_shows_tests_and_lists_deliveries(
     run_id = json.loads(tested.output)["run_id"]
     assert run_of(api, owner, run_id)["input"]["body"] == {"hello": "cli"}
     assert "202" in listed.output
+
+
+def test_the_access_log_does_not_hold_the_hook_id(client: TestClient, owner: Member) -> None:
+    import structlog.testing
+
+    _, path = make_hook(client, owner)
+    hook_id = path.split("/")[2]
+
+    with structlog.testing.capture_logs() as logs:
+        assert client.post(path, json={}).status_code == 202
+
+    logged = [entry["path"] for entry in logs if entry.get("event") == "request"]
+    assert logged == [f"/hooks/{hook_id[:4]}…/orders"]
