@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/v1/projects/{project}/workflows/{workflow}", tag
 hooks_router = APIRouter(tags=["webhooks"])
 
 HOOK_PATH = "/hooks/{hook_id}/{path:path}"
+INLINE_CHECK_BYTES = 64 * 1024
 
 
 def gate_of(request: Request) -> HookGate:
@@ -50,7 +51,10 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
     gate = gate_of(request)
     method = request.method
     client = request.client.host if request.client else None
-    target = await run_in_threadpool(gate.admit, hook_id, path, method)
+    if gate.admits_in_memory(hook_id):
+        target = gate.admit(hook_id, path, method)
+    else:
+        target = await run_in_threadpool(gate.admit, hook_id, path, method)
     body = await _read_limited(request, target.config.max_body_bytes, gate, target, client)
     incoming = Incoming(
         method=method,
@@ -60,7 +64,14 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
         body=body,
         client=client,
     )
-    accepted = await run_in_threadpool(gate.accept, target, incoming, started)
+    # Checking the sender and a small body costs microseconds: a flood of
+    # forged requests is refused here without taking a worker thread. A large
+    # body is parsed (and schema-checked) off the event loop.
+    if len(body) <= INLINE_CHECK_BYTES:
+        value, key = gate.check(target, incoming, started)
+    else:
+        value, key = await run_in_threadpool(gate.check, target, incoming, started)
+    accepted = await run_in_threadpool(gate.start, target, incoming, value, key, started)
     if accepted.created:
         wake = getattr(request.app.state, "wake_workers", None)
         if wake is not None:

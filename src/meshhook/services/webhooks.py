@@ -282,8 +282,25 @@ class HookGate:
                 )
             return bucket.take(time.monotonic(), config.rate_per_second, config.burst)
 
+    def admits_in_memory(self, hook_id: str) -> bool:
+        """Whether :meth:`admit` would touch no database now (SQLite's in-memory
+        bucket and a fresh cached target): the API then calls it on the event
+        loop instead of a worker thread."""
+        if self.db.is_postgres:
+            return False
+        loaded = self._loaded_at.get(hash_id(hook_id)) if _HOOK_ID.match(hook_id) else None
+        return loaded is not None and time.monotonic() - loaded <= self.ttl
+
     def accept(self, target: HookTarget, incoming: Incoming, started: float) -> Accepted:
         """Steps after the body is read: sender, body, then the run (committed)."""
+        value, key = self.check(target, incoming, started)
+        return self.start(target, incoming, value, key, started)
+
+    def check(
+        self, target: HookTarget, incoming: Incoming, started: float
+    ) -> tuple[dict[str, Any], str | None]:
+        """The sender and the body (CPU only, no I/O): the run input and the
+        idempotency key, or the refusal."""
         try:
             self._verify(target, incoming)
         except Refused as refused:
@@ -320,7 +337,7 @@ class HookGate:
                 raise ValidationFailed(
                     "the body does not match the webhook's body_schema", problems
                 )
-        return self._start(target, incoming, value, key, started)
+        return value, key
 
     def _verify(self, target: HookTarget, incoming: Incoming) -> None:
         config = target.config
@@ -348,7 +365,7 @@ class HookGate:
                 leeway=config.jwt.leeway_seconds,
             )
 
-    def _start(
+    def start(
         self,
         target: HookTarget,
         incoming: Incoming,
