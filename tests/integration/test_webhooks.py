@@ -488,3 +488,27 @@ def test_the_access_log_does_not_hold_the_hook_id(client: TestClient, owner: Mem
 
     logged = [entry["path"] for entry in logs if entry.get("event") == "request"]
     assert logged == [f"/hooks/{hook_id[:4]}…/orders"]
+
+
+def test_deliveries_older_than_the_retention_are_pruned(
+    client: TestClient, owner: Member, db: Any
+) -> None:
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from meshhook.domain.accounts import Actor, Role
+    from meshhook.services.transactions import project_transaction
+    from meshhook.store.webhooks import Delivery
+
+    _, path = make_hook(client, owner)
+    with project_transaction(db, Actor.cli(), "alpha", Role.OWNER) as scope:
+        workflow = scope.find_workflow("orders")
+        old = datetime.now(UTC) - timedelta(days=8)
+        scope.webhooks.add_deliveries(
+            [Delivery(uuid.uuid4(), workflow.id, old, "POST", 202, None, 1.0, "10.0.0.9", None)]
+        )
+    assert client.post(path, json={}).status_code == 202
+
+    listed = client.get(f"{BASE}/workflows/orders/webhook/deliveries", headers=owner.headers)
+
+    assert [item["client"] for item in listed.json()["items"]] == ["testclient"]
