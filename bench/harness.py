@@ -126,7 +126,9 @@ class Server:
 
 
 @contextmanager
-def running_server(database_url: str, home: Path) -> Iterator[Server]:
+def running_server(
+    database_url: str, home: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     port = _free_port()
     env = {
         **os.environ,
@@ -137,6 +139,7 @@ def running_server(database_url: str, home: Path) -> Iterator[Server]:
         "MESHHOOK_LOG_LEVEL": "warning",
         "MESHHOOK_MAX_BUNDLE_BYTES": str(200 * 1024 * 1024),
         "MESHHOOK_MAX_BODY_BYTES": str(50 * 1024 * 1024),
+        **(extra_env or {}),
     }
     home.mkdir(parents=True, exist_ok=True)
     log = home / "serve.log"

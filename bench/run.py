@@ -25,6 +25,7 @@ from bench import report, seed
 from bench.engine import engine_section
 from bench.harness import Server, postgres_available, running_server, summary, temporary_database
 from bench.stats import stats_section
+from bench.webhooks import webhooks_section
 from bench.workloads import SIZES, definition, set_edit
 from meshhook.cli.server import tune_gc
 from meshhook.domain import canonical
@@ -778,6 +779,16 @@ def run_engine_only(dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
             db.dispose()
 
 
+def run_webhooks_only(dialect: str, workdir: Path, *, quick: bool) -> dict[str, Any]:
+    """Only the webhook section, on a fresh database and a server without workers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with temporary_database(dialect, workdir) as url:
+        migrate.upgrade(url)
+        home = workdir / f"home-{dialect}"
+        with running_server(url, home, {"MESHHOOK_WORKERS": "0"}) as server:
+            return webhooks_section(server, quick=quick)
+
+
 def merge_section(args: argparse.Namespace, name: str, section: Any) -> None:
     """Measure one section on each dialect and merge it into ``--output``."""
     kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}
@@ -813,12 +824,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["engine", "stats"],
+        choices=["engine", "stats", "webhooks"],
         help="measure one section and merge it into --output (the rest is kept)",
     )
     args = parser.parse_args()
     if args.only == "stats":
         merge_section(args, "stats", stats_section)
+        return
+    if args.only == "webhooks":
+        merge_section(args, "webhooks", run_webhooks_only)
         return
     if args.only == "engine":
         kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}

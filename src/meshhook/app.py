@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -25,6 +26,7 @@ from meshhook.api import (
     users,
     versions,
     web,
+    webhooks,
     workflows,
 )
 from meshhook.api.errors import install_error_handlers
@@ -34,14 +36,28 @@ from meshhook.engine.metrics import EngineMetrics
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.services.keys import provider_for
 from meshhook.services.logins import LoginLimits
+from meshhook.services.webhooks import HookGate
 from meshhook.settings import Settings
 from meshhook.store.db import Database, create_database
 from meshhook.tracing import Tracing
+
+DELIVERY_FLUSH_SECONDS = 1.0
+log = structlog.get_logger("meshhook.app")
 
 
 def _operation_id(route: APIRoute) -> str:
     # Route names are unique function names: generated clients stay stable.
     return route.name
+
+
+async def _flush_deliveries(gate: HookGate) -> None:
+    """Write refused webhook deliveries once a second (batched, see services/webhooks.py)."""
+    while True:
+        await asyncio.sleep(DELIVERY_FLUSH_SECONDS)
+        try:
+            await asyncio.to_thread(gate.deliveries.flush, gate.db)
+        except Exception:  # a log write failing must not stop the app; retried next time
+            log.exception("webhook.deliveries_flush_failed")
 
 
 def create_app(
@@ -83,7 +99,10 @@ def create_app(
             app.state.wake_workers = worker.wake
             app.state.worker = worker
             task = asyncio.create_task(worker.run())
+        flusher = asyncio.create_task(_flush_deliveries(app.state.hooks))
         yield
+        flusher.cancel()
+        await asyncio.to_thread(app.state.hooks.deliveries.flush, db)
         if worker is not None and task is not None:
             worker.stop()
             await task
@@ -107,6 +126,7 @@ def create_app(
     app.state.keys = provider_for(settings)
     # One gate and policy per app (per process): see services/logins.py.
     app.state.login_limits = LoginLimits.from_settings(settings)
+    app.state.hooks = HookGate(db, app.state.keys)
     install_error_handlers(app)
     install_openapi(app)
     for module in (
@@ -123,8 +143,10 @@ def create_app(
         secrets,
         runs,
         stats,
+        webhooks,
     ):
         app.include_router(module.router)
+    app.include_router(webhooks.hooks_router)
     web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above
     # Added last = outermost: the request id exists before anything can fail.
     app.add_middleware(

@@ -95,4 +95,7 @@ def test_every_json_answer_fits_its_declared_model(
     assert failures == []
     own_json = {route.name for route in routes.values() if _builds_its_own_json(route)}
     assert len(own_json) >= 15
-    assert own_json - checked == set()
+    # The public hook answers only a signed request to a real hook id: its
+    # 202 body is validated in test_webhooks.py (Received).
+    hook_routes = {name for name in own_json if name.startswith("receive_webhook")}
+    assert own_json - checked - hook_routes == set()

@@ -92,6 +92,15 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", R + "/replay"): Role.VIEWER,
     ("POST", R + "/cancel"): Role.EDITOR,
     ("POST", R + "/resume"): Role.EDITOR,
+    ("GET", W + "/webhook"): Role.VIEWER,
+    ("POST", W + "/webhook/rotate"): Role.ADMIN,
+    ("GET", W + "/webhook/deliveries"): Role.VIEWER,
+    ("POST", W + "/webhook/test"): Role.EDITOR,
+    # The hook itself needs no token: its id (and signature) are the credentials.
+    **{
+        (method, "/hooks/{hook_id}/{path:path}"): PUBLIC
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    },
 }
 
 CALLERS = ["anonymous", "non-member", "viewer", "editor", "admin", "owner"]

@@ -44,6 +44,7 @@ from meshhook.store.runs import EventConflict, RunFilter
 from meshhook.store.tables import metadata
 from meshhook.store.version_content import MAX_CHAIN_LENGTH
 from meshhook.store.versions import Rewrite
+from meshhook.store.webhooks import Delivery
 from tests.factories import make_project, make_user
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -578,6 +579,9 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         key = f"{project}-once"
         scope.runs.remember_key(workflow.id, key, run.id, NOW)
         scope.stats.record(workflow.id, finished_outcome(f"{project}-step", f"{project}.broke"))
+        scope.webhooks.issue(workflow.id, f"{project}-hook", f"{project}-hash", NOW)
+        scope.webhooks.add_deliveries([_delivery(workflow.id, run.id)])
+        scope.webhooks.take_token(workflow.id, 1.0, 5, NOW)
     return Tenant(pid, workflow, trashed, secret, member.actor.user_id, run, key)
 
 
@@ -594,6 +598,10 @@ def finished_outcome(node_id: str, error_code: str) -> RunOutcome:
         error_code=error_code,
         steps=(StepOutcome(node_id, 11.0, failed=True),),
     )
+
+
+def _delivery(workflow_id: uuid.UUID, run_id: uuid.UUID | None) -> Delivery:
+    return Delivery(uuid.uuid4(), workflow_id, NOW, "POST", 202, run_id, 1.0, "10.0.0.1", None)
 
 
 def _rewrite_all(version: Any) -> Rewrite:
@@ -711,6 +719,21 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ("VersionStore", "rewrite_history"): [
         lambda s, b: s.rewrite_history(b.workflow.id, _rewrite_all)
     ],
+    ("WebhookStore", "current"): [lambda s, b: s.current(b.workflow.id)],
+    ("WebhookStore", "issue"): [lambda s, b: s.issue(b.workflow.id, "thief", "thief-hash", NOW)],
+    ("WebhookStore", "retire"): [
+        lambda s, b: s.retire(b.workflow.id, NOW - timedelta(days=1), NOW + timedelta(days=1))
+    ],
+    ("WebhookStore", "add_deliveries"): [
+        lambda s, b: s.add_deliveries([_delivery(b.workflow.id, None)])
+    ],
+    ("WebhookStore", "deliveries"): [lambda s, b: s.deliveries(b.workflow.id, 100)],
+    ("WebhookStore", "prune_deliveries"): [
+        lambda s, b: s.prune_deliveries(NOW + timedelta(days=9999))
+    ],
+    ("WebhookStore", "take_token"): [
+        lambda s, b: s.take_token(b.workflow.id, 1.0, 5, NOW + timedelta(days=1))
+    ],
     ("WorkflowStore", "insert"): [lambda s, b: s.insert(replace(b.workflow, id=uuid.uuid4()))],
     ("WorkflowStore", "find"): [
         lambda s, b: s.find(workflow_id=b.workflow.id),
@@ -748,6 +771,8 @@ REFERENCES_B_FROM_A = {
     ("RunStore", "append"),
     # The engine records a finished run of the workflow it ran, like RunStore.
     ("StatsStore", "record"),
+    ("WebhookStore", "issue"),
+    ("WebhookStore", "add_deliveries"),
 }
 
 # What a refused call may raise (a raise rolls the transaction back: nothing changed).
@@ -761,6 +786,7 @@ STORE_OF = {
     "SecretStore": "secrets",
     "StatsStore": "stats",
     "VersionStore": "versions",
+    "WebhookStore": "webhooks",
     "WorkflowStore": "workflows",
 }
 

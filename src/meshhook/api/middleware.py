@@ -108,7 +108,7 @@ class RequestContextMiddleware:
                 log.info(
                     "request",
                     method=method,
-                    path=scope["path"],
+                    path=_loggable(scope["path"]),
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
@@ -214,6 +214,15 @@ async def _reject(scope: Scope, send: Send, error: MeshHookError) -> None:
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+def _loggable(path: str) -> str:
+    """``path`` for the access log: a webhook's id is a credential, so only its
+    first 4 characters are logged (enough to tell hooks apart)."""
+    if path.startswith("/hooks/"):
+        hook_id, _, rest = path[len("/hooks/") :].partition("/")
+        return f"/hooks/{hook_id[:4]}…/{rest}"
+    return path
 
 
 def _has_nul(scope: Scope) -> bool:

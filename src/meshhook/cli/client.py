@@ -639,3 +639,27 @@ class MeshHookClient:
             "POST", f"{self._runs(project, run)}/resume", body={"from_node": from_node}
         )
         return resumed
+
+    # -- webhooks -----------------------------------------------------------
+
+    def get_webhook(self, project: str, ref: str) -> Json:
+        found: Json = self._json("GET", f"{self._workflows(project, ref)}/webhook")
+        return found
+
+    def rotate_webhook(self, project: str, ref: str, *, grace_seconds: int = 0) -> Json:
+        rotated: Json = self._json(
+            "POST",
+            f"{self._workflows(project, ref)}/webhook/rotate",
+            body={"grace_seconds": grace_seconds},
+        )
+        return rotated
+
+    def webhook_deliveries(self, project: str, ref: str) -> Json:
+        found: Json = self._json("GET", f"{self._workflows(project, ref)}/webhook/deliveries")
+        return found
+
+    def test_webhook(self, project: str, ref: str, body: Any) -> Json:
+        result: Json = self._json(
+            "POST", f"{self._workflows(project, ref)}/webhook/test", body={"body": body}
+        )
+        return result

@@ -9,6 +9,7 @@ from meshhook.cli import (
     admin,
     backups,
     bundles,
+    hooks,
     runs,
     server,
     stats,
@@ -37,6 +38,7 @@ app.add_typer(vault.secrets_app, name="secrets")
 app.add_typer(vault.keys_app, name="keys")
 app.command("audit")(vault.audit)
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(hooks.hooks_app, name="hooks")
 app.command("worker")(runs.worker)
 app.command("backup")(backups.backup)
 app.command("restore")(backups.restore)

@@ -83,6 +83,18 @@ class NotFound(MeshHookError):
     slug = "not-found"
 
 
+class MethodNotAllowed(MeshHookError):
+    """``extra["allow"]`` (the methods that are) becomes the ``Allow`` header."""
+
+    status = 405
+    title = "Method not allowed"
+    slug = "method-not-allowed"
+
+    def headers(self) -> dict[str, str]:
+        allow = self.extra.get("allow")
+        return {"Allow": ", ".join(allow)} if allow else {}
+
+
 class Conflict(MeshHookError):
     status = 409
     title = "Conflict"

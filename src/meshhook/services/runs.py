@@ -60,59 +60,76 @@ def start(
     Without ``version``/``alias``: the alias ``production`` if set, else the
     published version. ``test`` runs the head draft (no completeness errors).
     """
-    value = {} if request.input is None else request.input
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         workflow = scope.find_workflow(workflow_ref)
-        store = scope.runs
-        now = datetime.now(UTC)
-        if request.idempotency_key is not None:
-            earlier = store.run_for_key(
-                workflow.id, request.idempotency_key, now - IDEMPOTENCY_WINDOW
-            )
-            if earlier is not None:
-                run = store.get(earlier)
-                assert run is not None, "an idempotency key points at its run"
-                return Started(run, created=False)
-        number, alias = _resolve_version(scope, workflow, request)
-        if request.test:
-            definition = _definition(scope, workflow, number)
-            _refuse_incomplete(scope, definition)
-            graph = graph_of(workflow.id, number, definition)
-        else:
-            graph = _cached_graph(scope, workflow.id, number)
-        trigger_node = _trigger_node(graph, request.trigger, workflow)
-        _check_input(graph, trigger_node, value)
-        queued = RunEvent(
-            1,
-            EventType.RUN_QUEUED,
-            now,
-            None,
-            {
-                "input": value,
-                "trigger_node": trigger_node,
-                "timeout_seconds": graph.timeout_seconds,
-            },
-        )
-        run = Run(
-            id=uuid.uuid4(),
-            project_id=scope.project.id,
-            workflow_id=workflow.id,
-            workflow_key=workflow.key,
-            version=number,
-            alias=alias,
-            test=request.test,
-            trigger=request.trigger,
-            created_at=now,
-            created_by=actor.label,
-            view=RunView.of(fold(graph, [queued])),
-        )
-        store.insert(run)
-        store.append(run.id, [queued])
-        store.enqueue(run.id, now)
-        announce_work(scope.session)
-        if request.idempotency_key is not None:
-            store.remember_key(workflow.id, request.idempotency_key, run.id, now)
-        return Started(run, created=True)
+        return start_in_scope(scope, actor.label, workflow, request)
+
+
+def start_in_scope(
+    scope: ProjectScope,
+    created_by: str,
+    workflow: Workflow,
+    request: StartRequest,
+    *,
+    resolved: tuple[int, str | None] | None = None,
+) -> Started:
+    """:func:`start` inside a transaction the caller opened (a webhook's);
+    ``resolved`` is the ``(version, alias)`` it already chose, if any."""
+    value = {} if request.input is None else request.input
+    store = scope.runs
+    now = datetime.now(UTC)
+    if request.idempotency_key is not None:
+        earlier = store.run_for_key(workflow.id, request.idempotency_key, now - IDEMPOTENCY_WINDOW)
+        if earlier is not None:
+            run = store.get(earlier)
+            assert run is not None, "an idempotency key points at its run"
+            return Started(run, created=False)
+    number, alias = resolved or _resolve_version(scope, workflow, request)
+    if request.test:
+        definition = _definition(scope, workflow, number)
+        _refuse_incomplete(scope, definition)
+        graph = graph_of(workflow.id, number, definition)
+    else:
+        graph = _cached_graph(scope, workflow.id, number)
+    trigger_node = _trigger_node(graph, request.trigger, workflow)
+    _check_input(graph, trigger_node, value)
+    queued = RunEvent(
+        1,
+        EventType.RUN_QUEUED,
+        now,
+        None,
+        {
+            "input": value,
+            "trigger_node": trigger_node,
+            "timeout_seconds": graph.timeout_seconds,
+        },
+    )
+    run = Run(
+        id=uuid.uuid4(),
+        project_id=scope.project.id,
+        workflow_id=workflow.id,
+        workflow_key=workflow.key,
+        version=number,
+        alias=alias,
+        test=request.test,
+        trigger=request.trigger,
+        created_at=now,
+        created_by=created_by,
+        view=RunView.of(fold(graph, [queued])),
+    )
+    store.insert(run)
+    store.append(run.id, [queued])
+    store.enqueue(run.id, now)
+    announce_work(scope.session)
+    if request.idempotency_key is not None:
+        store.remember_key(workflow.id, request.idempotency_key, run.id, now)
+    return Started(run, created=True)
+
+
+def default_version(scope: ProjectScope, workflow: Workflow) -> tuple[int, str | None]:
+    """The version a start without ``version``/``alias`` runs, and its alias;
+    :class:`Conflict` when nothing is published."""
+    return _resolve_version(scope, workflow, StartRequest())
 
 
 def _resolve_version(
@@ -237,6 +254,11 @@ def _cached_graph(scope: ProjectScope, workflow_id: uuid.UUID, number: int) -> R
     version = scope.versions.get(workflow_id, number)
     assert version is not None, "a run's version is never deleted while the run exists"
     return graph_of(workflow_id, number, definitions.load(version.definition))
+
+
+def version_graph(scope: ProjectScope, workflow_id: uuid.UUID, number: int) -> RunGraph:
+    """The graph of a version of a workflow of the scope's project."""
+    return _cached_graph(scope, workflow_id, number)
 
 
 def load_graph(scope: ProjectScope, run: Run) -> RunGraph:

@@ -350,3 +350,20 @@ def values_for_run(
             summary={"name": name, "purpose": purpose},
         )
     return found
+
+
+def values_for_hook(scope: ProjectScope, keys: Keys, names: Collection[str]) -> dict[str, str]:
+    """Decrypt the secrets a webhook checks requests with (its HMAC secret, its
+    JWT key), in a read-only transaction: not audited per request (a flood of
+    forged requests must not write), as the delivery log records each request."""
+    found: dict[str, str] = {}
+    data_key = _data_key(scope, keys, create=False) if names else None
+    if data_key is None:
+        return found
+    for name in sorted(set(names)):
+        ciphertext = scope.secrets.ciphertext(name)
+        if ciphertext is not None:
+            found[name] = envelope.decrypt_value(
+                data_key, ciphertext, project_id=str(scope.project.id), name=name
+            )
+    return found

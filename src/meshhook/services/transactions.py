@@ -14,6 +14,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.audit``       :class:`~meshhook.store.audit.AuditStore`
 ``scope.members``     :class:`~meshhook.store.projects.MembershipStore`
 ``scope.runs``        :class:`~meshhook.store.runs.RunStore`
+``scope.webhooks``    :class:`~meshhook.store.webhooks.WebhookStore`
 ====================  =====================================================
 
 Services never pass a project id to the store: a repository cannot name
@@ -53,6 +54,7 @@ from meshhook.store.runs import RunStore
 from meshhook.store.secrets import SecretStore
 from meshhook.store.stats import StatsStore
 from meshhook.store.versions import AliasStore, VersionStore
+from meshhook.store.webhooks import WebhookStore
 from meshhook.store.workflows import WorkflowStore
 
 
@@ -94,6 +96,7 @@ class ProjectScope:
         "session",
         "stats",
         "versions",
+        "webhooks",
         "workflows",
     )
 
@@ -110,6 +113,7 @@ class ProjectScope:
         self.members = MembershipStore(session, project_id)
         self.runs = RunStore(session, project_id)
         self.stats = StatsStore(session, project_id)
+        self.webhooks = WebhookStore(session, project_id)
 
     def find_workflow(
         self, ref: str, *, for_update: bool = False, deleted: bool = False

@@ -289,6 +289,51 @@ run_idempotency = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# A workflow's webhook ids: looked up by ``id_hash`` (SHA-256 of the id, so the
+# lookup's timing says nothing about valid ids); ``hook_id`` is kept to show the
+# URL to the project. The current id has no ``expires_at``; a rotated one keeps
+# working until its ``expires_at`` (the grace period).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("hook_id", String(64), nullable=False),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Index("ix_webhooks_workflow_id", "workflow_id"),
+)
+
+# The delivery log: one row per request that reached a known hook (no bodies,
+# no secrets), kept DELIVERY_RETENTION_DAYS.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("run_id", Uuid, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Column("client", String(64), nullable=True),
+    Column("failure", String(64), nullable=True),
+    Index("ix_webhook_deliveries_workflow_id_at", "workflow_id", "at"),
+)
+
+# The rate limit's token bucket per workflow, shared by every API process on
+# PostgreSQL (SQLite deployments have one process and keep it in memory).
+webhook_buckets = Table(
+    "webhook_buckets",
+    metadata,
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # Failed sign-ins per account (``key_hash`` = SHA-256 of the normalised email)
 # and per client address: the login back-off, shared by every API process.
 login_attempts = Table(
