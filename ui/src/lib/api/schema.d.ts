@@ -1030,6 +1030,14 @@ export interface components {
             /** Type */
             type: string;
         };
+        /** HealthOut */
+        HealthOut: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+        };
         /** ImportReportOut */
         ImportReportOut: {
             /** Created */
@@ -1252,6 +1260,21 @@ export interface components {
             name: string;
             /** Role */
             role: string;
+        };
+        /** ReadyOut */
+        ReadyOut: {
+            /**
+             * Database
+             * @description sqlite or postgresql.
+             */
+            database: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+            /** @description null when this process runs none. */
+            workers: components["schemas"]["WorkersOut"] | null;
         };
         /** ReplayOut */
         ReplayOut: {
@@ -1570,6 +1593,20 @@ export interface components {
             state: string;
             /** Tag */
             tag: string | null;
+        };
+        /**
+         * WorkersOut
+         * @description The in-process run workers of this server (``meshhook serve``).
+         */
+        WorkersOut: {
+            /** Active Runs */
+            active_runs: number;
+            /** Concurrency */
+            concurrency: number;
+            /** Name */
+            name: string;
+            /** Running */
+            running: boolean;
         };
         /** WorkflowDetailOut */
         WorkflowDetailOut: {
@@ -4648,9 +4685,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["HealthOut"];
                 };
             };
             /** @description The request was refused: problem details say why, with pointers in `errors`. */
@@ -4688,9 +4723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReadyOut"];
                 };
             };
             /** @description The request was refused: problem details say why, with pointers in `errors`. */
