@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from meshhook.api.deps import DatabaseDep, SettingsDep
+from meshhook.api.schemas.health import HealthOut, ReadyOut, WorkersOut
 from meshhook.domain.errors import ServiceUnavailable, Unauthorized
 from meshhook.security.tokens import same_secret
 
@@ -15,13 +16,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", name="healthz")
-def healthz() -> dict[str, str]:
+def healthz() -> HealthOut:
     """The process is up."""
-    return {"status": "ok"}
+    return HealthOut(status="ok")
 
 
 @router.get("/readyz", name="readyz")
-def readyz(request: Request, db: DatabaseDep) -> dict[str, object]:
+def readyz(request: Request, db: DatabaseDep) -> ReadyOut:
     """The process can reach its database, and its in-process run workers are
     claiming runs; 503 (problem+json, saying which) when either is not so."""
     try:
@@ -34,11 +35,11 @@ def readyz(request: Request, db: DatabaseDep) -> dict[str, object]:
     problem = worker.health_problem() if worker is not None else None
     if problem is not None:
         raise ServiceUnavailable(f"the run workers are not healthy: {problem}")
-    return {
-        "status": "ok",
-        "database": db.dialect,
-        "workers": worker.status() if worker is not None else None,
-    }
+    return ReadyOut(
+        status="ok",
+        database=db.dialect,
+        workers=WorkersOut.model_validate(worker.status()) if worker is not None else None,
+    )
 
 
 @router.get("/metrics", name="metrics", include_in_schema=False)

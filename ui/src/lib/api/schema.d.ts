@@ -1229,6 +1229,14 @@ export interface components {
             /** Type */
             type: string;
         };
+        /** HealthOut */
+        HealthOut: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+        };
         /** ImportReportOut */
         ImportReportOut: {
             /** Created */
@@ -1475,6 +1483,21 @@ export interface components {
             name: string;
             /** Role */
             role: string;
+        };
+        /** ReadyOut */
+        ReadyOut: {
+            /**
+             * Database
+             * @description sqlite or postgresql.
+             */
+            database: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+            /** @description null when this process runs none. */
+            workers: components["schemas"]["WorkersOut"] | null;
         };
         /** Received */
         Received: {
@@ -1894,6 +1917,25 @@ export interface components {
          * @enum {string}
          */
         Window: "1h" | "24h" | "7d" | "30d";
+        /**
+         * WorkersOut
+         * @description The in-process run workers of this server (``meshhook serve``).
+         */
+        WorkersOut: {
+            /** Active Runs */
+            active_runs: number;
+            /** Concurrency */
+            concurrency: number;
+            /**
+             * Healthy
+             * @description Claiming runs: the last round succeeded, recently.
+             */
+            healthy: boolean;
+            /** Name */
+            name: string;
+            /** Running */
+            running: boolean;
+        };
         /** WorkflowDetailOut */
         WorkflowDetailOut: {
             /** Content Hash */
@@ -5305,9 +5347,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["HealthOut"];
                 };
             };
             /** @description The request was refused: problem details say why, with pointers in `errors`. */
@@ -5855,9 +5895,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReadyOut"];
                 };
             };
             /** @description The request was refused: problem details say why, with pointers in `errors`. */
