@@ -57,6 +57,7 @@ class RunOut(BaseModel):
     workflow_key: str
     version: int
     alias: str | None
+    canary: bool = Field(description="The version was picked through the alias's canary.")
     test: bool
     trigger: str
     status: str
@@ -146,7 +147,11 @@ def list_runs(
     status: Annotated[
         str | None, Query(pattern="^(queued|running|waiting|succeeded|failed|cancelled)$")
     ] = None,
-    trigger: Annotated[str | None, Query(pattern="^(manual|webhook|resume)$")] = None,
+    trigger: Annotated[str | None, Query(pattern="^(manual|webhook|resume|schedule)$")] = None,
+    version: Annotated[
+        int | None,
+        Query(ge=1, le=2_147_483_647, description="Runs of this version (with `workflow`)."),
+    ] = None,
     test: bool | None = None,
     dead_letter: Annotated[
         bool | None, Query(description="true: failed runs that resume can retry.")
@@ -158,6 +163,7 @@ def list_runs(
     """The project's runs, newest first."""
     query = RunQuery(
         workflow=workflow,
+        version=version,
         status=status,
         trigger=trigger,
         test=test,

@@ -70,21 +70,41 @@ class PublishBody(RequestBody):
     note: str | None = Field(default=None, max_length=2_000)
 
 
+class CanaryBody(RequestBody):
+    version: int = Field(ge=1, le=2_147_483_647, description="Another published version.")
+    weight: int = Field(ge=0, le=100, description="Percent of the alias's runs it takes.")
+
+
 class AliasBody(RequestBody):
     version: int = Field(ge=1, le=2_147_483_647)
+    canary: CanaryBody | None = Field(
+        default=None,
+        description="A weighted canary; omitted or null drops any canary. Pointing "
+        "`version` at the canary's version promotes it.",
+    )
+
+
+class CanaryOut(BaseModel):
+    version: int
+    weight: int
 
 
 class AliasOut(BaseModel):
     name: str
     version: int
+    canary: CanaryOut | None
     updated_at: datetime
     updated_by: str
 
     @classmethod
     def of(cls, alias: Alias) -> AliasOut:
+        canary = None
+        if alias.canary_version is not None:
+            canary = CanaryOut(version=alias.canary_version, weight=alias.canary_weight or 0)
         return cls(
             name=alias.name,
             version=alias.version,
+            canary=canary,
             updated_at=alias.updated_at,
             updated_by=alias.updated_by,
         )
@@ -192,8 +212,10 @@ def set_alias(
     body: Annotated[AliasBody, Depends(json_body(AliasBody, role=Role.ADMIN))],
     db: DatabaseDep,
 ) -> AliasOut:
-    """Point an alias (e.g. ``production``) at a published version (admin)."""
-    return AliasOut.of(versions.set_alias(db, actor, project, workflow, name, body.version))
+    """Point an alias (e.g. ``production``) at a published version (admin),
+    optionally with a weighted canary; the body replaces the alias."""
+    canary = versions.Canary(body.canary.version, body.canary.weight) if body.canary else None
+    return AliasOut.of(versions.set_alias(db, actor, project, workflow, name, body.version, canary))
 
 
 @router.delete("/aliases/{name}", name="delete_alias", status_code=204)
