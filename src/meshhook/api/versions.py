@@ -16,7 +16,7 @@ from meshhook.api.workflows import ProblemOut, WorkflowDetailOut, detail_respons
 from meshhook.domain.accounts import Role
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.workflows import Alias, VersionInfo
-from meshhook.services import versions
+from meshhook.services import schedules, versions
 
 router = APIRouter(prefix="/api/v1/projects/{project}/workflows/{workflow}", tags=["versions"])
 
@@ -194,6 +194,37 @@ def revert_to_version(
 ) -> Response:
     """A new head version equal to version ``number``; ``?publish=true`` publishes it too."""
     return detail_response(versions.revert(db, actor, project, workflow, number, publish=publish))
+
+
+class ScheduleOut(BaseModel):
+    node_id: str
+    version: int = Field(description="The live version whose schedule node this is.")
+    cron: str | None
+    every_seconds: int | None
+    timezone: str
+    catch_up: str
+    max_catch_up: int
+    next_due_at: str
+    last_fired_at: str | None
+    upcoming: list[str] = Field(description="The next fire times, UTC, soonest first.")
+
+
+class SchedulesOut(BaseModel):
+    items: list[ScheduleOut]
+
+
+@router.get("/schedule", name="get_schedule", response_model=SchedulesOut)
+def get_schedule(
+    project: str,
+    workflow: str,
+    db: DatabaseDep,
+    actor: CurrentActor,
+    count: Annotated[int, Query(ge=1, le=50, description="How many fire times.")] = 5,
+) -> SchedulesOut:
+    """The workflow's schedule triggers (of its live version: alias `production`,
+    else the published version) and their next fire times; empty when none."""
+    views = schedules.describe(db, actor, project, workflow, count=count)
+    return SchedulesOut(items=[ScheduleOut(**view.as_json()) for view in views])
 
 
 @router.get("/aliases", name="list_aliases")

@@ -98,7 +98,11 @@ def start_in_scope(
         graph = graph_of(workflow.id, number, definition)
     else:
         graph = _cached_graph(scope, workflow.id, number)
-    trigger_node = request.trigger_node or _trigger_node(graph, request.trigger, workflow)
+    asked = graph.by_id.get(request.trigger_node or "")
+    if asked is not None and asked.is_trigger:
+        trigger_node = asked.id
+    else:
+        trigger_node = _trigger_node(graph, request.trigger, workflow)
     _check_input(graph, trigger_node, value)
     queued = RunEvent(
         1,

@@ -14,6 +14,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.audit``       :class:`~meshhook.store.audit.AuditStore`
 ``scope.members``     :class:`~meshhook.store.projects.MembershipStore`
 ``scope.runs``        :class:`~meshhook.store.runs.RunStore`
+``scope.schedules``   :class:`~meshhook.store.schedules.ScheduleStore`
 ====================  =====================================================
 
 Services never pass a project id to the store: a repository cannot name
@@ -49,6 +50,7 @@ from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
 from meshhook.store.runs import RunStore
+from meshhook.store.schedules import ScheduleStore
 from meshhook.store.secrets import SecretStore
 from meshhook.store.versions import AliasStore, VersionStore
 from meshhook.store.workflows import WorkflowStore
@@ -88,6 +90,7 @@ class ProjectScope:
         "project",
         "role",
         "runs",
+        "schedules",
         "secrets",
         "session",
         "versions",
@@ -106,6 +109,7 @@ class ProjectScope:
         self.audit = AuditStore(session, project_id)
         self.members = MembershipStore(session, project_id)
         self.runs = RunStore(session, project_id)
+        self.schedules = ScheduleStore(session, project_id)
 
     def find_workflow(
         self, ref: str, *, for_update: bool = False, deleted: bool = False

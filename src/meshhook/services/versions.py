@@ -34,7 +34,7 @@ from meshhook.domain.workflows import (
     check_text,
     check_version_tag,
 )
-from meshhook.services import definitions
+from meshhook.services import definitions, schedules
 from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.store.db import Database
 
@@ -249,6 +249,7 @@ def _publish_locked(
         workflow,
         {"version": number, "previous": previous, "tag": tag},
     )
+    schedules.sync(scope, workflow.id)
 
 
 def publish(
@@ -335,6 +336,7 @@ def delete_alias(db: Database, actor: Actor, project_key: str, ref: str, name: s
         if existing is None:
             raise NotFound(f"workflow {workflow.key!r} has no alias {name!r}")
         scope.aliases.delete(workflow.id, name)
+        schedules.sync(scope, workflow.id)
         scope.record_event(
             actor, "alias.delete", workflow, {"alias": name, "version": existing.version}
         )
@@ -388,6 +390,7 @@ def set_alias(
         if existing is not None and _same_target(existing, alias):
             return existing
         scope.aliases.put(alias, exists=existing is not None)
+        schedules.sync(scope, workflow.id)
         scope.record_event(
             actor,
             _alias_action(existing, alias),

@@ -22,7 +22,7 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-_DUE = "meshhook_due_schedules(max_rows integer)"
+_DUE = "meshhook_due_schedules(at timestamptz, max_rows integer)"
 
 
 def upgrade() -> None:
@@ -79,7 +79,7 @@ def _create_due_function() -> None:
         LANGUAGE sql STABLE SECURITY DEFINER
         SET search_path = pg_catalog, {quoted}, pg_temp AS $$
           SELECT s.project_id, s.workflow_id, s.node_id::text, s.next_due_at FROM schedules s
-          WHERE s.next_due_at <= now() ORDER BY s.next_due_at LIMIT max_rows
+          WHERE s.next_due_at <= at ORDER BY s.next_due_at LIMIT max_rows
         $$
         """
     )
