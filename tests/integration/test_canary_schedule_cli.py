@@ -48,6 +48,8 @@ def test_canary_set_list_promote_and_drop(api: TestClient, owner: Member) -> Non
     out = run("workflows", "alias", "split", "production", "1", "--canary", "2", "--weight", "20")
     assert "production → version 1, canary version 2 at 20%" in out.stdout
     assert "v2 at 20%" in run("workflows", "alias", "split", "--list").stdout
+    shown = run("workflows", "show", "split").stdout
+    assert "production → version 1 (canary version 2 at 20%)" in shown
     assert (
         "go together"
         in run("workflows", "alias", "split", "production", "1", "--canary", "2", code=2).output
@@ -86,3 +88,6 @@ def test_workflows_schedule_shows_the_next_fire_times(api: TestClient, owner: Me
     shown = run("workflows", "schedule", "daily", "--count", "2").stdout
     assert "tick: cron 30 6 * * * (UTC), version 1, catch up latest" in shown
     assert shown.count("T06:30:00+00:00") == 2
+    details = run("workflows", "show", "daily").stdout
+    assert "schedule tick: next " in details
+    assert details.count("T06:30:00+00:00") == 3

@@ -208,6 +208,7 @@ def show(
 ) -> None:
     """Show a workflow (or one version); --definition prints the definition to save later."""
     aliases: list[dict[str, Any]] = []
+    timers: list[dict[str, Any]] = []
     with api(as_json) as client:
         if version is None:
             body = client.get_workflow(project, ref).body
@@ -215,6 +216,8 @@ def show(
             body = client.get_version(project, ref, version)
         if not (definition or as_json):
             aliases = client.list_aliases(project, ref)
+            if version is None:
+                timers = client.get_schedule(project, ref, count=3)["items"]
     if definition:
         emit(body["definition"])
         return
@@ -230,7 +233,9 @@ def show(
         if body["tags"]:
             say("tags: " + ", ".join(body["tags"]))
         if aliases:
-            say("aliases: " + ", ".join(f"{a['name']} → version {a['version']}" for a in aliases))
+            say("aliases: " + ", ".join(_alias_text(a) for a in aliases))
+        for timer in timers:
+            say(f"schedule {timer['node_id']}: next " + ", ".join(timer["upcoming"]))
         say(f"updated {body['updated_at']} by {body['updated_by']}")
         nodes = body["definition"].get("nodes", [])
         say(f"{len(nodes)} node(s): " + ", ".join(f"{n['id']} ({n['type']})" for n in nodes))
@@ -588,6 +593,14 @@ def alias(
         emit(found)
     else:
         say(f"{ref}: {found['name']} → version {found['version']}" + _canary_suffix(found))
+
+
+def _alias_text(item: Any) -> str:
+    text = f"{item['name']} → version {item['version']}"
+    canary = item.get("canary")
+    if canary:
+        text += f" (canary version {canary['version']} at {canary['weight']}%)"
+    return text
 
 
 def _move_canary(client: Any, project: str, ref: str, name: str, *, promote: bool) -> Any:
