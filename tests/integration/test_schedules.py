@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
-from meshhook.domain.accounts import Role
+from meshhook.domain.accounts import Actor, Role
 from meshhook.services import runs, schedules, versions, workflows
 from meshhook.services.runs import RunQuery
 from meshhook.services.transactions import project_transaction
@@ -174,3 +175,53 @@ def test_a_bad_cron_or_time_zone_is_a_problem_with_a_pointer(
     found = {(e["path"], e["code"]) for e in problem["errors"]}
     assert ("/nodes/0/config/cron", "config.cron") in found
     assert ("/nodes/0/config/timezone", "config.timezone") in found
+
+
+def _scheduled_in(db: Database, actor: Any, project: str) -> None:
+    created = workflows.create(
+        db, actor, project, NewWorkflow(name="Every"), definition=scheduled(every_seconds=60)
+    )
+    versions.publish(db, actor, project, created.workflow.key)
+
+
+def test_raw_sql_on_schedules_sees_only_the_scoped_project_and_the_due_function_is_narrow(
+    postgres_db: Database, alice: Member
+) -> None:
+    _scheduled_in(postgres_db, alice.actor, "alpha")
+    _scheduled_in(postgres_db, Actor.cli(), "beta")
+    with project_transaction(postgres_db, alice.actor, "alpha", Role.VIEWER) as scope:
+        seen = {row.project_id for row in scope.session.execute(text("SELECT * FROM schedules"))}
+        assert seen == {scope.project.id}
+    with postgres_db.engine.connect() as connection:
+        [row] = connection.execute(
+            text(
+                "SELECT prosecdef, proconfig,"
+                " has_function_privilege(:app, p.oid, 'EXECUTE') AS app_may_call,"
+                " coalesce(array_to_string(proacl, ','), '') AS acl"
+                " FROM pg_proc p WHERE proname = 'meshhook_due_schedules'"
+            ),
+            {"app": postgres_db.app_role},
+        ).all()
+    assert row.prosecdef
+    assert any(setting.startswith("search_path=pg_catalog, ") for setting in row.proconfig)
+    assert not any(entry.startswith("=") for entry in row.acl.split(",")), row.acl
+    assert row.app_may_call
+    # The worker's tick finds both projects' schedules through it, and fires each once.
+    assert schedules.tick(postgres_db, datetime.now(UTC) + timedelta(minutes=1, seconds=1)) == 2
+
+
+def test_an_imported_bundle_starts_its_schedule(
+    client: TestClient, db: Database, owner: Member
+) -> None:
+    key = publish(db, owner, scheduled(every_seconds=300))
+    exported = client.get(f"{BASE}/{key}/export", headers=owner.headers)
+    assert exported.status_code == 200
+    workflows.delete(db, owner.actor, "alpha", key)
+    imported = client.post(
+        "/api/v1/projects/alpha/import",
+        content=exported.content,
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
+    assert imported.status_code in {200, 201}, imported.text
+    [view] = schedules.describe(db, owner.actor, "alpha", key)
+    assert view.spec.every_seconds == 300
