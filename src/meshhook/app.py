@@ -21,6 +21,7 @@ from meshhook.api import (
     projects,
     runs,
     secrets,
+    stats,
     users,
     versions,
     web,
@@ -34,6 +35,7 @@ from meshhook.services.keys import provider_for
 from meshhook.services.logins import LoginLimits
 from meshhook.settings import Settings
 from meshhook.store.db import Database, create_database
+from meshhook.tracing import Tracing
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -42,15 +44,27 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    settings: Settings, database: Database | None = None, *, run_workers: bool = False
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    run_workers: bool = False,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
     """Build the HTTP app on ``database`` (or one made from ``settings``).
 
     The schema must already be migrated (``meshhook serve`` does that first).
     ``run_workers`` starts ``settings.workers`` in-process run workers with the
     app (``serve`` does; tests start their own when they need them).
+    ``tracing`` defaults to OpenTelemetry over OTLP when
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, nothing otherwise.
     """
-    db = database or create_database(settings.db_url, app_role=settings.db_app_role)
+    tracing = tracing or Tracing.from_environment()
+    db = database or create_database(
+        settings.db_url,
+        app_role=settings.db_app_role,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     owns_database = database is None
 
     @asynccontextmanager
@@ -63,6 +77,7 @@ def create_app(
                 app.state.keys,
                 worker_settings(settings),
                 metrics=EngineMetrics(app.state.metrics.registry),
+                tracing=tracing,
             )
             app.state.wake_workers = worker.wake
             app.state.worker = worker
@@ -73,6 +88,7 @@ def create_app(
             await task
         if owns_database:
             db.dispose()
+        tracing.shutdown()
 
     app = FastAPI(
         title="MeshHook",
@@ -104,6 +120,7 @@ def create_app(
         bundles,
         secrets,
         runs,
+        stats,
     ):
         app.include_router(module.router)
     web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above
@@ -113,5 +130,5 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         max_bundle_bytes=settings.max_bundle_bytes,
     )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, tracing=tracing)
     return app

@@ -20,6 +20,7 @@ from meshhook import heap
 from meshhook.api.bodies import takes_bundle
 from meshhook.api.errors import problem_response
 from meshhook.domain.errors import PayloadTooLarge
+from meshhook.tracing import Tracing
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -56,9 +57,10 @@ class RequestContextMiddleware:
     own: API answers carry private data that no shared cache should keep.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, tracing: Tracing | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.tracing = tracing or Tracing(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,22 +90,28 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(elapsed)
-            log.info(
-                "request",
-                method=method,
-                path=scope["path"],
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+        method = scope["method"]
+        with self.tracing.request(method, _headers_of(scope)) as span:
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                self.metrics.requests.labels(method, template, str(status)).inc()
+                self.metrics.latency.labels(method, template).observe(elapsed)
+                log.info(
+                    "request",
+                    method=method,
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+                if span is not None:
+                    span.update_name(f"{method} {template}")
+                    span.set_attribute("http.route", template)
+                    span.set_attribute("http.response.status_code", status)
+                    span.set_attribute("meshhook.request_id", request_id)
 
 
 class BodyGuardMiddleware:
@@ -213,6 +221,10 @@ def _has_nul(scope: Scope) -> bool:
 
 def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
+
+
+def _headers_of(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
 
 
 def _header(scope: Scope, name: str) -> Any:

@@ -618,6 +618,14 @@ class MeshHookClient:
         page: Json = self._json("GET", self._runs(project), params={**params, "limit": limit})
         return page
 
+    def stats(self, project: str, *, workflow: str | None = None, window: str = "24h") -> Json:
+        """Run statistics of the project, or of one workflow."""
+        base = f"/projects/{_segment(project)}"
+        if workflow is not None:
+            base += f"/workflows/{_segment(workflow)}"
+        figures: Json = self._json("GET", f"{base}/stats", params={"window": window})
+        return figures
+
     def run_events(self, project: str, run: str, *, after: int = 0) -> Json:
         page: Json = self._json(
             "GET", f"{self._runs(project, run)}/events", params={"after": after, "limit": PAGE_MAX}

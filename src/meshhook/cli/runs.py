@@ -18,6 +18,7 @@ from meshhook.cli.workflows import AsJson, Project, Ref, add_row, api, emit, say
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.logs import configure_logging
 from meshhook.services.keys import provider_for
+from meshhook.tracing import Tracing
 
 runs_app = typer.Typer(
     help="Runs of workflows (over the HTTP API: MESHHOOK_URL, MESHHOOK_TOKEN).",
@@ -255,10 +256,12 @@ def worker(
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     db = open_database(settings)
+    tracing = Tracing.from_environment()
     runner = Worker(
         db,
         provider_for(settings),
         worker_settings(settings, concurrency or max(settings.workers, 1)),
+        tracing=tracing,
     )
 
     async def main() -> None:
@@ -271,3 +274,4 @@ def worker(
         asyncio.run(main())
     finally:
         db.dispose()
+        tracing.shutdown()

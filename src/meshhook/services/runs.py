@@ -19,6 +19,7 @@ from meshhook.domain.runs.graph import RunGraph
 from meshhook.domain.runs.resume import seed_resumed
 from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.domain.runs.state import apply, fold
+from meshhook.domain.stats import RunOutcome
 from meshhook.domain.validation import completeness_problems
 from meshhook.domain.workflows import Alias, VersionState, Workflow
 from meshhook.services import definitions
@@ -437,6 +438,8 @@ def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> 
         store.append(run.id, [event])
         view = RunView.of(state)
         store.save_view(run.id, view)
+        if not run.test:
+            scope.stats.record(run.workflow_id, RunOutcome.of(state, view.dead_letter))
         return Run(**{**_fields(run), "view": view})
 
 

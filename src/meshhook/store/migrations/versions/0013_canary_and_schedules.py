@@ -5,7 +5,7 @@ under row-level security, and a function workers use to find due ones across
 projects.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -18,7 +18,7 @@ from meshhook.store.migrations import postgres as pg
 from meshhook.store.types import UTCDateTime
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
