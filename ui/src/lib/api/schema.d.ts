@@ -549,6 +549,26 @@ export interface paths {
         patch: operations["update_secret"];
         trace?: never;
     };
+    "/api/v1/projects/{project}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Project Stats
+         * @description Finished runs of every workflow in the project (test runs excluded).
+         */
+        get: operations["project_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/validate": {
         parameters: {
             query?: never;
@@ -769,6 +789,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/workflows/{workflow}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workflow Stats
+         * @description Finished runs of one workflow (test runs excluded).
+         */
+        get: operations["workflow_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/workflows/{workflow}/versions": {
         parameters: {
             query?: never;
@@ -979,7 +1019,8 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description The process can reach its database; and its in-process run workers.
+         * @description The process can reach its database, and its in-process run workers are
+         *     claiming runs; 503 (problem+json, saying which) when either is not so.
          */
         get: operations["readyz"];
         put?: never;
@@ -1041,6 +1082,13 @@ export interface components {
             version: number;
             /** Weight */
             weight: number;
+        };
+        /** ErrorCount */
+        ErrorCount: {
+            /** Code */
+            code: string;
+            /** Count */
+            count: number;
         };
         /** EventOut */
         EventOut: {
@@ -1171,6 +1219,21 @@ export interface components {
              */
             token: string;
         };
+        /** NodeStats */
+        NodeStats: {
+            /** Failures */
+            failures: number;
+            /** Max Ms */
+            max_ms: number;
+            /** Mean Ms */
+            mean_ms: number | null;
+            /** Node Id */
+            node_id: string;
+            /** Steps */
+            steps: number;
+            /** Workflow */
+            workflow: string;
+        };
         /** Page[AuditEntryOut] */
         Page_AuditEntryOut_: {
             /** Items */
@@ -1205,6 +1268,15 @@ export interface components {
             items: components["schemas"]["WorkflowOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** Percentiles */
+        Percentiles: {
+            /** P50 */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+            /** P99 */
+            p99: number | null;
         };
         /** ProblemOut */
         ProblemOut: {
@@ -1269,6 +1341,19 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "editor" | "admin" | "owner";
+        /** RunCounts */
+        RunCounts: {
+            /** Cancelled */
+            cancelled: number;
+            /** Dead Lettered */
+            dead_lettered: number;
+            /** Failed */
+            failed: number;
+            /** Finished */
+            finished: number;
+            /** Succeeded */
+            succeeded: number;
+        };
         /** RunOut */
         RunOut: {
             /** Alias */
@@ -1437,6 +1522,42 @@ export interface components {
             /** Last Used At */
             last_used_at: string | null;
         };
+        /** StatsOut */
+        StatsOut: {
+            /** @description Queued to finished. */
+            duration_ms: components["schemas"]["Percentiles"];
+            /**
+             * Errors
+             * @description The most frequent error codes.
+             */
+            errors: components["schemas"]["ErrorCount"][];
+            /**
+             * Failing Nodes
+             * @description By failed steps.
+             */
+            failing_nodes: components["schemas"]["NodeStats"][];
+            /** @description Queued to the first step. */
+            queue_lag_ms: components["schemas"]["Percentiles"];
+            runs: components["schemas"]["RunCounts"];
+            /**
+             * Since
+             * @description Start of the first hour counted (UTC).
+             */
+            since: string;
+            /**
+             * Slowest Nodes
+             * @description By mean step duration.
+             */
+            slowest_nodes: components["schemas"]["NodeStats"][];
+            /**
+             * Success Rate
+             * @description succeeded / finished; null without runs.
+             */
+            success_rate: number | null;
+            /** Until */
+            until: string;
+            window: components["schemas"]["Window"];
+        };
         /** StepOut */
         StepOut: {
             /** Attempts */
@@ -1599,6 +1720,11 @@ export interface components {
             /** Tag */
             tag: string | null;
         };
+        /**
+         * Window
+         * @enum {string}
+         */
+        Window: "1h" | "24h" | "7d" | "30d";
         /** WorkflowDetailOut */
         WorkflowDetailOut: {
             /** Content Hash */
@@ -2771,6 +2897,40 @@ export interface operations {
             };
         };
     };
+    project_stats: {
+        parameters: {
+            query?: {
+                /** @description 1h, 24h, 7d or 30d. */
+                window?: components["schemas"]["Window"];
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     validate_definition: {
         parameters: {
             query?: never;
@@ -3392,6 +3552,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SchedulesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    workflow_stats: {
+        parameters: {
+            query?: {
+                /** @description 1h, 24h, 7d or 30d. */
+                window?: components["schemas"]["Window"];
+            };
+            header?: never;
+            path: {
+                project: string;
+                workflow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsOut"];
                 };
             };
             /** @description Validation Error */
