@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
+from meshhook.domain.errors import NotFound
 from meshhook.store.repository import ProjectRepository
-from meshhook.store.tables import schedules
+from meshhook.store.tables import schedules, workflows
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +68,33 @@ class ScheduleStore(ProjectRepository):
             self.session.execute(
                 update(schedules).where(*self._key(row.workflow_id, row.node_id)).values(**values)
             )
-        else:
-            self.session.execute(
-                insert(schedules).values(
-                    workflow_id=row.workflow_id,
-                    node_id=row.node_id,
-                    project_id=self.project_id,
-                    **values,
-                )
-            )
+            return
+        # Inserted through the workflow row, so only a workflow of the project takes one.
+        source = select(
+            workflows.c.id,
+            literal(row.node_id, schedules.c.node_id.type),
+            workflows.c.project_id,
+            literal(row.version, schedules.c.version.type),
+            literal(row.spec, schedules.c.spec.type),
+            literal(row.next_due_at, schedules.c.next_due_at.type),
+            literal(row.last_fired_at, schedules.c.last_fired_at.type),
+            literal(row.updated_at, schedules.c.updated_at.type),
+        ).where(workflows.c.project_id == self.project_id, workflows.c.id == row.workflow_id)
+        columns = [
+            "workflow_id",
+            "node_id",
+            "project_id",
+            "version",
+            "spec",
+            "next_due_at",
+            "last_fired_at",
+            "updated_at",
+        ]
+        inserted = self.session.execute(
+            insert(schedules).from_select(columns, source).returning(schedules.c.node_id)
+        ).first()
+        if inserted is None:
+            raise NotFound(f"no workflow {row.workflow_id} in this project")
 
     def remove(self, workflow_id: UUID, node_id: str | None = None) -> None:
         """One schedule of the workflow, or (``node_id`` None) all of them."""
