@@ -70,6 +70,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", W + "/versions/{number}"): Role.VIEWER,
     ("POST", W + "/versions/{number}/revert"): Role.EDITOR,
     ("GET", W + "/aliases"): Role.VIEWER,
+    ("GET", W + "/schedule"): Role.VIEWER,
     ("PUT", W + "/aliases/{name}"): Role.ADMIN,
     ("DELETE", W + "/aliases/{name}"): Role.ADMIN,
     ("GET", P + "/secrets"): Role.ADMIN,

@@ -41,6 +41,7 @@ from meshhook.store import repository
 from meshhook.store.db import Database
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.runs import EventConflict, RunFilter
+from meshhook.store.schedules import ScheduleRow
 from meshhook.store.tables import metadata
 from meshhook.store.version_content import MAX_CHAIN_LENGTH
 from meshhook.store.versions import Rewrite
@@ -582,6 +583,7 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         scope.webhooks.issue(workflow.id, f"{project}-hook", f"{project}-hash", NOW)
         scope.webhooks.add_deliveries([_delivery(workflow.id, run.id)])
         scope.webhooks.take_token(workflow.id, 1.0, 5, NOW)
+        scope.schedules.put(_schedule(workflow.id), exists=False)
     return Tenant(pid, workflow, trashed, secret, member.actor.user_id, run, key)
 
 
@@ -606,6 +608,10 @@ def _delivery(workflow_id: uuid.UUID, run_id: uuid.UUID | None) -> Delivery:
 
 def _rewrite_all(version: Any) -> Rewrite:
     return Rewrite(b"{}\n", "sha256:" + "0" * 64, ())
+
+
+def _schedule(workflow_id: uuid.UUID) -> ScheduleRow:
+    return ScheduleRow(workflow_id, "tick", 1, {"every_seconds": 60}, NOW, None, NOW)
 
 
 def _alias(b: Tenant) -> Alias:
@@ -669,6 +675,19 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ],
     ("RunStore", "remember_key"): [
         lambda s, b: s.remember_key(b.workflow.id, b.idempotency_key, b.run.id, NOW)
+    ],
+    ("ScheduleStore", "for_workflow"): [lambda s, b: s.for_workflow(b.workflow.id)],
+    ("ScheduleStore", "put"): [
+        lambda s, b: s.put(_schedule(b.workflow.id), exists=False),
+        lambda s, b: s.put(_schedule(b.workflow.id), exists=True),
+    ],
+    ("ScheduleStore", "remove"): [
+        lambda s, b: s.remove(b.workflow.id, "tick"),
+        lambda s, b: s.remove(b.workflow.id),
+    ],
+    ("ScheduleStore", "claim"): [lambda s, b: s.claim(b.workflow.id, "tick", NOW)],
+    ("ScheduleStore", "advance"): [
+        lambda s, b: s.advance(b.workflow.id, "tick", NOW + timedelta(days=1), NOW)
     ],
     ("SecretStore", "records"): [lambda s, b: s.records()],
     ("SecretStore", "names"): [lambda s, b: s.names()],
@@ -783,6 +802,7 @@ STORE_OF = {
     "AuditStore": "audit",
     "MembershipStore": "members",
     "RunStore": "runs",
+    "ScheduleStore": "schedules",
     "SecretStore": "secrets",
     "StatsStore": "stats",
     "VersionStore": "versions",
@@ -856,7 +876,10 @@ def test_another_projects_ids_find_nothing_and_change_nothing(db: Database) -> N
     b = populate(db, "beta", "bob@example.com")
     before = tenant_rows(db)
     b_rows = of_project(before, b.project_id)
-    assert all(b_rows[name] for name in ("workflows", "aliases", "secrets", "runs", "run_queue"))
+    assert all(
+        b_rows[name]
+        for name in ("workflows", "aliases", "secrets", "runs", "run_queue", "schedules")
+    )
     markers = b.markers()
     for (cls, method), calls in sorted(CASES.items()):
         for index, call in enumerate(calls):

@@ -102,7 +102,11 @@ def list_runs(
     status: Annotated[
         str | None, Query(pattern="^(queued|running|waiting|succeeded|failed|cancelled)$")
     ] = None,
-    trigger: Annotated[str | None, Query(pattern="^(manual|webhook|resume)$")] = None,
+    trigger: Annotated[str | None, Query(pattern="^(manual|webhook|resume|schedule)$")] = None,
+    version: Annotated[
+        int | None,
+        Query(ge=1, le=2_147_483_647, description="Runs of this version (with `workflow`)."),
+    ] = None,
     test: bool | None = None,
     dead_letter: Annotated[
         bool | None, Query(description="true: failed runs that resume can retry.")
@@ -114,6 +118,7 @@ def list_runs(
     """The project's runs, newest first."""
     query = RunQuery(
         workflow=workflow,
+        version=version,
         status=status,
         trigger=trigger,
         test=test,

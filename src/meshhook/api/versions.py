@@ -14,6 +14,8 @@ from meshhook.api.schemas.versions import (
     AliasBody,
     AliasOut,
     PublishBody,
+    ScheduleOut,
+    SchedulesOut,
     VersionDetailOut,
     VersionOut,
 )
@@ -25,7 +27,7 @@ from meshhook.domain.limits import (
     MAX_VERSION,
     cap_problems,
 )
-from meshhook.services import versions
+from meshhook.services import schedules, versions
 
 router = APIRouter(prefix="/api/v1/projects/{project}/workflows/{workflow}", tags=["versions"])
 
@@ -114,6 +116,20 @@ def revert_to_version(
     return detail_response(versions.revert(db, actor, project, workflow, number, publish=publish))
 
 
+@router.get("/schedule", name="get_schedule", response_model=SchedulesOut)
+def get_schedule(
+    project: str,
+    workflow: str,
+    db: DatabaseDep,
+    actor: CurrentActor,
+    count: Annotated[int, Query(ge=1, le=50, description="How many fire times.")] = 5,
+) -> SchedulesOut:
+    """The workflow's schedule triggers (of its live version: alias `production`,
+    else the published version) and their next fire times; empty when none."""
+    views = schedules.describe(db, actor, project, workflow, count=count)
+    return SchedulesOut(items=[ScheduleOut(**view.as_json()) for view in views])
+
+
 @router.get("/aliases", name="list_aliases")
 def list_aliases(
     project: str, workflow: str, db: DatabaseDep, actor: CurrentActor
@@ -130,8 +146,10 @@ def set_alias(
     body: Annotated[AliasBody, Depends(json_body(AliasBody, role=Role.ADMIN))],
     db: DatabaseDep,
 ) -> AliasOut:
-    """Point an alias (e.g. ``production``) at a published version (admin)."""
-    return AliasOut.of(versions.set_alias(db, actor, project, workflow, name, body.version))
+    """Point an alias (e.g. ``production``) at a published version (admin),
+    optionally with a weighted canary; the body replaces the alias."""
+    canary = versions.Canary(body.canary.version, body.canary.weight) if body.canary else None
+    return AliasOut.of(versions.set_alias(db, actor, project, workflow, name, body.version, canary))
 
 
 @router.delete("/aliases/{name}", name="delete_alias", status_code=204)

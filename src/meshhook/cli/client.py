@@ -420,16 +420,25 @@ class MeshHookClient:
         aliases: list[Json] = self._json("GET", self._workflows(project, ref) + "/aliases")
         return aliases
 
-    def set_alias(self, project: str, ref: str, name: str, version: int) -> Json:
+    def set_alias(
+        self, project: str, ref: str, name: str, version: int, canary: Json | None = None
+    ) -> Json:
+        body: Json = {"version": version}
+        if canary is not None:
+            body["canary"] = canary
         alias: Json = self._json(
-            "PUT",
-            f"{self._workflows(project, ref)}/aliases/{_segment(name)}",
-            body={"version": version},
+            "PUT", f"{self._workflows(project, ref)}/aliases/{_segment(name)}", body=body
         )
         return alias
 
     def delete_alias(self, project: str, ref: str, name: str) -> None:
         self._send("DELETE", f"{self._workflows(project, ref)}/aliases/{_segment(name)}")
+
+    def get_schedule(self, project: str, ref: str, *, count: int = 5) -> Json:
+        found: Json = self._json(
+            "GET", self._workflows(project, ref) + "/schedule", params={"count": count}
+        )
+        return found
 
     # -- definitions ------------------------------------------------------------
 

@@ -93,6 +93,9 @@ def list_runs(
     ctx: typer.Context,
     project: Project,
     workflow: Annotated[str | None, typer.Option(help="Only this workflow (key or id).")] = None,
+    version: Annotated[
+        int | None, typer.Option(min=1, help="Only runs of this version (with --workflow).")
+    ] = None,
     status: Annotated[
         str | None, typer.Option(help="queued, running, waiting, succeeded, failed or cancelled.")
     ] = None,
@@ -101,18 +104,21 @@ def list_runs(
 ) -> None:
     """The project's runs, newest first."""
     with api(ctx, as_json) as client:
-        page = client.list_runs(project, workflow=workflow, status=status, limit=limit)
+        page = client.list_runs(
+            project, workflow=workflow, version=version, status=status, limit=limit
+        )
     if as_json:
         emit(page)
         return
     grid = table("id", "workflow", "version", "status", "trigger", "created")
     for run in page["items"]:
-        version = f"v{run['version']}" + (" test" if run["test"] else "")
+        shown = f"v{run['version']}" + (" test" if run["test"] else "")
+        shown += " canary" if run.get("canary") else ""
         add_row(
             grid,
             run["id"],
             run["workflow_key"],
-            version,
+            shown,
             run["status"],
             run["trigger"],
             when(run["created_at"]),

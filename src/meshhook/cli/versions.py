@@ -176,11 +176,26 @@ def alias(
     delete: Annotated[
         bool, typer.Option("--delete", help="Remove the alias NAME (admin; audited).")
     ] = False,
+    canary: Annotated[
+        int | None, typer.Option(min=1, help="Route --weight percent of runs to this version.")
+    ] = None,
+    weight: Annotated[
+        int | None, typer.Option(min=0, max=100, help="The canary's share of runs, 0-100.")
+    ] = None,
+    promote: Annotated[
+        bool, typer.Option("--promote", help="Point the alias at its canary's version.")
+    ] = False,
+    drop_canary: Annotated[
+        bool, typer.Option("--drop-canary", help="Remove the canary, keep the version.")
+    ] = False,
     project: Project = "default",
     as_json: AsJson = False,
 ) -> None:
-    """Point an alias at a published version (admin), remove it with --delete, or list
-    them with --list."""
+    """Point an alias at a published version (admin), optionally with a weighted
+    canary; promote or drop the canary; remove the alias with --delete; or list
+    the aliases with --list.
+
+    Setting VERSION without --canary removes any canary the alias had."""
     if delete:
         if name is None or version is not None or list_them:
             errors.print("[red]error:[/red] --delete takes the alias NAME only")
@@ -201,23 +216,93 @@ def alias(
         elif not aliases:
             say(f"{ref} has no aliases")
         else:
-            grid = table("alias", "version", "updated", "by")
+            grid = table("alias", "version", "canary", "updated", "by")
             for item in aliases:
                 add_row(
                     grid,
                     item["name"],
                     str(item["version"]),
+                    _canary_text(item.get("canary")),
                     when(item["updated_at"]),
                     item["updated_by"],
                 )
             console.print(grid, markup=False, highlight=False)
         return
-    if version is None:
-        errors.print("[red]error:[/red] give the VERSION the alias should point at")
+    if (canary is None) != (weight is None):
+        errors.print("[red]error:[/red] --canary and --weight go together")
         raise typer.Exit(2)
-    with api(ctx, as_json) as client:
-        found = client.set_alias(project, ref, name, version)
+    if promote or drop_canary:
+        if version is not None or canary is not None or (promote and drop_canary):
+            errors.print("[red]error:[/red] --promote and --drop-canary take only the alias NAME")
+            raise typer.Exit(2)
+        with api(ctx, as_json) as client:
+            found = _move_canary(client, project, ref, name, promote=promote)
+    else:
+        if version is None:
+            errors.print("[red]error:[/red] give the VERSION the alias should point at")
+            raise typer.Exit(2)
+        body = {"version": canary, "weight": weight} if canary is not None else None
+        with api(ctx, as_json) as client:
+            found = client.set_alias(project, ref, name, version, body)
     if as_json:
         emit(found)
     else:
-        say(f"{ref}: {found['name']} → version {found['version']}")
+        say(f"{ref}: {found['name']} → version {found['version']}" + _canary_suffix(found))
+
+
+def alias_text(item: Any) -> str:
+    """``production → version 3 (canary version 4 at 10%)``."""
+    text = f"{item['name']} → version {item['version']}"
+    canary = item.get("canary")
+    if canary:
+        text += f" (canary version {canary['version']} at {canary['weight']}%)"
+    return text
+
+
+def _move_canary(client: Any, project: str, ref: str, name: str, *, promote: bool) -> Any:
+    current = next((a for a in client.list_aliases(project, ref) if a["name"] == name), None)
+    if current is None or not current.get("canary"):
+        errors.print(f"[red]error:[/red] alias {name!r} of {ref} has no canary")
+        raise typer.Exit(1)
+    target = current["canary"]["version"] if promote else current["version"]
+    return client.set_alias(project, ref, name, target)
+
+
+def _canary_text(canary: Any) -> str:
+    if not canary:
+        return "-"
+    return f"v{canary['version']} at {canary['weight']}%"
+
+
+def _canary_suffix(found: Any) -> str:
+    canary = found.get("canary")
+    if not canary:
+        return ""
+    return f", canary version {canary['version']} at {canary['weight']}%"
+
+
+def schedule(
+    ctx: typer.Context,
+    ref: Ref,
+    count: Annotated[int, typer.Option(min=1, max=50, help="How many fire times.")] = 5,
+    project: Project = "default",
+    as_json: AsJson = False,
+) -> None:
+    """The workflow's schedule trigger and its next fire times (live version)."""
+    with api(ctx, as_json) as client:
+        found = client.get_schedule(project, ref, count=count)
+    if as_json:
+        emit(found)
+        return
+    if not found["items"]:
+        say(f"{ref} has no schedule trigger in its published version")
+        return
+    for item in found["items"]:
+        what = (
+            f"cron {item['cron']} ({item['timezone']})"
+            if item["cron"]
+            else f"every {item['every_seconds']} s"
+        )
+        say(f"{item['node_id']}: {what}, version {item['version']}, catch up {item['catch_up']}")
+        for moment in item["upcoming"]:
+            say(f"  {moment}")

@@ -132,6 +132,7 @@ def show(
 ) -> None:
     """Show a workflow (or one version); --definition prints the definition to save later."""
     aliases: list[dict[str, Any]] = []
+    timers: list[dict[str, Any]] = []
     with api(ctx, as_json) as client:
         if version is None:
             body = client.get_workflow(project, ref).body
@@ -139,6 +140,8 @@ def show(
             body = client.get_version(project, ref, version)
         if not (definition or as_json):
             aliases = client.list_aliases(project, ref)
+            if version is None:
+                timers = client.get_schedule(project, ref, count=3)["items"]
     if definition:
         emit(body["definition"])
         return
@@ -154,7 +157,9 @@ def show(
         if body["tags"]:
             say("tags: " + ", ".join(body["tags"]))
         if aliases:
-            say("aliases: " + ", ".join(f"{a['name']} → version {a['version']}" for a in aliases))
+            say("aliases: " + ", ".join(versions.alias_text(a) for a in aliases))
+        for timer in timers:
+            say(f"schedule {timer['node_id']}: next " + ", ".join(timer["upcoming"]))
         say(f"updated {body['updated_at']} by {body['updated_by']}")
         nodes = body["definition"].get("nodes", [])
         say(f"{len(nodes)} node(s): " + ", ".join(f"{n['id']} ({n['type']})" for n in nodes))
@@ -385,3 +390,4 @@ workflows_app.command("diff")(versions.diff)
 workflows_app.command("publish")(versions.publish)
 workflows_app.command("revert")(versions.revert)
 workflows_app.command("alias")(versions.alias)
+workflows_app.command("schedule")(versions.schedule)

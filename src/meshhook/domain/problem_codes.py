@@ -75,6 +75,8 @@ PROBLEM_CODES: dict[str, CodeInfo] = {
     "config.input_schema": CodeInfo(_C, "error", "manual.input_schema is not a valid JSON Schema."),
     "config.body_schema": CodeInfo(_C, "error", "webhook.body_schema is not a valid JSON Schema."),
     "config.webhook_checks": CodeInfo(_C, "error", "A webhook sets both hmac_secret and jwt."),
+    "config.cron": CodeInfo(_C, "error", "schedule.cron is not a five-field cron expression."),
+    "config.timezone": CodeInfo(_C, "error", "schedule.timezone is not an IANA time zone."),
     "settings.schema": CodeInfo(_C, "error", "A known setting has a wrong value."),
     "branch.missing_output": CodeInfo(_C, "error", "A node has no edge for one of its outputs."),
     "edge.missing_when": CodeInfo(_C, "error", "An edge from a branch has no `when`."),

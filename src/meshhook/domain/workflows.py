@@ -89,6 +89,9 @@ class Alias:
     version: int
     updated_at: datetime
     updated_by: str
+    canary_version: int | None = None
+    """Runs resolving the alias take this version with probability ``canary_weight``/100."""
+    canary_weight: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

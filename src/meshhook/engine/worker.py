@@ -36,6 +36,7 @@ from meshhook.domain.runs.events import RunEvent
 from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
 from meshhook.engine.metrics import EngineMetrics
 from meshhook.services import run_execution
+from meshhook.services import schedules as schedule_service
 from meshhook.services.run_execution import LeaseLost, Work
 from meshhook.services.secrets import Keys
 from meshhook.settings import Settings
@@ -54,6 +55,8 @@ class WorkerSettings:
     poll_seconds: float = 1.0
     """Longest sleep with nothing to do (a start in this process wakes it at once)."""
     drain_seconds: float = 10.0
+    schedule_seconds: float = 1.0
+    """How often the worker looks for due schedule triggers (0: never)."""
     http: HttpSettings = field(default_factory=HttpSettings)
 
 
@@ -98,6 +101,7 @@ class Worker:
         self.metrics = metrics or EngineMetrics()
         self.tracing = tracing or Tracing(None)
         self.stats_at = 0.0
+        self.schedules_at = 0.0
         self.beat = time.monotonic()
         """When the claim loop last went round (``healthy`` watches it)."""
         self.failure: str | None = None
@@ -131,6 +135,8 @@ class Worker:
                     await self._sleep()
                     continue
                 self.failure = None
+                if await self._fire_schedules():
+                    continue  # runs were just queued: claim them at once
                 if not claimed or free <= len(claimed):
                     await self._sleep()
             await self._drain()
@@ -174,6 +180,20 @@ class Worker:
         self.stats_at = time.monotonic()
         stats = await asyncio.to_thread(run_execution.queue_stats, self.db)
         self.metrics.queue(stats.due, stats.oldest_due, self.clock())
+
+    async def _fire_schedules(self) -> int:
+        """Start the runs of due schedule triggers, at most once per
+        ``schedule_seconds``; every worker does this, and each due time fires
+        once (services/schedules.py)."""
+        every = self.settings.schedule_seconds
+        if every <= 0 or time.monotonic() - self.schedules_at < every:
+            return 0
+        self.schedules_at = time.monotonic()
+        try:
+            return await asyncio.to_thread(schedule_service.tick, self.db, self.clock())
+        except Exception as error:  # a database hiccup: look again next time
+            log.error("schedule tick failed", worker=self.name, error=repr(error))
+            return 0
 
     def status(self) -> dict[str, object]:
         """What /readyz reports of this worker."""

@@ -26,7 +26,7 @@ from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.secret_fields import host_problems
 from meshhook.domain.workflows import Alias, VersionInfo, VersionState, Workflow, check_tags
-from meshhook.services import definitions
+from meshhook.services import definitions, schedules
 from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.store.db import Database
 
@@ -322,6 +322,7 @@ def _insert(
             workflow_id=row.id, name=name, version=number, updated_at=now, updated_by=actor.label
         )
         scope.aliases.put(alias, exists=False)
+    schedules.sync(scope, row.id)  # an imported live schedule starts firing
     return row.id
 
 

@@ -3,7 +3,9 @@ replay, cancel. What workers do with runs is in ``services/run_execution.py``.""
 
 from __future__ import annotations
 
+import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +24,7 @@ from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.domain.runs.state import apply, fold
 from meshhook.domain.stats import RunOutcome
 from meshhook.domain.validation import completeness_problems
-from meshhook.domain.workflows import VersionState, Workflow
+from meshhook.domain.workflows import Alias, VersionState, Workflow
 from meshhook.services import definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.store.db import Database
@@ -32,7 +34,11 @@ from meshhook.store.runs import EventConflict, RunFilter, RunStore
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 DEFAULT_ALIAS = "production"
 MAX_INPUT_PROBLEMS = 50
-_TRIGGER_TYPES = {Trigger.MANUAL: "manual", Trigger.WEBHOOK: "webhook"}
+_TRIGGER_TYPES = {
+    Trigger.MANUAL: "manual",
+    Trigger.WEBHOOK: "webhook",
+    Trigger.SCHEDULE: "schedule",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,8 @@ class StartRequest:
     test: bool = False
     idempotency_key: str | None = None
     trigger: Trigger = Trigger.MANUAL
+    trigger_node: str | None = None
+    """The trigger node to start from (a schedule's); default: the first of ``trigger``'s type."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,36 +70,43 @@ def start(
     """
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         workflow = scope.find_workflow(workflow_ref)
-        return start_in_scope(scope, actor.label, workflow, request)
+        return start_in_scope(scope, actor, workflow, request)
 
 
 def start_in_scope(
     scope: ProjectScope,
-    created_by: str,
+    actor: Actor,
     workflow: Workflow,
     request: StartRequest,
     *,
-    resolved: tuple[int, str | None] | None = None,
+    draw: Draw | None = None,
+    now: datetime | None = None,
 ) -> Started:
-    """:func:`start` inside a transaction the caller opened (a webhook's);
-    ``resolved`` is the ``(version, alias)`` it already chose, if any."""
+    """:func:`start` inside a transaction the caller holds (a webhook, a
+    schedule's fire): resolve the version, check the input, insert and queue
+    the run. Commits with the caller's transaction."""
     value = {} if request.input is None else request.input
     store = scope.runs
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     if request.idempotency_key is not None:
         earlier = store.run_for_key(workflow.id, request.idempotency_key, now - IDEMPOTENCY_WINDOW)
         if earlier is not None:
             run = store.get(earlier)
             assert run is not None, "an idempotency key points at its run"
             return Started(run, created=False)
-    number, alias = resolved or _resolve_version(scope, workflow, request)
+    resolution = resolve_version(scope, workflow, request, draw=draw)
+    number = resolution.number
     if request.test:
         definition = _definition(scope, workflow, number)
         _refuse_incomplete(scope, definition)
         graph = graph_of(workflow.id, number, definition)
     else:
         graph = _cached_graph(scope, workflow.id, number)
-    trigger_node = _trigger_node(graph, request.trigger, workflow)
+    asked = graph.by_id.get(request.trigger_node or "")
+    if asked is not None and asked.is_trigger:
+        trigger_node = asked.id
+    else:
+        trigger_node = _trigger_node(graph, request.trigger, workflow)
     _check_input(graph, trigger_node, value)
     queued = RunEvent(
         1,
@@ -110,11 +125,12 @@ def start_in_scope(
         workflow_id=workflow.id,
         workflow_key=workflow.key,
         version=number,
-        alias=alias,
+        alias=resolution.alias,
+        canary=resolution.canary,
         test=request.test,
         trigger=request.trigger,
         created_at=now,
-        created_by=created_by,
+        created_by=actor.label,
         view=RunView.of(fold(graph, [queued])),
     )
     store.insert(run)
@@ -126,17 +142,34 @@ def start_in_scope(
     return Started(run, created=True)
 
 
-def default_version(scope: ProjectScope, workflow: Workflow) -> tuple[int, str | None]:
-    """The version a start without ``version``/``alias`` runs, and its alias;
-    :class:`Conflict` when nothing is published."""
-    return _resolve_version(scope, workflow, StartRequest())
+Draw = Callable[[], float]
+"""A uniform number in [0, 1): ``random.random``, or a seeded one in tests."""
 
 
-def _resolve_version(
-    scope: ProjectScope, workflow: Workflow, request: StartRequest
-) -> tuple[int, str | None]:
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Which version a run runs, and how it was chosen."""
+
+    number: int
+    alias: str | None = None
+    canary: bool = False
+    """Picked through the alias's canary (weighted) rather than its main version."""
+
+
+def resolve_version(
+    scope: ProjectScope,
+    workflow: Workflow,
+    request: StartRequest,
+    *,
+    draw: Draw | None = None,
+) -> Resolution:
+    """The version a start request runs: ``test`` → the head draft; ``version``
+    → that published version; ``alias`` → the alias's version, or its canary
+    with probability ``canary_weight``/100 (``draw`` decides); neither → alias
+    ``production`` the same way, else the published version. Problems are
+    problem+json with pointers at ``/version`` or ``/alias``."""
     if request.test:
-        return workflow.head_version, None
+        return Resolution(workflow.head_version)
     if request.version is not None:
         info = scope.versions.get_info(workflow.id, request.version)
         if info is None:
@@ -147,21 +180,45 @@ def _resolve_version(
                 "run.unpublished_version",
                 f"version {request.version} is a draft: publish it, or start a test run",
             )
-        return request.version, None
+        return Resolution(request.version)
     if request.alias is not None:
         alias = scope.aliases.get(workflow.id, request.alias)
         if alias is None:
             raise _bad("/alias", "run.unknown_alias", f"there is no alias {request.alias!r}")
-        return alias.version, alias.name
+        return _through(alias, draw)
     production = scope.aliases.get(workflow.id, DEFAULT_ALIAS)
     if production is not None:
-        return production.version, production.name
+        return _through(production, draw)
     if workflow.published_version is None:
         raise Conflict(
             f"workflow {workflow.key!r} has no published version: publish one,"
             " or start a test run of the head draft"
         )
-    return workflow.published_version, None
+    return Resolution(workflow.published_version)
+
+
+def default_version(scope: ProjectScope, workflow: Workflow) -> tuple[int, str | None]:
+    """The version a start without ``version``/``alias`` runs when no canary is
+    drawn (alias ``production``'s own version, else the published one), and
+    the alias; :class:`Conflict` when nothing is published. A webhook reads its
+    checks from it; each run still draws its canary when it starts."""
+    resolution = resolve_version(scope, workflow, StartRequest(), draw=_NO_CANARY)
+    return resolution.number, resolution.alias
+
+
+def _no_canary() -> float:
+    return 1.0  # never below a weight (at most 100 %)
+
+
+_NO_CANARY = _no_canary
+
+
+def _through(alias: Alias, draw: Draw | None) -> Resolution:
+    if alias.canary_version is not None and alias.canary_weight:
+        roll = (draw or random.random)()
+        if roll * 100 < alias.canary_weight:
+            return Resolution(alias.canary_version, alias.name, canary=True)
+    return Resolution(alias.version, alias.name)
 
 
 def _definition(scope: ProjectScope, workflow: Workflow, number: int) -> dict[str, Any]:
@@ -306,6 +363,7 @@ def _redactor(
 @dataclass(frozen=True, slots=True)
 class RunQuery:
     workflow: str | None = None
+    version: int | None = None
     status: str | None = None
     trigger: str | None = None
     test: bool | None = None
@@ -332,6 +390,7 @@ def list_runs(
         workflow_id = scope.find_workflow(query.workflow).id if query.workflow else None
         filters = RunFilter(
             workflow_id=workflow_id,
+            version=query.version,
             status=query.status,
             trigger=query.trigger,
             test=query.test,
@@ -473,6 +532,7 @@ def resume(db: Database, actor: Actor, project_key: str, run_ref: str, from_node
             view=RunView.of(fold(graph, seeded)),
             resumed_from_run=old.id,
             resumed_from_node=from_node,
+            canary=old.canary,
         )
         store.insert(run)
         store.append(run.id, seeded)

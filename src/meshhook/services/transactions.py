@@ -15,6 +15,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.members``     :class:`~meshhook.store.projects.MembershipStore`
 ``scope.runs``        :class:`~meshhook.store.runs.RunStore`
 ``scope.webhooks``    :class:`~meshhook.store.webhooks.WebhookStore`
+``scope.schedules``   :class:`~meshhook.store.schedules.ScheduleStore`
 ====================  =====================================================
 
 Services never pass a project id to the store: a repository cannot name
@@ -51,6 +52,7 @@ from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
 from meshhook.store.runs import RunStore
+from meshhook.store.schedules import ScheduleStore
 from meshhook.store.secrets import SecretStore
 from meshhook.store.stats import StatsStore
 from meshhook.store.versions import AliasStore, VersionStore
@@ -92,6 +94,7 @@ class ProjectScope:
         "project",
         "role",
         "runs",
+        "schedules",
         "secrets",
         "session",
         "stats",
@@ -112,6 +115,7 @@ class ProjectScope:
         self.audit = AuditStore(session, project_id)
         self.members = MembershipStore(session, project_id)
         self.runs = RunStore(session, project_id)
+        self.schedules = ScheduleStore(session, project_id)
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)
 

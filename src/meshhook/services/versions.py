@@ -4,7 +4,7 @@ draft → published state change."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ from meshhook.domain.workflows import (
     check_text,
     check_version_tag,
 )
-from meshhook.services import definitions
+from meshhook.services import definitions, schedules
 from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.store.db import Database
 
@@ -249,6 +249,7 @@ def _publish_locked(
         workflow,
         {"version": number, "previous": previous, "tag": tag},
     )
+    schedules.sync(scope, workflow.id)
 
 
 def publish(
@@ -335,15 +336,36 @@ def delete_alias(db: Database, actor: Actor, project_key: str, ref: str, name: s
         if existing is None:
             raise NotFound(f"workflow {workflow.key!r} has no alias {name!r}")
         scope.aliases.delete(workflow.id, name)
+        schedules.sync(scope, workflow.id)
         scope.record_event(
             actor, "alias.delete", workflow, {"alias": name, "version": existing.version}
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Canary:
+    """A weighted canary on an alias: ``weight`` percent of its runs take ``version``."""
+
+    version: int
+    weight: int
+
+
 def set_alias(
-    db: Database, actor: Actor, project_key: str, ref: str, name: str, number: int
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    ref: str,
+    name: str,
+    number: int,
+    canary: Canary | None = None,
 ) -> Alias:
-    """Point an alias (e.g. ``production``) at a published version; admin role."""
+    """Point an alias (e.g. ``production``) at a published version, optionally
+    with a weighted canary on another published version; admin role.
+
+    The body replaces the alias: without ``canary`` any canary is dropped, and
+    pointing the alias at its canary's version promotes it. Audited as
+    ``alias.move``, ``alias.canary``, ``alias.canary_promote`` or
+    ``alias.canary_drop``."""
     check_alias_name(name)
     with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
         workflow = scope.find_workflow(ref, for_update=True)
@@ -353,6 +375,8 @@ def set_alias(
                 f"version {number} is a draft; publish it before pointing {name!r} at it",
                 errors=[Problem("/version", "alias.draft", "aliases point at published versions")],
             )
+        if canary is not None:
+            _check_canary(scope, workflow, number, canary)
         existing = scope.aliases.get(workflow.id, name)
         alias = Alias(
             workflow_id=workflow.id,
@@ -360,18 +384,72 @@ def set_alias(
             version=number,
             updated_at=datetime.now(UTC),
             updated_by=actor.label,
+            canary_version=canary.version if canary else None,
+            canary_weight=canary.weight if canary else None,
         )
-        if existing is None or existing.version != number:
-            scope.aliases.put(alias, exists=existing is not None)
-            scope.record_event(
-                actor,
-                "alias.move",
-                workflow,
-                {
-                    "alias": name,
-                    "from": existing.version if existing else None,
-                    "to": number,
-                },
-            )
-            return alias
-        return existing
+        if existing is not None and _same_target(existing, alias):
+            return existing
+        scope.aliases.put(alias, exists=existing is not None)
+        schedules.sync(scope, workflow.id)
+        scope.record_event(
+            actor,
+            _alias_action(existing, alias),
+            workflow,
+            {
+                "alias": name,
+                "from": existing.version if existing else None,
+                "to": number,
+                "canary_before": _canary_json(existing) if existing else None,
+                "canary": _canary_json(alias),
+            },
+        )
+        return alias
+
+
+def _check_canary(scope: ProjectScope, workflow: Workflow, number: int, canary: Canary) -> None:
+    if canary.version == number:
+        raise ValidationFailed(
+            "the canary must be another version than the alias's",
+            errors=[
+                Problem("/canary/version", "alias.canary_same", "the alias already points here")
+            ],
+        )
+    info = scope.versions.get_info(workflow.id, canary.version)
+    if info is None:
+        raise ValidationFailed(
+            f"workflow {workflow.key!r} has no version {canary.version}",
+            errors=[Problem("/canary/version", "alias.unknown_version", "no such version")],
+        )
+    if info.state != VersionState.PUBLISHED:
+        raise Conflict(
+            f"version {canary.version} is a draft; publish it before routing runs to it",
+            errors=[
+                Problem("/canary/version", "alias.draft", "aliases point at published versions")
+            ],
+        )
+
+
+def _same_target(a: Alias, b: Alias) -> bool:
+    return (a.version, a.canary_version, a.canary_weight) == (
+        b.version,
+        b.canary_version,
+        b.canary_weight,
+    )
+
+
+def _canary_json(alias: Alias) -> dict[str, int] | None:
+    if alias.canary_version is None:
+        return None
+    return {"version": alias.canary_version, "weight": alias.canary_weight or 0}
+
+
+def _alias_action(existing: Alias | None, alias: Alias) -> str:
+    if existing is None or existing.canary_version is None:
+        return "alias.move" if alias.canary_version is None else "alias.canary"
+    if alias.canary_version is None:
+        if alias.version == existing.canary_version:
+            return "alias.canary_promote"
+        if alias.version == existing.version:
+            return "alias.canary_drop"
+        return "alias.move"
+    return "alias.canary" if alias.version == existing.version else "alias.move"

@@ -78,7 +78,7 @@ MAX_BODY_PROBLEMS = 20
 MAX_PENDING_DELIVERIES = 10_000
 NOT_FOUND = "there is no webhook at this URL"
 UNAUTHORIZED = "the request could not be authenticated"
-CREATED_BY = "webhook"
+CREATED_BY = Actor(user_id=None, label="webhook", is_admin=False)
 
 
 def hash_id(hook_id: str) -> str:
@@ -378,9 +378,8 @@ class HookGate:
             scope = enter_project(session, target.project, Role.EDITOR)
             # The workflow as read with the target (at most TARGET_TTL_SECONDS
             # ago): a trash or publish reaches the hook within that time.
-            outcome = runs.start_in_scope(
-                scope, CREATED_BY, target.workflow, request, resolved=(target.version, target.alias)
-            )
+            # The version (and its canary) is drawn per request, like any start.
+            outcome = runs.start_in_scope(scope, CREATED_BY, target.workflow, request)
         status = 202 if outcome.created else 200
         self.deliveries.add(
             target.project.id,

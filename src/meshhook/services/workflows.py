@@ -30,7 +30,7 @@ from meshhook.domain.workflows import (
 from meshhook.domain.workflows import (
     WorkflowDetail as WorkflowDetail,  # re-exported: the api answers with it
 )
-from meshhook.services import definitions
+from meshhook.services import definitions, schedules
 from meshhook.services.templates import builtin_templates
 from meshhook.services.transactions import (
     ProjectScope,
@@ -355,6 +355,7 @@ def delete(db: Database, actor: Actor, project_key: str, ref: str) -> None:
         workflow = scope.find_workflow(ref, for_update=True)
         now = datetime.now(UTC)
         scope.workflows.touch(workflow.id, when=now, by=actor.label, deleted_at=now)
+        schedules.sync(scope, workflow.id, now)  # a trashed workflow fires nothing
         scope.record_event(actor, "workflow.delete", workflow, {})
 
 
@@ -397,6 +398,7 @@ def _restore(
         scope.workflows.touch(workflow.id, when=datetime.now(UTC), by=actor.label, **values)
         summary = {"from": workflow.key, "to": wanted} if wanted != workflow.key else {}
         scope.record_event(actor, "workflow.restore", workflow, summary)
+        schedules.sync(scope, workflow.id)
         return scope.detail(scope.find_workflow(str(workflow.id)))
 
 

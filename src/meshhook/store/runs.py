@@ -43,6 +43,7 @@ class QueueStats:
 @dataclass(frozen=True, slots=True)
 class RunFilter:
     workflow_id: UUID | None = None
+    version: int | None = None
     status: str | None = None
     trigger: str | None = None
     test: bool | None = None
@@ -75,6 +76,7 @@ class RunStore(ProjectRepository):
                 created_by=run.created_by,
                 resumed_from_run=run.resumed_from_run,
                 resumed_from_node=run.resumed_from_node,
+                canary=run.canary,
                 **_view_columns(run.view),
             )
         )
@@ -93,6 +95,8 @@ class RunStore(ProjectRepository):
         query = select(runs).where(runs.c.project_id == self.project_id)
         if filters.workflow_id is not None:
             query = query.where(runs.c.workflow_id == filters.workflow_id)
+        if filters.version is not None:
+            query = query.where(runs.c.version == filters.version)
         if filters.status is not None:
             query = query.where(runs.c.status == filters.status)
         if filters.trigger is not None:
@@ -324,6 +328,7 @@ def _run(row: Any) -> Run:
         created_by=row.created_by,
         resumed_from_run=row.resumed_from_run,
         resumed_from_node=row.resumed_from_node,
+        canary=row.canary,
         view=RunView(
             status=RunStatus(row.status),
             input=row.input,

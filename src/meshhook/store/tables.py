@@ -190,6 +190,10 @@ aliases = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(320), nullable=False),
+    # A weighted canary: runs resolving the alias take ``canary_version`` with
+    # probability ``canary_weight``/100 (both NULL when there is none).
+    Column("canary_version", Integer, nullable=True),
+    Column("canary_weight", Integer, nullable=True),
 )
 
 project_keys = Table(
@@ -247,9 +251,11 @@ runs = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Column("resumed_from_run", Uuid, nullable=True),
     Column("resumed_from_node", String(64), nullable=True),
+    Column("canary", Boolean, nullable=False, server_default=false()),
     CheckConstraint(RUN_STATUS_CHECK, name="status"),
     Index("ix_runs_project_id_created_at", "project_id", "created_at", "id"),
     Index("ix_runs_workflow_id_created_at", "workflow_id", "created_at", "id"),
+    Index("ix_runs_workflow_id_version", "workflow_id", "version", "created_at", "id"),
 )
 
 # The append-only log. The app role may only read and insert (PostgreSQL grants).
@@ -332,6 +338,23 @@ webhook_buckets = Table(
     Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("tokens", Float, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per ``schedule`` node of a workflow's live version (alias
+# ``production``, else the published version): its spec and next due time.
+# Workers claim a due time by moving ``next_due_at`` on (services/schedules.py).
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("node_id", String(64), primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("next_due_at", UTCDateTime, nullable=False),
+    Column("last_fired_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_schedules_next_due_at", "next_due_at"),
 )
 
 # Failed sign-ins per account (``key_hash`` = SHA-256 of the normalised email)

@@ -315,6 +315,8 @@ def _alias(row: Any) -> Alias:
         version=row.version,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
+        canary_version=row.canary_version,
+        canary_weight=row.canary_weight,
     )
 
 
@@ -345,6 +347,8 @@ class AliasStore(ProjectRepository):
             "version": alias.version,
             "updated_at": alias.updated_at,
             "updated_by": alias.updated_by,
+            "canary_version": alias.canary_version,
+            "canary_weight": alias.canary_weight,
         }
         if exists:
             self.session.execute(
@@ -361,8 +365,19 @@ class AliasStore(ProjectRepository):
             literal(alias.version, aliases.c.version.type),
             literal(alias.updated_at, aliases.c.updated_at.type),
             literal(alias.updated_by, aliases.c.updated_by.type),
+            literal(alias.canary_version, aliases.c.canary_version.type),
+            literal(alias.canary_weight, aliases.c.canary_weight.type),
         ).where(workflows.c.project_id == self.project_id, workflows.c.id == alias.workflow_id)
-        columns = ["workflow_id", "name", "project_id", "version", "updated_at", "updated_by"]
+        columns = [
+            "workflow_id",
+            "name",
+            "project_id",
+            "version",
+            "updated_at",
+            "updated_by",
+            "canary_version",
+            "canary_weight",
+        ]
         with unique_conflicts(f"alias {alias.name!r} was created at the same time"):
             inserted = self.session.execute(
                 insert(aliases).from_select(columns, source).returning(aliases.c.name)

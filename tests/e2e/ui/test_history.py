@@ -184,3 +184,36 @@ def test_revert_and_point_an_alias_from_the_history(
     page.get_by_test_id("alias-remove").click()
     expect(page.get_by_test_id("alias-row")).to_have_count(0)
     assert server.api("GET", f"/projects/{project}/workflows/{key}/aliases").json() == []
+
+
+def test_a_canary_is_shown_and_promoted_and_the_schedule_listed(
+    page: Any, server: Server, project: str
+) -> None:
+    scheduled = linear()
+    scheduled["nodes"][0] = {
+        "id": scheduled["nodes"][0]["id"],
+        "type": "schedule",
+        "config": {"cron": "0 6 * * *", "timezone": "Europe/Berlin"},
+    }
+    key = create_workflow(server, project, "Nightly", scheduled)
+    base = f"/projects/{project}/workflows/{key}"
+    server.api("POST", f"{base}/versions/publish", json={})
+    changed = edited(scheduled, "send", "url", "https://new.example.com")
+    server.api("PUT", base, json={"definition": changed}, headers={"If-Match": '"1"'})
+    server.api("POST", f"{base}/versions/publish", json={})
+    put = server.api(
+        "PUT",
+        f"{base}/aliases/production",
+        json={"version": 1, "canary": {"version": 2, "weight": 15}},
+    )
+    assert put.status_code == 200, put.text
+    open_editor(page, project, key)
+    page.get_by_test_id("history-button").click()
+    expect(page.get_by_test_id("alias-canary")).to_have_text("· canary v2 at 15%")
+    expect(page.get_by_test_id("schedule")).to_contain_text("cron 0 6 * * * (Europe/Berlin), v1")
+    page.get_by_test_id("alias-promote").click()
+    expect(page.get_by_test_id("alias-canary")).to_have_count(0)
+    expect(page.get_by_test_id("alias-row")).to_contain_text("production → v2")
+    aliases = server.api("GET", f"{base}/aliases").json()
+    assert [(a["version"], a["canary"]) for a in aliases] == [(2, None)]
+    expect(page.get_by_test_id("schedule")).to_contain_text("v2")

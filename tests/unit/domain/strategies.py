@@ -65,6 +65,19 @@ CONFIGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "branch": st.fixed_dictionaries({"condition": JMESPATH}),
     "delay": st.fixed_dictionaries({"duration_seconds": st.integers(1, 1000)}),
+    "schedule": st.one_of(
+        st.fixed_dictionaries(
+            {"cron": st.sampled_from(["0 9 * * 1-5", "*/5 * * * *"])},
+            optional={
+                "timezone": st.sampled_from(["UTC", "Europe/Berlin"]),
+                "catch_up": st.sampled_from(["none", "latest", "all"]),
+            },
+        ),
+        st.fixed_dictionaries(
+            {"every_seconds": st.integers(1, 86_400)},
+            optional={"max_catch_up": st.integers(1, 100)},
+        ),
+    ),
     "terminate": st.fixed_dictionaries(
         {}, optional={"status": st.sampled_from(["succeeded", "failed"])}
     ),

@@ -13,10 +13,11 @@ from meshhook.domain.validation import is_sensitive
 from .strategies import CONFIGS, JSON
 
 
-def test_registry_holds_the_seven_v1_node_types() -> None:
+def test_registry_holds_the_v1_node_types() -> None:
     assert set(REGISTRY) == {
         "webhook",
         "manual",
+        "schedule",
         "transform",
         "http_call",
         "branch",

@@ -44,6 +44,7 @@ class RunOut(BaseModel):
     workflow_key: str
     version: int
     alias: str | None
+    canary: bool = Field(description="The version was picked through the alias's canary.")
     test: bool
     trigger: str
     status: str

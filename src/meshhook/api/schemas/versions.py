@@ -68,21 +68,58 @@ class PublishBody(RequestBody):
     note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
 
 
+class CanaryBody(RequestBody):
+    version: int = Field(ge=1, le=MAX_VERSION, description="Another published version.")
+    weight: int = Field(ge=0, le=100, description="Percent of the alias's runs it takes.")
+
+
 class AliasBody(RequestBody):
     version: int = Field(ge=1, le=MAX_VERSION)
+    canary: CanaryBody | None = Field(
+        default=None,
+        description="A weighted canary; omitted or null drops any canary. Pointing "
+        "`version` at the canary's version promotes it.",
+    )
+
+
+class CanaryOut(BaseModel):
+    version: int
+    weight: int
 
 
 class AliasOut(BaseModel):
     name: str
     version: int
+    canary: CanaryOut | None
     updated_at: datetime
     updated_by: str
 
     @classmethod
     def of(cls, alias: Alias) -> AliasOut:
+        canary = None
+        if alias.canary_version is not None:
+            canary = CanaryOut(version=alias.canary_version, weight=alias.canary_weight or 0)
         return cls(
             name=alias.name,
             version=alias.version,
+            canary=canary,
             updated_at=alias.updated_at,
             updated_by=alias.updated_by,
         )
+
+
+class ScheduleOut(BaseModel):
+    node_id: str
+    version: int = Field(description="The live version whose schedule node this is.")
+    cron: str | None
+    every_seconds: int | None
+    timezone: str
+    catch_up: str
+    max_catch_up: int
+    next_due_at: str
+    last_fired_at: str | None
+    upcoming: list[str] = Field(description="The next fire times, UTC, soonest first.")
+
+
+class SchedulesOut(BaseModel):
+    items: list[ScheduleOut]

@@ -15,13 +15,14 @@ from meshhook.domain.node_types.branch import BRANCH
 from meshhook.domain.node_types.delay import DELAY
 from meshhook.domain.node_types.http_call import HTTP_CALL
 from meshhook.domain.node_types.manual import MANUAL
+from meshhook.domain.node_types.schedule import SCHEDULE
 from meshhook.domain.node_types.terminate import TERMINATE
 from meshhook.domain.node_types.transform import TRANSFORM
 from meshhook.domain.node_types.webhook import WEBHOOK
 
 __all__ = ["REGISTRY", "ConfigIssue", "NodeType", "get_node_type", "node_types_as_json"]
 
-_ALL = (WEBHOOK, MANUAL, TRANSFORM, HTTP_CALL, BRANCH, DELAY, TERMINATE)
+_ALL = (WEBHOOK, MANUAL, SCHEDULE, TRANSFORM, HTTP_CALL, BRANCH, DELAY, TERMINATE)
 
 REGISTRY: Mapping[str, NodeType] = MappingProxyType({t.name: t for t in _ALL})
 

@@ -16,6 +16,7 @@ class Trigger(StrEnum):
     MANUAL = "manual"
     WEBHOOK = "webhook"
     RESUME = "resume"
+    SCHEDULE = "schedule"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,8 @@ class Run:
     view: RunView
     resumed_from_run: UUID | None = None
     resumed_from_node: str | None = None
+    canary: bool = False
+    """The version was picked through the alias's canary."""
 
     def as_json(self) -> dict[str, Any]:
         """The run as ``GET .../runs/{run}`` returns it."""
@@ -96,6 +99,7 @@ class Run:
             "workflow_key": self.workflow_key,
             "version": self.version,
             "alias": self.alias,
+            "canary": self.canary,
             "test": self.test,
             "trigger": str(self.trigger),
             "created_at": _iso(self.created_at),

@@ -673,7 +673,8 @@ export interface paths {
         get?: never;
         /**
          * Set Alias
-         * @description Point an alias (e.g. ``production``) at a published version (admin).
+         * @description Point an alias (e.g. ``production``) at a published version (admin),
+         *     optionally with a weighted canary; the body replaces the alias.
          */
         put: operations["set_alias"];
         post?: never;
@@ -762,6 +763,27 @@ export interface paths {
          *     draft with `test`); 202 once it is durably queued.
          */
         post: operations["start_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/workflows/{workflow}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Schedule
+         * @description The workflow's schedule triggers (of its live version: alias `production`,
+         *     else the published version) and their next fire times; empty when none.
+         */
+        get: operations["get_schedule"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1138,6 +1160,7 @@ export interface components {
     schemas: {
         /** AliasOut */
         AliasOut: {
+            canary: components["schemas"]["CanaryOut"] | null;
             /** Name */
             name: string;
             /**
@@ -1175,6 +1198,13 @@ export interface components {
             summary: {
                 [key: string]: unknown;
             };
+        };
+        /** CanaryOut */
+        CanaryOut: {
+            /** Version */
+            version: number;
+            /** Weight */
+            weight: number;
         };
         /** DeliveriesOut */
         DeliveriesOut: {
@@ -1549,6 +1579,11 @@ export interface components {
         RunOut: {
             /** Alias */
             alias: string | null;
+            /**
+             * Canary
+             * @description The version was picked through the alias's canary.
+             */
+            canary: boolean;
             /** Created At */
             created_at: string;
             /** Created By */
@@ -1590,6 +1625,40 @@ export interface components {
             workflow_id: string;
             /** Workflow Key */
             workflow_key: string;
+        };
+        /** ScheduleOut */
+        ScheduleOut: {
+            /** Catch Up */
+            catch_up: string;
+            /** Cron */
+            cron: string | null;
+            /** Every Seconds */
+            every_seconds: number | null;
+            /** Last Fired At */
+            last_fired_at: string | null;
+            /** Max Catch Up */
+            max_catch_up: number;
+            /** Next Due At */
+            next_due_at: string;
+            /** Node Id */
+            node_id: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Upcoming
+             * @description The next fire times, UTC, soonest first.
+             */
+            upcoming: string[];
+            /**
+             * Version
+             * @description The live version whose schedule node this is.
+             */
+            version: number;
+        };
+        /** SchedulesOut */
+        SchedulesOut: {
+            /** Items */
+            items: components["schemas"]["ScheduleOut"][];
         };
         /** ScrubOut */
         ScrubOut: {
@@ -3002,6 +3071,8 @@ export interface operations {
                 workflow?: string | null;
                 status?: string | null;
                 trigger?: string | null;
+                /** @description Runs of this version (with `workflow`). */
+                version?: number | null;
                 test?: boolean | null;
                 /** @description true: failed runs that resume can retry. */
                 dead_letter?: boolean | null;
@@ -4261,6 +4332,19 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description A weighted canary; omitted or null drops any canary. Pointing `version` at the canary's version promotes it. */
+                    canary?: {
+                        /**
+                         * Version
+                         * @description Another published version.
+                         */
+                        version: number;
+                        /**
+                         * Weight
+                         * @description Percent of the alias's runs it takes.
+                         */
+                        weight: number;
+                    } | null;
                     /** Version */
                     version: number;
                 };
@@ -4571,6 +4655,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_schedule: {
+        parameters: {
+            query?: {
+                /** @description How many fire times. */
+                count?: number;
+            };
+            header?: never;
+            path: {
+                project: string;
+                workflow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulesOut"];
                 };
             };
             /** @description The request does not fit the endpoint. */

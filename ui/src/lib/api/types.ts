@@ -12,6 +12,7 @@ export type VersionSummary = Schemas['VersionOut'];
 export type VersionDetail = Schemas['VersionDetailOut'];
 export type Template = Schemas['TemplateOut'];
 export type Alias = Schemas['AliasOut'];
+export type Schedule = Schemas['ScheduleOut'];
 export type Problem = Schemas['ProblemOut'];
 
 export interface Position {

@@ -3,7 +3,7 @@ and queue-lag histograms, per-node step figures and error codes, added to as
 runs finish (``domain/stats.py``), under row-level security.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -18,7 +18,7 @@ from meshhook.store.migrations import postgres as pg
 from meshhook.store.types import UTCDateTime
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
