@@ -125,8 +125,7 @@ def detail_response(
     """The workflow with its head definition; ``ETag`` is the head version."""
     fields = WorkflowOut.of(found.workflow).model_dump(mode="json")
     fields["content_hash"] = found.head.content_hash
-    # Capped on read as well: versions stored before the cap may hold thousands.
-    fields["problems"] = [problem.as_dict() for problem in cap_problems(found.head.problems)]
+    fields["problems"] = [problem.as_dict() for problem in cap_problems(found.problems)]
     fields["merged"] = found.merged
     headers = {"ETag": f'"{found.workflow.head_version}"'}
     if status_code == 201:

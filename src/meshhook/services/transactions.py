@@ -31,8 +31,9 @@ the worker's claim across projects) is reached with module functions of
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -41,8 +42,9 @@ import structlog
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Project, Role
-from meshhook.domain.errors import Forbidden, NotFound
-from meshhook.domain.workflows import Workflow, WorkflowDetail
+from meshhook.domain.errors import Forbidden, NotFound, Problem
+from meshhook.domain.preparation import Context, ProblemsCache, context_key, load
+from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
 from meshhook.store.audit import AuditStore
@@ -78,10 +80,16 @@ def transaction(
         session.close()
 
 
+# Derived problems by content hash and project context (secret names and hosts):
+# loading a head, or saving content seen before, does not check it again.
+PROBLEMS = ProblemsCache()
+
+
 class ProjectScope:
     """One project inside one transaction: its repositories and the caller's role."""
 
     __slots__ = (
+        "_context",
         "aliases",
         "audit",
         "members",
@@ -106,6 +114,31 @@ class ProjectScope:
         self.audit = AuditStore(session, project_id)
         self.members = MembershipStore(session, project_id)
         self.runs = RunStore(session, project_id)
+        self._context: Context | None = None
+
+    def problems(
+        self,
+        content_hash: str,
+        definition: bytes | dict[str, Any] | Callable[[], dict[str, Any]],
+        *,
+        graph: bytes | None = None,
+    ) -> tuple[Problem, ...]:
+        """The problems of a definition in this project (what publishing refuses,
+        ``secret.unknown`` and restricted hosts included): derived, never stored,
+        answered from a bounded cache keyed by content hash and the project's
+        secret names and hosts. ``definition`` is the canonical bytes, the JSON
+        value, or a callable returning it (parsed only when not cached)."""
+        if self._context is None:
+            self._context = context_key(*self.secrets.names_and_hosts())
+        if isinstance(definition, bytes):
+            data = definition
+            return PROBLEMS.get(content_hash, self._context, lambda: load(data), graph=graph)
+        return PROBLEMS.get(content_hash, self._context, definition, graph=graph)
+
+    def with_problems(self, version: Version) -> Version:
+        """``version`` with its derived problems."""
+        problems = self.problems(version.info.content_hash, version.definition)
+        return replace(version, problems=problems)
 
     def find_workflow(
         self, ref: str, *, for_update: bool = False, deleted: bool = False
@@ -129,7 +162,11 @@ class ProjectScope:
         head = self.versions.get(workflow.id, workflow.head_version)
         assert head is not None, "every workflow has its head version"
         return WorkflowDetail(
-            workflow=workflow, head=head.info, definition=head.definition, merged=merged
+            workflow=workflow,
+            head=head.info,
+            definition=head.definition,
+            problems=self.problems(head.info.content_hash, head.definition),
+            merged=merged,
         )
 
     def record(

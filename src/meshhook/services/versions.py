@@ -21,8 +21,6 @@ from meshhook.domain.errors import (
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
-from meshhook.domain.secret_fields import secret_field_problems
-from meshhook.domain.validation import completeness_problems
 from meshhook.domain.workflows import (
     Alias,
     Version,
@@ -55,7 +53,6 @@ def _append(
     content: bytes,
     *,
     content_hash: str,
-    problems: tuple[Problem, ...],
     message: str,
 ) -> VersionInfo:
     """Write version head+1 and move the head to it (the workflow row is locked)."""
@@ -66,7 +63,6 @@ def _append(
         content_hash=content_hash,
         parent_number=workflow.head_version,
         message=message,
-        problems=problems,
         state=VersionState.DRAFT,
         created_at=now,
         created_by=actor.label,
@@ -119,7 +115,6 @@ def save(
             workflow,
             prepared.canonical,
             content_hash=prepared.content_hash,
-            problems=prepared.problems,
             message=message,
         )
         scope.record_event(
@@ -139,8 +134,13 @@ def save(
             updated_at=info.created_at,
             updated_by=info.created_by,
         )
+        problems = scope.problems(prepared.content_hash, prepared.definition, graph=prepared.graph)
         return WorkflowDetail(
-            workflow=saved, head=info, definition=prepared.canonical, merged=merged
+            workflow=saved,
+            head=info,
+            definition=prepared.canonical,
+            problems=problems,
+            merged=merged,
         )
 
 
@@ -191,7 +191,7 @@ def history(
 
 def get_version(db: Database, actor: Actor, project_key: str, ref: str, number: int) -> Version:
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        return _version(scope, scope.find_workflow(ref), number)
+        return scope.with_problems(_version(scope, scope.find_workflow(ref), number))
 
 
 def _publish_locked(
@@ -204,16 +204,9 @@ def _publish_locked(
     note: str | None,
 ) -> None:
     version = _version(scope, workflow, number)
-    # Recomputed, not read from the draft: secrets may have been added or deleted since.
-    known = scope.secrets.names()
-    hosts = scope.secrets.restricted_hosts()
-    content = definitions.load(version.definition)
-    problems = definitions.blocking(
-        [
-            *secret_field_problems(content["nodes"]),
-            *completeness_problems(content, secret_names=known, allowed_hosts=hosts),
-        ]
-    )
+    # Derived in the project's context now: secrets may have been added or deleted
+    # since the draft was saved.
+    problems = definitions.blocking(scope.problems(version.info.content_hash, version.definition))
     if problems:
         raise ValidationFailed(
             f"version {number} cannot be published: it has {len(problems)} problem(s) to fix",
@@ -294,7 +287,6 @@ def revert(
                 workflow,
                 target.definition,
                 content_hash=target.info.content_hash,
-                problems=target.info.problems,
                 message=f"Revert to version {number}",
             )
             scope.record_event(
