@@ -11,7 +11,14 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
+from meshhook.api.bodies import (
+    JSON_PATCH,
+    json_body,
+    json_patch_body,
+    model_json,
+    openapi_body,
+    raw_json,
+)
 from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.models import Page, RequestBody
 from meshhook.domain.accounts import Role
@@ -239,6 +246,59 @@ def save_workflow(
         body.definition,
         base_version=parse_if_match(if_match),
         message=body.message,
+    )
+    return detail_response(saved)
+
+
+_PATCH_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON_PATCH: {
+                "schema": {
+                    "type": "array",
+                    "description": "RFC 6902 operations on the base version's definition",
+                    "items": {
+                        "type": "object",
+                        "required": ["op", "path"],
+                        "properties": {
+                            "op": {
+                                "type": "string",
+                                "enum": ["add", "remove", "replace", "move", "copy", "test"],
+                            },
+                            "path": {"type": "string", "description": "JSON Pointer"},
+                            "from": {"type": "string", "description": "JSON Pointer"},
+                            "value": {},
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.patch(
+    "/{workflow}/definition",
+    name="patch_workflow_definition",
+    response_model=WorkflowDetailOut,
+    openapi_extra=_PATCH_OPENAPI,
+)
+def patch_workflow_definition(
+    project: str,
+    workflow: str,
+    actor: CurrentActor,
+    patch: Annotated[Any, Depends(json_patch_body(role=Role.EDITOR))],
+    db: DatabaseDep,
+    if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
+    message: Annotated[str, Query(description="The version's message")] = "",
+) -> Response:
+    """Save a new version from an RFC 6902 JSON Patch (``application/json-patch+json``)
+    applied to the If-Match version's definition; then exactly as a PUT (a stale
+    base is merged or refused with the conflicts). A patch that does not apply is
+    422 with pointers into the patch (``/3``: its fourth operation)."""
+    saved = versions.save_patch(
+        db, actor, project, workflow, patch, base_version=parse_if_match(if_match), message=message
     )
     return detail_response(saved)
 

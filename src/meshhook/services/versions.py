@@ -21,6 +21,7 @@ from meshhook.domain.errors import (
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
+from meshhook.domain.patch import patch_definition
 from meshhook.domain.workflows import (
     Alias,
     Version,
@@ -96,52 +97,103 @@ def save(
     prepared = definitions.prepare(definition)
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         workflow = scope.find_workflow(ref, for_update=True)
+        _check_base(workflow, base_version)
         head = _version(scope, workflow, workflow.head_version)
-        merged = False
-        if base_version != workflow.head_version:
-            if not 1 <= base_version < workflow.head_version:
-                raise PreconditionFailed(
-                    f"If-Match names version {base_version}, which this workflow does not have"
-                    f" (head is {workflow.head_version})",
-                    extra={"head_version": workflow.head_version},
-                )
-            prepared = _merge(scope, workflow, base_version, head, prepared)
-            merged = True
-        if prepared.content_hash == head.info.content_hash:
-            return scope.detail(workflow, merged=merged)
-        info = _append(
-            scope,
-            actor,
-            workflow,
-            prepared.canonical,
-            content_hash=prepared.content_hash,
-            message=message,
+        return _save_locked(scope, actor, workflow, head, prepared, base_version, message)
+
+
+def save_patch(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    ref: str,
+    patch: Any,
+    *,
+    base_version: int,
+    message: str = "",
+) -> WorkflowDetail:
+    """Apply an RFC 6902 JSON Patch to version ``base_version``'s definition, then
+    save the result exactly as :func:`save` would (merge and 409 rules included).
+
+    A patch that does not apply is a 422 whose problem paths point into the
+    patch (``/3`` is its fourth operation); a result that is not a sound
+    definition is a 422 with paths into that definition.
+    """
+    message = check_text(message, path="/message", maximum=2_000)
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        workflow = scope.find_workflow(ref, for_update=True)
+        _check_base(workflow, base_version)
+        head = _version(scope, workflow, workflow.head_version)
+        base = head if base_version == head.info.number else _version(scope, workflow, base_version)
+        document = patch_definition(definitions.load(base.definition), patch)
+        prepared = definitions.prepare(document, pointer_prefix="")
+        return _save_locked(scope, actor, workflow, head, prepared, base_version, message)
+
+
+def _check_base(workflow: Workflow, base_version: int) -> None:
+    if not 1 <= base_version <= workflow.head_version:
+        raise PreconditionFailed(
+            f"If-Match names version {base_version}, which this workflow does not have"
+            f" (head is {workflow.head_version})",
+            extra={"head_version": workflow.head_version},
         )
-        scope.record_event(
-            actor,
-            "workflow.save",
-            workflow,
-            {
-                "version": info.number,
-                "base_version": base_version,
-                "merged": merged,
-            },
-        )
-        # What touch() wrote, without reading the row back.
-        saved = replace(
-            workflow,
-            head_version=info.number,
-            updated_at=info.created_at,
-            updated_by=info.created_by,
-        )
-        problems = scope.problems(prepared.content_hash, prepared.definition, graph=prepared.graph)
+
+
+def _save_locked(
+    scope: ProjectScope,
+    actor: Actor,
+    workflow: Workflow,
+    head: Version,
+    prepared: definitions.PreparedDefinition,
+    base_version: int,
+    message: str,
+) -> WorkflowDetail:
+    """The save itself, the workflow row locked and ``base_version`` checked."""
+    merged = False
+    if base_version != workflow.head_version:
+        prepared = _merge(scope, workflow, base_version, head, prepared)
+        merged = True
+    if prepared.content_hash == head.info.content_hash:
         return WorkflowDetail(
-            workflow=saved,
-            head=info,
-            definition=prepared.canonical,
-            problems=problems,
+            workflow=workflow,
+            head=head.info,
+            definition=head.definition,
+            problems=scope.problems(head.info.content_hash, head.definition),
             merged=merged,
         )
+    info = _append(
+        scope,
+        actor,
+        workflow,
+        prepared.canonical,
+        content_hash=prepared.content_hash,
+        message=message,
+    )
+    scope.record_event(
+        actor,
+        "workflow.save",
+        workflow,
+        {
+            "version": info.number,
+            "base_version": base_version,
+            "merged": merged,
+        },
+    )
+    # What touch() wrote, without reading the row back.
+    saved = replace(
+        workflow,
+        head_version=info.number,
+        updated_at=info.created_at,
+        updated_by=info.created_by,
+    )
+    problems = scope.problems(prepared.content_hash, prepared.definition, graph=prepared.graph)
+    return WorkflowDetail(
+        workflow=saved,
+        head=info,
+        definition=prepared.canonical,
+        problems=problems,
+        merged=merged,
+    )
 
 
 def _merge(
