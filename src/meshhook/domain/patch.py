@@ -177,3 +177,57 @@ def patch_definition(document: Any, patch: Any) -> Any:
     the problem's extras too), ``""`` when the patch is not an array.
     """
     return _run(document, patch, into_patch=True)
+
+
+class AllExcept:
+    """Every index but some: ``i in AllExcept({3})`` for all ``i != 3``."""
+
+    __slots__ = ("excluded",)
+
+    def __init__(self, excluded: set[int]) -> None:
+        self.excluded = excluded
+
+    def __contains__(self, item: object) -> bool:
+        return item not in self.excluded
+
+
+def touched_nodes(patch: Any) -> set[int] | None:
+    """The indexes of the nodes a patch may change, when every other node keeps
+    its index and content; ``None`` when it may add, remove or move nodes (or
+    replace the whole list or document), or is not a list of operations.
+
+    Incremental validation checks only these nodes again; what the patch does
+    not touch is as it was in the base version.
+    """
+    if not isinstance(patch, list):
+        return None
+    touched: set[int] = set()
+    for op in patch:
+        if not isinstance(op, dict):
+            return None
+        name = op.get("op")
+        if name == "test":
+            continue
+        for key in ("path", "from"):
+            value = op.get(key)
+            if value is None and key == "from":
+                continue
+            if not isinstance(value, str):
+                return None
+            try:
+                tokens = pointers.split(value)
+            except ValueError:
+                return None
+            if not tokens:
+                return None
+            if tokens[0] != "nodes":
+                continue
+            if len(tokens) == 1:
+                return None
+            step = tokens[1]
+            if not step.isdigit() or not step.isascii():
+                return None
+            if len(tokens) == 2 and name != "replace":
+                return None  # adds, removes or moves a node: later indexes shift
+            touched.add(int(step))
+    return touched

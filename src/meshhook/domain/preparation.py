@@ -13,13 +13,13 @@ definition has: pure functions, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from meshhook.domain import canonical
 from meshhook.domain.bounded_cache import BoundedCache
-from meshhook.domain.completeness import completeness_problems
+from meshhook.domain.completeness import NodeProblems, completeness_findings
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.limits import MAX_DEFINITION_BYTES, cap_problems
 from meshhook.domain.secret_fields import secret_field_problems
@@ -55,11 +55,15 @@ def _refusal(problems: Sequence[Problem]) -> ValidationFailed:
     )
 
 
-def prepare(definition: Any, *, pointer_prefix: str = "/definition") -> PreparedDefinition:
+def prepare(
+    definition: Any, *, pointer_prefix: str = "/definition", unchanged: Container[int] = ()
+) -> PreparedDefinition:
     """Validate the structure (422 on failure, paths under ``pointer_prefix``) and
     compute what a version stores. The structural check runs once; the size
-    limit is checked on the canonical bytes, which are built once."""
-    check: StructureCheck = check_structure(definition)
+    limit is checked on the canonical bytes, which are built once.
+    ``unchanged``: the indexes of nodes as they were in the stored version this
+    is an edit of (see ``check_structure``): not checked again."""
+    check: StructureCheck = check_structure(definition, unchanged=unchanged)
     if check.problems:
         raise under(_refusal(check.problems), pointer_prefix)
     normalised = normalize_definition(definition)
@@ -98,6 +102,48 @@ def under(error: ValidationFailed, prefix: str) -> ValidationFailed:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """A definition's derived problems, and each node's own completeness problems
+    (what an edit of other nodes reuses)."""
+
+    problems: tuple[Problem, ...]
+    by_node: NodeProblems
+
+
+def derived_findings(
+    definition: dict[str, Any],
+    *,
+    secret_names: Collection[str] | None,
+    allowed_hosts: Mapping[str, Sequence[str]] | None,
+    graph: bytes | None = None,
+    sound: bool = False,
+    known_nodes: Mapping[int, tuple[Problem, ...]] | None = None,
+) -> Findings:
+    """Everything publishing would refuse (and its warnings), capped.
+
+    Secret rules first (only versions stored before they were enforced at save
+    can break them; ``sound`` says the content just passed the structural check,
+    which includes them), then completeness with the project's secrets.
+    ``known_nodes`` are the problems of nodes unchanged since a definition
+    already checked in the same context (see :func:`unchanged_nodes`).
+    """
+    problems: list[Problem] = []
+    if not sound:
+        problems.extend(secret_field_problems(definition.get("nodes", [])))
+    by_node, rest = completeness_findings(
+        definition,
+        secret_names=secret_names,
+        allowed_hosts=allowed_hosts,
+        graph=graph,
+        known_nodes=known_nodes,
+    )
+    for found in by_node:
+        problems.extend(found)
+    problems.extend(rest)
+    return Findings(tuple(cap_problems(problems)), by_node)
+
+
 def derived_problems(
     definition: dict[str, Any],
     *,
@@ -105,24 +151,28 @@ def derived_problems(
     allowed_hosts: Mapping[str, Sequence[str]] | None,
     graph: bytes | None = None,
 ) -> tuple[Problem, ...]:
-    """Everything publishing would refuse (and its warnings), capped.
+    """:func:`derived_findings`' problems, checked from scratch."""
+    return derived_findings(
+        definition, secret_names=secret_names, allowed_hosts=allowed_hosts, graph=graph
+    ).problems
 
-    Secret rules first (only versions stored before they were enforced at save
-    can break them), then completeness with the project's secrets.
-    """
-    return tuple(
-        cap_problems(
-            [
-                *secret_field_problems(definition.get("nodes", [])),
-                *completeness_problems(
-                    definition,
-                    secret_names=secret_names,
-                    allowed_hosts=allowed_hosts,
-                    graph=graph,
-                ),
-            ]
-        )
-    )
+
+def same_nodes(old: dict[str, Any], new: dict[str, Any]) -> set[int]:
+    """The indexes at which ``new`` has exactly ``old``'s node."""
+    old_nodes = old.get("nodes", [])
+    return {
+        i for i, node in enumerate(new.get("nodes", [])[: len(old_nodes)]) if node == old_nodes[i]
+    }
+
+
+def unchanged_nodes(
+    unchanged: Container[int], new: dict[str, Any], by_node: NodeProblems
+) -> dict[int, tuple[Problem, ...]]:
+    """The problems of the base's nodes that ``new`` has unchanged at the same
+    index (``unchanged``; a node's own problems depend on nothing else but the
+    project's secrets, which are part of the cache key)."""
+    count = min(len(by_node), len(new.get("nodes", [])))
+    return {i: by_node[i] for i in range(count) if i in unchanged}
 
 
 # What a project's problems depend on besides the content: its secrets' names and
@@ -138,20 +188,25 @@ def context_key(
     )
 
 
-def _weight(problems: tuple[Problem, ...]) -> int:
-    return sum(100 + len(p.path) + len(p.code) + len(p.message) for p in problems)
+def _weight(findings: Findings) -> int:
+    return sum(
+        100 + len(p.path) + len(p.code) + len(p.message)
+        for found in (findings.problems, *findings.by_node)
+        for p in found
+    ) + 8 * len(findings.by_node)
 
 
 class ProblemsCache:
     """Derived problems by ``(content hash, project context)``, bounded by bytes.
 
-    Loading a head or saving the same content again answers from here; an edit
-    computes the new content's problems once (with the memoised per-config and
-    graph checks underneath, so that is cheap too).
+    Loading a head or saving the same content again answers from here. An edit
+    names its base (hash and parsed content): when the base's findings are held,
+    only the nodes that changed are checked again (graph checks are memoised
+    underneath; the rest is whole-definition and cheap).
     """
 
-    def __init__(self, *, max_entries: int = 1_024, max_bytes: int = 16 * 1024 * 1024) -> None:
-        self._cache: BoundedCache[tuple[str, Context], tuple[Problem, ...]] = BoundedCache(
+    def __init__(self, *, max_entries: int = 1_024, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._cache: BoundedCache[tuple[str, Context], Findings] = BoundedCache(
             max_entries=max_entries, max_bytes=max_bytes, max_entry_bytes=max_bytes // 8
         )
 
@@ -162,20 +217,35 @@ class ProblemsCache:
         definition: Any,
         *,
         graph: bytes | None = None,
+        sound: bool = False,
+        base: tuple[str, Callable[[], Container[int]]] | None = None,
     ) -> tuple[Problem, ...]:
         """The problems of the content ``content_hash``; ``definition`` is its JSON
-        value, or a zero-argument callable returning it (loaded only on a miss)."""
+        value, or a zero-argument callable returning it (loaded only on a miss).
+        ``sound``: it just passed the structural check. ``base``: the hash of the
+        version it was edited from, and a callable (called only when that version's
+        findings are held) giving the indexes of the nodes unchanged since."""
         key = (content_hash, context)
         held, found = self._cache.lookup(key)
         if held and found is not None:
-            return found
+            return found.problems
         value = definition() if callable(definition) else definition
         names, hosts = context
-        problems = derived_problems(
-            value, secret_names=names, allowed_hosts=dict(hosts), graph=graph
+        known_nodes = None
+        if base is not None:
+            base_held, base_found = self._cache.lookup((base[0], context))
+            if base_held and base_found is not None:
+                known_nodes = unchanged_nodes(base[1](), value, base_found.by_node)
+        findings = derived_findings(
+            value,
+            secret_names=names,
+            allowed_hosts=dict(hosts),
+            graph=graph,
+            sound=sound,
+            known_nodes=known_nodes,
         )
-        self._cache.put(key, problems, _weight(problems) + len(content_hash))
-        return problems
+        self._cache.put(key, findings, _weight(findings) + len(content_hash))
+        return findings.problems
 
     def clear(self) -> None:
         self._cache.clear()

@@ -31,7 +31,7 @@ the worker's claim across projects) is reached with module functions of
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Project, Role
 from meshhook.domain.errors import Forbidden, NotFound, Problem
-from meshhook.domain.preparation import Context, ProblemsCache, context_key, load
+from meshhook.domain.preparation import Context, ProblemsCache, context_key, load, same_nodes
 from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
@@ -122,18 +122,38 @@ class ProjectScope:
         definition: bytes | dict[str, Any] | Callable[[], dict[str, Any]],
         *,
         graph: bytes | None = None,
+        sound: bool = False,
+        base: Version | None = None,
+        unchanged: Container[int] | None = None,
     ) -> tuple[Problem, ...]:
         """The problems of a definition in this project (what publishing refuses,
         ``secret.unknown`` and restricted hosts included): derived, never stored,
         answered from a bounded cache keyed by content hash and the project's
         secret names and hosts. ``definition`` is the canonical bytes, the JSON
-        value, or a callable returning it (parsed only when not cached)."""
+        value, or a callable returning it (parsed only when not cached).
+        ``sound``: it just passed the structural check. ``base``: the version it
+        was edited from, whose unchanged nodes are not checked again (``unchanged``
+        names them when known, else they are found by comparison)."""
         if self._context is None:
             self._context = context_key(*self.secrets.names_and_hosts())
         if isinstance(definition, bytes):
             data = definition
-            return PROBLEMS.get(content_hash, self._context, lambda: load(data), graph=graph)
-        return PROBLEMS.get(content_hash, self._context, definition, graph=graph)
+            definition = lambda: load(data)  # noqa: E731
+        edited_from = None
+        if base is not None:
+            value = definition
+            base_data = base.definition
+
+            def found() -> Container[int]:
+                if unchanged is not None:
+                    return unchanged
+                new = value() if callable(value) else value
+                return same_nodes(load(base_data), new)
+
+            edited_from = (base.info.content_hash, found)
+        return PROBLEMS.get(
+            content_hash, self._context, definition, graph=graph, sound=sound, base=edited_from
+        )
 
     def with_problems(self, version: Version) -> Version:
         """``version`` with its derived problems."""

@@ -4,6 +4,7 @@ draft → published state change."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from meshhook.domain.errors import (
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
-from meshhook.domain.patch import patch_definition
+from meshhook.domain.patch import AllExcept, patch_definition, touched_nodes
 from meshhook.domain.workflows import (
     Alias,
     Version,
@@ -125,9 +126,21 @@ def save_patch(
         _check_base(workflow, base_version)
         head = _version(scope, workflow, workflow.head_version)
         base = head if base_version == head.info.number else _version(scope, workflow, base_version)
+        touched = touched_nodes(patch)
         document = patch_definition(definitions.load(base.definition), patch)
-        prepared = definitions.prepare(document, pointer_prefix="")
-        return _save_locked(scope, actor, workflow, head, prepared, base_version, message)
+        # Incremental validation: nodes the patch does not touch are as stored.
+        unchanged = AllExcept(touched) if touched is not None else ()
+        prepared = definitions.prepare(document, pointer_prefix="", unchanged=unchanged)
+        return _save_locked(
+            scope,
+            actor,
+            workflow,
+            head,
+            prepared,
+            base_version,
+            message,
+            unchanged=unchanged if touched is not None else None,
+        )
 
 
 def _check_base(workflow: Workflow, base_version: int) -> None:
@@ -147,12 +160,16 @@ def _save_locked(
     prepared: definitions.PreparedDefinition,
     base_version: int,
     message: str,
+    *,
+    unchanged: Container[int] | None = None,
 ) -> WorkflowDetail:
-    """The save itself, the workflow row locked and ``base_version`` checked."""
+    """The save itself, the workflow row locked and ``base_version`` checked.
+    ``unchanged``: the nodes as in the base version, when known (a patch's)."""
     merged = False
     if base_version != workflow.head_version:
         prepared = _merge(scope, workflow, base_version, head, prepared)
         merged = True
+        unchanged = None  # the merge result is compared with the head instead
     if prepared.content_hash == head.info.content_hash:
         return WorkflowDetail(
             workflow=workflow,
@@ -186,7 +203,14 @@ def _save_locked(
         updated_at=info.created_at,
         updated_by=info.created_by,
     )
-    problems = scope.problems(prepared.content_hash, prepared.definition, graph=prepared.graph)
+    problems = scope.problems(
+        prepared.content_hash,
+        prepared.definition,
+        graph=prepared.graph,
+        sound=True,
+        base=head,
+        unchanged=unchanged,
+    )
     return WorkflowDetail(
         workflow=saved,
         head=info,
