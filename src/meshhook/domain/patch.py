@@ -231,3 +231,32 @@ def touched_nodes(patch: Any) -> set[int] | None:
                 return None  # adds, removes or moves a node: later indexes shift
             touched.add(int(step))
     return touched
+
+
+def make_patch(old: Any, new: Any) -> list[dict[str, Any]]:
+    """An RFC 6902 patch taking ``old`` to ``new`` (any JSON values): objects key
+    by key, arrays of equal length index by index, anything else replaced whole.
+    Not minimal, but a one-field edit of a large definition is one small
+    operation. A value whose JSON type changes (``1`` to ``1.0`` too) is replaced."""
+    ops: list[dict[str, Any]] = []
+    _diff_into(old, new, "", ops)
+    return ops
+
+
+def _diff_into(old: Any, new: Any, path: str, ops: list[dict[str, Any]]) -> None:
+    if type(old) is dict and type(new) is dict:
+        for key in old:
+            if key not in new:
+                ops.append({"op": "remove", "path": pointers.join(path, key)})
+        for key, value in new.items():
+            if key not in old:
+                ops.append({"op": "add", "path": pointers.join(path, key), "value": value})
+            else:
+                _diff_into(old[key], value, pointers.join(path, key), ops)
+        return
+    if type(old) is list and type(new) is list and len(old) == len(new):
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            _diff_into(before, after, pointers.join(path, index), ops)
+        return
+    if type(old) is not type(new) or not json_equal(old, new):
+        ops.append({"op": "replace", "path": path, "value": new})

@@ -9,8 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meshhook.domain.canonical import json_equal
 from meshhook.domain.diff import diff_definitions
-from meshhook.domain.patch import AllExcept, patch_definition, touched_nodes
+from meshhook.domain.patch import AllExcept, make_patch, patch_definition, touched_nodes
 from meshhook.domain.preparation import derived_findings, same_nodes, unchanged_nodes
 from meshhook.domain.structural import check_structure
 from tests.unit.domain.strategies import definitions, edited
@@ -110,3 +111,32 @@ def test_touched_nodes_reads_the_pointers() -> None:
     assert touched_nodes([{"op": "replace", "path": "/edges/0/to", "value": "x"}]) == set()
     assert touched_nodes([{"op": "test", "path": "/nodes", "value": []}]) == set()
     assert touched_nodes({"op": "add"}) is None
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(alphabet="ab/~", max_size=3), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=JSON, new=JSON)
+def test_make_patch_takes_any_json_value_to_any_other(old: Any, new: Any) -> None:
+    patched = patch_definition(copy.deepcopy(old), make_patch(old, new))
+    assert json_equal(patched, new)
+    assert make_patch(new, new) == []
+
+
+def test_a_one_field_edit_is_one_small_operation() -> None:
+    old = {"nodes": [{"id": "a", "config": {"url": "x", "n": 1}}], "edges": []}
+    new = copy.deepcopy(old)
+    new["nodes"][0]["config"]["url"] = "y"
+    assert make_patch(old, new) == [{"op": "replace", "path": "/nodes/0/config/url", "value": "y"}]
