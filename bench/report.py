@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.engine_report import engine_lines, engine_verdicts
+from bench.saves import saves_lines, saves_verdicts
 from bench.webhooks_report import webhook_lines, webhook_verdicts
 
 NOTES = Path(__file__).resolve().parent / "notes.md"
@@ -164,7 +165,12 @@ def verdicts(output: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def all_verdicts(output: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    return verdicts(output) + engine_verdicts(output) + webhook_verdicts(output)
+    return (
+        verdicts(output)
+        + engine_verdicts(output)
+        + webhook_verdicts(output)
+        + saves_verdicts(output)
+    )
 
 
 def verdicts_text(output: dict[str, Any]) -> str:
@@ -332,6 +338,7 @@ def write(output: dict[str, Any], path: Path) -> None:
         ]
         lines += engine_lines(results)
         lines += webhook_lines(results)
+        lines += saves_lines(results)
         by_section = memory.get("by_section")
         if by_section:
             lines += [

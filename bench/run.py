@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from bench import report, seed
 from bench.engine import engine_section
 from bench.harness import Server, postgres_available, running_server, summary, temporary_database
+from bench.saves import saves_section
 from bench.stats import stats_section
 from bench.webhooks import webhooks_section
 from bench.workloads import SIZES, definition, set_edit
@@ -729,6 +730,9 @@ def run_dialect(
                     entry["service_load"] = service_load
                     results["sizes"][str(size)] = entry
                     timer.lap(f"sizes {size}")
+                print(f"[{dialect}] saves (PUT and PATCH, valid and draft)", flush=True)
+                results["saves"] = saves_section(server, db, quick=counts.quick)
+                timer.lap("saves")
                 print(f"[{dialect}] history depth", flush=True)
                 results["history_depth"] = history_depth(db, actor, server, counts)
                 timer.lap("history_depth")
@@ -767,14 +771,20 @@ def run_dialect(
 
 def run_engine_only(dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
     """Only the engine section, on a fresh database and server."""
+    return run_one_section("engine", dialect, quick, workdir)
+
+
+def run_one_section(name: str, dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
+    """Only section ``name`` (engine, saves), on a fresh database and server."""
+    section = {"engine": engine_section, "saves": saves_section}[name]
     workdir.mkdir(parents=True, exist_ok=True)
     with temporary_database(dialect, workdir) as url:
         migrate.upgrade(url)
         db = create_database(url)
         try:
             with running_server(url, workdir / f"home-{dialect}") as server:
-                print(f"[{dialect}] run engine", flush=True)
-                return engine_section(server, db, quick=quick)
+                print(f"[{dialect}] {name}", flush=True)
+                return section(server, db, quick=quick)
         finally:
             db.dispose()
 
@@ -824,7 +834,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["engine", "stats", "webhooks"],
+        choices=["engine", "saves", "stats", "webhooks"],
         help="measure one section and merge it into --output (the rest is kept)",
     )
     args = parser.parse_args()
@@ -834,15 +844,16 @@ def main() -> None:
     if args.only == "webhooks":
         merge_section(args, "webhooks", run_webhooks_only)
         return
-    if args.only == "engine":
+    if args.only:
+        name = args.only
         kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}
         with tempfile.TemporaryDirectory(prefix="meshhook-bench-") as workdir:
             for dialect in args.dialect or ["sqlite", "postgresql"]:
                 if dialect == "postgresql" and not postgres_available():
                     continue
                 entry = kept["dialects"].setdefault(dialect, {})
-                entry["engine"] = run_engine_only(dialect, args.quick, Path(workdir) / dialect)
-        kept["engine_date"] = datetime.now(UTC).isoformat(timespec="seconds")
+                entry[name] = run_one_section(name, dialect, args.quick, Path(workdir) / dialect)
+        kept[f"{name}_date"] = datetime.now(UTC).isoformat(timespec="seconds")
         args.output.write_bytes(
             orjson.dumps(kept, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         )
@@ -850,7 +861,7 @@ def main() -> None:
             report.write(kept, ROOT / "docs" / "performance.md")
         print(
             orjson.dumps(
-                {d: v.get("engine") for d, v in kept["dialects"].items()},
+                {d: v.get(name) for d, v in kept["dialects"].items()},
                 option=orjson.OPT_INDENT_2,
             ).decode()
         )

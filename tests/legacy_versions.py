@@ -10,7 +10,6 @@ from typing import Any
 
 from meshhook.domain import canonical
 from meshhook.domain.accounts import Actor, Role
-from meshhook.domain.errors import Problem
 from meshhook.domain.validation import normalize_definition
 from meshhook.domain.workflows import VersionInfo, VersionState
 from meshhook.services.transactions import project_transaction
@@ -45,8 +44,6 @@ def insert_legacy_version(
             content_hash=canonical.content_hash(data),
             parent_number=workflow.head_version,
             message="saved by an older release",
-            # what older releases stored: literals as a completeness problem
-            problems=(Problem("/nodes", "secret.literal_value", "literal"),),
             state=VersionState.DRAFT,
             created_at=now,
             created_by="legacy@example.com",

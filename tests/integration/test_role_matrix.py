@@ -61,6 +61,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", W): Role.VIEWER,
     ("PUT", W): Role.EDITOR,
     ("PATCH", W): Role.EDITOR,
+    ("PATCH", W + "/definition"): Role.EDITOR,
     ("DELETE", W): Role.EDITOR,
     ("POST", W + "/restore"): Role.EDITOR,
     ("POST", W + "/clone"): Role.EDITOR,
@@ -125,7 +126,7 @@ def test_every_route_has_an_authorisation_rule(client: TestClient) -> None:
     assert _app_routes(client) == set(RULES)
 
 
-def _request(method: str, path: str) -> tuple[str, dict[str, Any] | None, dict[str, str]]:
+def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
     """The concrete URL, a valid body and extra headers for a route."""
     url = (
         path.replace("{project}", "alpha")
@@ -142,7 +143,7 @@ def _request(method: str, path: str) -> tuple[str, dict[str, Any] | None, dict[s
     if url.endswith("/compare"):
         url += "?from=1&to=1"
     headers: dict[str, str] = {}
-    body: dict[str, Any] | None = None
+    body: Any = None
     if method in {"POST", "PUT", "PATCH"}:
         body = {}
     if (method, path) == ("PUT", W):
@@ -153,6 +154,9 @@ def _request(method: str, path: str) -> tuple[str, dict[str, Any] | None, dict[s
         body = {"definition": linear()}
     elif (method, path) == ("PATCH", W):
         body = {"description": "changed"}
+    elif (method, path) == ("PATCH", W + "/definition"):
+        body = []
+        headers = {"If-Match": '"1"', "Content-Type": "application/json-patch+json"}
     elif path.endswith("/clone"):
         body = {"name": f"Copy {uuid.uuid4().hex[:6]}"}
     elif path.endswith("/aliases/{name}"):

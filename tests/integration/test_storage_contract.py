@@ -102,7 +102,6 @@ def new_info(
         content_hash=f"sha256:{number:064x}",
         parent_number=number - 1 if number > 1 else None,
         message=f"version {number}",
-        problems=(),
         state=state,
         created_at=NOW,
         created_by="contract@example.com",
@@ -261,7 +260,7 @@ def test_versions_and_their_chains(alpha: Database) -> None:
             if version.info.number % 10:
                 return None
             new = version.definition.replace(b'"line 0": 0', b'"line 0": "***"')
-            return Rewrite(new, "sha256:" + "f" * 64, ())
+            return Rewrite(new, "sha256:" + "f" * 64)
 
         changed = versions.rewrite_history(workflow.id, rewrite)
         assert changed == list(range(10, count + 1, 10))
@@ -607,7 +606,7 @@ def _delivery(workflow_id: uuid.UUID, run_id: uuid.UUID | None) -> Delivery:
 
 
 def _rewrite_all(version: Any) -> Rewrite:
-    return Rewrite(b"{}\n", "sha256:" + "0" * 64, ())
+    return Rewrite(b"{}\n", "sha256:" + "0" * 64)
 
 
 def _schedule(workflow_id: uuid.UUID) -> ScheduleRow:
@@ -694,6 +693,7 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ("SecretStore", "get"): [lambda s, b: s.get(b.secret)],
     ("SecretStore", "ciphertext"): [lambda s, b: s.ciphertext(b.secret)],
     ("SecretStore", "restricted_hosts"): [lambda s, b: s.restricted_hosts()],
+    ("SecretStore", "names_and_hosts"): [lambda s, b: s.names_and_hosts()],
     ("SecretStore", "insert"): [
         lambda s, b: s.insert(
             SecretRecord(b.project_id, "STOLEN", "", NOW, "t", NOW, "t", None), b"x"

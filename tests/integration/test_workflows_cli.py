@@ -107,6 +107,45 @@ def test_saves_make_versions_that_history_lists_newest_first(
     ] == [3]
 
 
+def test_a_save_sends_a_patch_when_it_is_smaller_than_the_document(
+    cli: Cli, client: TestClient, owner: Member, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, run = client, cli
+    create_sync(cli, tmp_path)
+    sent: list[tuple[str, str]] = []
+    real = MeshHookClient._send
+
+    def spy(self: MeshHookClient, method: str, path: str, **options: Any) -> Any:
+        sent.append((method, path))
+        return real(self, method, path, **options)
+
+    monkeypatch.setattr(MeshHookClient, "_send", spy)
+    big = linear()
+    for i in range(40):
+        big["nodes"].append({"id": f"n{i}", "type": "transform", "config": {"expression": "a"}})
+        big["edges"].append({"from": "send" if i == 0 else f"n{i - 1}", "to": f"n{i}"})
+    run("workflows", "save", "sync", "-f", write(tmp_path, big, "big.json"), "-m", "grow")
+    # Forty new nodes: the patch would not be smaller, so the document goes.
+    assert ("PUT", "/projects/alpha/workflows/sync") in sent
+    sent.clear()
+    one = edited(big, "send", "url", "https://b.example")
+    out = run("workflows", "save", "sync", "-f", write(tmp_path, one, "one.json"), "-m", "url")
+    assert "saved version 3 of sync" in out.stdout
+    assert ("PATCH", "/projects/alpha/workflows/sync/definition") in sent
+    assert read(api, owner)["definition"] == one
+    history = json.loads(run("workflows", "history", "sync", "--json").stdout)
+    assert history[0]["message"] == "url"
+    # With --base, the patch is from that version (merged like any stale save).
+    sent.clear()
+    older = edited(big, "shape", "expression", "{id: id}")
+    merged = run("workflows", "save", "sync", "-f", write(tmp_path, older, "o.json"), "--base", "2")
+    assert "merged with newer changes" in merged.stdout
+    assert ("PATCH", "/projects/alpha/workflows/sync/definition") in sent
+    nodes = {n["id"]: n["config"] for n in read(api, owner)["definition"]["nodes"]}
+    assert nodes["send"]["url"] == "https://b.example"
+    assert nodes["shape"]["expression"] == "{id: id}"
+
+
 def test_a_stale_save_touching_other_nodes_is_merged_and_says_so(
     cli: Cli, client: TestClient, owner: Member, tmp_path: Path
 ) -> None:

@@ -25,7 +25,7 @@ from meshhook.api.deps import project_role
 from meshhook.domain import canonical, pointers
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.duplicate_keys import refuse_duplicate_keys
-from meshhook.domain.errors import BadRequest, Problem, ValidationFailed
+from meshhook.domain.errors import BadRequest, Problem, UnsupportedMediaType, ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -72,6 +72,33 @@ def raw_body(*, role: Role) -> Callable[..., Awaitable[bytes]]:
 
     async def read_as_member(request: Request, _: Actor = Depends(project_role(role))) -> bytes:
         return await request.body()
+
+    return read_as_member
+
+
+JSON_PATCH = "application/json-patch+json"
+
+
+def json_patch_body(*, role: Role) -> Callable[..., Awaitable[Any]]:
+    """A dependency reading an RFC 6902 JSON Patch, after the ``{project}`` role
+    check: 415 unless the body is ``application/json-patch+json`` (checked
+    before a byte is read), 400 when it is not JSON, 422 on a NUL or a
+    duplicated key. The operations themselves are checked when applied."""
+
+    async def read_as_member(request: Request, _: Actor = Depends(project_role(role))) -> Any:
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media != JSON_PATCH:
+            raise UnsupportedMediaType(
+                f"send the patch as Content-Type: {JSON_PATCH} (got {media or 'none'!r})"
+            )
+        raw = await request.body()
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise BadRequest(f"the request body is not valid JSON: {error}") from None
+        canonical.refuse_nul(raw, data)
+        refuse_duplicate_keys(raw, data)
+        return data
 
     return read_as_member
 

@@ -96,8 +96,7 @@ def get_version(
     """One version with its definition."""
     version = versions.get_version(db, actor, project, workflow, number)
     fields = VersionOut.of(version.info).model_dump(mode="json")
-    # Capped on read as well: versions stored before the cap may hold thousands.
-    fields["problems"] = [problem.as_dict() for problem in cap_problems(version.info.problems)]
+    fields["problems"] = [problem.as_dict() for problem in cap_problems(version.problems)]
     return raw_json(fields, {"definition": version.definition})
 
 

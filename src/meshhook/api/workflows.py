@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
+from meshhook.api.bodies import (
+    JSON_PATCH,
+    json_body,
+    json_patch_body,
+    model_json,
+    openapi_body,
+    raw_json,
+)
 from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
 from meshhook.api.schemas.common import Page
 from meshhook.api.schemas.workflows import (
@@ -48,8 +55,7 @@ def detail_response(
     """The workflow with its head definition; ``ETag`` is the head version."""
     fields = WorkflowOut.of(found.workflow).model_dump(mode="json")
     fields["content_hash"] = found.head.content_hash
-    # Capped on read as well: versions stored before the cap may hold thousands.
-    fields["problems"] = [problem.as_dict() for problem in cap_problems(found.head.problems)]
+    fields["problems"] = [problem.as_dict() for problem in cap_problems(found.problems)]
     fields["merged"] = found.merged
     headers = {"ETag": f'"{found.workflow.head_version}"'}
     if status_code == 201:
@@ -164,6 +170,59 @@ def save_workflow(
         body.definition,
         base_version=parse_if_match(if_match),
         message=body.message,
+    )
+    return detail_response(saved)
+
+
+_PATCH_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON_PATCH: {
+                "schema": {
+                    "type": "array",
+                    "description": "RFC 6902 operations on the base version's definition",
+                    "items": {
+                        "type": "object",
+                        "required": ["op", "path"],
+                        "properties": {
+                            "op": {
+                                "type": "string",
+                                "enum": ["add", "remove", "replace", "move", "copy", "test"],
+                            },
+                            "path": {"type": "string", "description": "JSON Pointer"},
+                            "from": {"type": "string", "description": "JSON Pointer"},
+                            "value": {},
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.patch(
+    "/{workflow}/definition",
+    name="patch_workflow_definition",
+    response_model=WorkflowDetailOut,
+    openapi_extra=_PATCH_OPENAPI,
+)
+def patch_workflow_definition(
+    project: str,
+    workflow: str,
+    actor: CurrentActor,
+    patch: Annotated[Any, Depends(json_patch_body(role=Role.EDITOR))],
+    db: DatabaseDep,
+    if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
+    message: Annotated[str, Query(description="The version's message")] = "",
+) -> Response:
+    """Save a new version from an RFC 6902 JSON Patch (``application/json-patch+json``)
+    applied to the If-Match version's definition; then exactly as a PUT (a stale
+    base is merged or refused with the conflicts). A patch that does not apply is
+    422 with pointers into the patch (``/3``: its fourth operation)."""
+    saved = versions.save_patch(
+        db, actor, project, workflow, patch, base_version=parse_if_match(if_match), message=message
     )
     return detail_response(saved)
 

@@ -15,9 +15,11 @@ from typing import Any, Literal, cast
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from meshhook import __version__
 from meshhook.domain.errors import MeshHookError, Problem
+from meshhook.domain.patch import make_patch
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 PAGE_MAX = 200
@@ -323,21 +325,51 @@ class MeshHookClient:
         return self._versioned("POST", self._workflows(project), body=body)
 
     def save_workflow(
-        self, project: str, ref: str, definition: Any, base_version: int, message: str = ""
+        self,
+        project: str,
+        ref: str,
+        definition: Any,
+        base_version: int,
+        message: str = "",
+        *,
+        base_definition: Any = None,
     ) -> Versioned:
         """Save a new version based on ``base_version`` (sent as ``If-Match``).
 
         A stale base is merged by the server (``merged`` is then true); overlapping
         changes raise a 409 :class:`ClientError` whose ``conflicts`` say where.
+        With ``base_definition`` (that version's definition), an RFC 6902 patch
+        from it is sent instead of the document when the patch is smaller: the
+        server saves the same thing either way.
         """
         body: Json = {"definition": definition}
         if message:
             body["message"] = message
+        if base_definition is not None:
+            patch = make_patch(base_definition, definition)
+            patch_bytes = orjson.dumps(patch)
+            if len(patch_bytes) < len(orjson.dumps(body)):
+                return self.patch_definition(project, ref, patch_bytes, base_version, message)
         return self._versioned(
             "PUT",
             self._workflows(project, ref),
             body=body,
             headers={"If-Match": f'"{base_version}"'},
+        )
+
+    def patch_definition(
+        self, project: str, ref: str, patch: bytes, base_version: int, message: str = ""
+    ) -> Versioned:
+        """Save the RFC 6902 ``patch`` (JSON bytes) applied to version ``base_version``."""
+        return self._versioned(
+            "PATCH",
+            self._workflows(project, ref) + "/definition",
+            content=patch,
+            params={"message": message} if message else None,
+            headers={
+                "If-Match": f'"{base_version}"',
+                "Content-Type": "application/json-patch+json",
+            },
         )
 
     def update_workflow(self, project: str, ref: str, **changes: Any) -> Versioned:

@@ -251,9 +251,21 @@ def save(
     """Save a definition as the next version. Conflicting changes exit 1 with their pointers."""
     definition = read_definition_file(file)
     with api(ctx, as_json) as client:
-        base_version = base if base is not None else client.get_workflow(project, ref).version
+        if base is None:
+            head = client.get_workflow(project, ref)
+            base_version, base_definition = head.version, head.body.get("definition")
+        else:
+            base_version, base_definition = base, None
+            try:
+                base_definition = client.get_version(project, ref, base).get("definition")
+            except ClientError as error:
+                if error.http_status != 404:
+                    raise  # no such version: the save itself says so (412)
         try:
-            saved = client.save_workflow(project, ref, definition, base_version, message)
+            # A patch from the base when it is smaller than the document.
+            saved = client.save_workflow(
+                project, ref, definition, base_version, message, base_definition=base_definition
+            )
         except ClientError as error:
             if error.http_status == 409 and error.conflicts:
                 if as_json:

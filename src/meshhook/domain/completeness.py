@@ -233,22 +233,49 @@ def completeness_problems(
     ``graph`` is the definition's graph signature when already known
     (``check_structure`` computes it): the graph checks are then memoised.
     """
+    by_node, rest = completeness_findings(
+        definition, secret_names=secret_names, allowed_hosts=allowed_hosts, graph=graph
+    )
+    problems = [problem for found in by_node for problem in found]
+    problems.extend(rest)
+    return problems
+
+
+NodeProblems = tuple[tuple[Problem, ...], ...]
+
+
+def completeness_findings(
+    definition: Any,
+    *,
+    secret_names: Collection[str] | None = None,
+    allowed_hosts: Mapping[str, Sequence[str]] | None = None,
+    graph: bytes | None = None,
+    known_nodes: Mapping[int, tuple[Problem, ...]] | None = None,
+) -> tuple[NodeProblems, list[Problem]]:
+    """:func:`completeness_problems` in two parts: each node's own problems (its
+    config, its unknown secrets), in node order, and the rest (hosts, graph,
+    settings). ``known_nodes`` gives the answer for nodes known unchanged at the
+    same index since a definition already checked with the same secret names
+    (incremental validation: a one-node edit re-checks one node)."""
     nodes: list[dict[str, Any]] = definition.get("nodes", [])
     edges: list[dict[str, Any]] = definition.get("edges", [])
     known = None if secret_names is None else frozenset(secret_names)
-    problems: list[Problem] = []
+    reuse = known_nodes or {}
+    by_node: list[tuple[Problem, ...]] = []
     types: dict[str, NodeType] = {}
     for i, node in enumerate(nodes):
         node_type = REGISTRY[node["type"]]
         types[node["id"]] = node_type
+        held = reuse.get(i)
+        if held is not None:
+            by_node.append(held)
+            continue
         config = node.get("config", {})
         found = _node_config_problems(node_type, config, i)
-        if found:
-            problems.extend(found)
         if known is not None and isinstance(config, dict):
             for path, name in _config_secret_refs(config, f"/nodes/{i}/config"):
                 if name not in known:
-                    problems.append(
+                    found.append(
                         Problem(
                             path,
                             "secret.unknown",
@@ -256,6 +283,8 @@ def completeness_problems(
                             f"create it with `meshhook secrets set {name}`",
                         )
                     )
+        by_node.append(tuple(found))
+    problems: list[Problem] = []
     if allowed_hosts:
         problems.extend(host_problems(definition, allowed_hosts))
     problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(nodes, edges, types)))
@@ -268,4 +297,4 @@ def completeness_problems(
                 error.message,
             )
         )
-    return problems
+    return tuple(by_node), problems

@@ -135,27 +135,128 @@ def _apply_one(document: Any, op: dict[str, Any]) -> Any:
     return _add(document, path, _remove(document, source))
 
 
-def apply_patch(document: Any, patch: Any) -> Any:
-    """Apply an RFC 6902 patch to a copy of ``document`` and return the copy.
-
-    Raises ``ValidationFailed`` whose problem path is the failing op's ``path``
-    (codes ``patch.invalid_op``, ``patch.path_not_found``, ``patch.test_failed``).
-    """
+def _run(document: Any, patch: Any, *, into_patch: bool) -> Any:
     if not isinstance(patch, list):
         message = "a JSON Patch is an array of operations"
         raise ValidationFailed(message, errors=[Problem("", "patch.invalid_op", message)])
-    result = deep_copy(document)
+    result = document
     for i, op in enumerate(patch):
         try:
             if not isinstance(op, dict):
                 raise _OpError("patch.invalid_op", "an operation must be an object")
             result = _apply_one(result, op)
         except _OpError as exc:
-            where = op.get("path") if isinstance(op, dict) else None
-            path = where if isinstance(where, str) else ""
+            if into_patch:
+                path = f"/{i}"
+            else:
+                where = op.get("path") if isinstance(op, dict) else None
+                path = where if isinstance(where, str) else ""
             message = f"patch operation {i} ({op.get('op') if isinstance(op, dict) else op!r}) "
             message += f"failed: {exc.message}"
             raise ValidationFailed(
                 message, errors=[Problem(path, exc.code, message)], extra={"op_index": i}
             ) from None
     return result
+
+
+def apply_patch(document: Any, patch: Any) -> Any:
+    """Apply an RFC 6902 patch to a copy of ``document`` and return the copy.
+
+    Raises ``ValidationFailed`` whose problem path is the failing op's ``path``
+    (codes ``patch.invalid_op``, ``patch.path_not_found``, ``patch.test_failed``).
+    """
+    return _run(deep_copy(document), patch, into_patch=False)
+
+
+def patch_definition(document: Any, patch: Any) -> Any:
+    """Apply an RFC 6902 patch to ``document`` *in place* (a definition just
+    parsed, which nothing else holds: no copy of a large definition per save).
+
+    A patch that does not apply raises ``ValidationFailed`` whose problem path
+    points into the *patch*: ``/3`` is its fourth operation (``op_index`` 3 in
+    the problem's extras too), ``""`` when the patch is not an array.
+    """
+    return _run(document, patch, into_patch=True)
+
+
+class AllExcept:
+    """Every index but some: ``i in AllExcept({3})`` for all ``i != 3``."""
+
+    __slots__ = ("excluded",)
+
+    def __init__(self, excluded: set[int]) -> None:
+        self.excluded = excluded
+
+    def __contains__(self, item: object) -> bool:
+        return item not in self.excluded
+
+
+def touched_nodes(patch: Any) -> set[int] | None:
+    """The indexes of the nodes a patch may change, when every other node keeps
+    its index and content; ``None`` when it may add, remove or move nodes (or
+    replace the whole list or document), or is not a list of operations.
+
+    Incremental validation checks only these nodes again; what the patch does
+    not touch is as it was in the base version.
+    """
+    if not isinstance(patch, list):
+        return None
+    touched: set[int] = set()
+    for op in patch:
+        if not isinstance(op, dict):
+            return None
+        name = op.get("op")
+        if name == "test":
+            continue
+        for key in ("path", "from"):
+            value = op.get(key)
+            if value is None and key == "from":
+                continue
+            if not isinstance(value, str):
+                return None
+            try:
+                tokens = pointers.split(value)
+            except ValueError:
+                return None
+            if not tokens:
+                return None
+            if tokens[0] != "nodes":
+                continue
+            if len(tokens) == 1:
+                return None
+            step = tokens[1]
+            if not step.isdigit() or not step.isascii():
+                return None
+            if len(tokens) == 2 and name != "replace":
+                return None  # adds, removes or moves a node: later indexes shift
+            touched.add(int(step))
+    return touched
+
+
+def make_patch(old: Any, new: Any) -> list[dict[str, Any]]:
+    """An RFC 6902 patch taking ``old`` to ``new`` (any JSON values): objects key
+    by key, arrays of equal length index by index, anything else replaced whole.
+    Not minimal, but a one-field edit of a large definition is one small
+    operation. A value whose JSON type changes (``1`` to ``1.0`` too) is replaced."""
+    ops: list[dict[str, Any]] = []
+    _diff_into(old, new, "", ops)
+    return ops
+
+
+def _diff_into(old: Any, new: Any, path: str, ops: list[dict[str, Any]]) -> None:
+    if type(old) is dict and type(new) is dict:
+        for key in old:
+            if key not in new:
+                ops.append({"op": "remove", "path": pointers.join(path, key)})
+        for key, value in new.items():
+            if key not in old:
+                ops.append({"op": "add", "path": pointers.join(path, key), "value": value})
+            else:
+                _diff_into(old[key], value, pointers.join(path, key), ops)
+        return
+    if type(old) is list and type(new) is list and len(old) == len(new):
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            _diff_into(before, after, pointers.join(path, index), ops)
+        return
+    if type(old) is not type(new) or not json_equal(old, new):
+        ops.append({"op": "replace", "path": path, "value": new})

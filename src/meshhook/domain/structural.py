@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +86,9 @@ def _first_too_deep(value: Any, limit: int, base: str) -> str:
     return base
 
 
-def _free_form_problem(definition: dict[str, Any]) -> tuple[Problem | None, bool]:
+def _free_form_problem(
+    definition: dict[str, Any], unchanged: Container[int] = ()
+) -> tuple[Problem | None, bool]:
     """The depth problem, if any, and whether all free-form values are plain JSON.
 
     Only ``config`` and ``settings`` are free-form; every other part has a fixed
@@ -98,6 +101,8 @@ def _free_form_problem(definition: dict[str, Any]) -> tuple[Problem | None, bool
         roots.append((settings, 2, -1))
     nodes = definition.get("nodes")
     for i, node in enumerate(nodes if type(nodes) is list else ()):
+        if i in unchanged:
+            continue  # as deep and as plain as in the checked definition it comes from
         config = node.get("config") if type(node) is dict else None
         if type(config) is dict and config:
             roots.append((config, 4, i))
@@ -140,12 +145,21 @@ def _plain_number(value: Any) -> bool:
 
 
 def _node_problems(
-    nodes: list[Any], problems: list[Problem]
+    nodes: list[Any], problems: list[Problem], unchanged: Container[int] = ()
 ) -> tuple[dict[str, int], dict[str, NodeType]]:
-    """Check each node; return the index and the type of each usable node id."""
+    """Check each node; return the index and the type of each usable node id.
+
+    A node in ``unchanged`` passed these checks in the definition it comes from:
+    only its id's uniqueness among the others is checked again."""
     index: dict[str, int] = {}
     types: dict[str, NodeType] = {}
     for i, node in enumerate(nodes):
+        if i in unchanged:
+            node_id = node["id"]
+            if node_id not in index:
+                index[node_id] = i
+                types[node_id] = _TYPES[node["type"]]
+                continue
         # The common case, a sound node, in one expression; anything else (or
         # anything unusual, like a subclass) takes the detailed checks below.
         if type(node) is dict and node.keys() <= NODE_KEYS:
@@ -451,12 +465,22 @@ def structural_problems(definition: Any, *, size_bytes: int | None = None) -> li
     return check_structure(definition, size_bytes=size_bytes).problems
 
 
-def check_structure(definition: Any, *, size_bytes: int | None = None) -> StructureCheck:
-    """:func:`structural_problems`, and whether the definition is plain JSON."""
-    return StructureCheck(*_check(definition, size_bytes))
+def check_structure(
+    definition: Any, *, size_bytes: int | None = None, unchanged: Container[int] = ()
+) -> StructureCheck:
+    """:func:`structural_problems`, and whether the definition is plain JSON.
+
+    ``unchanged`` (incremental validation) holds the indexes of nodes that are,
+    at the same index, exactly as in a definition that passed this check, parsed
+    from JSON (a stored version): their shape and depth are not checked again.
+    Edges and the graph are always checked whole (memoised by graph signature),
+    and so are the secret rules (cached per config)."""
+    return StructureCheck(*_check(definition, size_bytes, unchanged))
 
 
-def _check(definition: Any, size_bytes: int | None) -> tuple[list[Problem], bool, bytes | None]:
+def _check(
+    definition: Any, size_bytes: int | None, unchanged: Container[int] = ()
+) -> tuple[list[Problem], bool, bytes | None]:
     if size_bytes is not None and size_bytes > MAX_DEFINITION_BYTES:
         message = f"definition is {size_bytes} bytes; the limit is 5 MiB"
         return [Problem("", "limit.size", message)], False, None
@@ -497,11 +521,11 @@ def _check(definition: Any, size_bytes: int | None) -> tuple[list[Problem], bool
         )
     if len(nodes) > MAX_NODES or len(edges) > MAX_EDGES:
         return problems, False, None
-    depth_problem, plain = _free_form_problem(definition)
+    depth_problem, plain = _free_form_problem(definition, unchanged)
     if depth_problem is not None:
         # Other checks are pointless on (and could be slowed by) such a document.
         return [*problems, depth_problem], False, None
-    index, types = _node_problems(nodes, problems)
+    index, types = _node_problems(nodes, problems, unchanged)
     # With every node sound, the edge and cycle checks read only the graph.
     graph = graph_signature(nodes, edges) if not problems else None
     problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, index, types)))

@@ -17,6 +17,7 @@ from meshhook.domain.completeness import completeness_problems, secret_reference
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.limits import cap_problems
 from meshhook.domain.node_types import NodeType
+from meshhook.domain.preparation import normalize_definition
 from meshhook.domain.structural import (
     MAX_DEFINITION_BYTES,
     MAX_DEPTH,
@@ -106,13 +107,3 @@ def ensure_structurally_valid(definition: Any, *, size_bytes: int | None = None)
 def is_sensitive(node_type: NodeType, pointer_in_config: str) -> bool:
     """Whether the value at ``pointer_in_config`` of a ``node_type`` config is sensitive."""
     return node_type.is_sensitive(pointer_in_config)
-
-
-def normalize_definition(definition: dict[str, Any]) -> dict[str, Any]:
-    """A copy with the optional parts made explicit (``settings: {}``, ``config: {}``).
-
-    Storing the normalised form means a definition with and without an empty
-    ``settings`` has one content hash. Expects a structurally valid definition.
-    """
-    nodes = [node if "config" in node else {**node, "config": {}} for node in definition["nodes"]]
-    return {**definition, "nodes": nodes, "settings": definition.get("settings", {})}

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from meshhook.domain.errors import Problem, ValidationFailed
@@ -55,7 +54,6 @@ class VersionInfo:
     content_hash: str
     parent_number: int | None
     message: str
-    problems: tuple[Problem, ...]
     state: VersionState
     created_at: datetime
     created_by: str
@@ -70,6 +68,9 @@ class Version:
     info: VersionInfo
     definition: bytes
     """Canonical JSON bytes of the definition."""
+    problems: tuple[Problem, ...] = ()
+    """Derived, never stored: what publishing refuses in the project's context
+    (``ProjectScope.problems``). The store leaves it empty; services fill it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ class WorkflowDetail:
     workflow: Workflow
     head: VersionInfo
     definition: bytes
+    problems: tuple[Problem, ...] = ()
+    """The head's derived problems (``ProjectScope.problems``), never stored."""
     merged: bool = False
 
 
@@ -154,10 +157,3 @@ def check_text(value: str, *, path: str, maximum: int) -> str:
             errors=[Problem(path, "text.too_long", f"use at most {maximum} characters")],
         )
     return value
-
-
-def problems_from_json(raw: Any) -> tuple[Problem, ...]:
-    return tuple(
-        Problem(item["path"], item["code"], item["message"], item.get("severity", "error"))
-        for item in raw or ()
-    )

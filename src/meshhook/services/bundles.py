@@ -24,6 +24,7 @@ from meshhook.domain.bundle_format import Bundle, BundleVersion, BundleWorkflow
 from meshhook.domain.diff import diff_definitions
 from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.limits import cap_problems
+from meshhook.domain.preparation import derived_problems
 from meshhook.domain.secret_fields import host_problems
 from meshhook.domain.workflows import Alias, VersionInfo, VersionState, Workflow, check_tags
 from meshhook.services import definitions, schedules
@@ -180,7 +181,6 @@ class _Stored:
 
     canonical: bytes
     content_hash: str
-    problems: tuple[Problem, ...]
 
 
 PreparedVersions = dict[tuple[int, int], _Stored]
@@ -207,11 +207,15 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
             except ValidationFailed as error:
                 problems.extend(error.errors)
                 continue
-            prepared[w, v] = _Stored(ready.canonical, ready.content_hash, ready.problems)
+            prepared[w, v] = _Stored(ready.canonical, ready.content_hash)
             if version.state is VersionState.PUBLISHED:
+                # Drafts' problems are derived when read; only published ones block.
+                found = derived_problems(
+                    ready.definition, secret_names=None, allowed_hosts=None, graph=ready.graph
+                )
                 problems.extend(
                     Problem(where + problem.path, problem.code, problem.message)
-                    for problem in definitions.blocking(ready.problems)
+                    for problem in definitions.blocking(found)
                 )
     if problems:
         raise problems.refusal("the bundle holds definitions that cannot be imported")
@@ -306,7 +310,6 @@ def _insert(
             content_hash=ready.content_hash,
             parent_number=parent,
             message=version.message,
-            problems=ready.problems,
             state=version.state,
             created_at=now,
             created_by=actor.label,

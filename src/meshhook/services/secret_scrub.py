@@ -5,8 +5,9 @@ may still hold them, in every later export too. Scrubbing replaces each such
 value by ``***`` in every version of every workflow of a project, the trash
 included, in one transaction: the one exception to immutable history
 (docs/security.md). Version numbers, states, tags, authors and dates stay; the
-content hash and the stored problems of a changed version are recomputed, the
-delta chain re-encoded, and every change audited (never the values).
+content hash of a changed version is recomputed (its problems are derived from
+the content), the delta chain re-encoded, and every change audited (never the
+values).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from uuid import UUID
 
 from meshhook.domain import canonical
 from meshhook.domain.accounts import Actor, Role
-from meshhook.domain.node_types import REGISTRY
-from meshhook.domain.secret_fields import scrub_literals, scrubbed_problems
+from meshhook.domain.secret_fields import scrub_literals
 from meshhook.domain.workflows import Version, Workflow
 from meshhook.services import definitions
 from meshhook.services.transactions import ProjectScope, project_transaction
@@ -51,13 +51,9 @@ def _scrubbed(version: Version) -> tuple[Rewrite, list[str]] | None:
     if not replaced:
         return None
     data = canonical.canonical_bytes(content)
-    # The old literal problems go; each scrubbed field now says what publishing needs.
-    problems = [p for p in version.info.problems if p.code != "secret.literal_value"]
-    for i, node in enumerate(content["nodes"]):
-        node_type = REGISTRY.get(node["type"])
-        if node_type is not None and isinstance(node.get("config"), dict):
-            problems.extend(scrubbed_problems(node_type, node["config"], f"/nodes/{i}/config"))
-    rewrite = Rewrite(data, canonical.content_hash(data), tuple(problems))
+    # Problems are derived from the content: each scrubbed field now says what
+    # publishing needs (``secret.scrubbed``).
+    rewrite = Rewrite(data, canonical.content_hash(data))
     return rewrite, replaced
 
 

@@ -33,8 +33,9 @@ the worker's claim across projects) is reached with module functions of
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -44,8 +45,9 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Project, Role
 from meshhook.domain.audit import NewAuditEntry
-from meshhook.domain.errors import Forbidden, NotFound
-from meshhook.domain.workflows import Workflow, WorkflowDetail
+from meshhook.domain.errors import Forbidden, NotFound, Problem
+from meshhook.domain.preparation import Context, ProblemsCache, context_key, load, same_nodes
+from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
 from meshhook.store.audit import AuditStore
@@ -84,10 +86,16 @@ def transaction(
         session.close()
 
 
+# Derived problems by content hash and project context (secret names and hosts):
+# loading a head, or saving content seen before, does not check it again.
+PROBLEMS = ProblemsCache()
+
+
 class ProjectScope:
     """One project inside one transaction: its repositories and the caller's role."""
 
     __slots__ = (
+        "_context",
         "aliases",
         "audit",
         "members",
@@ -118,6 +126,51 @@ class ProjectScope:
         self.schedules = ScheduleStore(session, project_id)
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)
+        self._context: Context | None = None
+
+    def problems(
+        self,
+        content_hash: str,
+        definition: bytes | dict[str, Any] | Callable[[], dict[str, Any]],
+        *,
+        graph: bytes | None = None,
+        sound: bool = False,
+        base: Version | None = None,
+        unchanged: Container[int] | None = None,
+    ) -> tuple[Problem, ...]:
+        """The problems of a definition in this project (what publishing refuses,
+        ``secret.unknown`` and restricted hosts included): derived, never stored,
+        answered from a bounded cache keyed by content hash and the project's
+        secret names and hosts. ``definition`` is the canonical bytes, the JSON
+        value, or a callable returning it (parsed only when not cached).
+        ``sound``: it just passed the structural check. ``base``: the version it
+        was edited from, whose unchanged nodes are not checked again (``unchanged``
+        names them when known, else they are found by comparison)."""
+        if self._context is None:
+            self._context = context_key(*self.secrets.names_and_hosts())
+        if isinstance(definition, bytes):
+            data = definition
+            definition = lambda: load(data)  # noqa: E731
+        edited_from = None
+        if base is not None:
+            value = definition
+            base_data = base.definition
+
+            def found() -> Container[int]:
+                if unchanged is not None:
+                    return unchanged
+                new = value() if callable(value) else value
+                return same_nodes(load(base_data), new)
+
+            edited_from = (base.info.content_hash, found)
+        return PROBLEMS.get(
+            content_hash, self._context, definition, graph=graph, sound=sound, base=edited_from
+        )
+
+    def with_problems(self, version: Version) -> Version:
+        """``version`` with its derived problems."""
+        problems = self.problems(version.info.content_hash, version.definition)
+        return replace(version, problems=problems)
 
     def find_workflow(
         self, ref: str, *, for_update: bool = False, deleted: bool = False
@@ -141,7 +194,11 @@ class ProjectScope:
         head = self.versions.get(workflow.id, workflow.head_version)
         assert head is not None, "every workflow has its head version"
         return WorkflowDetail(
-            workflow=workflow, head=head.info, definition=head.definition, merged=merged
+            workflow=workflow,
+            head=head.info,
+            definition=head.definition,
+            problems=self.problems(head.info.content_hash, head.definition),
+            merged=merged,
         )
 
     def record(

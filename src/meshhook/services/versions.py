@@ -4,6 +4,7 @@ draft → published state change."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +22,7 @@ from meshhook.domain.errors import (
 from meshhook.domain.limits import MAX_NOTE_LENGTH, cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
-from meshhook.domain.secret_fields import secret_field_problems
-from meshhook.domain.validation import completeness_problems
+from meshhook.domain.patch import AllExcept, patch_definition, touched_nodes
 from meshhook.domain.workflows import (
     Alias,
     Version,
@@ -55,7 +55,6 @@ def _append(
     content: bytes,
     *,
     content_hash: str,
-    problems: tuple[Problem, ...],
     message: str,
 ) -> VersionInfo:
     """Write version head+1 and move the head to it (the workflow row is locked)."""
@@ -66,7 +65,6 @@ def _append(
         content_hash=content_hash,
         parent_number=workflow.head_version,
         message=message,
-        problems=problems,
         state=VersionState.DRAFT,
         created_at=now,
         created_by=actor.label,
@@ -100,48 +98,126 @@ def save(
     prepared = definitions.prepare(definition)
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         workflow = scope.find_workflow(ref, for_update=True)
+        _check_base(workflow, base_version)
         head = _version(scope, workflow, workflow.head_version)
-        merged = False
-        if base_version != workflow.head_version:
-            if not 1 <= base_version < workflow.head_version:
-                raise PreconditionFailed(
-                    f"If-Match names version {base_version}, which this workflow does not have"
-                    f" (head is {workflow.head_version})",
-                    extra={"head_version": workflow.head_version},
-                )
-            prepared = _merge(scope, workflow, base_version, head, prepared)
-            merged = True
-        if prepared.content_hash == head.info.content_hash:
-            return scope.detail(workflow, merged=merged)
-        info = _append(
+        return _save_locked(scope, actor, workflow, head, prepared, base_version, message)
+
+
+def save_patch(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    ref: str,
+    patch: Any,
+    *,
+    base_version: int,
+    message: str = "",
+) -> WorkflowDetail:
+    """Apply an RFC 6902 JSON Patch to version ``base_version``'s definition, then
+    save the result exactly as :func:`save` would (merge and 409 rules included).
+
+    A patch that does not apply is a 422 whose problem paths point into the
+    patch (``/3`` is its fourth operation); a result that is not a sound
+    definition is a 422 with paths into that definition.
+    """
+    message = check_text(message, path="/message", maximum=2_000)
+    with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        workflow = scope.find_workflow(ref, for_update=True)
+        _check_base(workflow, base_version)
+        head = _version(scope, workflow, workflow.head_version)
+        base = head if base_version == head.info.number else _version(scope, workflow, base_version)
+        touched = touched_nodes(patch)
+        document = patch_definition(definitions.load(base.definition), patch)
+        # Incremental validation: nodes the patch does not touch are as stored.
+        unchanged = AllExcept(touched) if touched is not None else ()
+        prepared = definitions.prepare(document, pointer_prefix="", unchanged=unchanged)
+        return _save_locked(
             scope,
             actor,
             workflow,
-            prepared.canonical,
-            content_hash=prepared.content_hash,
-            problems=prepared.problems,
-            message=message,
+            head,
+            prepared,
+            base_version,
+            message,
+            unchanged=unchanged if touched is not None else None,
         )
-        scope.record_event(
-            actor,
-            "workflow.save",
-            workflow,
-            {
-                "version": info.number,
-                "base_version": base_version,
-                "merged": merged,
-            },
+
+
+def _check_base(workflow: Workflow, base_version: int) -> None:
+    if not 1 <= base_version <= workflow.head_version:
+        raise PreconditionFailed(
+            f"If-Match names version {base_version}, which this workflow does not have"
+            f" (head is {workflow.head_version})",
+            extra={"head_version": workflow.head_version},
         )
-        # What touch() wrote, without reading the row back.
-        saved = replace(
-            workflow,
-            head_version=info.number,
-            updated_at=info.created_at,
-            updated_by=info.created_by,
-        )
+
+
+def _save_locked(
+    scope: ProjectScope,
+    actor: Actor,
+    workflow: Workflow,
+    head: Version,
+    prepared: definitions.PreparedDefinition,
+    base_version: int,
+    message: str,
+    *,
+    unchanged: Container[int] | None = None,
+) -> WorkflowDetail:
+    """The save itself, the workflow row locked and ``base_version`` checked.
+    ``unchanged``: the nodes as in the base version, when known (a patch's)."""
+    merged = False
+    if base_version != workflow.head_version:
+        prepared = _merge(scope, workflow, base_version, head, prepared)
+        merged = True
+        unchanged = None  # the merge result is compared with the head instead
+    if prepared.content_hash == head.info.content_hash:
         return WorkflowDetail(
-            workflow=saved, head=info, definition=prepared.canonical, merged=merged
+            workflow=workflow,
+            head=head.info,
+            definition=head.definition,
+            problems=scope.problems(head.info.content_hash, head.definition),
+            merged=merged,
         )
+    info = _append(
+        scope,
+        actor,
+        workflow,
+        prepared.canonical,
+        content_hash=prepared.content_hash,
+        message=message,
+    )
+    scope.record_event(
+        actor,
+        "workflow.save",
+        workflow,
+        {
+            "version": info.number,
+            "base_version": base_version,
+            "merged": merged,
+        },
+    )
+    # What touch() wrote, without reading the row back.
+    saved = replace(
+        workflow,
+        head_version=info.number,
+        updated_at=info.created_at,
+        updated_by=info.created_by,
+    )
+    problems = scope.problems(
+        prepared.content_hash,
+        prepared.definition,
+        graph=prepared.graph,
+        sound=True,
+        base=head,
+        unchanged=unchanged,
+    )
+    return WorkflowDetail(
+        workflow=saved,
+        head=info,
+        definition=prepared.canonical,
+        problems=problems,
+        merged=merged,
+    )
 
 
 def _merge(
@@ -191,7 +267,7 @@ def history(
 
 def get_version(db: Database, actor: Actor, project_key: str, ref: str, number: int) -> Version:
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        return _version(scope, scope.find_workflow(ref), number)
+        return scope.with_problems(_version(scope, scope.find_workflow(ref), number))
 
 
 def _publish_locked(
@@ -204,16 +280,9 @@ def _publish_locked(
     note: str | None,
 ) -> None:
     version = _version(scope, workflow, number)
-    # Recomputed, not read from the draft: secrets may have been added or deleted since.
-    known = scope.secrets.names()
-    hosts = scope.secrets.restricted_hosts()
-    content = definitions.load(version.definition)
-    problems = definitions.blocking(
-        [
-            *secret_field_problems(content["nodes"]),
-            *completeness_problems(content, secret_names=known, allowed_hosts=hosts),
-        ]
-    )
+    # Derived in the project's context now: secrets may have been added or deleted
+    # since the draft was saved.
+    problems = definitions.blocking(scope.problems(version.info.content_hash, version.definition))
     if problems:
         raise ValidationFailed(
             f"version {number} cannot be published: it has {len(problems)} problem(s) to fix",
@@ -295,7 +364,6 @@ def revert(
                 workflow,
                 target.definition,
                 content_hash=target.info.content_hash,
-                problems=target.info.problems,
                 message=f"Revert to version {number}",
             )
             scope.record_event(

@@ -114,7 +114,6 @@ def insert_new(
         content_hash=prepared.content_hash,
         parent_number=None,
         message=message,
-        problems=prepared.problems,
         state=VersionState.DRAFT,
         created_at=now,
         created_by=actor.label,
@@ -126,7 +125,10 @@ def insert_new(
     scope.workflows.insert(workflow)
     scope.versions.insert(info, prepared.canonical)
     scope.record_event(actor, action, workflow, {"version": 1, **(summary or {})})
-    return WorkflowDetail(workflow=workflow, head=info, definition=prepared.canonical)
+    problems = scope.problems(prepared.content_hash, prepared.definition, graph=prepared.graph)
+    return WorkflowDetail(
+        workflow=workflow, head=info, definition=prepared.canonical, problems=problems
+    )
 
 
 def create(
@@ -417,7 +419,6 @@ def clone(
             definition=definitions.load(head.definition),
             canonical=head.definition,
             content_hash=head.info.content_hash,
-            problems=head.info.problems,
         )
         return insert_new(
             scope,

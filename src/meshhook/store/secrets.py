@@ -72,6 +72,21 @@ class SecretStore(ProjectRepository):
         row = self.session.execute(select(secrets.c.ciphertext).where(self._named(name))).first()
         return bytes(row.ciphertext) if row else None
 
+    def names_and_hosts(self) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+        """:meth:`names` and :meth:`restricted_hosts` in one read."""
+        rows = self.session.execute(
+            select(secrets.c.name, secrets.c.allowed_hosts).where(
+                secrets.c.project_id == self.project_id
+            )
+        )
+        names: set[str] = set()
+        hosts: dict[str, tuple[str, ...]] = {}
+        for row in rows:
+            names.add(row.name)
+            if row.allowed_hosts is not None:
+                hosts[row.name] = tuple(row.allowed_hosts)
+        return names, hosts
+
     def restricted_hosts(self) -> dict[str, tuple[str, ...]]:
         """Name → allowed host patterns, for the secrets that have a list."""
         rows = self.session.execute(

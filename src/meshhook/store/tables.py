@@ -155,7 +155,6 @@ workflow_versions = Table(
     Column("content_hash", String(80), nullable=False),
     Column("parent_number", Integer, nullable=True),
     Column("message", Text, nullable=False),
-    Column("problems", JSON, nullable=False),
     Column("state", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(320), nullable=False),

@@ -20,8 +20,8 @@ from uuid import UUID
 
 from sqlalchemy import and_, bindparam, delete, insert, literal, select, update
 
-from meshhook.domain.errors import NotFound, Problem
-from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, problems_from_json
+from meshhook.domain.errors import NotFound
+from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState
 from meshhook.store import deltas, version_content
 from meshhook.store.repository import ProjectRepository, unique_conflicts
 from meshhook.store.tables import aliases, workflow_heads, workflow_versions, workflows
@@ -37,7 +37,6 @@ def _info(row: Any) -> VersionInfo:
         content_hash=row.content_hash,
         parent_number=row.parent_number,
         message=row.message,
-        problems=problems_from_json(row.problems),
         state=VersionState(row.state),
         created_at=row.created_at,
         created_by=row.created_by,
@@ -90,11 +89,10 @@ def _no_workflow(workflow_id: UUID) -> NotFound:
 
 @dataclass(frozen=True, slots=True)
 class Rewrite:
-    """New content for one version, with its hash and completeness problems."""
+    """New content for one version, with its hash."""
 
     definition: bytes
     content_hash: str
-    problems: tuple[Problem, ...]
 
 
 def _replayed(rows: Sequence[Any]) -> Iterator[tuple[Any, bytes]]:
@@ -149,7 +147,6 @@ class VersionStore(ProjectRepository):
                 "content_hash": info.content_hash,
                 "parent_number": info.parent_number,
                 "message": info.message,
-                "problems": [problem.as_dict() for problem in info.problems],
                 "state": info.state.value,
                 "created_at": info.created_at,
                 "created_by": info.created_by,
@@ -274,7 +271,7 @@ class VersionStore(ProjectRepository):
         """Replace the content of the versions ``rewrite`` answers for; the numbers of those.
 
         The one exception to immutable history (``secrets scrub``): numbers, states,
-        tags, authors and dates stay; content, hash and problems change. The delta
+        tags, authors and dates stay; content and hash change. The delta
         chain is re-encoded from the first rewritten version on (it starts with a
         keyframe there; earlier rows are untouched), and ``workflow_heads`` follows.
         The caller holds the workflow row locked.
@@ -290,7 +287,6 @@ class VersionStore(ProjectRepository):
                 changed.append(row.number)
                 text = result.definition
                 values["content_hash"] = result.content_hash
-                values["problems"] = [problem.as_dict() for problem in result.problems]
             packed, head = version_content.pack(head, row.number, text)
             assert head is not None, "rows come in ascending order"
             self.session.execute(

@@ -91,7 +91,7 @@ def damaged(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _detailed_nodes(
-    nodes: list[Any], problems: list[Problem]
+    nodes: list[Any], problems: list[Problem], unchanged: Any = ()
 ) -> tuple[dict[str, int], dict[str, NodeType]]:
     index: dict[str, int] = {}
     types: dict[str, NodeType] = {}

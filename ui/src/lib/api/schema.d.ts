@@ -708,6 +708,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/workflows/{workflow}/definition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Patch Workflow Definition
+         * @description Save a new version from an RFC 6902 JSON Patch (``application/json-patch+json``)
+         *     applied to the If-Match version's definition; then exactly as a PUT (a stale
+         *     base is merged or refused with the conflicts). A patch that does not apply is
+         *     422 with pointers into the patch (``/3``: its fourth operation).
+         */
+        patch: operations["patch_workflow_definition"];
+        trace?: never;
+    };
     "/api/v1/projects/{project}/workflows/{workflow}/export": {
         parameters: {
             query?: never;
@@ -4461,6 +4484,74 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowDetailOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_workflow_definition: {
+        parameters: {
+            query?: {
+                /** @description The version's message */
+                message?: string;
+            };
+            header?: {
+                /** @description "<base version>" */
+                "if-match"?: string | null;
+            };
+            path: {
+                project: string;
+                workflow: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json-patch+json": {
+                    /** @description JSON Pointer */
+                    from?: string;
+                    /** @enum {string} */
+                    op: "add" | "remove" | "replace" | "move" | "copy" | "test";
+                    /** @description JSON Pointer */
+                    path: string;
+                    value?: unknown;
+                }[];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,7 +3,7 @@ delivery log and the rate limit's token buckets, under row-level security; a
 lookup function from a hashed id to its project and workflow.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from meshhook.store.migrations import postgres as pg
 from meshhook.store.types import UTCDateTime
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

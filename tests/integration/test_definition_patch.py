@@ -1,0 +1,145 @@
+"""PATCH .../workflows/{w}/definition: an RFC 6902 JSON Patch on the If-Match
+version, then saved exactly as a PUT would be (issue #15 §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi.testclient import TestClient
+
+from meshhook.domain.accounts import Role
+from meshhook.store.db import Database
+from tests.definitions import edited, linear
+from tests.factories import Member, add_member, assert_problem, make_user
+
+BASE = "/api/v1/projects/alpha/workflows"
+URL = f"{BASE}/sync"
+PATCH_TYPE = "application/json-patch+json"
+
+
+def _create(client: TestClient, member: Member) -> None:
+    made = client.post(BASE, json={"name": "Sync", "definition": linear()}, headers=member.headers)
+    assert made.status_code == 201, made.text
+
+
+def _patch(
+    client: TestClient,
+    member: Member,
+    ops: Any,
+    base: int | None,
+    *,
+    content_type: str = PATCH_TYPE,
+    message: str = "",
+) -> Any:
+    headers = {**member.headers, "Content-Type": content_type}
+    if base is not None:
+        headers["If-Match"] = f'"{base}"'
+    return client.patch(
+        f"{URL}/definition",
+        content=orjson.dumps(ops),
+        headers=headers,
+        params={"message": message} if message else None,
+    )
+
+
+def _url_op(value: str) -> list[dict[str, Any]]:
+    return [{"op": "replace", "path": "/nodes/2/config/url", "value": value}]
+
+
+def test_a_patch_saves_what_the_same_put_saves(client: TestClient, owner: Member) -> None:
+    _create(client, owner)
+    patched = _patch(client, owner, _url_op("https://b.example"), 1, message="via patch")
+    assert patched.status_code == 200, patched.text
+    assert patched.headers["etag"] == '"2"'
+    body = patched.json()
+    assert body["definition"] == edited(linear(), "send", "url", "https://b.example")
+    assert body["merged"] is False
+    history = client.get(f"{URL}/versions", headers=owner.headers).json()["items"]
+    assert (history[0]["number"], history[0]["message"]) == (2, "via patch")
+    # The same content by PUT creates nothing: one hash, one version.
+    put = client.put(
+        URL,
+        json={"definition": body["definition"]},
+        headers={**owner.headers, "If-Match": '"2"'},
+    )
+    assert put.headers["etag"] == '"2"'
+    assert put.json()["content_hash"] == body["content_hash"]
+    # An empty patch is identical content: nothing new either.
+    assert _patch(client, owner, [], 2).headers["etag"] == '"2"'
+
+
+def test_a_patch_needs_its_media_type_and_if_match(client: TestClient, owner: Member) -> None:
+    _create(client, owner)
+    assert_problem(
+        _patch(client, owner, _url_op("https://b.example"), 1, content_type="application/json"), 415
+    )
+    assert_problem(_patch(client, owner, _url_op("https://b.example"), None), 428)
+    refused = assert_problem(_patch(client, owner, _url_op("https://b.example"), 7), 412)
+    assert refused["head_version"] == 1
+    garbage = client.patch(
+        f"{URL}/definition",
+        content=b"[{",
+        headers={**owner.headers, "Content-Type": PATCH_TYPE, "If-Match": '"1"'},
+    )
+    assert_problem(garbage, 400)
+    assert client.get(URL, headers=owner.headers).headers["etag"] == '"1"'
+
+
+def test_a_patch_that_does_not_apply_points_into_the_patch(
+    client: TestClient, owner: Member
+) -> None:
+    _create(client, owner)
+    ops = [
+        {"op": "test", "path": "/nodes/0/id", "value": "start"},
+        {"op": "remove", "path": "/nodes/9"},
+    ]
+    refused = assert_problem(_patch(client, owner, ops, 1), 422)
+    assert [(p["path"], p["code"]) for p in refused["errors"]] == [("/1", "patch.path_not_found")]
+    failed = assert_problem(
+        _patch(client, owner, [{"op": "test", "path": "/nodes/0/id", "value": "x"}], 1), 422
+    )
+    assert [(p["path"], p["code"]) for p in failed["errors"]] == [("/0", "patch.test_failed")]
+    not_ops = assert_problem(_patch(client, owner, {"op": "add"}, 1), 422)
+    assert not_ops["errors"][0]["code"] == "patch.invalid_op"
+    unknown = assert_problem(_patch(client, owner, [{"op": "frob", "path": ""}], 1), 422)
+    assert unknown["errors"][0]["path"] == "/0"
+
+
+def test_a_patch_whose_result_is_unsound_is_refused_with_paths_into_the_definition(
+    client: TestClient, owner: Member
+) -> None:
+    _create(client, owner)
+    ops = [{"op": "replace", "path": "/edges/0/to", "value": "nowhere"}]
+    refused = assert_problem(_patch(client, owner, ops, 1), 422)
+    assert refused["errors"][0]["path"] == "/edges/0/to"
+    assert client.get(URL, headers=owner.headers).headers["etag"] == '"1"'
+
+
+def test_a_stale_patch_is_merged_or_refused_like_a_put(client: TestClient, owner: Member) -> None:
+    _create(client, owner)
+    theirs = _patch(
+        client,
+        owner,
+        [{"op": "replace", "path": "/nodes/1/config/expression", "value": "{id: id}"}],
+        1,
+    )
+    assert theirs.headers["etag"] == '"2"'
+    # Based on version 1, touching another field: merged.
+    mine = _patch(client, owner, _url_op("https://b.example"), 1)
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["merged"] is True
+    merged = mine.json()["definition"]
+    assert merged["nodes"][1]["config"]["expression"] == "{id: id}"
+    assert merged["nodes"][2]["config"]["url"] == "https://b.example"
+    # Based on version 1 again, the same field changed differently: 409.
+    conflict = assert_problem(_patch(client, owner, _url_op("https://c.example"), 1), 409)
+    assert conflict["conflicts"]
+    assert conflict["head_version"] == 3
+
+
+def test_a_viewer_may_not_patch(client: TestClient, owner: Member, db: Database) -> None:
+    _create(client, owner)
+    viewer = make_user(db, "vic@example.com")
+    add_member(db, "alpha", viewer, Role.VIEWER)
+    assert_problem(_patch(client, viewer, _url_op("https://b.example"), 1), 403)

@@ -1,0 +1,142 @@
+"""Incremental validation (issue #15 §4): checking only what changed since a
+checked base gives exactly what checking everything gives."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meshhook.domain.canonical import json_equal
+from meshhook.domain.diff import diff_definitions
+from meshhook.domain.patch import AllExcept, make_patch, patch_definition, touched_nodes
+from meshhook.domain.preparation import derived_findings, same_nodes, unchanged_nodes
+from meshhook.domain.structural import check_structure
+from tests.unit.domain.strategies import definitions, edited
+
+SECRETS = st.sets(st.sampled_from(["API", "TOKEN", "DB"]), max_size=2)
+
+
+@st.composite
+def broken(draw: st.DrawFn, definition: dict[str, Any]) -> dict[str, Any]:
+    """``definition`` with perhaps one node made unsound (what a check must still find)."""
+    result = copy.deepcopy(definition)
+    nodes = result["nodes"]
+    i = draw(st.integers(0, len(nodes) - 1))
+    kind = draw(st.sampled_from(["none", "id", "duplicate", "type", "config", "deep", "key"]))
+    if kind == "id":
+        nodes[i]["id"] = "-bad id"
+    elif kind == "duplicate" and len(nodes) > 1:
+        nodes[i]["id"] = nodes[(i + 1) % len(nodes)]["id"]
+    elif kind == "type":
+        nodes[i]["type"] = "nope"
+    elif kind == "config":
+        nodes[i]["config"] = ["not", "an", "object"]
+    elif kind == "deep":
+        deep: Any = "x"
+        for _ in range(70):
+            deep = {"a": deep}
+        nodes[i]["config"] = {"deep": deep}
+    elif kind == "key":
+        nodes[i]["surprise"] = True
+    return result
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    base = draw(definitions(max_nodes=8))
+    assert not check_structure(base).problems
+    return base, draw(broken(draw(edited(base))))
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=edits())
+def test_the_structural_check_of_changed_nodes_only_equals_the_full_check(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    base, new = pair
+    full = check_structure(new)
+    incremental = check_structure(new, unchanged=same_nodes(base, new))
+    assert incremental.problems == full.problems
+    assert incremental.plain == full.plain
+    assert incremental.graph == full.graph
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=edits(), names=SECRETS)
+def test_problems_of_changed_nodes_only_equal_the_full_problems(
+    pair: tuple[dict[str, Any], dict[str, Any]], names: set[str]
+) -> None:
+    base, new = pair
+    if check_structure(new).problems:
+        return  # completeness runs only on sound definitions
+    before = derived_findings(base, secret_names=names, allowed_hosts=None)
+    known = unchanged_nodes(same_nodes(base, new), new, before.by_node)
+    incremental = derived_findings(new, secret_names=names, allowed_hosts=None, known_nodes=known)
+    full = derived_findings(new, secret_names=names, allowed_hosts=None)
+    assert incremental == full
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=edits())
+def test_a_patch_leaves_every_node_it_does_not_touch_as_it_was(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    base, new = pair
+    patch = diff_definitions(base, new, mask=False)["patch"]
+    patched = patch_definition(copy.deepcopy(base), patch)
+    assert patched == new
+    touched = touched_nodes(patch)
+    if touched is None:
+        return
+    assert len(patched["nodes"]) == len(base["nodes"])
+    keep = AllExcept(touched)
+    for i, node in enumerate(patched["nodes"]):
+        if i in keep:
+            assert node == base["nodes"][i]
+    full = check_structure(patched)
+    assert check_structure(patched, unchanged=keep).problems == full.problems
+
+
+def test_touched_nodes_reads_the_pointers() -> None:
+    assert touched_nodes([{"op": "replace", "path": "/nodes/3/config/url", "value": 1}]) == {3}
+    assert touched_nodes([{"op": "replace", "path": "/nodes/3", "value": {}}]) == {3}
+    assert touched_nodes([{"op": "add", "path": "/nodes/3", "value": {}}]) is None
+    assert touched_nodes([{"op": "remove", "path": "/nodes/3"}]) is None
+    assert touched_nodes([{"op": "add", "path": "/nodes/-", "value": {}}]) is None
+    assert touched_nodes([{"op": "move", "from": "/nodes/1", "path": "/nodes/2"}]) is None
+    assert touched_nodes([{"op": "replace", "path": "", "value": {}}]) is None
+    assert touched_nodes([{"op": "replace", "path": "/edges/0/to", "value": "x"}]) == set()
+    assert touched_nodes([{"op": "test", "path": "/nodes", "value": []}]) == set()
+    assert touched_nodes({"op": "add"}) is None
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(alphabet="ab/~", max_size=3), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=JSON, new=JSON)
+def test_make_patch_takes_any_json_value_to_any_other(old: Any, new: Any) -> None:
+    patched = patch_definition(copy.deepcopy(old), make_patch(old, new))
+    assert json_equal(patched, new)
+    assert make_patch(new, new) == []
+
+
+def test_a_one_field_edit_is_one_small_operation() -> None:
+    old = {"nodes": [{"id": "a", "config": {"url": "x", "n": 1}}], "edges": []}
+    new = copy.deepcopy(old)
+    new["nodes"][0]["config"]["url"] = "y"
+    assert make_patch(old, new) == [{"op": "replace", "path": "/nodes/0/config/url", "value": "y"}]
