@@ -153,6 +153,9 @@ def list_runs(
     ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="Runs of this version number.")
+    ] = None,
     limit: Limit = DEFAULT_PAGE,
 ) -> Response:
     """The project's runs, newest first."""
@@ -164,6 +167,7 @@ def list_runs(
         dead_letter=dead_letter,
         since=since,
         until=until,
+        version=version,
     )
     page, next_cursor = runs.list_runs(db, actor, project, query, limit=limit, cursor=cursor.value)
     body = {"items": [run.as_json() for run in page], "next_cursor": cursor.next(next_cursor)}

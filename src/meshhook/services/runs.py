@@ -268,6 +268,7 @@ class RunQuery:
     dead_letter: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    version: int | None = None
 
 
 def list_runs(
@@ -294,6 +295,7 @@ def list_runs(
             dead_letter=query.dead_letter,
             since=query.since,
             until=query.until,
+            version=query.version,
         )
         page = scope.runs.page(filters, limit + 1, after)
     next_cursor = None

@@ -49,6 +49,7 @@ class RunFilter:
     dead_letter: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    version: int | None = None
 
 
 class EventConflict(Conflict):
@@ -97,6 +98,8 @@ class RunStore(ProjectRepository):
             query = query.where(runs.c.status == filters.status)
         if filters.trigger is not None:
             query = query.where(runs.c.trigger == filters.trigger)
+        if filters.version is not None:
+            query = query.where(runs.c.version == filters.version)
         if filters.test is not None:
             query = query.where(runs.c.test == filters.test)
         if filters.dead_letter is not None:
