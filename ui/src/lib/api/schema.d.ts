@@ -47,6 +47,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jmespath/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate Jmespath
+         * @description `{result}`: the expression's value on `data`, evaluated as a run would.
+         *     422 (with `code` and, for a syntax error, the character `position`) when it
+         *     does not compile, fails or takes longer than 0.5 s; 413 for a sample or
+         *     result over 256 KiB.
+         */
+        post: operations["evaluate_jmespath"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1012,6 +1035,11 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** EvaluateOut */
+        EvaluateOut: {
+            /** Result */
+            result: unknown;
+        };
         /** EventOut */
         EventOut: {
             /**
@@ -1705,6 +1733,38 @@ export interface operations {
             };
         };
     };
+    evaluate_jmespath: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Data
+                     * @description The sample input (any JSON).
+                     */
+                    data?: unknown;
+                    /** Expression */
+                    expression: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluateOut"];
+                };
+            };
+        };
+    };
     get_me: {
         parameters: {
             query?: never;
@@ -2235,6 +2295,8 @@ export interface operations {
                 dead_letter?: boolean | null;
                 since?: string | null;
                 until?: string | null;
+                /** @description Runs of this version number. */
+                version?: number | null;
                 /** @description Page size. */
                 limit?: number;
                 /** @description next_cursor from the previous page. */

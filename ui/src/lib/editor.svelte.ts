@@ -1,0 +1,123 @@
+// Editor state that is not drawing: kept in runes classes so it can be tested
+// without a browser, and the Workbench component stays a view over it.
+import { describeError } from './api/client';
+import type { StepMark } from './canvas.svelte';
+import { exampleFromSchema, formatDuration, lastTestInput, rememberTestInput, stepDuration, TERMINAL_STATUSES, type Run } from './runs';
+import type { RunWatch } from './runWatch.svelte';
+
+export interface TestRunDeps {
+  storage: Storage;
+  /** Starts a test run of the head draft with this input. */
+  start: (input: unknown) => Promise<Run>;
+  /** A live view of a run (started by the caller of `run`). */
+  watch: (runId: string) => RunWatch;
+  /** Saves the canvas when it has unsaved changes; false when it could not. */
+  save: () => Promise<boolean>;
+  dirty: () => boolean;
+}
+
+/**
+ * A test run from the editor: the input dialog (prefilled from the last test
+ * input of this workflow, else from the trigger's `input_schema`), saving
+ * first when the canvas is dirty, then the run watched live on the canvas.
+ */
+export class TestRun {
+  open = $state(false);
+  text = $state('');
+  error = $state<string | null>(null);
+  busy = $state(false);
+  watch = $state.raw<RunWatch | null>(null);
+
+  readonly project: string;
+  readonly workflowId: string;
+  private readonly deps: TestRunDeps;
+
+  constructor(project: string, workflowId: string, deps: TestRunDeps) {
+    this.project = project;
+    this.workflowId = workflowId;
+    this.deps = deps;
+  }
+
+  openDialog(inputSchema: unknown): void {
+    const last = lastTestInput(this.deps.storage, this.project, this.workflowId);
+    this.text = last ?? JSON.stringify(exampleFromSchema(inputSchema ?? { type: 'object' }), null, 2);
+    this.error = null;
+    this.open = true;
+  }
+
+  /** The input as JSON, or an error message. */
+  parse(): { ok: true; value: unknown } | { ok: false; message: string } {
+    const text = this.text.trim();
+    if (!text) return { ok: true, value: {} };
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch (failure) {
+      return { ok: false, message: `The input is not JSON: ${(failure as Error).message}` };
+    }
+  }
+
+  async run(): Promise<boolean> {
+    const parsed = this.parse();
+    if (!parsed.ok) {
+      this.error = parsed.message;
+      return false;
+    }
+    this.busy = true;
+    this.error = null;
+    try {
+      if (this.deps.dirty() && !(await this.deps.save())) {
+        this.error = 'The workflow could not be saved, so nothing ran: see the message above the canvas.';
+        return false;
+      }
+      const run = await this.deps.start(parsed.value);
+      rememberTestInput(this.deps.storage, this.project, this.workflowId, this.text);
+      this.watch?.stop();
+      const watch = this.deps.watch(run.id);
+      this.watch = watch;
+      this.open = false;
+      void watch.start();
+      return true;
+    } catch (failure) {
+      this.error = describeError(failure);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  get running(): boolean {
+    return this.watch !== null && !TERMINAL_STATUSES.has(this.watch.status);
+  }
+
+  /** The step marks to draw on the canvas, or null when no test run is shown. */
+  marks(now: number): Map<string, StepMark> | null {
+    const watch = this.watch;
+    if (!watch) return null;
+    void watch.version;
+    const out = new Map<string, StepMark>();
+    for (const [id, state] of watch.fold.steps) {
+      out.set(id, { status: state.status, attempts: state.attemptCount, duration: formatDuration(stepDuration(state, now)) });
+    }
+    return out;
+  }
+
+  /** What the step received in the last test run (the JMESPath preview's sample). */
+  inputOf(nodeId: string): { found: boolean; value: unknown } {
+    const watch = this.watch;
+    if (!watch) return { found: false, value: undefined };
+    void watch.version;
+    const state = watch.fold.steps.get(nodeId);
+    return state && state.input !== undefined ? { found: true, value: state.input } : { found: false, value: undefined };
+  }
+
+  clear(): void {
+    this.watch?.stop();
+    this.watch = null;
+  }
+}
+
+/** The `input_schema` of the definition's manual trigger, if it has one. */
+export function manualInputSchema(nodes: readonly { data: { type: string; config: Record<string, unknown> } }[]): unknown {
+  const trigger = nodes.find((node) => node.data.type === 'manual');
+  return trigger?.data.config.input_schema;
+}
