@@ -108,3 +108,31 @@ describe('TestRun', () => {
     expect(manualInputSchema([{ data: { type: 'webhook', config: {} } }, { data: { type: 'manual', config: { input_schema: schema } } }])).toBe(schema);
   });
 });
+
+describe('EditHistory', () => {
+  it('undoes and redoes, one step per burst of edits of one field', async () => {
+    const { EditHistory } = await import('../src/lib/editor.svelte');
+    let state = 'a';
+    let time = 0;
+    const history = new EditHistory(() => state, 10, () => time);
+    expect(history.canUndo).toBe(false);
+    history.record('name');
+    state = 'ab';
+    time = 500;
+    expect(history.record('name')).toBe(false);
+    state = 'abc';
+    time = 3000;
+    expect(history.record('name')).toBe(true);
+    state = 'abcd';
+    expect(history.canUndo).toBe(true);
+    expect(history.undo()).toBe('abc');
+    state = 'abc';
+    expect(history.canRedo).toBe(true);
+    expect(history.undo()).toBe('a');
+    state = 'a';
+    expect(history.canUndo).toBe(false);
+    expect(history.redo()).toBe('abc');
+    history.clear();
+    expect(history.canUndo || history.canRedo).toBe(false);
+  });
+});

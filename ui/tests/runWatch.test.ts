@@ -94,3 +94,32 @@ describe('RunWatch', () => {
     expect(sources[1]!.closed).toBe(true);
   });
 });
+
+describe('RunWatch without the stream at start', () => {
+  it('seeds the steps from the served run and streams only when asked', async () => {
+    const sources: StreamSource[] = [];
+    const watch = new RunWatch('p', 'r1', {
+      open: () => {
+        const source = { readyState: 1, onerror: null, onopen: null, addEventListener() {}, close() {} };
+        sources.push(source);
+        return source;
+      },
+      schedule: (flush) => flush(),
+      load: async () =>
+        ({
+          id: 'r1',
+          status: 'failed',
+          started_at: null,
+          finished_at: null,
+          steps: [{ node_id: 'a', status: 'failed', attempts: 2, started_at: null, finished_at: null, output: null, error: null }],
+        }) as unknown as Run,
+    });
+    await watch.start({ stream: false });
+    expect(sources).toHaveLength(0);
+    expect(watch.fold.steps.get('a')?.status).toBe('failed');
+    expect(watch.status).toBe('failed');
+    watch.connect();
+    watch.connect();
+    expect(sources).toHaveLength(1);
+  });
+});

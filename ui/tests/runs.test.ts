@@ -141,3 +141,40 @@ describe('helpers', () => {
     expect(lastTestInput(storage, 'p', 'w2')).toBeNull();
   });
 });
+
+describe('seedFromSteps and stepMarks', async () => {
+  const { seedFromSteps, stepMarks } = await import('../src/lib/runs');
+
+  it('colours the steps from the served run before any event, and events take over', () => {
+    seq = 0;
+    const fold = emptyFold();
+    seedFromSteps(fold, {
+      status: 'failed',
+      started_at: '2026-01-01T00:00:00Z',
+      finished_at: '2026-01-01T00:00:01Z',
+      steps: [
+        { node_id: 'a', status: 'succeeded', attempts: 1, started_at: null, finished_at: null, output: 1, error: null },
+        { node_id: 'b', status: 'failed', attempts: 3, started_at: null, finished_at: null, output: null, error: { message: 'x' } },
+      ],
+    });
+    expect(fold.steps.get('b')?.status).toBe('failed');
+    expect(fold.steps.get('b')?.attemptCount).toBe(3);
+    applyEvents(fold, [ev('step.started', 'b', 0, { attempt: 1, input: 7 })]);
+    expect(fold.steps.get('b')?.input).toBe(7);
+  });
+
+  it('keeps the mark object of a step that did not change', () => {
+    seq = 0;
+    const fold = foldEvents([
+      ev('step.started', 'a', 0, { attempt: 1 }),
+      ev('step.succeeded', 'a', 5, { attempt: 1 }),
+      ev('step.started', 'b', 5, { attempt: 1 }),
+    ]);
+    const first = stepMarks(fold, T0 + 100, null);
+    applyEvents(fold, [ev('step.succeeded', 'b', 200, { attempt: 1 })]);
+    const second = stepMarks(fold, T0 + 300, first);
+    expect(second.get('a')).toBe(first.get('a'));
+    expect(second.get('b')).not.toBe(first.get('b'));
+    expect(second.get('b')?.status).toBe('succeeded');
+  });
+});

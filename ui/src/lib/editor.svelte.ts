@@ -2,8 +2,9 @@
 // without a browser, and the Workbench component stays a view over it.
 import { describeError } from './api/client';
 import type { StepMark } from './canvas.svelte';
-import { exampleFromSchema, formatDuration, lastTestInput, rememberTestInput, stepDuration, TERMINAL_STATUSES, type Run } from './runs';
+import { exampleFromSchema, lastTestInput, rememberTestInput, stepMarks, TERMINAL_STATUSES, type Run } from './runs';
 import type { RunWatch } from './runWatch.svelte';
+import { UndoStack } from './undo';
 
 export interface TestRunDeps {
   storage: Storage;
@@ -31,6 +32,7 @@ export class TestRun {
   readonly project: string;
   readonly workflowId: string;
   private readonly deps: TestRunDeps;
+  private previousMarks: Map<string, StepMark> | null = null;
 
   constructor(project: string, workflowId: string, deps: TestRunDeps) {
     this.project = project;
@@ -94,11 +96,8 @@ export class TestRun {
     const watch = this.watch;
     if (!watch) return null;
     void watch.version;
-    const out = new Map<string, StepMark>();
-    for (const [id, state] of watch.fold.steps) {
-      out.set(id, { status: state.status, attempts: state.attemptCount, duration: formatDuration(stepDuration(state, now)) });
-    }
-    return out;
+    this.previousMarks = stepMarks(watch.fold, now, this.previousMarks);
+    return this.previousMarks;
   }
 
   /** What the step received in the last test run (the JMESPath preview's sample). */
@@ -120,4 +119,64 @@ export class TestRun {
 export function manualInputSchema(nodes: readonly { data: { type: string; config: Record<string, unknown> } }[]): unknown {
   const trigger = nodes.find((node) => node.data.type === 'manual');
   return trigger?.data.config.input_schema;
+}
+
+/**
+ * Undo/redo of the canvas: snapshots taken before each change, where
+ * consecutive edits of one field (the same `key` within `coalesceMs`) are one
+ * step, so typing a word is undone at once.
+ */
+export class EditHistory<T> {
+  canUndo = $state(false);
+  canRedo = $state(false);
+  private readonly stack: UndoStack<T>;
+  private last = { key: '', at: 0 };
+
+  constructor(
+    private readonly capture: () => T,
+    limit = 200,
+    private readonly clock: () => number = () => Date.now(),
+    private readonly coalesceMs = 1500,
+  ) {
+    this.stack = new UndoStack<T>(limit);
+  }
+
+  /** Remember the state before a change; false when it joined the previous step. */
+  record(key = ''): boolean {
+    const now = this.clock();
+    if (key && key === this.last.key && now - this.last.at < this.coalesceMs) {
+      this.last.at = now;
+      return false;
+    }
+    this.last = { key, at: now };
+    this.stack.record(this.capture());
+    this.sync();
+    return true;
+  }
+
+  /** The state to go back to, or null. */
+  undo(): T | null {
+    return this.moved(this.stack.undo(this.capture()));
+  }
+
+  redo(): T | null {
+    return this.moved(this.stack.redo(this.capture()));
+  }
+
+  clear(): void {
+    this.stack.clear();
+    this.last = { key: '', at: 0 };
+    this.sync();
+  }
+
+  private moved(state: T | null): T | null {
+    this.last = { key: '', at: 0 };
+    this.sync();
+    return state;
+  }
+
+  private sync(): void {
+    this.canUndo = this.stack.canUndo;
+    this.canRedo = this.stack.canRedo;
+  }
 }

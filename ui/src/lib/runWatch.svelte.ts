@@ -5,7 +5,7 @@
 // itself and sends Last-Event-ID; a stream that closed for good (an error
 // answer) is reopened after a pause, and the fold ignores repeated events.
 import { api, describeError, unwrap } from './api/client';
-import { applyEvents, emptyFold, TERMINAL_EVENTS, type Run, type RunEvent, type RunFold } from './runs';
+import { applyEvents, emptyFold, seedFromSteps, TERMINAL_EVENTS, type Run, type RunEvent, type RunFold } from './runs';
 
 export const EVENT_TYPES = [
   'run.queued',
@@ -81,18 +81,28 @@ export class RunWatch {
     return this.fold.lastSeq > 0 ? this.fold.status : (this.run?.status ?? 'queued');
   }
 
-  async start(): Promise<void> {
+  /**
+   * Read the run and open its event stream, both at once; with
+   * `stream: false` the caller opens it later (`connect`), e.g. once the
+   * graph is drawn, so a large log does not compete with drawing it.
+   */
+  async start(options: { stream?: boolean } = {}): Promise<void> {
+    if (options.stream !== false) this.connect();
     try {
       this.run = await this.options.load(this.project, this.runId);
     } catch (failure) {
       this.error = describeError(failure);
+      this.stop();
       return;
     }
-    this.connect();
+    if (this.fold.lastSeq === 0 && this.buffer.length === 0) {
+      seedFromSteps(this.fold, this.run);
+      this.version += 1;
+    }
   }
 
-  private connect(): void {
-    if (this.stopped || this.finished) return;
+  connect(): void {
+    if (this.stopped || this.finished || this.source) return;
     const url = `/api/v1/projects/${encodeURIComponent(this.project)}/runs/${encodeURIComponent(this.runId)}/events/stream`;
     const source = this.options.open(url);
     this.source = source;
@@ -109,6 +119,7 @@ export class RunWatch {
       if (source.readyState === CLOSED) {
         // Refused (e.g. the server restarted mid-answer): open a new stream.
         source.close();
+        this.source = null;
         this.error = 'The live stream was interrupted; reconnecting…';
         this.retry = setTimeout(() => this.connect(), this.options.retryMs);
       }
@@ -145,7 +156,10 @@ export class RunWatch {
     applyEvents(this.fold, fresh);
     if (fresh.length > 0) this.events = [...this.events, ...fresh];
     this.version += 1;
-    if (this.finished) void this.refresh();
+    if (this.finished) {
+      performance.mark('meshhook:events-complete');
+      void this.refresh();
+    }
   }
 
   /** Read the run again (its output, error and times). */

@@ -196,6 +196,51 @@ export function foldEvents(events: readonly RunEvent[]): RunFold {
   return fold;
 }
 
+/**
+ * Start a fold from the steps the API serves with the run (status, attempts,
+ * times, output, error), so a large run is drawn in colour before its event
+ * log has streamed in; the events then fill in the attempts.
+ */
+export function seedFromSteps(fold: RunFold, run: Pick<Run, 'steps' | 'status' | 'started_at' | 'finished_at'>): void {
+  if (fold.lastSeq > 0) return;
+  fold.status = run.status as RunStatus;
+  fold.startedAt = run.started_at ? Date.parse(run.started_at) : null;
+  fold.finishedAt = run.finished_at ? Date.parse(run.finished_at) : null;
+  for (const served of run.steps) {
+    const state = step(fold, served.node_id);
+    state.status = served.status as StepStatus;
+    state.attemptCount = served.attempts;
+    state.startedAt = served.started_at ? Date.parse(served.started_at) : null;
+    state.finishedAt = served.finished_at ? Date.parse(served.finished_at) : null;
+    state.output = served.output;
+    state.error = (served.error as Attempt['error']) ?? null;
+  }
+}
+
+export interface StepMarkLike {
+  status: string;
+  attempts: number;
+  duration: string;
+}
+
+/**
+ * The marks drawn on the nodes, reusing last time's object for every step
+ * whose mark did not change: a node whose mark is the same object does not
+ * redraw, so a batch of events touching a few steps redraws only those.
+ */
+export function stepMarks(fold: RunFold, now: number, previous: Map<string, StepMarkLike> | null): Map<string, StepMarkLike> {
+  const out = new Map<string, StepMarkLike>();
+  for (const [id, state] of fold.steps) {
+    const mark = { status: state.status, attempts: state.attemptCount, duration: formatDuration(stepDuration(state, now)) };
+    const before = previous?.get(id);
+    out.set(
+      id,
+      before && before.status === mark.status && before.attempts === mark.attempts && before.duration === mark.duration ? before : mark,
+    );
+  }
+  return out;
+}
+
 /** Milliseconds a step took, or has taken so far (`now` for one still going). */
 export function stepDuration(state: StepState, now: number): number | null {
   if (state.startedAt === null) return null;
