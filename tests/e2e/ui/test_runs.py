@@ -85,6 +85,7 @@ def flaky() -> Iterator[Flaky]:
     endpoint = Flaky()
     yield endpoint
     endpoint.server.shutdown()
+    endpoint.server.server_close()
 
 
 def test_a_test_run_from_the_editor_shows_every_step_green(
