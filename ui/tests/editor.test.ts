@@ -136,3 +136,37 @@ describe('EditHistory', () => {
     expect(history.canUndo || history.canRedo).toBe(false);
   });
 });
+
+describe('StepClipboard', () => {
+  it('copies steps with their inner edges and pastes them further each time', async () => {
+    const { StepClipboard } = await import('../src/lib/editor.svelte');
+    const node = (id: string, x: number) => ({
+      id,
+      type: 'step' as const,
+      position: { x, y: 0 },
+      data: { type: 'transform', name: id, config: { expression: '@' } },
+    });
+    const a = node('a', 0);
+    const b = node('b', 100);
+    const edges = [
+      { id: 'a->b', source: 'a', target: 'b', data: { when: null } },
+      { id: 'b->c', source: 'b', target: 'c', data: { when: null } },
+    ];
+    const clipboard = new StepClipboard();
+    expect(clipboard.holds).toBe(false);
+    expect(clipboard.paste(new Set())).toBeNull();
+    expect(clipboard.copy([a, b], edges)).toBe(2);
+    a.data.config.expression = 'changed';
+    const first = clipboard.paste(new Set(['a', 'b', 'c']));
+    expect(first?.nodes).toHaveLength(2);
+    expect(first?.edges).toHaveLength(1);
+    expect(first?.nodes.some((n) => n.id === 'a' || n.id === 'b')).toBe(false);
+    expect(first?.nodes[0]?.data.config).toEqual({ expression: '@' });
+    expect(first?.nodes[0]?.position).toEqual({ x: 40, y: 40 });
+    const second = clipboard.paste(new Set(['a', 'b', 'c']));
+    expect(second?.nodes[0]?.position).toEqual({ x: 80, y: 40 + 40 });
+    const dup = clipboard.duplicate([b], edges, new Set(['a', 'b', 'c']));
+    expect(dup?.nodes[0]?.position).toEqual({ x: 140, y: 40 });
+    expect(dup?.edges).toEqual([]);
+  });
+});

@@ -5,6 +5,7 @@ import type { StepMark } from './canvas.svelte';
 import { exampleFromSchema, lastTestInput, rememberTestInput, stepMarks, TERMINAL_STATUSES, type Run } from './runs';
 import type { RunWatch } from './runWatch.svelte';
 import { UndoStack } from './undo';
+import { copySteps, type StepEdge, type StepNode } from './graph';
 
 export interface TestRunDeps {
   storage: Storage;
@@ -178,5 +179,60 @@ export class EditHistory<T> {
   private sync(): void {
     this.canUndo = this.stack.canUndo;
     this.canRedo = this.stack.canRedo;
+  }
+}
+
+type Steps = { nodes: StepNode[]; edges: StepEdge[] };
+
+/**
+ * Copy, paste and duplicate of steps (this tab only): a copy keeps the edges
+ * between the copied steps; each paste of one copy lands 40 px further, with
+ * fresh ids (`copySteps`).
+ */
+export class StepClipboard {
+  private held: Steps | null = null;
+  private pastes = 0;
+
+  get holds(): boolean {
+    return this.held !== null && this.held.nodes.length > 0;
+  }
+
+  /** Keep plain copies of `selected` and the edges among them; how many were copied. */
+  copy(selected: readonly StepNode[], edges: readonly StepEdge[]): number {
+    if (selected.length === 0) return 0;
+    const ids = new Set(selected.map((n) => n.id));
+    // Only what a copy needs, as plain data (the canvas objects carry internals).
+    this.held = {
+      nodes: selected.map((n) => ({
+        id: n.id,
+        type: 'step' as const,
+        position: { x: n.position.x, y: n.position.y },
+        data: JSON.parse(JSON.stringify(n.data)) as StepNode['data'],
+      })),
+      edges: edges
+        .filter((e) => ids.has(e.source) && ids.has(e.target))
+        .map((e) => ({ id: e.id, source: e.source, target: e.target, data: { when: e.data?.when ?? null } })),
+    };
+    this.pastes = 0;
+    return selected.length;
+  }
+
+  /** New steps for the clipboard's content, clear of `taken` ids; null when empty. */
+  paste(taken: Set<string>): Steps | null {
+    if (!this.held || this.held.nodes.length === 0) return null;
+    return this.place(this.held, taken);
+  }
+
+  /** New steps copying `selected` (and their inner edges) at once, without touching the clipboard. */
+  duplicate(selected: readonly StepNode[], edges: readonly StepEdge[], taken: Set<string>): Steps | null {
+    if (selected.length === 0) return null;
+    const ids = new Set(selected.map((n) => n.id));
+    this.pastes = 0;
+    return this.place({ nodes: [...selected], edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)) }, taken);
+  }
+
+  private place(source: Steps, taken: Set<string>): Steps {
+    this.pastes += 1;
+    return copySteps(source.nodes, source.edges, taken, { x: 40 * this.pastes, y: 40 * this.pastes });
   }
 }

@@ -206,7 +206,7 @@ export function seedFromSteps(fold: RunFold, run: Pick<Run, 'steps' | 'status' |
   fold.status = run.status as RunStatus;
   fold.startedAt = run.started_at ? Date.parse(run.started_at) : null;
   fold.finishedAt = run.finished_at ? Date.parse(run.finished_at) : null;
-  for (const served of run.steps) {
+  for (const served of run.steps ?? []) {
     const state = step(fold, served.node_id);
     state.status = served.status as StepStatus;
     state.attemptCount = served.attempts;
