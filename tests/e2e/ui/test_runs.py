@@ -218,12 +218,16 @@ def test_the_live_timeline_grows_during_a_delay(page: Any, server: Server, proje
     expect(page.get_by_test_id("run-node-wait")).to_have_attribute("data-status", "waiting")
     waiting = page.get_by_test_id("run-timeline").get_by_test_id("run-event").count()
     expect(page.get_by_test_id("run-live")).to_be_visible()
+    page.get_by_test_id("node-wait").click()
+    expect(page.get_by_test_id("step-status")).to_have_text("waiting")
     screenshot(page, "run-detail-live")
 
     # No reload: the stream brings the rest.
     expect(page.get_by_test_id("run-node-after")).to_have_attribute(
         "data-status", "succeeded", timeout=20_000
     )
+    # The open step's panel follows the stream too.
+    expect(page.get_by_test_id("step-status")).to_have_text("succeeded")
     events = page.get_by_test_id("run-timeline").get_by_test_id("run-event")
     expect(events.last).to_have_attribute("data-type", "run.succeeded")
     assert events.count() > waiting

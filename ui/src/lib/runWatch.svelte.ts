@@ -1,7 +1,8 @@
 // One run watched live: the run as the API serves it, plus its event log read
 // from the Server-Sent Events stream and folded per step. Events are buffered
-// and applied once per animation frame, so a burst of hundreds of events per
-// second costs one update per frame. The browser's EventSource reconnects by
+// and applied at most ten times a second (on an animation frame), so a burst of
+// hundreds of events per second costs a few updates, and the frames between
+// them stay free for scrolling and panning. The browser's EventSource reconnects by
 // itself and sends Last-Event-ID; a stream that closed for good (an error
 // answer) is reopened after a pause, and the fold ignores repeated events.
 import { api, describeError, unwrap } from './api/client';
@@ -41,6 +42,8 @@ export interface WatchOptions {
 }
 
 const CLOSED = 2;
+/** The most often a batch of events is applied (ms between batches). */
+export const FLUSH_MS = 100;
 
 export class RunWatch {
   run = $state.raw<Run | null>(null);
@@ -68,7 +71,8 @@ export class RunWatch {
       open: options.open ?? ((url) => new EventSource(url, { withCredentials: true }) as unknown as StreamSource),
       schedule:
         options.schedule ??
-        ((flush) => (typeof requestAnimationFrame === 'function' ? requestAnimationFrame(flush) : setTimeout(flush, 16))),
+        ((flush) =>
+          setTimeout(() => (typeof requestAnimationFrame === 'function' ? requestAnimationFrame(flush) : flush()), FLUSH_MS)),
       load:
         options.load ??
         ((project, run) => unwrap(api.GET('/api/v1/projects/{project}/runs/{run}', { params: { path: { project, run } } }))),
