@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from bench import report, seed
 from bench.engine import engine_section
 from bench.harness import Server, postgres_available, running_server, summary, temporary_database
+from bench.stats import stats_section
 from bench.workloads import SIZES, definition, set_edit
 from meshhook.cli.server import tune_gc
 from meshhook.domain import canonical
@@ -777,6 +778,28 @@ def run_engine_only(dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
             db.dispose()
 
 
+def merge_section(args: argparse.Namespace, name: str, section: Any) -> None:
+    """Measure one section on each dialect and merge it into ``--output``."""
+    kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}
+    with tempfile.TemporaryDirectory(prefix="meshhook-bench-") as workdir:
+        for dialect in args.dialect or ["sqlite", "postgresql"]:
+            if dialect == "postgresql" and not postgres_available():
+                continue
+            print(f"[{dialect}] {name}", flush=True)
+            entry = kept["dialects"].setdefault(dialect, {})
+            entry[name] = section(dialect, Path(workdir) / dialect, quick=args.quick)
+    kept[f"{name}_date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(orjson.dumps(kept, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    if not args.no_docs:
+        report.write(kept, ROOT / "docs" / "performance.md")
+    print(
+        orjson.dumps(
+            {d: v.get(name) for d, v in kept["dialects"].items()}, option=orjson.OPT_INDENT_2
+        ).decode()
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts (CI-sized)")
@@ -790,10 +813,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["engine"],
+        choices=["engine", "stats"],
         help="measure one section and merge it into --output (the rest is kept)",
     )
     args = parser.parse_args()
+    if args.only == "stats":
+        merge_section(args, "stats", stats_section)
+        return
     if args.only == "engine":
         kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}
         with tempfile.TemporaryDirectory(prefix="meshhook-bench-") as workdir:

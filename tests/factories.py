@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from meshhook.api.schemas.problems import Problem
 from meshhook.domain.accounts import Actor, Role
 from meshhook.services import accounts, projects
 from meshhook.store.db import Database
@@ -48,4 +49,5 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert body["title"]
     assert body["detail"]
     assert body["type"].startswith("https://")
+    Problem.model_validate(body)  # the shape the OpenAPI document declares
     return body

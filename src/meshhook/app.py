@@ -22,6 +22,7 @@ from meshhook.api import (
     projects,
     runs,
     secrets,
+    stats,
     users,
     versions,
     web,
@@ -29,12 +30,14 @@ from meshhook.api import (
 )
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
+from meshhook.api.openapi import install_openapi
 from meshhook.engine.metrics import EngineMetrics
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.services.keys import provider_for
 from meshhook.services.logins import LoginLimits
 from meshhook.settings import Settings
 from meshhook.store.db import Database, create_database
+from meshhook.tracing import Tracing
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -43,15 +46,27 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    settings: Settings, database: Database | None = None, *, run_workers: bool = False
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    run_workers: bool = False,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
     """Build the HTTP app on ``database`` (or one made from ``settings``).
 
     The schema must already be migrated (``meshhook serve`` does that first).
     ``run_workers`` starts ``settings.workers`` in-process run workers with the
     app (``serve`` does; tests start their own when they need them).
+    ``tracing`` defaults to OpenTelemetry over OTLP when
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, nothing otherwise.
     """
-    db = database or create_database(settings.db_url, app_role=settings.db_app_role)
+    tracing = tracing or Tracing.from_environment()
+    db = database or create_database(
+        settings.db_url,
+        app_role=settings.db_app_role,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     owns_database = database is None
 
     @asynccontextmanager
@@ -64,6 +79,7 @@ def create_app(
                 app.state.keys,
                 worker_settings(settings),
                 metrics=EngineMetrics(app.state.metrics.registry),
+                tracing=tracing,
             )
             app.state.wake_workers = worker.wake
             app.state.worker = worker
@@ -74,6 +90,7 @@ def create_app(
             await task
         if owns_database:
             db.dispose()
+        tracing.shutdown()
 
     app = FastAPI(
         title="MeshHook",
@@ -92,6 +109,7 @@ def create_app(
     # One gate and policy per app (per process): see services/logins.py.
     app.state.login_limits = LoginLimits.from_settings(settings)
     install_error_handlers(app)
+    install_openapi(app)
     for module in (
         health,
         docs,
@@ -106,6 +124,7 @@ def create_app(
         bundles,
         secrets,
         runs,
+        stats,
     ):
         app.include_router(module.router)
     web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above
@@ -115,5 +134,5 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         max_bundle_bytes=settings.max_bundle_bytes,
     )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, tracing=tracing)
     return app

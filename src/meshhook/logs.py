@@ -1,7 +1,9 @@
 """Structured logging: JSON lines in production, readable lines on a terminal.
 
 Every line carries the request id bound by the HTTP middleware (structlog
-context variables), so one request's lines can be found together.
+context variables), so one request's lines can be found together, and every
+line is redacted (``domain/redaction.py``): e-mail addresses, card numbers,
+tokens and the like never reach a log file, whoever logged them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,26 @@ from typing import Literal
 
 import structlog
 
+from meshhook.domain.redaction import redact_text
+
 LogFormat = Literal["auto", "json", "console"]
+
+
+def redact_event(
+    _logger: object, _method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Hide personal data and credentials in every string of a log line."""
+    return {key: _redacted(value) for key, value in event.items()}
+
+
+def _redacted(value: object) -> object:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value
 
 
 def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> None:
@@ -30,7 +51,7 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
     ]
     numeric_level = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, redact_event, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
@@ -41,6 +62,7 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                redact_event,
                 renderer,
             ],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],

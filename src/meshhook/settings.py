@@ -109,6 +109,29 @@ class Settings(BaseSettings):
         le=3600,
         description="How long a run claimed by a worker that died waits before another takes it.",
     )
+    drain_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long steps in flight may take to finish before exit.",
+    )
+    http_max_response_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest http_call response body a step keeps; a longer one fails the attempt.",
+    )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="PostgreSQL connections each process keeps open (SQLite: unused).",
+    )
+    db_max_overflow: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="Extra PostgreSQL connections a process may open under bursts.",
+    )
     http_allow_private: bool = Field(
         default=False,
         description="Let http_call reach loopback and private addresses (never link-local).",

@@ -5,11 +5,14 @@ from pathlib import Path
 
 import pytest
 import structlog.testing
+from click.testing import Result
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from meshhook.app import create_app
-from meshhook.cli import workflows as cli_workflows
 from meshhook.cli.client import MeshHookClient
+from meshhook.cli.main import app as cli_app
+from meshhook.cli.remote import Remote
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from tests.conftest import fresh_database
@@ -43,23 +46,45 @@ def outsider(db: Database) -> Member:
     return member
 
 
+class Cli:
+    """Runs ``meshhook ...`` in-process. Remote commands get their HTTP client
+    from the Typer context (``obj``, a :class:`Remote`), as the real CLI does."""
+
+    def __init__(self, remote: Remote | None = None) -> None:
+        self.remote = remote
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int | None = 0, stdin: str | None = None) -> Result:
+        """The command's result; with ``code`` (default 0) its exit code is checked."""
+        result = self.runner.invoke(cli_app, list(args), input=stdin, obj=self.remote)
+        if code is not None:
+            assert result.exit_code == code, result.output
+            assert "Traceback" not in result.output
+        return result
+
+    def as_token(self, client: TestClient, token: str) -> Cli:
+        """The same CLI calling the in-process app with another token."""
+        return Cli(Remote(lambda: MeshHookClient("http://testserver", token, session=client)))
+
+
 @pytest.fixture
-def api(client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """CLI commands talk to the in-process app as alice, in project ``alpha``.
+def cli(client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """``meshhook`` talking to the in-process app as alice, in project ``alpha``.
 
     Rich wraps at 80 columns off a terminal, so COLUMNS is widened (pointers stay
     on one line), and the app's request logs are captured so they do not
     interleave with the command's output (a real server logs in its own process).
     """
-    monkeypatch.setattr(
-        cli_workflows,
-        "connect",
-        lambda: MeshHookClient("http://testserver", owner.token, session=client),
-    )
     monkeypatch.setenv("MESHHOOK_PROJECT", "alpha")
     monkeypatch.setenv("COLUMNS", "200")
     with structlog.testing.capture_logs():
-        yield client
+        yield Cli().as_token(client, owner.token)
+
+
+@pytest.fixture
+def offline_cli() -> Cli:
+    """``meshhook`` with no server: offline commands, and the errors of remote ones."""
+    return Cli()
 
 
 @pytest.fixture

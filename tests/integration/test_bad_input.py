@@ -27,7 +27,12 @@ def test_a_body_that_is_not_json_is_415(client: TestClient, owner: Member) -> No
         content=b"key=x&name=y",
         headers={**owner.headers, "Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert_problem(response, 415)
+    body = assert_problem(response, 415)
+    # Rendered like every other error: the domain's title and type, the request id.
+    assert body["type"].endswith("/unsupported-media-type")
+    assert body["title"] == "Unsupported media type"
+    assert body["instance"] == "/api/v1/projects"
+    assert body["request_id"] == response.headers["x-request-id"]
 
 
 def test_a_body_over_the_limit_is_413(client: TestClient, owner: Member) -> None:
@@ -37,7 +42,10 @@ def test_a_body_over_the_limit_is_413(client: TestClient, owner: Member) -> None
         content=huge,
         headers={**owner.headers, "Content-Type": "application/json"},
     )
-    assert_problem(response, 413)
+    body = assert_problem(response, 413)
+    assert body["type"].endswith("/payload-too-large")
+    assert body["title"] == "Payload too large"
+    assert body["request_id"] == response.headers["x-request-id"]
     assert _project_keys(client, owner) == ["alpha"]
 
 

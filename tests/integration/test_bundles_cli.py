@@ -5,31 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import Result
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from meshhook.cli.main import app
 from tests.definitions import linear
 from tests.factories import Member
+from tests.integration.conftest import Cli
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "realistic.bundle.json"
-runner = CliRunner()
 
 
-def run(*args: str, code: int = 0) -> Result:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result
-
-
-def test_import_then_export_round_trips_the_fixture(api: TestClient, tmp_path: Path) -> None:
-    imported = run("bundles", "import", str(FIXTURE))
+def test_import_then_export_round_trips_the_fixture(cli: Cli, tmp_path: Path) -> None:
+    imported = cli("bundles", "import", str(FIXTURE))
     assert "created 4, replaced 0 workflow(s) in project alpha" in imported.output
     assert "order-sync" in imported.output
     assert "warning: /dependencies/secrets/" in imported.output
     out = tmp_path / "alpha.bundle.json"
-    exported = run("bundles", "export", "--all", "-o", str(out))
+    exported = cli("bundles", "export", "--all", "-o", str(out))
     assert f"4 workflow(s), {out.stat().st_size:,} bytes" in exported.output
     assert "order-sync" in exported.output
     assert "production→2" in exported.output
@@ -39,45 +30,45 @@ def test_import_then_export_round_trips_the_fixture(api: TestClient, tmp_path: P
     assert mine == fixture
 
 
-def test_existing_keys_are_listed_and_force_and_dry_run_work(api: TestClient) -> None:
-    run("bundles", "import", str(FIXTURE))
-    refused = run("bundles", "import", str(FIXTURE), code=1)
+def test_existing_keys_are_listed_and_force_and_dry_run_work(cli: Cli) -> None:
+    cli("bundles", "import", str(FIXTURE))
+    refused = cli("bundles", "import", str(FIXTURE), code=1)
     assert "already exist" in refused.output
     assert "/workflows/2/key" in refused.output
     assert "pass --force to replace them" in refused.output  # the CLI option, not force=true
     assert "force=true" not in refused.output
-    dry = run("bundles", "import", str(FIXTURE), "--force", "--dry-run")
+    dry = cli("bundles", "import", str(FIXTURE), "--force", "--dry-run")
     assert "would create 0, would replace 4" in dry.output
     assert "nothing was written" in dry.output
     assert "identical head" in dry.output
-    forced = run("bundles", "import", str(FIXTURE), "--force", "--json")
+    forced = cli("bundles", "import", str(FIXTURE), "--force", "--json")
     report = json.loads(forced.output)
     assert (report["created"], report["replaced"]) == (0, 4)
 
 
-def test_export_chosen_keys_to_stdout(api: TestClient, owner: Member) -> None:
+def test_export_chosen_keys_to_stdout(cli: Cli, client: TestClient, owner: Member) -> None:
     for key in ("one", "two"):
-        api.post(
+        client.post(
             "/api/v1/projects/alpha/workflows",
             json={"key": key, "name": key, "definition": linear()},
             headers=owner.headers,
         )
-    result = runner.invoke(app, ["bundles", "export", "--key", "two", "-o", "-"])
+    result = cli("bundles", "export", "--key", "two", "-o", "-", code=None)
     assert result.exit_code == 0, result.output
     bundle = json.loads(result.stdout)
     assert [w["key"] for w in bundle["workflows"]] == ["two"]
 
 
-def test_usage_errors_are_plain(api: TestClient, tmp_path: Path) -> None:
-    assert "--key" in run("bundles", "export", "-o", str(tmp_path / "x"), code=2).output
-    both = run("bundles", "export", "--all", "--key", "a", "-o", str(tmp_path / "x"), code=2)
+def test_usage_errors_are_plain(cli: Cli, tmp_path: Path) -> None:
+    assert "--key" in cli("bundles", "export", "-o", str(tmp_path / "x"), code=2).output
+    both = cli("bundles", "export", "--all", "--key", "a", "-o", str(tmp_path / "x"), code=2)
     assert "--all" in both.output
-    missing = run("bundles", "import", str(tmp_path / "nope.json"), code=2)
+    missing = cli("bundles", "import", str(tmp_path / "nope.json"), code=2)
     assert "cannot read" in missing.output
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "meshhook.workflow-bundle", "formatVersion": 2}')
-    refused = run("bundles", "import", str(bad), code=1)
+    refused = cli("bundles", "import", str(bad), code=1)
     assert "formatVersion" in refused.output
-    unknown = run("bundles", "export", "--key", "ghost", "-o", str(tmp_path / "y"), code=1)
+    unknown = cli("bundles", "export", "--key", "ghost", "-o", str(tmp_path / "y"), code=1)
     assert "ghost" in unknown.output
     assert not (tmp_path / "y").exists()

@@ -85,6 +85,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", P + "/import"): Role.ADMIN,
     ("POST", W + "/runs"): Role.EDITOR,
     ("GET", P + "/runs"): Role.VIEWER,
+    ("GET", P + "/stats"): Role.VIEWER,
+    ("GET", W + "/stats"): Role.VIEWER,
     ("GET", R): Role.VIEWER,
     ("GET", R + "/events"): Role.VIEWER,
     ("GET", R + "/events/stream"): Role.VIEWER,

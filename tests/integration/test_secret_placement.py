@@ -10,11 +10,10 @@ import copy
 from typing import Any
 
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from meshhook.cli.main import app
 from tests.definitions import linear
 from tests.factories import Member, assert_problem
+from tests.integration.conftest import Cli
 from tests.legacy_versions import insert_legacy_version
 
 PROJECT = "/api/v1/projects/alpha"
@@ -207,31 +206,30 @@ def test_a_placeholder_host_cannot_take_a_restricted_secret(
     assert "placeholder" in assert_problem(refused, 422)["errors"][0]["message"]
 
 
-def test_the_cli_sets_shows_and_lifts_allowed_hosts(api: TestClient, owner: Member) -> None:
-    runner = CliRunner()
-    stored = runner.invoke(
-        app,
-        [
-            *("secrets", "set", "CRM_TOKEN", "--value-stdin"),
-            *("--allow-host", "api.example.com", "--allow-host", "*.crm.example"),
-        ],
-        input="sk-live-123\n",
+def test_the_cli_sets_shows_and_lifts_allowed_hosts(
+    cli: Cli, client: TestClient, owner: Member
+) -> None:
+    stored = cli(
+        *("secrets", "set", "CRM_TOKEN", "--value-stdin"),
+        *("--allow-host", "api.example.com", "--allow-host", "*.crm.example"),
+        code=None,
+        stdin="sk-live-123\n",
     )
     assert stored.exit_code == 0, stored.output
     assert "api.example.com, *.crm.example" in stored.output
-    listed = runner.invoke(app, ["secrets", "list"])
+    listed = cli("secrets", "list", code=None)
     assert "api.example.com, *.crm.example" in listed.output
-    shown = runner.invoke(app, ["secrets", "hosts", "CRM_TOKEN"])
+    shown = cli("secrets", "hosts", "CRM_TOKEN", code=None)
     assert "may be sent to api.example.com, *.crm.example" in shown.output
-    lifted = runner.invoke(app, ["secrets", "hosts", "CRM_TOKEN", "--any-host"])
+    lifted = cli("secrets", "hosts", "CRM_TOKEN", "--any-host", code=None)
     assert "may be sent to any host" in lifted.output
-    nowhere = runner.invoke(app, ["secrets", "hosts", "CRM_TOKEN", "--no-host"])
+    nowhere = cli("secrets", "hosts", "CRM_TOKEN", "--no-host", code=None)
     assert "may be sent to no host" in nowhere.output
-    bad = runner.invoke(app, ["secrets", "hosts", "CRM_TOKEN", "--allow-host", "a b"])
+    bad = cli("secrets", "hosts", "CRM_TOKEN", "--allow-host", "a b", code=None)
     assert bad.exit_code != 0
     assert "secret.invalid_host" in bad.output or "not a host name" in bad.output
-    both = runner.invoke(
-        app, ["secrets", "hosts", "CRM_TOKEN", "--any-host", "--allow-host", "x.example"]
+    both = cli(
+        "secrets", "hosts", "CRM_TOKEN", "--any-host", "--allow-host", "x.example", code=None
     )
     assert both.exit_code == 2
 

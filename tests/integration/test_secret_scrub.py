@@ -8,15 +8,14 @@ from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from meshhook.cli.main import app
 from meshhook.domain.accounts import Role
 from meshhook.domain.canonical import canonical_bytes, content_hash
 from meshhook.store import version_content
 from meshhook.store.db import Database
 from tests.definitions import linear
 from tests.factories import Member, add_member, assert_problem, make_user
+from tests.integration.conftest import Cli
 from tests.legacy_versions import insert_legacy_version
 
 PROJECT = "/api/v1/projects/alpha"
@@ -179,14 +178,15 @@ def test_only_admins_scrub(client: TestClient, owner: Member, db: Database) -> N
     assert_problem(client.post(SCRUB, headers=editor.headers), 403)
 
 
-def test_the_cli_reports_then_scrubs(api: TestClient, owner: Member, db: Database) -> None:
-    _history(api, owner, db)
-    runner = CliRunner()
-    dry = runner.invoke(app, ["secrets", "scrub", "--dry-run"])
+def test_the_cli_reports_then_scrubs(
+    cli: Cli, client: TestClient, owner: Member, db: Database
+) -> None:
+    _history(client, owner, db)
+    dry = cli("secrets", "scrub", "--dry-run", code=None)
     assert dry.exit_code == 0, dry.output
     assert "would replace 5 literal value(s) in 3 version(s)" in dry.output
     assert "old (trash)" in dry.output
-    done = runner.invoke(app, ["secrets", "scrub"])
+    done = cli("secrets", "scrub", code=None)
     assert "replaced 5 literal value(s)" in done.output
-    again = runner.invoke(app, ["secrets", "scrub", "--json"])
+    again = cli("secrets", "scrub", "--json", code=None)
     assert orjson.loads(again.stdout)["scrubbed"] == []

@@ -23,10 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from meshhook.domain.accounts import Actor, Membership, Role
+from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import MeshHookError, NotFound, UniqueConflict
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.domain.secrets import KEEP, SecretRecord
+from meshhook.domain.stats import RunOutcome, StepOutcome, Window
 from meshhook.domain.workflows import (
     Alias,
     VersionInfo,
@@ -372,14 +374,16 @@ def test_audit_entries(alpha: Database) -> None:
     with scope_of(db, "alpha") as scope:
         for index in range(5):
             scope.audit.insert(
-                actor_id=None,
-                actor="robot" if index % 2 else "a@example.com",
-                action="thing.do" if index < 3 else "thing.undo",
-                object_type="thing",
-                object_id=f"thing-{index}",
-                summary={"index": index},
-                request_id=f"req-{index}",
-                created_at=NOW + timedelta(minutes=index),
+                NewAuditEntry(
+                    actor_id=None,
+                    actor="robot" if index % 2 else "a@example.com",
+                    action="thing.do" if index < 3 else "thing.undo",
+                    object_type="thing",
+                    object_id=f"thing-{index}",
+                    summary={"index": index},
+                    request_id=f"req-{index}",
+                    created_at=NOW + timedelta(minutes=index),
+                )
             )
     with scope_of(db, "alpha", write=False) as scope:
         audit = scope.audit
@@ -573,10 +577,23 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         scope.runs.enqueue(run.id, NOW)
         key = f"{project}-once"
         scope.runs.remember_key(workflow.id, key, run.id, NOW)
+        scope.stats.record(workflow.id, finished_outcome(f"{project}-step", f"{project}.broke"))
     return Tenant(pid, workflow, trashed, secret, member.actor.user_id, run, key)
 
 
 Call = Callable[[Any, Tenant], Any]
+
+
+def finished_outcome(node_id: str, error_code: str) -> RunOutcome:
+    return RunOutcome(
+        status=RunStatus.FAILED,
+        finished_at=datetime.now(UTC),
+        milliseconds=12.0,
+        lag_milliseconds=1.0,
+        dead_letter=True,
+        error_code=error_code,
+        steps=(StepOutcome(node_id, 11.0, failed=True),),
+    )
 
 
 def _rewrite_all(version: Any) -> Rewrite:
@@ -604,14 +621,7 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ],
     ("AuditStore", "insert"): [
         lambda s, b: s.insert(
-            actor_id=None,
-            actor="thief",
-            action="thing.do",
-            object_type="workflow",
-            object_id="x",
-            summary={},
-            request_id=None,
-            created_at=NOW,
+            NewAuditEntry(None, "thief", "thing.do", "workflow", "x", {}, None, NOW)
         )
     ],
     ("MembershipStore", "get"): [lambda s, b: s.get(b.member_id)],
@@ -671,6 +681,13 @@ CASES: dict[tuple[str, str], list[Call]] = {
         lambda s, b: s.data_key(),
         lambda s, b: s.data_key(for_update=True),
     ],
+    ("StatsStore", "record"): [
+        lambda s, b: s.record(b.workflow.id, finished_outcome("thief-step", "thief.code"))
+    ],
+    ("StatsStore", "summary"): [
+        lambda s, b: s.summary(Window.MONTH, datetime.now(UTC)),
+        lambda s, b: s.summary(Window.MONTH, datetime.now(UTC), b.workflow.id),
+    ],
     ("SecretStore", "insert_data_key"): [lambda s, b: s.insert_data_key("thief", b"w", NOW)],
     ("SecretStore", "replace_data_key"): [lambda s, b: s.replace_data_key("thief", b"w", NOW)],
     ("VersionStore", "insert"): [
@@ -726,7 +743,12 @@ CASES: dict[tuple[str, str], list[Call]] = {
 # RunStore was left as it was (it trusts the run and workflow ids it is handed
 # for the rows it inserts): these calls write a row into project A that points
 # at B's run or workflow. B's own rows stay as they were, which is checked.
-REFERENCES_B_FROM_A = {("RunStore", "insert"), ("RunStore", "append")}
+REFERENCES_B_FROM_A = {
+    ("RunStore", "insert"),
+    ("RunStore", "append"),
+    # The engine records a finished run of the workflow it ran, like RunStore.
+    ("StatsStore", "record"),
+}
 
 # What a refused call may raise (a raise rolls the transaction back: nothing changed).
 REFUSALS = (MeshHookError, ValueError, IntegrityError)
@@ -737,6 +759,7 @@ STORE_OF = {
     "MembershipStore": "members",
     "RunStore": "runs",
     "SecretStore": "secrets",
+    "StatsStore": "stats",
     "VersionStore": "versions",
     "WorkflowStore": "workflows",
 }

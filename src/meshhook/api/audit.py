@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from meshhook.api.bodies import model_json
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page
-from meshhook.domain.audit import AuditEntry
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.schemas.audit import (
+    AuditEntryOut,
+)
+from meshhook.api.schemas.common import Page
+from meshhook.domain.limits import DEFAULT_PAGE_SIZE
 from meshhook.services import audit
 
 router = APIRouter(prefix="/api/v1/projects/{project}", tags=["audit"])
-
-
-class AuditEntryOut(BaseModel):
-    id: int
-    actor: str
-    actor_id: UUID | None
-    action: str
-    object_type: str
-    object_id: str
-    summary: dict[str, Any]
-    request_id: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, entry: AuditEntry) -> AuditEntryOut:
-        return cls(
-            id=entry.id,
-            actor=entry.actor,
-            actor_id=entry.actor_id,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            summary=entry.summary,
-            request_id=entry.request_id,
-            created_at=entry.created_at,
-        )
 
 
 @router.get("/audit", name="list_audit_entries", response_model=Page[AuditEntryOut])
@@ -51,7 +25,7 @@ def list_audit_entries(
     db: DatabaseDep,
     actor: CurrentActor,
     cursor: Cursor,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     action: str | None = Query(default=None, max_length=64),
     actor_email: str | None = Query(default=None, alias="actor", max_length=320),
     object: str | None = Query(default=None, max_length=200),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import (
@@ -17,68 +16,20 @@ from meshhook.api.deps import (
     DatabaseDep,
     SettingsDep,
 )
-from meshhook.api.models import RequestBody
-from meshhook.domain.accounts import ApiToken
+from meshhook.api.schemas.auth import (
+    LoginBody,
+    LoginOut,
+    MeOut,
+    NewTokenBody,
+    NewTokenOut,
+    ProjectRef,
+    SessionOut,
+    TokenOut,
+)
 from meshhook.security.tokens import csrf_token_for
 from meshhook.services import accounts, logins, projects, sessions
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-
-
-class LoginBody(RequestBody):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1000)
-
-
-class ProjectRef(BaseModel):
-    key: str
-    name: str
-    role: str
-
-
-class MeOut(BaseModel):
-    id: UUID
-    email: str
-    display_name: str
-    is_admin: bool
-    projects: list[ProjectRef]
-
-
-class LoginOut(BaseModel):
-    csrf_token: str
-    expires_at: datetime | None
-    user: MeOut
-
-
-class TokenOut(BaseModel):
-    id: UUID
-    name: str
-    prefix: str
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, token: ApiToken) -> TokenOut:
-        return cls(
-            id=token.id,
-            name=token.name,
-            prefix=token.prefix,
-            created_at=token.created_at,
-            expires_at=token.expires_at,
-            last_used_at=token.last_used_at,
-            revoked_at=token.revoked_at,
-        )
-
-
-class NewTokenBody(RequestBody):
-    name: str = Field(min_length=1, max_length=200)
-    expires_in_days: int | None = Field(default=None, ge=1, le=accounts.MAX_TOKEN_DAYS)
-
-
-class NewTokenOut(TokenOut):
-    token: str = Field(description="The token itself, shown this once.")
 
 
 def _me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
@@ -190,14 +141,6 @@ def create_my_token(
 def revoke_my_token(token_id: UUID, db: DatabaseDep, actor: CurrentActor) -> Response:
     accounts.revoke_token(db, actor, token_id)
     return Response(status_code=204)
-
-
-class SessionOut(BaseModel):
-    id: UUID
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    current: bool = Field(description="The session this request was made with.")
 
 
 @router.get("/me/sessions", name="list_my_sessions")

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from meshhook.api.deps import project_role
-from meshhook.domain import canonical
+from meshhook.domain import canonical, pointers
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.duplicate_keys import refuse_duplicate_keys
 from meshhook.domain.errors import BadRequest, Problem, ValidationFailed
@@ -92,7 +92,7 @@ def parse_model(model: type[Model], raw: bytes) -> Model:
             "the request does not match what this endpoint expects",
             errors=[
                 Problem(
-                    _pointer(item["loc"]),
+                    pointers.from_tokens(item["loc"]),
                     f"request.{item['type']}",
                     item["msg"],
                 )
@@ -128,10 +128,6 @@ def _inline(node: Any, definitions: dict[str, Any]) -> Any:
     if isinstance(node, list):
         return [_inline(item, definitions) for item in node]
     return node
-
-
-def _pointer(location: tuple[int | str, ...]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in location)
 
 
 def model_json(model: BaseModel) -> Response:

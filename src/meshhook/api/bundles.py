@@ -3,16 +3,16 @@ bundle's JSON Schema. Export and import need the admin role."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from meshhook.api.bodies import bundle_sized, raw_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
-from meshhook.api.workflows import ProblemOut
+from meshhook.api.schemas.bundles import (
+    ImportReportOut,
+)
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.services import bundles
@@ -91,49 +91,6 @@ def export_project(
 ) -> Response:
     """A bundle of the project's workflows, or of the ones named in ``keys`` (admin)."""
     return _bundle_response(bundles.export_bundle(db, actor, project, _keys(keys)))
-
-
-class ImportedWorkflowOut(BaseModel):
-    key: str
-    action: str = Field(description="create or replace")
-    id: UUID | None = Field(description="The new workflow id (null in a dry run).")
-    replaced_id: UUID | None
-    versions: int
-    head_version: int
-    published_version: int | None
-    diff: dict[str, Any] | None = Field(
-        default=None, description="Dry-run replacements: current head → bundled head."
-    )
-
-
-class ImportReportOut(BaseModel):
-    dry_run: bool
-    created: int
-    replaced: int
-    workflows: list[ImportedWorkflowOut]
-    warnings: list[ProblemOut]
-
-    @classmethod
-    def of(cls, report: bundles.ImportReport) -> ImportReportOut:
-        return cls(
-            dry_run=report.dry_run,
-            created=report.count("create"),
-            replaced=report.count("replace"),
-            workflows=[
-                ImportedWorkflowOut(
-                    key=item.key,
-                    action=item.action,
-                    id=item.workflow_id,
-                    replaced_id=item.replaced_id,
-                    versions=item.versions,
-                    head_version=item.head_version,
-                    published_version=item.published_version,
-                    diff=item.diff,
-                )
-                for item in report.workflows
-            ],
-            warnings=[ProblemOut(**warning.as_dict()) for warning in report.warnings],
-        )
 
 
 @router.post(

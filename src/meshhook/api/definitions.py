@@ -5,31 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
-from meshhook.api.models import RequestBody
+from meshhook.api.schemas.definitions import (
+    TemplateOut,
+    ValidateBody,
+    ValidationOut,
+)
 from meshhook.domain.accounts import Role
 from meshhook.domain.node_types import node_types_as_json
 from meshhook.services import definitions, workflows
 from meshhook.services.templates import builtin_templates
 
 router = APIRouter(prefix="/api/v1", tags=["definitions"])
-
-
-class ValidateBody(RequestBody):
-    definition: Any
-
-
-class TemplateOut(BaseModel):
-    key: str | None = None
-    id: str | None = None
-    project: str | None = None
-    name: str
-    description: str
-    tags: list[str]
-    builtin: bool
 
 
 @router.get("/node-types", name="list_node_types")
@@ -41,6 +30,7 @@ def list_node_types(_actor: CurrentActor) -> list[dict[str, Any]]:
 @router.post(
     "/projects/{project}/validate",
     name="validate_definition",
+    response_model=ValidationOut,
     openapi_extra=openapi_body(ValidateBody),
 )
 def validate_definition(
@@ -48,9 +38,11 @@ def validate_definition(
     actor: CurrentActor,
     body: Annotated[ValidateBody, Depends(json_body(ValidateBody, role=Role.VIEWER))],
     db: DatabaseDep,
-) -> dict[str, Any]:
+) -> ValidationOut:
     """``{valid, errors, warnings}`` for a definition, without saving anything."""
-    return definitions.check(db, actor, project, body.definition).as_dict()
+    return ValidationOut.model_validate(
+        definitions.check(db, actor, project, body.definition).as_dict()
+    )
 
 
 @router.get("/templates", name="list_templates")

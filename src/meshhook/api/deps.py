@@ -12,7 +12,8 @@ from fastapi import Depends, Query, Request
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Forbidden, Unauthorized
-from meshhook.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, sign_cursor, unsign_cursor
+from meshhook.domain.limits import MAX_PAGE_SIZE
+from meshhook.domain.pagination import sign_cursor, unsign_cursor
 from meshhook.security.tokens import csrf_token_for, same_secret
 from meshhook.services import accounts
 from meshhook.services.keys import KeyProvider
@@ -81,7 +82,7 @@ def project_role(minimum: Role) -> Callable[[str, Actor, Database], Actor]:
     return check
 
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")]
 # Page cursors are signed with a key derived from the master key: every
 # process of an installation shares it (it must, to read secrets), so a cursor
 # from one API process is good on another; cursors from before a rotation
@@ -120,4 +121,3 @@ def page_cursor(
 
 
 Cursor = Annotated[PageCursor, Depends(page_cursor)]
-DEFAULT_PAGE = DEFAULT_LIMIT

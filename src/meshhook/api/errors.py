@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from meshhook.domain import pointers
 from meshhook.domain.errors import MeshHookError, Problem
 from meshhook.domain.limits import cap_problems
 
@@ -72,8 +73,7 @@ def error_response(error: MeshHookError, instance: str | None = None) -> Respons
 def _pointer(location: Sequence[str | int]) -> tuple[str, str]:
     """FastAPI's ``loc`` ("body", "definition", 3) as ("body", "/definition/3")."""
     where = str(location[0]) if location else "body"
-    parts = [str(part).replace("~", "~0").replace("/", "~1") for part in location[1:]]
-    return where, "/" + "/".join(parts) if parts else ""
+    return where, pointers.from_tokens(location[1:])
 
 
 def _validation_problems(error: RequestValidationError) -> list[Problem]:

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor
-from meshhook.api.models import RequestBody
+from meshhook.api.schemas.expressions import EvaluateBody, EvaluateOut
 from meshhook.domain import jmespath_preview
 from meshhook.domain.errors import PayloadTooLarge, Problem
-from meshhook.domain.limits import MAX_EXPRESSION_LENGTH
 
 router = APIRouter(prefix="/api/v1", tags=["definitions"])
-
-
-class EvaluateBody(RequestBody):
-    expression: str = Field(max_length=MAX_EXPRESSION_LENGTH)
-    data: Any = Field(default=None, description="The sample input (any JSON).")
-
-
-class EvaluateOut(BaseModel):
-    result: Any
 
 
 @router.post(

@@ -22,7 +22,8 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", name="readyz")
 def readyz(request: Request, db: DatabaseDep) -> dict[str, object]:
-    """The process can reach its database; and its in-process run workers."""
+    """The process can reach its database, and its in-process run workers are
+    claiming runs; 503 (problem+json, saying which) when either is not so."""
     try:
         db.ping()
     except Exception as error:
@@ -30,6 +31,9 @@ def readyz(request: Request, db: DatabaseDep) -> dict[str, object]:
             f"the database is not reachable: {type(error).__name__}"
         ) from error
     worker = getattr(request.app.state, "worker", None)
+    problem = worker.health_problem() if worker is not None else None
+    if problem is not None:
+        raise ServiceUnavailable(f"the run workers are not healthy: {problem}")
     return {
         "status": "ok",
         "database": db.dialect,

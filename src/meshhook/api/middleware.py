@@ -18,8 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshhook import heap
 from meshhook.api.bodies import takes_bundle
-from meshhook.api.errors import problem_response
-from meshhook.domain.errors import PayloadTooLarge
+from meshhook.api.errors import error_response
+from meshhook.domain.errors import (
+    BadRequest,
+    MeshHookError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from meshhook.tracing import Tracing
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -56,9 +62,10 @@ class RequestContextMiddleware:
     own: API answers carry private data that no shared cache should keep.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, tracing: Tracing | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.tracing = tracing or Tracing(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,22 +95,28 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(elapsed)
-            log.info(
-                "request",
-                method=method,
-                path=scope["path"],
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+        method = scope["method"]
+        with self.tracing.request(method, _headers_of(scope)) as span:
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                self.metrics.requests.labels(method, template, str(status)).inc()
+                self.metrics.latency.labels(method, template).observe(elapsed)
+                log.info(
+                    "request",
+                    method=method,
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+                if span is not None:
+                    span.update_name(f"{method} {template}")
+                    span.set_attribute("http.route", template)
+                    span.set_attribute("http.response.status_code", status)
+                    span.set_attribute("meshhook.request_id", request_id)
 
 
 class BodyGuardMiddleware:
@@ -131,7 +144,7 @@ class BodyGuardMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _has_nul(scope):
-            await self._reject(scope, send, 400, "the URL must not contain %00 (NUL)")
+            await _reject(scope, send, BadRequest("the URL must not contain %00 (NUL)"))
             return
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
@@ -141,13 +154,13 @@ class BodyGuardMiddleware:
         ceiling = max(self.max_body_bytes, self.max_bundle_bytes)
         if declared is not None and declared > ceiling:
             # No route takes this much: refuse before routing.
-            await self._reject(scope, send, 413, self._too_large(ceiling))
+            await _reject(scope, send, self._too_large(ceiling))
             return
         has_body = (length is not None and length != "0") or _header(scope, "transfer-encoding")
         content_type = (_header(scope, "content-type") or "").split(";")[0].strip().lower()
         if has_body and scope["path"].startswith("/api/") and not _is_json(content_type):
             detail = f"send the body as application/json (got {content_type or 'no content type'})"
-            await self._reject(scope, send, 415, detail)
+            await _reject(scope, send, UnsupportedMediaType(detail))
             return
         limit = 0  # settled at the first read, when the route is known
         received = 0
@@ -160,13 +173,13 @@ class BodyGuardMiddleware:
                 limit = self._limit(scope)
                 if declared is not None and declared > limit:
                     too_large = True
-                    raise PayloadTooLarge(self._too_large(limit))
+                    raise self._too_large(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     too_large = True
-                    raise PayloadTooLarge(self._too_large(limit))
+                    raise self._too_large(limit)
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -177,29 +190,26 @@ class BodyGuardMiddleware:
                 await send(message)
             elif message["type"] == "http.response.start" and not answered:
                 answered = True
-                await self._reject(scope, send, 413, self._too_large(limit))
+                await _reject(scope, send, self._too_large(limit))
 
         try:
             await self.app(scope, counting_receive, guarded_send)
         except PayloadTooLarge:
             if not answered:
-                await self._reject(scope, send, 413, self._too_large(limit))
+                await _reject(scope, send, self._too_large(limit))
         if received >= heap.TRIM_AFTER_BYTES:
             # The answer has gone; give back the memory parsing the body took.
             await anyio.to_thread.run_sync(heap.trim)
 
     @staticmethod
-    def _too_large(limit: int) -> str:
-        return f"the request body is larger than the limit of {limit} bytes"
+    def _too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
 
-    async def _reject(self, scope: Scope, send: Send, status: int, detail: str) -> None:
-        titles = {
-            400: ("Bad request", "bad-request"),
-            413: ("Payload too large", "payload-too-large"),
-        }
-        title, slug = titles.get(status, ("Unsupported media type", "unsupported-media-type"))
-        response = problem_response(status, title, detail, slug=slug, instance=scope["path"])
-        await response(scope, _no_receive, send)
+
+async def _reject(scope: Scope, send: Send, error: MeshHookError) -> None:
+    """Answer ``error`` before the app runs, rendered like any other error."""
+    response = error_response(error, instance=scope["path"])
+    await response(scope, _no_receive, send)
 
 
 async def _no_receive() -> Message:
@@ -213,6 +223,10 @@ def _has_nul(scope: Scope) -> bool:
 
 def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
+
+
+def _headers_of(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
 
 
 def _header(scope: Scope, name: str) -> Any:

@@ -2,57 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
-from meshhook.api.models import RequestBody
-from meshhook.domain.accounts import Membership, Project, Role
+from meshhook.api.schemas.projects import (
+    MemberBody,
+    MemberOut,
+    NewProjectBody,
+    ProjectOut,
+)
+from meshhook.domain.accounts import Role
 from meshhook.services import projects
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
-
-
-class ProjectOut(BaseModel):
-    id: UUID
-    key: str
-    name: str
-    created_at: datetime
-    role: Role
-
-    @classmethod
-    def of(cls, project: Project, role: Role) -> ProjectOut:
-        return cls(
-            id=project.id,
-            key=project.key,
-            name=project.name,
-            created_at=project.created_at,
-            role=role,
-        )
-
-
-class NewProjectBody(RequestBody):
-    key: str = Field(max_length=64, description="Portable slug, unique on this server.")
-    name: str = Field(max_length=200)
-
-
-class MemberOut(BaseModel):
-    email: str
-    role: Role
-    created_at: datetime
-
-    @classmethod
-    def of(cls, member: Membership) -> MemberOut:
-        return cls(email=member.email, role=member.role, created_at=member.created_at)
-
-
-class MemberBody(RequestBody):
-    role: Role
 
 
 @router.get("", name="list_projects")

@@ -6,18 +6,28 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
-from uuid import UUID
+from functools import partial
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel, Field
 from starlette.responses import Response, StreamingResponse
 
 from meshhook.api.bodies import json_body, openapi_body
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page, RequestBody
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.schemas.common import Page
+from meshhook.api.schemas.runs import (
+    EventOut,
+    ReplayOut,
+    ResumeBody,
+    RunOut,
+    StartBody,
+)
 from meshhook.domain.accounts import Role
+from meshhook.domain.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_KEY_LENGTH,
+)
 from meshhook.domain.runs.events import RunEvent
 from meshhook.domain.runs.run import Run
 from meshhook.services import runs
@@ -27,62 +37,6 @@ router = APIRouter(prefix="/api/v1/projects/{project}", tags=["runs"])
 
 STREAM_POLL_SECONDS = 0.25
 MAX_IDEMPOTENCY_KEY = 200
-
-
-class StartBody(RequestBody):
-    input: Any = Field(default=None, description="The run input (any JSON; default {}).")
-    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
-    alias: str | None = Field(default=None, max_length=64)
-    test: bool = Field(default=False, description="Run the head draft, marked test.")
-
-
-class StepOut(BaseModel):
-    node_id: str
-    status: str
-    attempts: int
-    started_at: str | None
-    finished_at: str | None
-    output: Any
-    error: dict[str, Any] | None
-
-
-class ResumedFrom(BaseModel):
-    run: UUID
-    node: str
-
-
-class RunOut(BaseModel):
-    id: UUID
-    workflow_id: UUID
-    workflow_key: str
-    version: int
-    alias: str | None
-    test: bool
-    trigger: str
-    status: str
-    dead_letter: bool
-    input: Any
-    output: Any
-    error: dict[str, Any] | None
-    created_at: str
-    created_by: str
-    started_at: str | None
-    finished_at: str | None
-    resumed_from: ResumedFrom | None
-    steps: list[StepOut]
-
-
-class EventOut(BaseModel):
-    seq: int
-    type: str
-    node_id: str | None
-    at: datetime
-    data: dict[str, Any]
-
-
-class ReplayOut(BaseModel):
-    equal: bool = Field(description="Whether the recomputed run equals the served one.")
-    run: RunOut
 
 
 def _run_response(run: Run, *, status_code: int = 200, location: str | None = None) -> Response:
@@ -142,7 +96,9 @@ def list_runs(
     db: DatabaseDep,
     actor: CurrentActor,
     cursor: Cursor,
-    workflow: Annotated[str | None, Query(max_length=64, description="Id or key.")] = None,
+    workflow: Annotated[
+        str | None, Query(max_length=MAX_KEY_LENGTH, description="Id or key.")
+    ] = None,
     status: Annotated[
         str | None, Query(pattern="^(queued|running|waiting|succeeded|failed|cancelled)$")
     ] = None,
@@ -156,7 +112,7 @@ def list_runs(
     version: Annotated[
         int | None, Query(ge=1, le=2_147_483_647, description="Runs of this version number.")
     ] = None,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """The project's runs, newest first."""
     query = RunQuery(
@@ -174,10 +130,21 @@ def list_runs(
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+RevealQuery = Annotated[
+    bool,
+    Query(
+        description="Show payloads as recorded, not redacted (admin role; audited as run.reveal)."
+    ),
+]
+
+
 @router.get("/runs/{run}", name="get_run", response_model=RunOut)
-def get_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
-    """One run: its pinned version, status, output or error, and its steps."""
-    return _run_response(runs.get(db, actor, project, run))
+def get_run(
+    project: str, run: str, db: DatabaseDep, actor: CurrentActor, reveal: RevealQuery = False
+) -> Response:
+    """One run: its pinned version, status, output or error, and its steps;
+    personal data and credentials in payloads are redacted (docs/privacy.md)."""
+    return _run_response(runs.get(db, actor, project, run, reveal=reveal))
 
 
 @router.get("/runs/{run}/events", name="list_run_events", response_model=Page[EventOut])
@@ -187,10 +154,13 @@ def list_run_events(
     db: DatabaseDep,
     actor: CurrentActor,
     after: Annotated[int, Query(ge=0, le=2_147_483_647, description="Events after this seq.")] = 0,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    reveal: RevealQuery = False,
 ) -> Response:
-    """The run's append-only event log, oldest first."""
-    page, _finished = runs.events(db, actor, project, run, after=after, limit=limit + 1)
+    """The run's append-only event log, oldest first (payloads redacted)."""
+    page, _finished = runs.events(
+        db, actor, project, run, after=after, limit=limit + 1, reveal=reveal
+    )
     more = len(page) > limit
     page = page[:limit]
     next_cursor = str(page[-1].seq) if more and page else None
@@ -210,13 +180,14 @@ async def stream_run_events(
     db: DatabaseDep,
     actor: CurrentActor,
     last_event_id: Annotated[str | None, Header(max_length=12)] = None,
+    reveal: RevealQuery = False,
 ) -> StreamingResponse:
     """The events as Server-Sent Events (`id:` is `seq`; `Last-Event-ID`
     resumes); the stream ends after the run's terminal event."""
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     # The first read checks access and existence before the stream starts.
     first, finished = await asyncio.to_thread(
-        runs.events, db, actor, project, run, after=after, limit=500
+        partial(runs.events, db, actor, project, run, after=after, limit=500, reveal=reveal)
     )
 
     async def stream() -> AsyncIterator[bytes]:
@@ -231,7 +202,17 @@ async def stream_run_events(
             if not page:
                 await asyncio.sleep(STREAM_POLL_SECONDS)
             page, done = await asyncio.to_thread(
-                runs.events, db, actor, project, run, after=after, limit=500
+                partial(
+                    runs.events,
+                    db,
+                    actor,
+                    project,
+                    run,
+                    after=after,
+                    limit=500,
+                    reveal=reveal,
+                    audit=False,  # audited once, by the first read
+                )
             )
 
     return StreamingResponse(
@@ -250,10 +231,6 @@ def _sse(event: RunEvent) -> bytes:
 def cancel_run(project: str, run: str, db: DatabaseDep, actor: CurrentActor) -> Response:
     """Cancel a run: nothing after the steps in flight runs; 409 when it has finished."""
     return _run_response(runs.cancel(db, actor, project, run), status_code=202)
-
-
-class ResumeBody(RequestBody):
-    from_node: str = Field(min_length=1, max_length=64, description="Execute from this node on.")
 
 
 @router.post(

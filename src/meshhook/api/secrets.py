@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
-from meshhook.api.models import RequestBody
+from meshhook.api.schemas.secrets import (
+    ScrubOut,
+    SecretBody,
+    SecretOut,
+    SecretSettingsBody,
+)
 from meshhook.domain.accounts import Role
-from meshhook.domain.secrets import KEEP, MAX_ALLOWED_HOSTS, Keep, SecretRecord
+from meshhook.domain.secrets import KEEP
 from meshhook.services import secret_scrub, secrets
 from meshhook.services.keys import KeyProvider
-from meshhook.services.secret_scrub import ScrubReport
 
 router = APIRouter(prefix="/api/v1/projects/{project}/secrets", tags=["secrets"])
 
@@ -28,87 +29,6 @@ def get_keys(request: Request) -> KeyProvider:
 
 
 KeysDep = Annotated[KeyProvider, Depends(get_keys)]
-
-
-_HOSTS = (
-    "Hosts the value may be sent to: `api.example.com`, `*.example.com` (subdomains) or an "
-    f"IP address; at most {MAX_ALLOWED_HOSTS}. `null`: any host; `[]`: none."
-)
-
-
-class SecretBody(RequestBody):
-    value: str = Field(min_length=1, description="Write-only: never returned.")
-    description: str = Field(default="", max_length=2_000)
-    allowed_hosts: list[str] | None = Field(
-        default=None, description=_HOSTS + " Absent: a replaced secret keeps its list."
-    )
-
-    def hosts(self) -> list[str] | Keep | None:
-        return self.allowed_hosts if "allowed_hosts" in self.model_fields_set else KEEP
-
-
-class SecretSettingsBody(RequestBody):
-    description: str | None = Field(default=None, max_length=2_000)
-    allowed_hosts: list[str] | None = Field(default=None, description=_HOSTS + " Absent: kept.")
-
-
-class ScrubbedVersionOut(BaseModel):
-    workflow_id: UUID
-    workflow_key: str
-    deleted: bool = Field(description="The workflow is in the trash.")
-    version: int
-    pointers: list[str] = Field(description="JSON Pointers of the values replaced by ***.")
-
-
-class ScrubOut(BaseModel):
-    dry_run: bool
-    workflows_checked: int
-    versions_checked: int
-    scrubbed: list[ScrubbedVersionOut]
-
-    @classmethod
-    def of(cls, report: ScrubReport) -> ScrubOut:
-        return cls(
-            dry_run=report.dry_run,
-            workflows_checked=report.workflows_checked,
-            versions_checked=report.versions_checked,
-            scrubbed=[
-                ScrubbedVersionOut(
-                    workflow_id=item.workflow_id,
-                    workflow_key=item.workflow_key,
-                    deleted=item.deleted,
-                    version=item.number,
-                    pointers=list(item.pointers),
-                )
-                for item in report.scrubbed
-            ],
-        )
-
-
-class SecretOut(BaseModel):
-    name: str
-    description: str
-    created_at: datetime
-    created_by: str
-    updated_at: datetime
-    updated_by: str
-    last_used_at: datetime | None
-    allowed_hosts: list[str] | None = Field(
-        description="Hosts the value may be sent to; null: any host."
-    )
-
-    @classmethod
-    def of(cls, record: SecretRecord) -> SecretOut:
-        return cls(
-            name=record.name,
-            description=record.description,
-            created_at=record.created_at,
-            created_by=record.created_by,
-            updated_at=record.updated_at,
-            updated_by=record.updated_by,
-            last_used_at=record.last_used_at,
-            allowed_hosts=None if record.allowed_hosts is None else list(record.allowed_hosts),
-        )
 
 
 @router.get("", name="list_secrets")

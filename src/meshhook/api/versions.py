@@ -2,96 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page, RequestBody
-from meshhook.api.workflows import ProblemOut, WorkflowDetailOut, detail_response
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.schemas.common import Page
+from meshhook.api.schemas.versions import (
+    AliasBody,
+    AliasOut,
+    PublishBody,
+    VersionDetailOut,
+    VersionOut,
+)
+from meshhook.api.schemas.workflows import WorkflowDetailOut
+from meshhook.api.workflows import detail_response
 from meshhook.domain.accounts import Role
-from meshhook.domain.limits import cap_problems
-from meshhook.domain.workflows import Alias, VersionInfo
+from meshhook.domain.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_VERSION,
+    cap_problems,
+)
 from meshhook.services import versions
 
 router = APIRouter(prefix="/api/v1/projects/{project}/workflows/{workflow}", tags=["versions"])
 
 
-class VersionOut(BaseModel):
-    """A version in the history: metadata only. Its problems come with the
-    version itself (``GET .../versions/{n}``), not with every list entry."""
-
-    number: int
-    state: str
-    created_at: datetime
-    created_by: str
-    message: str
-    content_hash: str
-    parent_number: int | None
-    published_at: datetime | None
-    published_by: str | None
-    tag: str | None
-    note: str | None
-
-    @classmethod
-    def of(cls, info: VersionInfo) -> VersionOut:
-        return cls(
-            number=info.number,
-            state=info.state.value,
-            created_at=info.created_at,
-            created_by=info.created_by,
-            message=info.message,
-            content_hash=info.content_hash,
-            parent_number=info.parent_number,
-            published_at=info.published_at,
-            published_by=info.published_by,
-            tag=info.tag,
-            note=info.note,
-        )
-
-
-class VersionDetailOut(VersionOut):
-    problems: list[ProblemOut] = Field(
-        description="Completeness problems, at most 200; a final `problems.truncated` "
-        "problem counts the rest."
-    )
-    definition: dict[str, Any]
-
-
-class PublishBody(RequestBody):
-    version: int | None = Field(
-        default=None, ge=1, le=2_147_483_647, description="Default: the head."
-    )
-    tag: str | None = Field(default=None, max_length=64, description="e.g. v1.2.0")
-    note: str | None = Field(default=None, max_length=2_000)
-
-
-class AliasBody(RequestBody):
-    version: int = Field(ge=1, le=2_147_483_647)
-
-
-class AliasOut(BaseModel):
-    name: str
-    version: int
-    updated_at: datetime
-    updated_by: str
-
-    @classmethod
-    def of(cls, alias: Alias) -> AliasOut:
-        return cls(
-            name=alias.name,
-            version=alias.version,
-            updated_at=alias.updated_at,
-            updated_by=alias.updated_by,
-        )
-
-
-# Version numbers are 32-bit in the database; a larger one is a 422, not a 500.
-MAX_VERSION = 2_147_483_647
 Number = Annotated[int, Query(ge=1, le=MAX_VERSION)]
 PathNumber = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 
@@ -103,7 +41,7 @@ def list_versions(
     db: DatabaseDep,
     actor: CurrentActor,
     cursor: Cursor,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """History, newest first."""
     infos, next_cursor = versions.history(

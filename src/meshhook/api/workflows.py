@@ -2,109 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, model_json, openapi_body, raw_json
-from meshhook.api.deps import DEFAULT_PAGE, CurrentActor, Cursor, DatabaseDep, Limit
-from meshhook.api.models import Page, RequestBody
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.schemas.common import Page
+from meshhook.api.schemas.workflows import (
+    CloneBody,
+    CreateBody,
+    PatchBody,
+    RestoreBody,
+    SaveBody,
+    WorkflowDetailOut,
+    WorkflowOut,
+)
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import BadRequest, PreconditionRequired
-from meshhook.domain.limits import cap_problems
-from meshhook.domain.workflows import Workflow, WorkflowFilter
+from meshhook.domain.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_SEARCH_LENGTH,
+    MAX_TAG_LENGTH,
+    cap_problems,
+)
+from meshhook.domain.workflows import WorkflowFilter
 from meshhook.services import versions, workflows
 from meshhook.services.workflows import NewWorkflow, WorkflowDetail
 
 router = APIRouter(prefix="/api/v1/projects/{project}/workflows", tags=["workflows"])
-
-
-class WorkflowOut(BaseModel):
-    id: UUID
-    key: str
-    name: str
-    description: str
-    tags: list[str]
-    is_template: bool
-    version: int = Field(description="The head version number.")
-    published_version: int | None
-    created_at: datetime
-    created_by: str
-    updated_at: datetime
-    updated_by: str
-    deleted_at: datetime | None
-
-    @classmethod
-    def of(cls, workflow: Workflow) -> WorkflowOut:
-        return cls(
-            id=workflow.id,
-            key=workflow.key,
-            name=workflow.name,
-            description=workflow.description,
-            tags=list(workflow.tags),
-            is_template=workflow.is_template,
-            version=workflow.head_version,
-            published_version=workflow.published_version,
-            created_at=workflow.created_at,
-            created_by=workflow.created_by,
-            updated_at=workflow.updated_at,
-            updated_by=workflow.updated_by,
-            deleted_at=workflow.deleted_at,
-        )
-
-
-class ProblemOut(BaseModel):
-    path: str
-    code: str
-    message: str
-    severity: str
-
-
-class WorkflowDetailOut(WorkflowOut):
-    definition: dict[str, Any]
-    content_hash: str
-    problems: list[ProblemOut] = Field(
-        description="Completeness problems of the head version; they block publishing."
-    )
-    merged: bool = Field(description="A stale save was merged with newer changes.")
-
-
-class CreateBody(RequestBody):
-    key: str | None = Field(default=None, max_length=64)
-    name: str = Field(max_length=200)
-    description: str = Field(default="", max_length=10_000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    is_template: bool = False
-    definition: dict[str, Any] | None = None
-    template: str | None = Field(default=None, description="A template key or workflow id.")
-
-
-class SaveBody(RequestBody):
-    definition: dict[str, Any]
-    message: str = Field(default="", max_length=2_000)
-
-
-class PatchBody(RequestBody):
-    key: str | None = Field(
-        default=None,
-        max_length=64,
-        description="A new key (audited as workflow.rekey); the old key becomes free.",
-    )
-    name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
-    tags: list[str] | None = Field(default=None, max_length=20)
-    is_template: bool | None = None
-
-
-class RestoreBody(RequestBody):
-    key: str | None = Field(
-        default=None, max_length=64, description="Restore under this key (the old one is taken)."
-    )
 
 
 async def restore_body(request: Request) -> RestoreBody:
@@ -112,11 +40,6 @@ async def restore_body(request: Request) -> RestoreBody:
     if not (await request.body()).strip():
         return RestoreBody()
     return await json_body(RestoreBody)(request)
-
-
-class CloneBody(RequestBody):
-    key: str | None = Field(default=None, max_length=64)
-    name: str = Field(max_length=200)
 
 
 def detail_response(
@@ -185,9 +108,10 @@ def list_workflows(
     actor: CurrentActor,
     cursor: Cursor,
     q: Annotated[
-        str | None, Query(max_length=200, description="Search name, description, key.")
+        str | None,
+        Query(max_length=MAX_SEARCH_LENGTH, description="Search name, description, key."),
     ] = None,
-    tag: Annotated[str | None, Query(max_length=50)] = None,
+    tag: Annotated[str | None, Query(max_length=MAX_TAG_LENGTH)] = None,
     is_template: bool | None = None,
     published: bool | None = None,
     deleted: Annotated[bool, Query(description="true lists the trash.")] = False,
@@ -195,7 +119,7 @@ def list_workflows(
         str,
         Query(pattern=r"^-?(name|updated_at|created_at)$", description="e.g. name, -updated_at"),
     ] = workflows.DEFAULT_SORT,
-    limit: Limit = DEFAULT_PAGE,
+    limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """Workflow metadata (no definitions), filtered, sorted, keyset-paginated."""
     filters = WorkflowFilter(

@@ -23,7 +23,8 @@ from rich.progress import (
 
 from meshhook.cli.client import Progress as OnProgress
 from meshhook.cli.common import console, errors, report_errors
-from meshhook.cli.workflows import AsJson, Project, add_row, api, emit, say, say_to, table
+from meshhook.cli.output import add_row, emit, say, say_to, table
+from meshhook.cli.remote import AsJson, Project, api
 
 bundles_app = typer.Typer(
     help="Export and import workflow bundles (over the HTTP API; admin role).",
@@ -60,6 +61,7 @@ def transfer_bar(label: str, expected: int | None) -> Iterator[OnProgress]:
 @bundles_app.command("export")
 @report_errors
 def export(
+    ctx: typer.Context,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="File to write; - writes to stdout.")
     ],
@@ -78,7 +80,7 @@ def export(
     if bool(keys) == every:
         say_to(errors, "error: name workflows with --key (repeatable) or pass --all")
         raise typer.Exit(2)
-    with api() as client, transfer_bar("downloading", None) as progress:
+    with api(ctx) as client, transfer_bar("downloading", None) as progress:
         data = client.export_bundle(project, keys=keys or None, on_progress=progress)
     if str(output) == "-":
         sys.stdout.buffer.write(data)
@@ -126,6 +128,7 @@ def _diff_summary(item: dict[str, Any]) -> str:
 @bundles_app.command("import")
 @report_errors
 def import_(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A bundle written by `bundles export`; - is stdin.")],
     force: Annotated[
         bool,
@@ -153,7 +156,7 @@ def import_(
         except OSError as error:
             say_to(errors, f"error: cannot read {file}: {error.strerror or error}")
             raise typer.Exit(2) from error
-    with api(as_json) as client, transfer_bar("uploading", len(data)) as progress:
+    with api(ctx, as_json) as client, transfer_bar("uploading", len(data)) as progress:
         report = client.import_bundle(
             project, data, force=force, dry_run=dry_run, on_progress=progress
         )

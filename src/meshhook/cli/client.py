@@ -428,6 +428,9 @@ class MeshHookClient:
         )
         return alias
 
+    def delete_alias(self, project: str, ref: str, name: str) -> None:
+        self._send("DELETE", f"{self._workflows(project, ref)}/aliases/{_segment(name)}")
+
     # -- definitions ------------------------------------------------------------
 
     def node_types(self) -> list[Json]:
@@ -608,6 +611,14 @@ class MeshHookClient:
         params = {name: value for name, value in filters.items() if value is not None}
         page: Json = self._json("GET", self._runs(project), params={**params, "limit": limit})
         return page
+
+    def stats(self, project: str, *, workflow: str | None = None, window: str = "24h") -> Json:
+        """Run statistics of the project, or of one workflow."""
+        base = f"/projects/{_segment(project)}"
+        if workflow is not None:
+            base += f"/workflows/{_segment(workflow)}"
+        figures: Json = self._json("GET", f"{base}/stats", params={"window": window})
+        return figures
 
     def run_events(self, project: str, run: str, *, after: int = 0) -> Json:
         page: Json = self._json(

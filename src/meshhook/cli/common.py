@@ -49,7 +49,12 @@ def open_database(settings: Settings, *, migrate_first: bool = True) -> Database
         migrate.upgrade(
             settings.migration_database_url or settings.db_url, app_role=settings.db_app_role
         )
-    return create_database(settings.db_url, app_role=settings.db_app_role)
+    return create_database(
+        settings.db_url,
+        app_role=settings.db_app_role,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
 
 @contextmanager

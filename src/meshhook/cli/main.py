@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from meshhook import __version__
-from meshhook.cli import admin, bundles, runs, server, validate, vault, workflows
+from meshhook.cli import (
+    admin,
+    backups,
+    bundles,
+    runs,
+    server,
+    stats,
+    validate,
+    vault,
+    workflows,
+)
 
 app = typer.Typer(
     name="meshhook",
@@ -28,6 +38,9 @@ app.add_typer(vault.keys_app, name="keys")
 app.command("audit")(vault.audit)
 app.add_typer(runs.runs_app, name="runs")
 app.command("worker")(runs.worker)
+app.command("backup")(backups.backup)
+app.command("restore")(backups.restore)
+app.command("stats")(stats.stats)
 
 
 @app.command("version")

@@ -14,10 +14,12 @@ import typer
 
 from meshhook.cli.client import MeshHookClient
 from meshhook.cli.common import console, errors, load_settings, open_database, report_errors
-from meshhook.cli.workflows import AsJson, Project, Ref, add_row, api, emit, say, table, when
+from meshhook.cli.output import add_row, emit, say, table, when
+from meshhook.cli.remote import AsJson, Project, Ref, api
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.logs import configure_logging
 from meshhook.services.keys import provider_for
+from meshhook.tracing import Tracing
 
 runs_app = typer.Typer(
     help="Runs of workflows (over the HTTP API: MESHHOOK_URL, MESHHOOK_TOKEN).",
@@ -42,6 +44,7 @@ def _read_input(source: str | None) -> Any:
 @runs_app.command("start")
 @report_errors
 def start(
+    ctx: typer.Context,
     workflow: Ref,
     project: Project,
     input_file: Annotated[
@@ -64,7 +67,7 @@ def start(
         errors.print("[red]error:[/red] choose one of --version, --alias and --test")
         raise typer.Exit(2)
     value = _read_input(input_file)
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         run = client.start_run(
             project,
             workflow,
@@ -87,6 +90,7 @@ def start(
 @runs_app.command("list")
 @report_errors
 def list_runs(
+    ctx: typer.Context,
     project: Project,
     workflow: Annotated[str | None, typer.Option(help="Only this workflow (key or id).")] = None,
     status: Annotated[
@@ -96,7 +100,7 @@ def list_runs(
     as_json: AsJson = False,
 ) -> None:
     """The project's runs, newest first."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         page = client.list_runs(project, workflow=workflow, status=status, limit=limit)
     if as_json:
         emit(page)
@@ -119,13 +123,14 @@ def list_runs(
 @runs_app.command("show")
 @report_errors
 def show(
+    ctx: typer.Context,
     run: RunId,
     project: Project,
     events: Annotated[bool, typer.Option("--events", help="Also list the event log.")] = False,
     as_json: AsJson = False,
 ) -> None:
     """One run: status, output or error, and its steps."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         found = client.get_run(project, run)
         log = client.run_events(project, run)["items"] if events else []
     if as_json:
@@ -138,18 +143,18 @@ def show(
 
 @runs_app.command("watch")
 @report_errors
-def watch(run: RunId, project: Project) -> None:
+def watch(ctx: typer.Context, run: RunId, project: Project) -> None:
     """Print the run's events as they happen, until it ends."""
-    with api() as client:
+    with api(ctx) as client:
         found = _follow(client, project, run, quiet=False)
     _summary(found)
 
 
 @runs_app.command("cancel")
 @report_errors
-def cancel(run: RunId, project: Project, as_json: AsJson = False) -> None:
+def cancel(ctx: typer.Context, run: RunId, project: Project, as_json: AsJson = False) -> None:
     """Cancel a run that has not finished."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         found = client.cancel_run(project, run)
     if as_json:
         emit(found)
@@ -160,6 +165,7 @@ def cancel(run: RunId, project: Project, as_json: AsJson = False) -> None:
 @runs_app.command("resume")
 @report_errors
 def resume(
+    ctx: typer.Context,
     run: RunId,
     project: Project,
     from_node: Annotated[str, typer.Option("--from", help="Execute from this node on.")],
@@ -167,7 +173,7 @@ def resume(
     as_json: AsJson = False,
 ) -> None:
     """A new run of the same version, reusing what ran before FROM, executing from it."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         found = client.resume_run(project, run, from_node)
         if wait:
             found = _follow(client, project, found["id"], quiet=as_json)
@@ -181,9 +187,9 @@ def resume(
 
 @runs_app.command("replay")
 @report_errors
-def replay(run: RunId, project: Project, as_json: AsJson = False) -> None:
+def replay(ctx: typer.Context, run: RunId, project: Project, as_json: AsJson = False) -> None:
     """Recompute the run from its events (nothing executed) and compare."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         result = client.replay_run(project, run)
     if as_json:
         emit(result)
@@ -249,10 +255,12 @@ def worker(
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     db = open_database(settings)
+    tracing = Tracing.from_environment()
     runner = Worker(
         db,
         provider_for(settings),
         worker_settings(settings, concurrency or max(settings.workers, 1)),
+        tracing=tracing,
     )
 
     async def main() -> None:
@@ -265,3 +273,4 @@ def worker(
         asyncio.run(main())
     finally:
         db.dispose()
+        tracing.shutdown()

@@ -15,7 +15,8 @@ from meshhook.cli.common import (
     read_stdin_secret,
     report_errors,
 )
-from meshhook.cli.workflows import AsJson, Project, add_row, api, emit, say, table, when
+from meshhook.cli.output import add_row, emit, say, table, when
+from meshhook.cli.remote import AsJson, Project, api
 from meshhook.security.keys import generate_master_key
 from meshhook.services import keys
 
@@ -54,6 +55,7 @@ def _shown_hosts(hosts: list[str] | None) -> str:
 
 @secrets_app.command("set")
 def set_secret(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="e.g. CRM_API_TOKEN")],
     value_stdin: Annotated[
         bool, typer.Option("--value-stdin", help="Read the value from standard input.")
@@ -73,7 +75,7 @@ def set_secret(
         raise typer.Exit(2)
     hosts = _hosts_choice(allow_host, any_host)
     value = read_stdin_secret("secret value")
-    with api() as client:
+    with api(ctx) as client:
         found = client.set_secret(
             project, name, value, description=description, allowed_hosts=hosts
         )
@@ -86,6 +88,7 @@ def set_secret(
 
 @secrets_app.command("hosts")
 def hosts(
+    ctx: typer.Context,
     name: str,
     allow_host: AllowHost = None,
     any_host: AnyHost = False,
@@ -100,7 +103,7 @@ def hosts(
     if no_host and (allow_host or any_host):
         say("give one of --allow-host, --any-host or --no-host")
         raise typer.Exit(2)
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         if choice is KEEP_HOSTS:
             found = client.get_secret(project, name)
         else:
@@ -112,9 +115,9 @@ def hosts(
 
 
 @secrets_app.command("list")
-def list_secrets(project: Project = "default", as_json: AsJson = False) -> None:
+def list_secrets(ctx: typer.Context, project: Project = "default", as_json: AsJson = False) -> None:
     """Names and metadata of the project's secrets."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         found = client.list_secrets(project)
     if as_json:
         emit(found)
@@ -136,6 +139,7 @@ def list_secrets(project: Project = "default", as_json: AsJson = False) -> None:
 
 @secrets_app.command("scrub")
 def scrub(
+    ctx: typer.Context,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only report what would be replaced.")
     ] = False,
@@ -148,7 +152,7 @@ def scrub(
     hashes change, and each change is audited (secret.scrub). Rotate any
     credential it finds: it may survive in backups and earlier exports.
     """
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         report = client.scrub_secrets(project, dry_run=dry_run)
     if as_json:
         emit(report)
@@ -169,14 +173,15 @@ def scrub(
 
 
 @secrets_app.command("delete")
-def delete_secret(name: str, project: Project = "default") -> None:
+def delete_secret(ctx: typer.Context, name: str, project: Project = "default") -> None:
     """Delete a secret (definitions referencing it can no longer be published)."""
-    with api() as client:
+    with api(ctx) as client:
         client.delete_secret(project, name)
     say(f"secret {name} deleted from project {project}")
 
 
 def audit(
+    ctx: typer.Context,
     project: Project = "default",
     action: Annotated[str | None, typer.Option(help="e.g. workflow.publish")] = None,
     actor: Annotated[str | None, typer.Option(help="Email of who acted.")] = None,
@@ -187,7 +192,7 @@ def audit(
     as_json: AsJson = False,
 ) -> None:
     """The project's audit log, newest first (admin)."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         page = client.audit(
             project,
             action=action,

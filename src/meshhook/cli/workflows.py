@@ -8,41 +8,33 @@ for scripts.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
-from meshhook.cli.client import ClientError, MeshHookClient, NotConfigured, Versioned
+from meshhook.cli import versions
+from meshhook.cli.client import ClientError, Versioned
 from meshhook.cli.common import console, errors, report_errors
-from meshhook.cli.validate import print_problems, read_definition_file
-from meshhook.cli.wording import in_cli_words
+from meshhook.cli.output import (
+    add_row,
+    emit,
+    print_error,
+    problems_note,
+    say,
+    say_to,
+    show_value,
+    table,
+    when,
+)
+from meshhook.cli.remote import AsJson, Project, Ref, api
+from meshhook.cli.validate import read_definition_file
 
 workflows_app = typer.Typer(
     help="Workflows and their versions (over the HTTP API: MESHHOOK_URL, MESHHOOK_TOKEN).",
     no_args_is_help=True,
 )
 
-Project = Annotated[
-    str,
-    typer.Option(
-        "--project",
-        "-p",
-        envvar="MESHHOOK_PROJECT",
-        help="Project key (MESHHOOK_PROJECT).",
-        show_envvar=False,
-    ),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the server's JSON (for scripts).")]
-Ref = Annotated[str, typer.Argument(help="The workflow's key or id.")]
 DefinitionFile = Annotated[
     Path,
     typer.Option(
@@ -51,82 +43,13 @@ DefinitionFile = Annotated[
 ]
 
 
-def connect() -> MeshHookClient:
-    """The client every command uses; tests replace it to talk to an in-process app."""
-    return MeshHookClient.from_env()
-
-
-@contextmanager
-def api(as_json: bool = False) -> Iterator[MeshHookClient]:
-    """A connected client; with ``--json`` an error's problem document goes to stdout too."""
-    try:
-        with connect() as client:
-            yield client
-    except NotConfigured as error:
-        errors.print(f"[red]error:[/red] {escape(error.detail)}", highlight=False)
-        raise typer.Exit(2) from error
-    except ClientError as error:
-        if as_json and error.body:
-            emit(error.body)
-        print_error(error)
-        raise typer.Exit(1) from error
-
-
-def print_error(error: ClientError) -> None:
-    """One red line and the problems, escaped: details quote user input like ``[x]``."""
-    detail = in_cli_words(error.detail)
-    errors.print(f"[red]error:[/red] {escape(detail)}", highlight=False, soft_wrap=True)
-    for problem in error.errors:
-        say_to(errors, f"  {problem.path or '/'}: {in_cli_words(problem.message)}")
-
-
-def emit(data: Any) -> None:
-    """Exact JSON on stdout, nothing else."""
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def say(text: str) -> None:
-    """A plain line: no markup, no highlighting, so user content prints as is."""
-    say_to(console, text)
-
-
-def say_to(where: Console, text: str) -> None:
-    where.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-def show_value(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def table(*columns: str) -> Table:
-    return Table(*columns, show_edge=False, header_style="bold")
-
-
-def add_row(grid: Table, *cells: str) -> None:
-    """Cells as plain text: a name like ``[beta]`` must not be read as markup."""
-    grid.add_row(*(Text(cell) for cell in cells))
-
-
-def when(timestamp: str) -> str:
-    return timestamp[:19].replace("T", " ")
-
-
-def problems_note(body: dict[str, Any]) -> None:
-    """The completeness problems of a version, grouped as the validator groups them."""
-    problems = body.get("problems") or []
-    print_problems(
-        [p for p in problems if p.get("severity") != "warning"],
-        heading="problems that block publishing",
-    )
-    print_problems([p for p in problems if p.get("severity") == "warning"], heading="warnings")
-
-
 # -- reading -------------------------------------------------------------------
 
 
 @workflows_app.command("list")
 @report_errors
 def list_workflows(
+    ctx: typer.Context,
     project: Project = "default",
     query: Annotated[
         str | None, typer.Option("--query", "-q", help="Search name, description, key.")
@@ -163,7 +86,7 @@ def list_workflows(
         "deleted": deleted,
         "sort": sort,
     }
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         if every:
             items = list(client.iter_workflows(project, **filters, limit=limit))
             page = {"items": items, "next_cursor": None}
@@ -196,6 +119,7 @@ def list_workflows(
 @workflows_app.command("show")
 @report_errors
 def show(
+    ctx: typer.Context,
     ref: Ref,
     project: Project = "default",
     version: Annotated[
@@ -208,7 +132,7 @@ def show(
 ) -> None:
     """Show a workflow (or one version); --definition prints the definition to save later."""
     aliases: list[dict[str, Any]] = []
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         if version is None:
             body = client.get_workflow(project, ref).body
         else:
@@ -247,116 +171,10 @@ def show(
     problems_note(body)
 
 
-@workflows_app.command("history")
-@report_errors
-def history(
-    ref: Ref,
-    project: Project = "default",
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many versions.")] = 50,
-    as_json: AsJson = False,
-) -> None:
-    """Versions of a workflow, newest first."""
-    with api(as_json) as client:
-        versions = list(islice(client.iter_history(project, ref), limit))
-    if as_json:
-        emit(versions)
-        return
-    grid = table("version", "state", "tag", "created", "by", "message")
-    for item in versions:
-        add_row(
-            grid,
-            str(item["number"]),
-            item["state"],
-            item["tag"] or "",
-            when(item["created_at"]),
-            item["created_by"],
-            item["message"],
-        )
-    console.print(grid, markup=False, highlight=False)
-
-
-@workflows_app.command("diff")
-@report_errors
-def diff(
-    ref: Ref,
-    old: Annotated[int, typer.Argument(min=1, help="The version to compare from.")],
-    new: Annotated[int, typer.Argument(min=1, help="The version to compare to.")],
-    project: Project = "default",
-    as_json: AsJson = False,
-) -> None:
-    """What changed between two versions: nodes, edges, settings, and layout apart."""
-    with api(as_json) as client:
-        found = client.compare(project, ref, old, new)
-    if as_json:
-        emit(found)
-    else:
-        for line in diff_lines(found):
-            say(line)
-
-
-def _field_change(change: dict[str, Any]) -> str:
-    if change["op"] == "add":
-        return f"{change['path']}: added {show_value(change['new'])}"
-    if change["op"] == "remove":
-        return f"{change['path']}: removed (was {show_value(change['old'])})"
-    return f"{change['path']}: {show_value(change['old'])} → {show_value(change['new'])}"
-
-
-def _edge(edge: dict[str, Any]) -> str:
-    when = f" (when {edge['when']})" if edge.get("when") is not None else ""
-    return f"{edge.get('from')} → {edge.get('to')}{when}"
-
-
-def _position(value: Any) -> str:
-    if isinstance(value, dict):
-        return f"({value.get('x')}, {value.get('y')})"
-    return "none"
-
-
-def diff_lines(found: dict[str, Any]) -> list[str]:
-    """A compare answer as lines a person reads: +/-/~ per node, pointers for fields."""
-    lines = [f"version {found['from']} → {found['to']}"]
-    if found["summary"]["identical"]:
-        return [*lines, "no differences"]
-    nodes, edges = found["nodes"], found["edges"]
-    sections: list[tuple[str, list[str]]] = [
-        ("nodes added", [f"+ {n['id']} ({n.get('type')})" for n in nodes["added"]]),
-        ("nodes removed", [f"- {n['id']} ({n.get('type')})" for n in nodes["removed"]]),
-        (
-            "nodes changed",
-            [
-                line
-                for node in nodes["changed"]
-                for line in (
-                    f"~ {node['id']}",
-                    *(f"    {_field_change(field)}" for field in node["fields"]),
-                )
-            ],
-        ),
-        ("edges added", [f"+ {_edge(e)}" for e in edges["added"]]),
-        ("edges removed", [f"- {_edge(e)}" for e in edges["removed"]]),
-        ("settings changed", [_field_change(c) for c in found["settings"]["changed"]]),
-        (
-            "layout (positions only)",
-            [
-                f"{m['id']} moved {_position(m['old'])} → {_position(m['new'])}"
-                for m in found["layout"]["moved"]
-            ],
-        ),
-    ]
-    for title, entries in sections:
-        if entries:
-            lines.append(f"{title}:")
-            lines.extend(f"  {entry}" for entry in entries)
-    return lines
-
-
-# -- writing -------------------------------------------------------------------
-
-
 @workflows_app.command("create")
 @report_errors
 def create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Display name; the key is derived from it.")],
     file: Annotated[
         Path | None,
@@ -387,7 +205,7 @@ def create(
         errors.print("[red]error:[/red] give exactly one of --file or --template")
         raise typer.Exit(2)
     definition = read_definition_file(file) if file is not None else None
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         created = client.create_workflow(
             project,
             name,
@@ -409,6 +227,7 @@ def create(
 @workflows_app.command("save")
 @report_errors
 def save(
+    ctx: typer.Context,
     ref: Ref,
     file: DefinitionFile,
     message: Annotated[str, typer.Option("--message", "-m", help="What changed.")] = "",
@@ -426,7 +245,7 @@ def save(
 ) -> None:
     """Save a definition as the next version. Conflicting changes exit 1 with their pointers."""
     definition = read_definition_file(file)
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         base_version = base if base is not None else client.get_workflow(project, ref).version
         try:
             saved = client.save_workflow(project, ref, definition, base_version, message)
@@ -473,101 +292,11 @@ def print_conflicts(ref: str, error: ClientError) -> None:
     )
 
 
-@workflows_app.command("publish")
-@report_errors
-def publish(
-    ref: Ref,
-    version: Annotated[
-        int | None, typer.Option("--version", "-v", min=1, help="Default: the head.")
-    ] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="e.g. v1.2.0; unique.")] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Release note.")] = None,
-    project: Project = "default",
-    as_json: AsJson = False,
-) -> None:
-    """Publish a version: it becomes immutable and the workflow's published version."""
-    with api(as_json) as client:
-        info = client.publish(project, ref, version=version, tag=tag, note=note)
-    if as_json:
-        emit(info)
-        return
-    tagged = f" as {info['tag']}" if info["tag"] else ""
-    say(f"published version {info['number']} of {ref}{tagged}")
-
-
-@workflows_app.command("revert")
-@report_errors
-def revert(
-    ref: Ref,
-    version: Annotated[int, typer.Argument(min=1, help="The version whose content to restore.")],
-    publish: Annotated[bool, typer.Option("--publish", help="Publish the result too.")] = False,
-    project: Project = "default",
-    as_json: AsJson = False,
-) -> None:
-    """Make a new head version equal to an older one (history is kept)."""
-    with api(as_json) as client:
-        reverted = client.revert(project, ref, version, publish=publish)
-    if as_json:
-        emit(reverted.body)
-        return
-    published = " and published it" if publish else ""
-    say(
-        f"{reverted.body['key']}: head is version {reverted.version}, with the content of"
-        f" version {version}{published}"
-    )
-
-
-@workflows_app.command("alias")
-@report_errors
-def alias(
-    ref: Ref,
-    name: Annotated[str | None, typer.Argument(help="Alias name, e.g. production.")] = None,
-    version: Annotated[
-        int | None, typer.Argument(min=1, help="A published version to point it at.")
-    ] = None,
-    list_them: Annotated[bool, typer.Option("--list", help="List the aliases.")] = False,
-    project: Project = "default",
-    as_json: AsJson = False,
-) -> None:
-    """Point an alias at a published version (admin), or list them with --list."""
-    if list_them or name is None:
-        if name is not None:
-            errors.print("[red]error:[/red] --list takes no NAME or VERSION")
-            raise typer.Exit(2)
-        with api(as_json) as client:
-            aliases = client.list_aliases(project, ref)
-        if as_json:
-            emit(aliases)
-        elif not aliases:
-            say(f"{ref} has no aliases")
-        else:
-            grid = table("alias", "version", "updated", "by")
-            for item in aliases:
-                add_row(
-                    grid,
-                    item["name"],
-                    str(item["version"]),
-                    when(item["updated_at"]),
-                    item["updated_by"],
-                )
-            console.print(grid, markup=False, highlight=False)
-        return
-    if version is None:
-        errors.print("[red]error:[/red] give the VERSION the alias should point at")
-        raise typer.Exit(2)
-    with api(as_json) as client:
-        found = client.set_alias(project, ref, name, version)
-    if as_json:
-        emit(found)
-    else:
-        say(f"{ref}: {found['name']} → version {found['version']}")
-
-
 @workflows_app.command("delete")
 @report_errors
-def delete(ref: Ref, project: Project = "default") -> None:
+def delete(ctx: typer.Context, ref: Ref, project: Project = "default") -> None:
     """Move a workflow to the trash; `restore` with its id brings it back."""
-    with api() as client:
+    with api(ctx) as client:
         workflow = client.get_workflow(project, ref).body
         client.delete_workflow(project, workflow["id"])
     say(f"moved {workflow['key']} to the trash; restore it with:")
@@ -577,12 +306,13 @@ def delete(ref: Ref, project: Project = "default") -> None:
 @workflows_app.command("restore")
 @report_errors
 def restore(
+    ctx: typer.Context,
     workflow_id: Annotated[str, typer.Argument(help="The id (list --deleted shows it).")],
     project: Project = "default",
     as_json: AsJson = False,
 ) -> None:
     """Bring a workflow back from the trash (by id: deleted keys may be reused)."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         restored = client.restore_workflow(project, workflow_id)
     if as_json:
         emit(restored.body)
@@ -593,6 +323,7 @@ def restore(
 @workflows_app.command("clone")
 @report_errors
 def clone(
+    ctx: typer.Context,
     ref: Ref,
     name: Annotated[str, typer.Argument(help="Name of the copy.")],
     key: Annotated[str | None, typer.Option("--key", help="Key of the copy.")] = None,
@@ -600,7 +331,7 @@ def clone(
     as_json: AsJson = False,
 ) -> None:
     """Copy a workflow: the copy's version 1 is the source's head."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         cloned = client.clone_workflow(project, ref, name, key=key)
     if as_json:
         emit(cloned.body)
@@ -613,9 +344,9 @@ def clone(
 
 @workflows_app.command("node-types")
 @report_errors
-def node_types(as_json: AsJson = False) -> None:
+def node_types(ctx: typer.Context, as_json: AsJson = False) -> None:
     """The node types a definition may use (--json includes their config schemas)."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         types = client.node_types()
     if as_json:
         emit(types)
@@ -628,9 +359,9 @@ def node_types(as_json: AsJson = False) -> None:
 
 @workflows_app.command("templates")
 @report_errors
-def templates(as_json: AsJson = False) -> None:
+def templates(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Templates to create from: built-ins (by key) and your projects' template workflows."""
-    with api(as_json) as client:
+    with api(ctx, as_json) as client:
         found = client.templates()
     if as_json:
         emit(found)
@@ -646,3 +377,11 @@ def templates(as_json: AsJson = False) -> None:
             ", ".join(item["tags"]),
         )
     console.print(grid, markup=False, highlight=False)
+
+
+# The versions' commands live in cli/versions.py.
+workflows_app.command("history")(versions.history)
+workflows_app.command("diff")(versions.diff)
+workflows_app.command("publish")(versions.publish)
+workflows_app.command("revert")(versions.revert)
+workflows_app.command("alias")(versions.alias)

@@ -10,8 +10,9 @@ from enum import StrEnum
 from uuid import UUID
 
 from meshhook.domain.errors import Problem, ValidationFailed
+from meshhook.domain.limits import MAX_KEY_LENGTH, MAX_NAME_LENGTH
 
-KEY_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+KEY_PATTERN = re.compile(rf"^[a-z0-9](?:[a-z0-9-]{{0,{MAX_KEY_LENGTH - 2}}}[a-z0-9])?$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
@@ -122,7 +123,7 @@ def check_key(key: str, *, path: str = "/key") -> str:
                 Problem(
                     path,
                     "key.invalid",
-                    "use 1-64 lowercase letters, digits and dashes, "
+                    f"use 1-{MAX_KEY_LENGTH} lowercase letters, digits and dashes, "
                     "starting and ending with a letter or digit",
                 )
             ],
@@ -143,9 +144,9 @@ def normalise_email(email: str, *, path: str = "/email") -> str:
 def slugify(name: str) -> str:
     """Derive a key from a display name ("Order sync #2" -> "order-sync-2")."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    slug = slug[:64].rstrip("-") or "workflow"
+    slug = slug[:MAX_KEY_LENGTH].rstrip("-") or "workflow"
     # A name that reads as a UUID gets a prefix: such a key is refused.
-    return f"w-{slug}"[:64] if looks_like_uuid(slug) else slug
+    return f"w-{slug}"[:MAX_KEY_LENGTH] if looks_like_uuid(slug) else slug
 
 
 # Characters a display name may not hold: controls (newlines, tabs, escapes) and
@@ -164,10 +165,18 @@ def unsafe_character(text: str) -> str | None:
     return None
 
 
-def check_display_name(name: str, *, path: str = "/name") -> str:
-    """Refuse a display name holding control or bidirectional-control characters
-    (422 ``name.invalid_character``); returns ``name`` unchanged."""
-    found = unsafe_character(name)
+def check_name(name: str, *, path: str = "/name") -> str:
+    """The one rule for display names (projects, workflows, users, tokens): the
+    name stripped of surrounding spaces, 1 to ``MAX_NAME_LENGTH`` characters
+    (422 ``name.length``), with no control or bidirectional-control character
+    (422 ``name.invalid_character``). Returns the stripped name."""
+    value = name.strip()
+    if not 1 <= len(value) <= MAX_NAME_LENGTH:
+        raise ValidationFailed(
+            "the name is empty or too long",
+            errors=[Problem(path, "name.length", f"use 1 to {MAX_NAME_LENGTH} characters")],
+        )
+    found = unsafe_character(value)
     if found is not None:
         raise ValidationFailed(
             f"the name holds the invisible or control character {found}",
@@ -180,4 +189,4 @@ def check_display_name(name: str, *, path: str = "/name") -> str:
                 )
             ],
         )
-    return name
+    return value

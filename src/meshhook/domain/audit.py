@@ -1,4 +1,5 @@
-"""Audit log entries as read back: who did what to which object, and when."""
+"""Audit log entries: who did what to which object, and when — as written
+(:class:`NewAuditEntry`) and as read back (:class:`AuditEntry`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,20 @@ from uuid import UUID
 class AuditEntry:
     id: int
     project_id: UUID | None
+    actor_id: UUID | None
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    summary: dict[str, Any]
+    request_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuditEntry:
+    """An entry about to be appended; the store adds the id and the project."""
+
     actor_id: UUID | None
     actor: str
     action: str

@@ -30,6 +30,12 @@ SETTINGS_SCHEMA: dict[str, Any] = {
             "exclusiveMinimum": 0,
             "maximum": MAX_RUN_TIMEOUT_SECONDS,
         },
+        "redact": {
+            "type": "array",
+            "title": "Always hide these fields of every payload (JSON Pointers; * = any key)",
+            "maxItems": 100,
+            "items": {"type": "string", "pattern": "^(/([^~/]|~[01])*)+$", "maxLength": 500},
+        },
     },
 }
 _SETTINGS_VALIDATOR = json_schema.Validator(SETTINGS_SCHEMA)

@@ -2,7 +2,10 @@
 lists of problems.
 
 Each limit is checked *before* the work it protects: a bad input costs time
-proportional to the limit, never to its own size. docs/security.md ("Limits and
+proportional to the limit, never to its own size. The API's request models take
+their ``max_length``/``le`` from here and the domain checks behind them (e.g.
+:func:`meshhook.domain.accounts.check_name`) use the same numbers, so the two
+can never disagree. docs/security.md ("Limits and
 abuse" → "Validation") and docs/definition-format.md list them for users; keep
 those in step when a number changes.
 """
@@ -19,7 +22,35 @@ MAX_NODES = 5_000
 MAX_EDGES = 20_000
 # JSON nesting inside a definition (the definition itself is level 1).
 MAX_DEPTH = 64
+# Node ids: letters, digits, _ and -.
+MAX_NODE_ID_LENGTH = 64
+
+# -- names and text of projects, workflows, versions, tokens, users ---------------
+# Display names (a definition's ``name`` as well); the database columns are 200.
 MAX_NAME_LENGTH = 200
+# Keys of projects, workflows and templates: URL slugs.
+MAX_KEY_LENGTH = 64
+MAX_DESCRIPTION_LENGTH = 10_000
+# Version messages, publish notes, secret descriptions.
+MAX_NOTE_LENGTH = 2_000
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+MAX_VERSION_TAG_LENGTH = 64
+MAX_ALIAS_LENGTH = 64
+# The ``q`` of a workflow search.
+MAX_SEARCH_LENGTH = 200
+# Version numbers are 32-bit in the database; a larger one is a 422, not a 500.
+MAX_VERSION = 2_147_483_647
+MAX_TOKEN_DAYS = 3650
+
+# -- secrets ----------------------------------------------------------------------
+MAX_SECRET_NAME_LENGTH = 128
+MAX_SECRET_VALUE_BYTES = 64 * 1024
+MAX_ALLOWED_HOSTS = 32
+
+# -- pages of a listing -----------------------------------------------------------
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
 
 # -- expressions ------------------------------------------------------------------
 # JMESPath text, checked before it is compiled: jmespath's lexer is quadratic on

@@ -20,8 +20,6 @@ import orjson
 
 from meshhook.domain.errors import BadRequest, Problem
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 # The longest cursor a listing makes is a few hundred characters (a 200-char
 # name, a UUID); anything far longer is not ours and is refused unread.
 MAX_CURSOR_CHARS = 2_000

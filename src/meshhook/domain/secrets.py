@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-MAX_ALLOWED_HOSTS = 32
+from meshhook.domain.limits import MAX_ALLOWED_HOSTS
+
 MAX_HOST_LENGTH = 253
 
 

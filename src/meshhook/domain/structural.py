@@ -21,6 +21,7 @@ from meshhook.domain.limits import (
     MAX_EDGES,
     MAX_MEMO_PROBLEMS,
     MAX_NAME_LENGTH,
+    MAX_NODE_ID_LENGTH,
     MAX_NODES,
 )
 from meshhook.domain.node_types import REGISTRY, NodeType
@@ -29,7 +30,7 @@ from meshhook.domain.secret_fields import secret_field_problems
 # Beyond this many cycles the rest of the report is noise; fixing these reveals more.
 MAX_CYCLES_REPORTED = 10
 
-NODE_ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+NODE_ID_PATTERN = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_-]{{0,{MAX_NODE_ID_LENGTH - 1}}}")
 __all__ = [
     "MAX_DEFINITION_BYTES",
     "MAX_DEPTH",

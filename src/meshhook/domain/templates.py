@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshhook.domain.errors import Problem, ValidationFailed
-from meshhook.domain.structural import MAX_NAME_LENGTH, structural_problems
+from meshhook.domain.limits import MAX_KEY_LENGTH, MAX_NAME_LENGTH, MAX_TAG_LENGTH, MAX_TAGS
+from meshhook.domain.structural import structural_problems
 
-TEMPLATE_KEY_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+TEMPLATE_KEY_PATTERN = re.compile(rf"[a-z0-9](?:[a-z0-9-]{{0,{MAX_KEY_LENGTH - 2}}}[a-z0-9])?")
 TEMPLATE_KEYS = frozenset({"key", "name", "description", "tags", "definition"})
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +51,9 @@ def _field_problems(raw: dict[str, Any]) -> list[Problem]:
     ]
     key = raw.get("key")
     if not isinstance(key, str) or TEMPLATE_KEY_PATTERN.fullmatch(key) is None:
-        problems.append(_problem("/key", "key must be a lowercase slug of 1-64 characters"))
+        problems.append(
+            _problem("/key", f"key must be a lowercase slug of 1-{MAX_KEY_LENGTH} characters")
+        )
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
         problems.append(_problem("/name", f"name must be 1-{MAX_NAME_LENGTH} characters"))

@@ -11,11 +11,16 @@ from typing import Any
 from uuid import UUID
 
 from meshhook.domain.errors import Problem, ValidationFailed
+from meshhook.domain.limits import (
+    MAX_ALIAS_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_VERSION_TAG_LENGTH,
+)
 
-MAX_TAGS = 20
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,49}$")
-VERSION_TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
-ALIAS_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+TAG_PATTERN = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._:/-]{{0,{MAX_TAG_LENGTH - 1}}}$")
+VERSION_TAG_PATTERN = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._+-]{{0,{MAX_VERSION_TAG_LENGTH - 1}}}$")
+ALIAS_PATTERN = re.compile(rf"^[a-z0-9](?:[a-z0-9_-]{{0,{MAX_ALIAS_LENGTH - 2}}}[a-z0-9])?$")
 
 
 class VersionState(StrEnum):
@@ -98,7 +103,11 @@ class WorkflowFilter:
 def check_tags(tags: list[str], *, path: str = "/tags") -> tuple[str, ...]:
     """Workflow tags: at most 20, each a short label; duplicates are dropped."""
     problems = [
-        Problem(f"{path}/{index}", "tag.invalid", "use 1-50 letters, digits and . _ : / -")
+        Problem(
+            f"{path}/{index}",
+            "tag.invalid",
+            f"use 1-{MAX_TAG_LENGTH} letters, digits and . _ : / -",
+        )
         for index, tag in enumerate(tags)
         if not TAG_PATTERN.fullmatch(tag)
     ]

@@ -1,7 +1,10 @@
-"""The run engine's moving parts: executors with side effects (HTTP), and
-later the worker loop, timers and triggers.
+"""The run engine's moving parts: the worker loop that claims runs and drives
+them (``worker.py``), executors with side effects (``executors/http_call.py``,
+guarded by ``http/``: the address guard and the circuit breaker), and the
+engine's metrics.
 
 Executors carry out one step attempt and return an outcome; they never touch
 the database. Orchestration (what runs next, retries, replay) is the pure
-``meshhook.domain.runs``.
+``meshhook.domain.runs``; run data is read and written through
+``services/run_execution.py``.
 """

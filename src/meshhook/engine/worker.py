@@ -31,6 +31,7 @@ import structlog
 from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.runs.advance import advance, record_outcome
 from meshhook.domain.runs.decide import StartStep
+from meshhook.domain.runs.evaluate import Failed, Succeeded
 from meshhook.domain.runs.events import RunEvent
 from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
 from meshhook.engine.metrics import EngineMetrics
@@ -41,6 +42,7 @@ from meshhook.settings import Settings
 from meshhook.store.db import Database
 from meshhook.store.notifications import Listener
 from meshhook.store.runs import Claimed, EventConflict
+from meshhook.tracing import Tracing
 
 log = structlog.get_logger("meshhook.worker")
 
@@ -60,7 +62,11 @@ def worker_settings(settings: Settings, concurrency: int | None = None) -> Worke
     return WorkerSettings(
         concurrency=concurrency if concurrency is not None else settings.workers,
         lease_seconds=settings.lease_seconds,
-        http=HttpSettings(allow_private=settings.http_allow_private),
+        drain_seconds=settings.drain_seconds,
+        http=HttpSettings(
+            allow_private=settings.http_allow_private,
+            max_response_bytes=settings.http_max_response_bytes,
+        ),
     )
 
 
@@ -78,6 +84,7 @@ class Worker:
         name: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: EngineMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.db = db
         self.keys = keys
@@ -89,7 +96,13 @@ class Worker:
         self.wakeup = asyncio.Event()
         self.executor: HttpCallExecutor | None = None
         self.metrics = metrics or EngineMetrics()
+        self.tracing = tracing or Tracing(None)
         self.stats_at = 0.0
+        self.beat = time.monotonic()
+        """When the claim loop last went round (``healthy`` watches it)."""
+        self.failure: str | None = None
+        """Why the last round failed (e.g. the database is unreachable), if it did."""
+        self.ended = False
 
     def wake(self) -> None:
         """Look for work now (a run was just queued in this process)."""
@@ -110,23 +123,49 @@ class Worker:
         log.info("worker started", worker=self.name, concurrency=self.settings.concurrency)
         try:
             while not self.stopping.is_set():
-                free = self.settings.concurrency - len(self.active)
-                claimed = await asyncio.to_thread(
-                    run_execution.claim, self.db, self.name, self.settings.lease_seconds, free
-                )
-                for item in claimed:
-                    task = asyncio.create_task(self._drive(item))
-                    self.active.add(task)
-                    task.add_done_callback(self._finished)
-                await self._observe_queue()
+                try:
+                    claimed, free = await self._claim_round()
+                except Exception as error:  # the database went away: keep trying
+                    self.failure = f"{type(error).__name__}: {error}"[:300]
+                    log.error("worker round failed", worker=self.name, error=self.failure)
+                    await self._sleep()
+                    continue
+                self.failure = None
                 if not claimed or free <= len(claimed):
                     await self._sleep()
             await self._drain()
         finally:
+            self.ended = True
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
             await self.executor.aclose()
             log.info("worker stopped", worker=self.name)
+
+    async def _claim_round(self) -> tuple[list[Claimed], int]:
+        """Claim what this worker has room for and start driving it."""
+        self.beat = time.monotonic()
+        free = self.settings.concurrency - len(self.active)
+        claimed = await asyncio.to_thread(
+            run_execution.claim, self.db, self.name, self.settings.lease_seconds, free
+        )
+        for item in claimed:
+            task = asyncio.create_task(self._drive(item))
+            self.active.add(task)
+            task.add_done_callback(self._finished)
+        await self._observe_queue()
+        return claimed, free
+
+    def health_problem(self) -> str | None:
+        """Why this worker is not doing its job, or None when it is: its loop
+        ended, its last round failed, or it has not gone round for a lease."""
+        if self.ended:
+            return "the worker loop has ended"
+        if self.failure is not None:
+            return self.failure
+        silent = time.monotonic() - self.beat
+        if silent > max(self.settings.lease_seconds, 10 * self.settings.poll_seconds):
+            return f"the worker loop has not run for {silent:.0f} s"
+        return None
 
     async def _observe_queue(self) -> None:
         """Queue depth and lag for the metrics, at most once a second."""
@@ -141,6 +180,7 @@ class Worker:
         return {
             "name": self.name,
             "running": not self.stopping.is_set(),
+            "healthy": self.health_problem() is None,
             "active_runs": len(self.active),
             "concurrency": self.settings.concurrency,
         }
@@ -204,9 +244,19 @@ class Worker:
                 work = await asyncio.to_thread(run_execution.load, self.db, claimed)
                 carried = []
                 continue
-            self.metrics.committed(work.graph, work.state, [*carried, *progress.events])
+            committed = [*carried, *progress.events]
+            self.metrics.committed(work.graph, work.state, committed)
+            self.tracing.steps_committed(work.run.id, work.graph.by_id, committed)
             carried = []
             if work.state.status.is_terminal:
+                self.tracing.run_finished(
+                    work.run.id,
+                    work.run.workflow_key,
+                    work.run.version,
+                    str(work.state.status),
+                    work.run.created_at,
+                    work.state.finished_at or self.clock(),
+                )
                 log.info(
                     "run finished",
                     run_id=str(work.run.id),
@@ -273,13 +323,24 @@ class Worker:
             attempt=command.attempt,
             takeover=command.takeover,
         )
-        return await self.executor.execute(
-            node.config,
-            command.input,
-            secrets.values,
-            idempotency_key=f"{work.run.id}/{node.id}",
-            allowed_hosts=secrets.allowed_hosts,
-        )
+        with self.tracing.attempt(work.run.id, node.id, node.type, command.attempt) as step:
+            method = str(node.config.get("method", "GET"))
+            with step.http_client(method, str(node.config.get("url", ""))) as trace_headers:
+                attempt = await self.executor.execute(
+                    node.config,
+                    command.input,
+                    secrets.values,
+                    idempotency_key=f"{work.run.id}/{node.id}",
+                    allowed_hosts=secrets.allowed_hosts,
+                    trace_headers=trace_headers,
+                )
+            outcome = attempt.outcome
+            step.outcome(
+                isinstance(outcome, Succeeded),
+                attempt.record,
+                outcome.error if isinstance(outcome, Failed) else None,
+            )
+        return attempt
 
 
 def _config_text(config: object) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from meshhook.domain.accounts import Actor, ApiToken, User, check_display_name, normalise_email
+from meshhook.domain.accounts import Actor, ApiToken, User, check_name, normalise_email
 from meshhook.domain.errors import (
     Conflict,
     Forbidden,
@@ -18,6 +18,7 @@ from meshhook.domain.errors import (
     UniqueConflict,
     ValidationFailed,
 )
+from meshhook.domain.limits import MAX_TOKEN_DAYS
 from meshhook.security import passwords
 from meshhook.security import tokens as token_codec
 from meshhook.services import audit
@@ -29,7 +30,6 @@ from meshhook.store.db import Database
 # Writing last_used_at on every request would turn each read into a write;
 # minute precision is plenty for "last used".
 LAST_USED_PRECISION = timedelta(minutes=1)
-MAX_TOKEN_DAYS = 3650
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ def _check_password(password: str) -> None:
 def new_user(email: str, *, is_admin: bool = False, display_name: str | None = None) -> User:
     address = normalise_email(email)
     if display_name is not None:
-        check_display_name(display_name, path="/display_name")
+        display_name = check_name(display_name, path="/display_name")
     return User(
         id=uuid.uuid4(),
         email=address,
@@ -115,14 +115,6 @@ def create_user(
     return user
 
 
-def get_user(db: Database, email: str) -> User:
-    with transaction(db, write=False) as session:
-        user = user_store.get_by_email(session, normalise_email(email))
-    if user is None or user.pending:
-        raise NotFound(f"no user with email {email!r}")
-    return user
-
-
 def issue_token(
     session: Session,
     actor: Actor,
@@ -163,7 +155,7 @@ def create_token(
     db: Database, actor: Actor, email: str, *, name: str = "cli", expires_in_days: int | None = None
 ) -> IssuedToken:
     """A new API token for the user with ``email``; the value is returned once."""
-    check_display_name(name)
+    name = check_name(name)
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(
             "the expiry is out of range",

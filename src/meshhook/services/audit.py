@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.audit import AuditEntry
-from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
-from meshhook.services.transactions import current_request_id, project_transaction
+from meshhook.domain.limits import DEFAULT_PAGE_SIZE
+from meshhook.domain.pagination import decode_cursor, encode_cursor
+from meshhook.services.transactions import new_entry, project_transaction
 from meshhook.store import audit as audit_store
 from meshhook.store.db import Database
 
@@ -30,17 +31,7 @@ def record(
     A project's entries go through its scope: ``scope.record`` and
     ``scope.record_event`` (``services/transactions.py``).
     """
-    audit_store.insert_entry(
-        session,
-        actor_id=actor.user_id,
-        actor=actor.label,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        summary=summary or {},
-        request_id=current_request_id(),
-        created_at=datetime.now(UTC),
-    )
+    audit_store.insert_entry(session, new_entry(actor, action, object_type, object_id, summary))
 
 
 def list_entries(
@@ -48,7 +39,7 @@ def list_entries(
     actor: Actor,
     project_key: str,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
     action: str | None = None,
     actor_label: str | None = None,

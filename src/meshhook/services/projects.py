@@ -14,11 +14,11 @@ from meshhook.domain.accounts import (
     Project,
     Role,
     User,
-    check_display_name,
     check_key,
+    check_name,
     normalise_email,
 )
-from meshhook.domain.errors import Conflict, NotFound, Problem, UniqueConflict, ValidationFailed
+from meshhook.domain.errors import Conflict, NotFound, UniqueConflict
 from meshhook.services import accounts
 from meshhook.services.transactions import (
     ProjectScope,
@@ -29,16 +29,6 @@ from meshhook.services.transactions import (
 from meshhook.store import projects as project_store
 from meshhook.store import users as user_store
 from meshhook.store.db import Database
-
-
-def _check_name(name: str) -> str:
-    value = name.strip()
-    if not 1 <= len(value) <= 200:
-        raise ValidationFailed(
-            "the name is empty or too long",
-            errors=[Problem("/name", "name.length", "use 1 to 200 characters")],
-        )
-    return check_display_name(value)
 
 
 def add_project(session: Session, actor: Actor, project: Project, owner: User) -> None:
@@ -67,7 +57,7 @@ def add_project(session: Session, actor: Actor, project: Project, owner: User) -
 
 def new_project(key: str, name: str) -> Project:
     return Project(
-        id=uuid.uuid4(), key=check_key(key), name=_check_name(name), created_at=datetime.now(UTC)
+        id=uuid.uuid4(), key=check_key(key), name=check_name(name), created_at=datetime.now(UTC)
     )
 
 

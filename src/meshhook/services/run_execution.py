@@ -16,6 +16,7 @@ from meshhook.domain.runs.events import RunEvent
 from meshhook.domain.runs.graph import RunGraph
 from meshhook.domain.runs.run import Run, RunView
 from meshhook.domain.runs.state import RunState, fold
+from meshhook.domain.stats import RunOutcome
 from meshhook.services import runs as run_service
 from meshhook.services import secrets as secret_service
 from meshhook.services.transactions import WORKER, transaction, worker_transaction
@@ -90,7 +91,12 @@ def commit(
             raise LeaseLost(f"run {work.run.id}: the lease is no longer {worker}'s")
         store.append(work.run.id, events)
         if events:
-            store.save_view(work.run.id, RunView.of(work.state))
+            view = RunView.of(work.state)
+            store.save_view(work.run.id, view)
+            if view.status.is_terminal and not work.run.test:
+                scope.stats.record(
+                    work.run.workflow_id, RunOutcome.of(work.state, view.dead_letter)
+                )
 
 
 def renew(db: Database, work: Work, worker: str, lease_seconds: float) -> bool:

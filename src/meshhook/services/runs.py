@@ -10,13 +10,17 @@ from typing import Any
 
 from meshhook.domain import json_schema, pointers
 from meshhook.domain.accounts import Actor, Role
-from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from meshhook.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from meshhook.domain.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from meshhook.domain.limits import DEFAULT_PAGE_SIZE
+from meshhook.domain.pagination import decode_cursor, encode_cursor
+from meshhook.domain.redaction import Redactor
 from meshhook.domain.runs.events import EventType, RunEvent
 from meshhook.domain.runs.graph import RunGraph
+from meshhook.domain.runs.redacted import redact_event, redact_run
 from meshhook.domain.runs.resume import seed_resumed
 from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.domain.runs.state import apply, fold
+from meshhook.domain.stats import RunOutcome
 from meshhook.domain.validation import completeness_problems
 from meshhook.domain.workflows import VersionState, Workflow
 from meshhook.services import definitions
@@ -254,9 +258,27 @@ def _find(store: RunStore, run_ref: str, *, for_update: bool = False) -> Run:
     return run
 
 
-def get(db: Database, actor: Actor, project_key: str, run_ref: str) -> Run:
-    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        return _find(scope.runs, run_ref)
+def get(db: Database, actor: Actor, project_key: str, run_ref: str, *, reveal: bool = False) -> Run:
+    """One run, its payloads redacted unless an admin asks to ``reveal`` them."""
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=reveal) as scope:
+        run = _find(scope.runs, run_ref)
+        redactor = _redactor(scope, actor, run, reveal=reveal, audit=True)
+        return run if redactor is None else redact_run(run, redactor)
+
+
+def _redactor(
+    scope: ProjectScope, actor: Actor, run: Run, *, reveal: bool, audit: bool
+) -> Redactor | None:
+    """How ``run`` is shown: redacted (personal data, credentials, the
+    workflow's ``settings.redact`` pointers), or as recorded when an admin asks
+    to reveal it, which is audited (``run.reveal``) once per request."""
+    if reveal:
+        if not scope.role.includes(Role.ADMIN):
+            raise Forbidden("revealing a run's payloads needs the admin role")
+        if audit:
+            scope.record(actor, "run.reveal", object_type="run", object_id=str(run.id))
+        return None
+    return Redactor.build(pointers=load_graph(scope, run).redact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +299,7 @@ def list_runs(
     project_key: str,
     query: RunQuery,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
 ) -> tuple[list[Run], str | None]:
     """A page of the project's runs, newest first."""
@@ -297,7 +319,10 @@ def list_runs(
             until=query.until,
             version=query.version,
         )
-        page = scope.runs.page(filters, limit + 1, after)
+        page = [
+            redact_run(run, Redactor.build(pointers=load_graph(scope, run).redact))
+            for run in scope.runs.page(filters, limit + 1, after)
+        ]
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
@@ -313,14 +338,23 @@ def events(
     run_ref: str,
     *,
     after: int = 0,
-    limit: int = DEFAULT_LIMIT,
+    limit: int = DEFAULT_PAGE_SIZE,
+    reveal: bool = False,
+    audit: bool = True,
 ) -> tuple[list[RunEvent], bool]:
-    """Events after ``after``, oldest first; the flag says whether the run has
-    finished (so a follower knows no more will come)."""
-    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+    """Events after ``after``, oldest first, redacted unless an admin asks to
+    ``reveal`` them (audited unless ``audit`` is off: a stream's later reads);
+    the flag says whether the run has finished (so a follower knows no more
+    will come)."""
+    write = reveal and audit
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=write) as scope:
         store = scope.runs
         run = _find(store, run_ref)
-        return store.events(run.id, after=after, limit=limit), run.view.status.is_terminal
+        redactor = _redactor(scope, actor, run, reveal=reveal, audit=audit)
+        found = store.events(run.id, after=after, limit=limit)
+        if redactor is not None:
+            found = [redact_event(event, redactor) for event in found]
+        return found, run.view.status.is_terminal
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,9 +368,11 @@ def replay(db: Database, actor: Actor, project_key: str, run_ref: str) -> Replay
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
         store = scope.runs
         run = _find(store, run_ref)
-        state = fold(load_graph(scope, run), store.events(run.id))
+        graph = load_graph(scope, run)
+        state = fold(graph, store.events(run.id))
     recomputed = Run(**{**_fields(run), "view": RunView.of(state)})
-    return Replay(equal=recomputed.as_json() == run.as_json(), run=recomputed.as_json())
+    shown = redact_run(recomputed, Redactor.build(pointers=graph.redact))
+    return Replay(equal=recomputed.as_json() == run.as_json(), run=shown.as_json())
 
 
 def _fields(run: Run) -> dict[str, Any]:
@@ -379,6 +415,8 @@ def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> 
         store.append(run.id, [event])
         view = RunView.of(state)
         store.save_view(run.id, view)
+        if not run.test:
+            scope.stats.record(run.workflow_id, RunOutcome.of(state, view.dead_letter))
         return Run(**{**_fields(run), "view": view})
 
 

@@ -11,9 +11,13 @@ from typing import Any, Protocol
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import NotFound, Problem, ValidationFailed
+from meshhook.domain.limits import (
+    MAX_ALLOWED_HOSTS,
+    MAX_SECRET_NAME_LENGTH,
+    MAX_SECRET_VALUE_BYTES,
+)
 from meshhook.domain.secrets import (
     KEEP,
-    MAX_ALLOWED_HOSTS,
     Keep,
     SecretRecord,
     normalize_allowed_hosts,
@@ -31,11 +35,11 @@ from meshhook.services.transactions import (
 from meshhook.store import projects as project_store
 from meshhook.store.db import Database
 
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-MAX_VALUE_BYTES = 64 * 1024
+NAME_PATTERN = re.compile(rf"^[A-Za-z_][A-Za-z0-9_]{{0,{MAX_SECRET_NAME_LENGTH - 1}}}$")
 
 
-def check_name(name: str) -> str:
+def check_secret_name(name: str) -> str:
+    """A secret's name: an identifier, as expressions write ``{{ secrets.NAME }}``."""
     if not NAME_PATTERN.fullmatch(name):
         raise ValidationFailed(
             f"{name!r} is not a valid secret name",
@@ -119,13 +123,15 @@ def set_secret(
     ``allowed_hosts`` left as ``KEEP`` keeps a replaced secret's list (a new
     secret gets none: any host), so rotating a value never widens where it goes.
     """
-    check_name(name)
+    check_secret_name(name)
     check_text(description, path="/description", maximum=2_000)
     hosts = allowed_hosts if isinstance(allowed_hosts, Keep) else check_allowed_hosts(allowed_hosts)
-    if not value or len(value.encode()) > MAX_VALUE_BYTES:
+    if not value or len(value.encode()) > MAX_SECRET_VALUE_BYTES:
         raise ValidationFailed(
             "the value is empty or too large",
-            errors=[Problem("/value", "secret.value_size", f"use 1 to {MAX_VALUE_BYTES} bytes")],
+            errors=[
+                Problem("/value", "secret.value_size", f"use 1 to {MAX_SECRET_VALUE_BYTES} bytes")
+            ],
         )
     with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
         data_key = _data_key(scope, keys, create=True)

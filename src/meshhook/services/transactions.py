@@ -41,6 +41,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Actor, Project, Role
+from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import Forbidden, NotFound
 from meshhook.domain.workflows import Workflow, WorkflowDetail
 from meshhook.store import projects as project_store
@@ -50,6 +51,7 @@ from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
 from meshhook.store.runs import RunStore
 from meshhook.store.secrets import SecretStore
+from meshhook.store.stats import StatsStore
 from meshhook.store.versions import AliasStore, VersionStore
 from meshhook.store.workflows import WorkflowStore
 
@@ -90,6 +92,7 @@ class ProjectScope:
         "runs",
         "secrets",
         "session",
+        "stats",
         "versions",
         "workflows",
     )
@@ -106,6 +109,7 @@ class ProjectScope:
         self.audit = AuditStore(session, project_id)
         self.members = MembershipStore(session, project_id)
         self.runs = RunStore(session, project_id)
+        self.stats = StatsStore(session, project_id)
 
     def find_workflow(
         self, ref: str, *, for_update: bool = False, deleted: bool = False
@@ -143,16 +147,7 @@ class ProjectScope:
     ) -> None:
         """Append an audit entry about this project inside the transaction (so it
         commits with the change), tagged with the request's id."""
-        self.audit.insert(
-            actor_id=actor.user_id,
-            actor=actor.label,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            summary=summary or {},
-            request_id=current_request_id(),
-            created_at=datetime.now(UTC),
-        )
+        self.audit.insert(new_entry(actor, action, object_type, object_id, summary))
 
     def record_event(
         self, actor: Actor, action: str, workflow: Workflow, summary: dict[str, Any]
@@ -190,6 +185,26 @@ def as_uuid(ref: str) -> uuid.UUID | None:
         return uuid.UUID(ref)
     except ValueError:
         return None
+
+
+def new_entry(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str,
+    summary: dict[str, Any] | None,
+) -> NewAuditEntry:
+    """An audit entry by ``actor`` now, tagged with the request being served."""
+    return NewAuditEntry(
+        actor_id=actor.user_id,
+        actor=actor.label,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary or {},
+        request_id=current_request_id(),
+        created_at=datetime.now(UTC),
+    )
 
 
 def current_request_id() -> str | None:

@@ -18,7 +18,7 @@ from meshhook.domain.errors import (
     UniqueConflict,
     ValidationFailed,
 )
-from meshhook.domain.limits import cap_problems
+from meshhook.domain.limits import MAX_NOTE_LENGTH, cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
 from meshhook.domain.secret_fields import secret_field_problems
@@ -96,7 +96,7 @@ def save(
     the changes made since; overlapping changes are refused (409) with the
     conflicting JSON Pointers, so nobody silently overwrites anybody.
     """
-    message = check_text(message, path="/message", maximum=2_000)
+    message = check_text(message, path="/message", maximum=MAX_NOTE_LENGTH)
     prepared = definitions.prepare(definition)
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         workflow = scope.find_workflow(ref, for_update=True)
@@ -265,7 +265,7 @@ def publish(
     if tag is not None:
         check_version_tag(tag)
     if note is not None:
-        check_text(note, path="/note", maximum=2_000)
+        check_text(note, path="/note", maximum=MAX_NOTE_LENGTH)
     try:
         with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
             workflow = scope.find_workflow(ref, for_update=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from meshhook.domain.accounts import Actor, Role, check_display_name, check_key, slugify
+from meshhook.domain.accounts import Actor, Role, check_key, check_name, slugify
 from meshhook.domain.errors import (
     BadRequest,
     Conflict,
@@ -17,6 +17,7 @@ from meshhook.domain.errors import (
     UniqueConflict,
     ValidationFailed,
 )
+from meshhook.domain.limits import MAX_DESCRIPTION_LENGTH, MAX_KEY_LENGTH
 from meshhook.domain.pagination import bad_cursor, decode_cursor, encode_cursor
 from meshhook.domain.workflows import (
     VersionInfo,
@@ -72,18 +73,8 @@ def _free_key(scope: ProjectScope, wanted: str | None, name: str) -> str:
     while scope.workflows.key_in_use(key):
         counter += 1
         suffix = f"-{counter}"
-        key = base[: 64 - len(suffix)] + suffix
+        key = base[: MAX_KEY_LENGTH - len(suffix)] + suffix
     return key
-
-
-def _check_name(name: str) -> str:
-    value = name.strip()
-    if not 1 <= len(value) <= 200:
-        raise ValidationFailed(
-            "the name is empty or too long",
-            errors=[Problem("/name", "name.length", "use 1 to 200 characters")],
-        )
-    return check_display_name(value)
 
 
 def insert_new(
@@ -97,14 +88,16 @@ def insert_new(
     summary: dict[str, Any] | None = None,
 ) -> WorkflowDetail:
     """Insert a workflow with version 1 inside the scoped transaction."""
-    name = _check_name(new.name)
+    name = check_name(new.name)
     now = datetime.now(UTC)
     workflow = Workflow(
         id=uuid.uuid4(),
         project_id=scope.project.id,
         key=_free_key(scope, new.key, name),
         name=name,
-        description=check_text(new.description, path="/description", maximum=10_000),
+        description=check_text(
+            new.description, path="/description", maximum=MAX_DESCRIPTION_LENGTH
+        ),
         tags=check_tags(list(new.tags)),
         is_template=new.is_template,
         head_version=1,
@@ -307,10 +300,10 @@ def update_metadata(
     values: dict[str, Any] = {}
     new_key = check_key(changes["key"]) if "key" in changes else None
     if "name" in changes:
-        values["name"] = _check_name(changes["name"])
+        values["name"] = check_name(changes["name"])
     if "description" in changes:
         values["description"] = check_text(
-            changes["description"], path="/description", maximum=10_000
+            changes["description"], path="/description", maximum=MAX_DESCRIPTION_LENGTH
         )
     if "tags" in changes:
         values["tags"] = check_tags(list(changes["tags"]))

@@ -8,13 +8,12 @@ about no project (sign-ins, tokens, accounts) through :func:`insert_entry`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from meshhook.domain.audit import AuditEntry
+from meshhook.domain.audit import AuditEntry, NewAuditEntry
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import audit_log
 
@@ -22,58 +21,24 @@ from meshhook.store.tables import audit_log
 _INSERT = insert(audit_log)
 
 
-def insert_entry(
-    session: Session,
-    *,
-    actor_id: UUID | None,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    summary: dict[str, Any],
-    request_id: str | None,
-    created_at: datetime,
-) -> None:
+def insert_entry(session: Session, entry: NewAuditEntry) -> None:
     """An entry about no project (``project_id`` NULL)."""
-    _insert(
-        session,
-        None,
-        actor_id=actor_id,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        summary=summary,
-        request_id=request_id,
-        created_at=created_at,
-    )
+    _insert(session, None, entry)
 
 
-def _insert(
-    session: Session,
-    project_id: UUID | None,
-    *,
-    actor_id: UUID | None,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    summary: dict[str, Any],
-    request_id: str | None,
-    created_at: datetime,
-) -> None:
+def _insert(session: Session, project_id: UUID | None, entry: NewAuditEntry) -> None:
     session.execute(
         _INSERT,
         {
             "project_id": project_id,
-            "actor_id": actor_id,
-            "actor": actor,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "summary": summary,
-            "request_id": request_id,
-            "created_at": created_at,
+            "actor_id": entry.actor_id,
+            "actor": entry.actor,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "summary": entry.summary,
+            "request_id": entry.request_id,
+            "created_at": entry.created_at,
         },
     )
 
@@ -83,30 +48,8 @@ class AuditStore(ProjectRepository):
 
     __slots__ = ()
 
-    def insert(
-        self,
-        *,
-        actor_id: UUID | None,
-        actor: str,
-        action: str,
-        object_type: str,
-        object_id: str,
-        summary: dict[str, Any],
-        request_id: str | None,
-        created_at: datetime,
-    ) -> None:
-        _insert(
-            self.session,
-            self.project_id,
-            actor_id=actor_id,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            summary=summary,
-            request_id=request_id,
-            created_at=created_at,
-        )
+    def insert(self, entry: NewAuditEntry) -> None:
+        _insert(self.session, self.project_id, entry)
 
     def entries(
         self,

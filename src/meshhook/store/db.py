@@ -56,8 +56,16 @@ class Database:
         self.engine.dispose()
 
 
-def create_database(url: str, *, app_role: str = "meshhook_app", echo: bool = False) -> Database:
-    """Build the engine for ``url`` with the settings MeshHook relies on."""
+def create_database(
+    url: str,
+    *,
+    app_role: str = "meshhook_app",
+    echo: bool = False,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+) -> Database:
+    """Build the engine for ``url`` with the settings MeshHook relies on
+    (``pool_size`` and ``max_overflow`` size a PostgreSQL connection pool)."""
     if ensure_sqlite_directory(url):
         engine = create_engine(
             url,
@@ -70,7 +78,9 @@ def create_database(url: str, *, app_role: str = "meshhook_app", echo: bool = Fa
         )
         _configure_sqlite(engine, checkpointer)
         return Database(engine=engine, app_role=app_role, checkpointer=checkpointer)
-    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+    )
     return Database(engine=engine, app_role=app_role)
 
 

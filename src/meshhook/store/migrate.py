@@ -64,3 +64,12 @@ def current_revision(url: str) -> str | None:
 
 def head_revisions() -> tuple[str, ...]:
     return tuple(ScriptDirectory.from_config(_config()).get_heads())
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether this release's migrations include ``revision`` (a database from a
+    newer release is not one this code can open)."""
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except Exception:  # alembic raises its own error types for unknown ids
+        return False

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -299,4 +301,52 @@ login_attempts = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("kind IN ('account', 'address')", name="kind"),
     Index("ix_login_attempts_updated_at", "updated_at"),
+)
+
+# Run statistics (domain/stats.py): one row per workflow and hour, and per
+# workflow and day (``period`` 3600 or 86400 seconds), added to as runs finish,
+# so a window's figures never scan runs or events. ``d<i>`` and
+# ``l<i>`` are the duration and queue-lag histogram slots.
+HISTOGRAM_SLOTS = 32
+DURATION_SLOTS = tuple(f"d{slot}" for slot in range(HISTOGRAM_SLOTS))
+LAG_SLOTS = tuple(f"l{slot}" for slot in range(HISTOGRAM_SLOTS))
+RUN_COUNTERS = ("succeeded", "failed", "cancelled", "dead_lettered")
+
+run_stats = Table(
+    "run_stats",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("bucket", UTCDateTime, primary_key=True),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in RUN_COUNTERS),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in DURATION_SLOTS),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in LAG_SLOTS),
+    Index("ix_run_stats_project_period_bucket", "project_id", "period", "bucket"),
+)
+
+node_stats = Table(
+    "node_stats",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    # node_id before bucket: a window's figures group by node in index order.
+    Column("node_id", String(64), primary_key=True),
+    Column("bucket", UTCDateTime, primary_key=True),
+    Column("steps", BigInteger, nullable=False),
+    Column("failures", BigInteger, nullable=False),
+    Column("total_ms", Float, nullable=False),
+    Column("max_ms", Float, nullable=False),
+)
+
+error_stats = Table(
+    "error_stats",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("bucket", UTCDateTime, primary_key=True),
+    Column("count", BigInteger, nullable=False),
 )

@@ -17,9 +17,6 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-PROJECT_SETTING = "meshhook.project_id"
-USER_SETTING = "meshhook.user_id"
-
 _ENTER = text(
     "SELECT set_config('role', :role, true),"
     " set_config('meshhook.project_id', :project, true),"

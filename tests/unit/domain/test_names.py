@@ -6,10 +6,11 @@ import uuid
 
 import pytest
 
-from meshhook.domain.accounts import check_display_name, check_key, looks_like_uuid, slugify
+from meshhook.domain.accounts import check_key, check_name, looks_like_uuid, slugify
 from meshhook.domain.errors import ValidationFailed
+from meshhook.domain.limits import MAX_NAME_LENGTH
 from meshhook.domain.workflows import check_alias_name, check_tags, check_version_tag
-from meshhook.services.secrets import check_name as check_secret_name
+from meshhook.services.secrets import check_secret_name
 
 
 @pytest.mark.parametrize(
@@ -57,10 +58,20 @@ def test_a_name_that_reads_as_a_uuid_derives_a_usable_key() -> None:
 @pytest.mark.parametrize("name", ["Pay\u202eroll", "a\nb", "tab\there", "bell\x07", "x\u2066y"])
 def test_control_and_bidi_characters_in_names_are_refused(name: str) -> None:
     with pytest.raises(ValidationFailed) as raised:
-        check_display_name(name)
+        check_name(name)
     assert raised.value.errors[0].code == "name.invalid_character"
 
 
 def test_ordinary_names_pass() -> None:
     for name in ("Order sync #2", "Bestellungen für Zürich", "注文の同期", "ملف عربي"):
-        assert check_display_name(name) == name
+        assert check_name(name) == name
+
+
+def test_names_are_stripped_and_their_length_is_the_limits_one() -> None:
+    assert check_name("  Order sync ") == "Order sync"
+    assert check_name("x" * MAX_NAME_LENGTH) == "x" * MAX_NAME_LENGTH
+    for name in ("", "   ", "x" * (MAX_NAME_LENGTH + 1)):
+        with pytest.raises(ValidationFailed) as raised:
+            check_name(name, path="/display_name")
+        assert raised.value.errors[0].code == "name.length"
+        assert raised.value.errors[0].path == "/display_name"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from meshhook.domain.limits import MAX_ALLOWED_HOSTS
 from meshhook.domain.secrets import (
-    MAX_ALLOWED_HOSTS,
     host_allowed,
     normalize_allowed_hosts,
     normalize_host_pattern,

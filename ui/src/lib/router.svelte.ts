@@ -8,7 +8,11 @@ export type Route =
   | { name: 'editor'; project: string; workflow: string }
   | { name: 'runs'; project: string }
   | { name: 'run'; project: string; run: string }
+  | { name: 'settings'; project: string; tab: SettingsTab }
   | { name: 'not-found' };
+
+export const SETTINGS_TABS = ['secrets', 'members', 'webhooks', 'audit', 'tokens'] as const;
+export type SettingsTab = (typeof SETTINGS_TABS)[number];
 
 export function matchRoute(pathname: string): Route {
   const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -18,6 +22,10 @@ export function matchRoute(pathname: string): Route {
     if (parts.length === 2) return { name: 'list', project: parts[1] };
     if (parts.length === 3 && parts[2] === 'runs') return { name: 'runs', project: parts[1] };
     if (parts.length === 4 && parts[2] === 'runs' && parts[3]) return { name: 'run', project: parts[1], run: parts[3] };
+    if (parts[2] === 'settings' && parts.length <= 4) {
+      const tab = SETTINGS_TABS.find((t) => t === (parts[3] ?? 'secrets'));
+      if (tab) return { name: 'settings', project: parts[1], tab };
+    }
     if (parts.length === 4 && parts[2] === 'w' && parts[3]) {
       return { name: 'editor', project: parts[1], workflow: parts[3] };
     }
@@ -104,4 +112,8 @@ export function runsPath(project: string, query: Record<string, string> = {}): s
 
 export function runPath(project: string, run: string): string {
   return `${projectPath(project)}/runs/${encodeURIComponent(run)}`;
+}
+
+export function settingsPath(project: string, tab: SettingsTab = 'secrets'): string {
+  return `${projectPath(project)}/settings/${tab}`;
 }

@@ -50,3 +50,7 @@ export function canEdit(project: string): boolean {
 export function isAdmin(project: string): boolean {
   return RANKS.indexOf(roleIn(project) ?? '') >= 2;
 }
+
+export function isOwner(project: string): boolean {
+  return roleIn(project) === 'owner';
+}

@@ -44,6 +44,8 @@ class RunGraph:
     by_id: Mapping[str, Node]
     timeout_seconds: float | None = None
     """``settings.timeout_seconds`` of the definition."""
+    redact: tuple[str, ...] = ()
+    """``settings.redact``: JSON Pointers hidden in every payload shown."""
 
     @classmethod
     def from_definition(cls, definition: Mapping[str, Any]) -> RunGraph:
@@ -65,9 +67,16 @@ class RunGraph:
             edge = Edge(str(raw["from"]), str(raw["to"]), raw.get("when"))
             outgoing[edge.source].append(edge)
             incoming[edge.target].append(edge)
-        timeout = (definition.get("settings") or {}).get("timeout_seconds")
+        settings = definition.get("settings") or {}
+        timeout = settings.get("timeout_seconds")
+        redact = settings.get("redact")
         return cls(
             timeout_seconds=float(timeout) if isinstance(timeout, int | float) else None,
+            redact=tuple(
+                str(pointer)
+                for pointer in (redact if isinstance(redact, list) else ())
+                if isinstance(pointer, str) and pointer.startswith("/")
+            ),
             nodes=nodes,
             incoming={key: tuple(value) for key, value in incoming.items()},
             outgoing={key: tuple(value) for key, value in outgoing.items()},

@@ -72,11 +72,13 @@ class HttpCallExecutor:
         secrets: Mapping[str, str],
         idempotency_key: str,
         allowed_hosts: Mapping[str, Sequence[str]] | None = None,
+        trace_headers: Mapping[str, str] | None = None,
     ) -> Attempt:
         """Send the request ``config`` describes for the input ``value``.
 
         ``allowed_hosts`` maps each restricted secret to the hosts it may be
         sent to: a request carrying one to any other host is not sent.
+        ``trace_headers`` (``traceparent``) are added unless the config sets them.
         """
         try:
             sent = render(config, value, secrets, sensitive=HTTP_CALL.is_sensitive)
@@ -102,7 +104,7 @@ class HttpCallExecutor:
                 sent.method,
                 sent.url,
                 params=sent.query or None,
-                headers=_headers(sent, idempotency_key),
+                headers=_headers(sent, idempotency_key, trace_headers or {}),
                 content=orjson.dumps(sent.body) if sent.has_body else None,
                 timeout=float(config.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
             )
@@ -145,8 +147,13 @@ def _restricted_elsewhere(
     return None
 
 
-def _headers(rendered: Rendered, idempotency_key: str) -> dict[str, str]:
+def _headers(
+    rendered: Rendered, idempotency_key: str, trace_headers: Mapping[str, str]
+) -> dict[str, str]:
     headers = dict(rendered.headers)
+    for name, value in trace_headers.items():
+        if not any(given.lower() == name.lower() for given in headers):
+            headers[name] = value
     if not any(name.lower() == IDEMPOTENCY_HEADER.lower() for name in headers):
         headers[IDEMPOTENCY_HEADER] = idempotency_key
     if rendered.has_body and not any(name.lower() == "content-type" for name in headers):
@@ -159,7 +166,7 @@ def _request_record(shown: Rendered, idempotency_key: str) -> dict[str, Any]:
         "method": shown.method,
         "url": shown.url,
         "query": shown.query,
-        "headers": _headers(shown, idempotency_key),
+        "headers": _headers(shown, idempotency_key, {}),
         "body": shown.body,
     }
 

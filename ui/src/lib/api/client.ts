@@ -1,7 +1,7 @@
 // The typed API client: openapi-fetch over the generated OpenAPI types, plus
 // the session's CSRF header on writes and one error type for every failure.
 import createClient, { type Middleware } from 'openapi-fetch';
-import type { paths } from './schema';
+import type { components, paths } from './schema';
 import type { ProblemDetails } from './types';
 
 const CSRF_COOKIE = 'meshhook_csrf';
@@ -55,7 +55,9 @@ api.use(middleware);
 
 interface Outcome<T> {
   data?: T;
-  error?: unknown;
+  // Every operation declares its 4XX/5XX answers as `Problem`; a proxy in
+  // between may still answer with something else, hence the check below.
+  error?: components['schemas']['Problem'] | string;
   response: Response;
 }
 
@@ -69,8 +71,7 @@ export async function unwrap<T>(call: Promise<Outcome<T>>): Promise<T> {
   }
   const { data, error, response } = outcome;
   if (response.ok) return data as T;
-  const problem =
-    error && typeof error === 'object' && 'status' in error ? (error as ProblemDetails) : null;
+  const problem = typeof error === 'object' && typeof error.status === 'number' ? error : null;
   throw new ApiError(response.status, problem, `${response.status} ${response.statusText}`);
 }
 

@@ -77,11 +77,7 @@ export interface NodeType {
   outputs: string[] | null;
 }
 
-export interface ValidationResult {
-  valid: boolean;
-  errors: Problem[];
-  warnings: Problem[];
-}
+export type ValidationResult = Schemas['ValidationOut'];
 
 export interface FieldChange {
   path: string;
@@ -114,15 +110,10 @@ export interface Conflict {
   yours: unknown;
 }
 
-/** An RFC 9457 problem details body, with MeshHook's extensions. */
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: Problem[];
+/** The server's problem details body (`Problem`, declared on every operation),
+ * with the members a stale save's 409 adds. */
+export type ProblemDetails = Schemas['Problem'] & {
   conflicts?: Conflict[];
   head_version?: number;
   base_version?: number;
-  [key: string]: unknown;
-}
+};

@@ -1,0 +1,206 @@
+"""Finding personal data and credentials in text and JSON, and hiding them.
+
+Built-in detectors (``DETECTORS``) find e-mail addresses, phone numbers,
+payment card numbers (Luhn-checked), IBANs (mod-97-checked), bearer tokens,
+JWTs and common cloud keys; a :class:`Redactor` adds a project's own patterns,
+JSON Pointers that are always hidden, and the secret values a run used. What is
+found becomes ``[redacted:<kind>]``, so a reader still sees that something was
+there and what it was. Pure: no I/O, safe on any thread.
+
+Detection is pattern matching, so it has limits (``docs/privacy.md``): a phone
+number written with unusual grouping, or a name, is not found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshhook.domain.pointers import split
+
+REDACTED = "[redacted:{kind}]"
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum every payment card number carries."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def iban_valid(text: str) -> bool:
+    """ISO 13616 mod-97 check of an IBAN (spaces allowed)."""
+    compact = text.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(char, 36)) for char in rearranged)
+    return int(number) % 97 == 1
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    kind: str
+    pattern: re.Pattern[str]
+    check: Callable[[str], bool] | None = None
+    """A second test of a match (a checksum), to keep false positives out."""
+    group: int = 0
+    """The part of a match that is hidden (``Bearer <token>`` keeps ``Bearer``)."""
+
+    def hide(self, text: str) -> str:
+        replacement = REDACTED.format(kind=self.kind)
+
+        def swap(match: re.Match[str]) -> str:
+            found = match.group(self.group)
+            if self.check is not None and not self.check(found):
+                return match.group(0)
+            whole, offset = match.group(0), match.start()
+            start, end = match.span(self.group)
+            return whole[: start - offset] + replacement + whole[end - offset :]
+
+        return self.pattern.sub(swap, text)
+
+
+def _card_check(found: str) -> bool:
+    digits = re.sub(r"[ -]", "", found)
+    return 13 <= len(digits) <= 19 and luhn_valid(digits)
+
+
+# +44 20 7946 0958, (555) 123-4567, 030-1234-5678, +4915112345678; not dates,
+# versions or short numbers (the check wants 9 to 15 digits, no ISO date).
+_PHONE = re.compile(
+    r"(?<![\w+.-])(?<!\d )(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?|\d{2,4}[ .-])"
+    r"\d{2,4}[ .-]\d{2,5}(?![\w.-])(?! \d)"
+    r"|(?<![\w+])\+\d{8,15}(?!\w)"
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _phone_check(found: str) -> bool:
+    digits = sum(char.isdigit() for char in found)
+    return 9 <= digits <= 15 and not _ISO_DATE.fullmatch(found)
+
+
+# Order matters: tokens before the pieces of them other detectors would match.
+DETECTORS: tuple[Detector, ...] = (
+    Detector(
+        "jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}")
+    ),
+    Detector("bearer_token", re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]{16,}")),
+    Detector("aws_access_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    Detector(
+        "aws_secret_key",
+        re.compile(r"(?i)aws_secret_access_key[\"'=: ]{1,4}([A-Za-z0-9/+=]{40})"),
+        group=1,
+    ),
+    Detector("github_token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    Detector("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    Detector("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    Detector("stripe_key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b")),
+    Detector(
+        "email",
+        re.compile(
+            r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b"
+        ),
+    ),
+    Detector(
+        "iban",
+        re.compile(r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"),
+        iban_valid,
+    ),
+    Detector("card_number", re.compile(r"(?<![\d+-])(?:\d[ -]?){12,18}\d(?![\d-])"), _card_check),
+    Detector("phone", _PHONE, _phone_check),
+)
+
+
+def redact_text(text: str, detectors: Iterable[Detector] = DETECTORS) -> str:
+    """``text`` with everything the detectors find hidden."""
+    for detector in detectors:
+        text = detector.hide(text)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Redactor:
+    """What to hide for one project and workflow."""
+
+    patterns: tuple[Detector, ...] = ()
+    """The project's own patterns, tried after the built-in detectors."""
+    pointers: tuple[tuple[str, ...], ...] = ()
+    """JSON Pointers (parsed) whose values are always hidden."""
+    secrets: frozenset[str] = field(default_factory=frozenset)
+    """Secret values the run used: hidden wherever they appear."""
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        patterns: Mapping[str, str] | None = None,
+        pointers: Iterable[str] = (),
+        secrets: Iterable[str] = (),
+    ) -> Redactor:
+        """From a project's ``{name: regex}`` patterns, JSON Pointer strings and
+        secret values (values shorter than 4 characters are not hidden: they
+        would hide every occurrence of an ordinary word)."""
+        return cls(
+            patterns=tuple(
+                Detector(name, re.compile(regex)) for name, regex in (patterns or {}).items()
+            ),
+            pointers=tuple(_parsed(pointers)),
+            secrets=frozenset(value for value in secrets if len(value) >= 4),
+        )
+
+    def text(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED.format(kind="secret"))
+        return redact_text(redact_text(text), self.patterns)
+
+    def value(self, value: Any) -> Any:
+        """A copy of the JSON ``value`` with every string redacted and every
+        pointer's value hidden (``value`` is not changed)."""
+        hidden = self._strings(value)
+        for pointer in self.pointers:
+            hidden = _hide_at(hidden, pointer)
+        return hidden
+
+    def _strings(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {key: self._strings(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._strings(item) for item in value]
+        return value
+
+
+def _parsed(pointers: Iterable[str]) -> Iterable[tuple[str, ...]]:
+    """The pointers that parse (a malformed one in a draft hides nothing)."""
+    for pointer in pointers:
+        try:
+            yield tuple(split(pointer))
+        except ValueError:
+            continue
+
+
+def _hide_at(value: Any, pointer: tuple[str, ...]) -> Any:
+    """``value`` with what ``pointer`` names replaced; ``*`` matches every key or
+    index at its level (``/items/*/email``)."""
+    if not pointer:
+        return REDACTED.format(kind="field")
+    head, rest = pointer[0], pointer[1:]
+    if isinstance(value, dict):
+        keys = list(value) if head == "*" else [head] if head in value else []
+        return {key: _hide_at(item, rest) if key in keys else item for key, item in value.items()}
+    if isinstance(value, list):
+        if head == "*":
+            return [_hide_at(item, rest) for item in value]
+        if head.isdigit() and int(head) < len(value):
+            index = int(head)
+            return [_hide_at(item, rest) if i == index else item for i, item in enumerate(value)]
+    return value

@@ -1,0 +1,213 @@
+"""Run statistics rollups of one project: added to as runs finish (one upsert
+per table, adding to the hour's and the day's counters), read back summed over a window.
+A window's answer reads at most about 720 rows per workflow (hours up to a
+day, days beyond), however many runs there were."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from meshhook.domain.runs.events import RunStatus
+from meshhook.domain.stats import (
+    PERIODS,
+    TOP,
+    NodeFigures,
+    RunOutcome,
+    Summary,
+    Window,
+    bucket_of,
+    slot_of,
+)
+from meshhook.store.repository import ProjectRepository
+from meshhook.store.tables import (
+    DURATION_SLOTS,
+    LAG_SLOTS,
+    RUN_COUNTERS,
+    error_stats,
+    node_stats,
+    run_stats,
+    workflows,
+)
+
+_STATUS_COUNTER = {
+    RunStatus.SUCCEEDED: "succeeded",
+    RunStatus.FAILED: "failed",
+    RunStatus.CANCELLED: "cancelled",
+}
+
+
+class StatsStore(ProjectRepository):
+    """The statistics rollups of one project."""
+
+    __slots__ = ()
+
+    def record(self, workflow_id: UUID, outcome: RunOutcome) -> None:
+        """Add one finished run to its workflow's hour and day."""
+        keys = [
+            {
+                "project_id": self.project_id,
+                "period": period,
+                "workflow_id": workflow_id,
+                "bucket": bucket_of(outcome.finished_at, period),
+            }
+            for period in PERIODS
+        ]
+        added = {
+            _STATUS_COUNTER[outcome.status]: 1,
+            DURATION_SLOTS[slot_of(outcome.milliseconds)]: 1,
+        }
+        if outcome.dead_letter:
+            added["dead_lettered"] = 1
+        if outcome.lag_milliseconds is not None:
+            added[LAG_SLOTS[slot_of(outcome.lag_milliseconds)]] = 1
+        zeros = dict.fromkeys(_ALL_COUNTERS, 0)
+        self._add(run_stats, [{**key, **zeros, **added} for key in keys], sorted(added))
+        if outcome.steps:
+            rows = [
+                {
+                    **key,
+                    "node_id": step.node_id,
+                    "steps": 1,
+                    "failures": int(step.failed),
+                    "total_ms": step.milliseconds,
+                    "max_ms": step.milliseconds,
+                }
+                for key in keys
+                for step in outcome.steps
+            ]
+            self._add(node_stats, rows, ["steps", "failures", "total_ms"], highest="max_ms")
+        if outcome.error_code:
+            code = outcome.error_code[:64]
+            self._add(error_stats, [{**key, "code": code, "count": 1} for key in keys], ["count"])
+
+    def _add(
+        self,
+        table: Any,
+        rows: list[dict[str, Any]],
+        summed: list[str],
+        highest: str | None = None,
+    ) -> None:
+        """Insert ``rows``, or add their ``summed`` columns to the rows that
+        exist (and keep the larger ``highest``), in one statement."""
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        statement = (postgresql_insert if postgres else sqlite_insert)(table)
+        changes: dict[str, ColumnElement[Any]] = {
+            name: table.c[name] + statement.excluded[name] for name in summed
+        }
+        if highest is not None:
+            larger = func.greatest if postgres else func.max
+            changes[highest] = larger(table.c[highest], statement.excluded[highest])
+        primary = [column.name for column in table.primary_key.columns]
+        self.session.execute(
+            statement.on_conflict_do_update(index_elements=primary, set_=changes), rows
+        )
+
+    def summary(self, window: Window, now: datetime, workflow_id: UUID | None = None) -> Summary:
+        """The figures of the project (or one workflow) over ``window``."""
+        since = window.since(now)
+        result = Summary(window=window, since=since, until=now)
+        scope = {
+            "project_id": self.project_id,
+            "period": window.period,
+            "since": since,
+            "workflow_id": workflow_id,
+        }
+        one = workflow_id is not None
+        row = self.session.execute(_TOTALS[one], scope).one()
+        figures = dict(zip(_ALL_COUNTERS, (int(value) for value in row), strict=True))
+        result.by_status = {name: figures[name] for name in ("succeeded", "failed", "cancelled")}
+        result.dead_lettered = figures["dead_lettered"]
+        result.durations = [figures[name] for name in DURATION_SLOTS]
+        result.lags = [figures[name] for name in LAG_SLOTS]
+        if result.finished == 0:
+            return result
+        result.errors = [
+            (code, int(total)) for code, total in self.session.execute(_ERRORS[one], scope)
+        ]
+        # Every node's figures in one pass; the two top lists are picked here.
+        nodes = self.session.execute(_NODES[one], scope).all()
+        slowest = sorted(nodes, key=lambda n: float(n.total) / max(int(n.steps), 1), reverse=True)[
+            :TOP
+        ]
+        failing = sorted(
+            (node for node in nodes if node.failures), key=lambda n: int(n.failures), reverse=True
+        )[:TOP]
+        wanted = {node.workflow_id for node in (*slowest, *failing)}
+        keys = dict(
+            self.session.execute(
+                select(workflows.c.id, workflows.c.key).where(
+                    workflows.c.project_id == self.project_id, workflows.c.id.in_(wanted)
+                )
+            ).all()
+        )
+        result.slowest = [_figures(node, keys) for node in slowest]
+        result.failing = [_figures(node, keys) for node in failing]
+        return result
+
+
+def _figures(node: Any, keys: dict[UUID, str]) -> NodeFigures:
+    return NodeFigures(
+        workflow_key=keys.get(node.workflow_id, str(node.workflow_id)),
+        node_id=node.node_id,
+        steps=int(node.steps),
+        failures=int(node.failures),
+        total_ms=float(node.total),
+        max_ms=float(node.highest),
+    )
+
+
+def _scoped(query: Select[Any], table: Any, one_workflow: bool) -> Select[Any]:
+    """``query`` over the project's rows since the window's first hour (and one
+    workflow's); built once per shape, with bound parameters."""
+    query = query.where(
+        table.c.project_id == bindparam("project_id"),
+        table.c.period == bindparam("period"),
+        table.c.bucket >= bindparam("since"),
+    )
+    if one_workflow:
+        query = query.where(table.c.workflow_id == bindparam("workflow_id"))
+    return query
+
+
+_ALL_COUNTERS = (*RUN_COUNTERS, *DURATION_SLOTS, *LAG_SLOTS)
+
+_TOTALS = {
+    one: _scoped(
+        select(*(func.coalesce(func.sum(run_stats.c[name]), 0) for name in _ALL_COUNTERS)),
+        run_stats,
+        one,
+    )
+    for one in (False, True)
+}
+_ERRORS = {
+    one: _scoped(
+        select(error_stats.c.code, func.sum(error_stats.c["count"]).label("total")),
+        error_stats,
+        one,
+    )
+    .group_by(error_stats.c.code)
+    .order_by(func.sum(error_stats.c["count"]).desc())
+    .limit(TOP)
+    for one in (False, True)
+}
+_NODES = {
+    one: _scoped(
+        select(
+            node_stats.c.workflow_id,
+            node_stats.c.node_id,
+            func.sum(node_stats.c.steps).label("steps"),
+            func.sum(node_stats.c.failures).label("failures"),
+            func.sum(node_stats.c.total_ms).label("total"),
+            func.max(node_stats.c.max_ms).label("highest"),
+        ),
+        node_stats,
+        one,
+    ).group_by(node_stats.c.workflow_id, node_stats.c.node_id)
+    for one in (False, True)
+}

@@ -1,0 +1,73 @@
+// The settings screens' state classes talk to these adapters over the typed
+// client, so the classes can be tested with in-memory fakes.
+import { api, unwrap } from '../api/client';
+import type { AuditPort } from './audit.svelte';
+import type { Member, MembersPort } from './members.svelte';
+import type { SecretsPort } from './secrets.svelte';
+import type { SessionsPort } from './sessions.svelte';
+import type { TokensPort } from './tokens.svelte';
+
+export function secretsPort(project: string): SecretsPort {
+  return {
+    list: () => unwrap(api.GET('/api/v1/projects/{project}/secrets', { params: { path: { project } } })),
+    put: (name, value, description, hosts) =>
+      unwrap(
+        api.PUT('/api/v1/projects/{project}/secrets/{name}', {
+          params: { path: { project, name } },
+          body: hosts === undefined ? { value, description } : { value, description, allowed_hosts: hosts },
+        }),
+      ),
+    remove: async (name) => {
+      await unwrap(api.DELETE('/api/v1/projects/{project}/secrets/{name}', { params: { path: { project, name } } }));
+    },
+  };
+}
+
+export function tokensPort(): TokensPort {
+  return {
+    list: () => unwrap(api.GET('/api/v1/me/tokens')),
+    create: (name, expiresInDays) =>
+      unwrap(api.POST('/api/v1/me/tokens', { body: { name, expires_in_days: expiresInDays } })),
+    revoke: async (id) => {
+      await unwrap(api.DELETE('/api/v1/me/tokens/{token_id}', { params: { path: { token_id: id } } }));
+    },
+  };
+}
+
+export function membersPort(project: string): MembersPort {
+  return {
+    list: async () =>
+      (await unwrap(api.GET('/api/v1/projects/{project}/members', { params: { path: { project } } }))) as Member[],
+    set: async (email, role) =>
+      (await unwrap(
+        api.PUT('/api/v1/projects/{project}/members/{email}', {
+          params: { path: { project, email } },
+          body: { role },
+        }),
+      )) as Member,
+    remove: async (email) => {
+      await unwrap(
+        api.DELETE('/api/v1/projects/{project}/members/{email}', { params: { path: { project, email } } }),
+      );
+    },
+  };
+}
+
+export function auditPort(project: string): AuditPort {
+  return {
+    page: (query) =>
+      unwrap(api.GET('/api/v1/projects/{project}/audit', { params: { path: { project }, query } })),
+  };
+}
+
+export function sessionsPort(): SessionsPort {
+  return {
+    list: () => unwrap(api.GET('/api/v1/me/sessions')),
+    revoke: async (id) => {
+      await unwrap(api.DELETE('/api/v1/me/sessions/{session_id}', { params: { path: { session_id: id } } }));
+    },
+    revokeOthers: async () => {
+      await unwrap(api.DELETE('/api/v1/me/sessions'));
+    },
+  };
+}
