@@ -65,7 +65,7 @@ ui-api: install
 	cd ui && npx --no-install openapi-typescript openapi.json -o src/lib/api/schema.d.ts --silent
 
 ui: ui-deps ui-api
-	cd ui && npm run --silent check && npm run --silent build
+	cd ui && npm run --silent check && npm run --silent build && node scripts/bundle-size.mjs
 
 ## Unit tests of the UI logic (Vitest) and its type check; skipped without npm, except in CI.
 ui-test:

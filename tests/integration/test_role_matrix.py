@@ -49,6 +49,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/projects"): SIGNED_IN,
     ("GET", "/api/v1/node-types"): SIGNED_IN,
     ("GET", "/api/v1/templates"): SIGNED_IN,
+    ("POST", "/api/v1/jmespath/evaluate"): SIGNED_IN,
     ("GET", P): Role.VIEWER,
     ("GET", P + "/members"): Role.VIEWER,
     ("PUT", P + "/members/{email}"): Role.OWNER,

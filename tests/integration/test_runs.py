@@ -167,6 +167,11 @@ def test_the_version_is_pinned_when_the_run_is_created(runner: TestClient, owner
     assert test_run["test"] is True
     assert test_run["version"] == 2
     assert finished(runner, owner, test_run["id"])["output"] == 0
+    # The runs list filters by version number (the runs screen's filter).
+    for number, expected in ((1, run["id"]), (2, test_run["id"])):
+        page = runner.get(f"{BASE}/runs?version={number}", headers=owner.headers).json()
+        assert [item["id"] for item in page["items"]] == [expected]
+    assert runner.get(f"{BASE}/runs?version=0", headers=owner.headers).status_code == 422
 
 
 def test_bad_starts_are_problems_and_create_nothing(runner: TestClient, owner: Member) -> None:

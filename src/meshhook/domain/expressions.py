@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
+from typing import TYPE_CHECKING, Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError, ParseError
+from jmespath.visitor import TreeInterpreter
+
+if TYPE_CHECKING:
+    from jmespath.visitor import _TreeNode
 
 from meshhook.domain.bounded_cache import BoundedCache
 from meshhook.domain.limits import (
@@ -153,3 +159,54 @@ def secret_names_in(text: str) -> list[str]:
     if "secrets" not in text:
         return []
     return SECRET_REFERENCE.findall(text)
+
+
+class ExpressionTimeout(Exception):
+    """Evaluating an expression took longer than its deadline allowed."""
+
+
+class _DeadlineInterpreter(TreeInterpreter):
+    """jmespath's interpreter, checking a monotonic deadline every few hundred
+    nodes visited (functions such as ``sort_by`` visit through ``visit`` too)."""
+
+    _EVERY = 256
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self._deadline = deadline
+        self._visits = 0
+
+    def visit(self, node: _TreeNode, *args: Any, **kwargs: Any) -> Any:
+        self._visits += 1
+        if self._visits % self._EVERY == 0 and time.monotonic() > self._deadline:
+            raise ExpressionTimeout
+        return super().visit(node, *args, **kwargs)
+
+
+def search(expression: str, value: Any, *, deadline: float | None = None) -> Any:
+    """JMESPath ``expression`` on ``value``: the one evaluation the engine
+    (transform, branch, terminate, delay, ``{{ input.… }}``) and the editor's
+    preview (``POST /api/v1/jmespath/evaluate``) share.
+
+    Raises jmespath's errors (``ParseError`` and ``LexerError`` carry
+    ``lex_position``) and, past ``deadline`` (a ``time.monotonic()`` value),
+    :class:`ExpressionTimeout`.
+    """
+    parsed = jmespath.compile(expression)
+    if deadline is None:
+        return parsed.search(value)
+    return _DeadlineInterpreter(deadline).visit(parsed.parsed, value)
+
+
+def error_text(error: BaseException) -> str:
+    """jmespath's message on one line: without the caret diagram and without
+    the quoted expression (the position says where)."""
+    lines = (line.strip() for line in str(error).splitlines())
+    text = " ".join(line for line in lines if line and set(line) != {"^"})
+    return text.split(', for expression: "', 1)[0] or type(error).__name__
+
+
+def error_position(error: BaseException) -> int | None:
+    """The character offset a parse or lex error points at, when it has one."""
+    position = getattr(error, "lex_position", None)
+    return position if isinstance(position, int) and position >= 0 else None

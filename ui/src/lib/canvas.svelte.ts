@@ -6,11 +6,20 @@ import type { NodeType } from './api/types';
 import type { ChangeKind } from './diff';
 import type { LocatedProblem } from './problems';
 
+/** What a run says about one step, drawn on the node (run detail, test runs). */
+export interface StepMark {
+  status: string;
+  attempts: number;
+  duration: string;
+}
+
 export class CanvasView {
   types = $state.raw<Map<string, NodeType>>(new Map());
   problems = $state.raw<Map<string, LocatedProblem[]>>(new Map());
   diff = $state.raw<Map<string, ChangeKind>>(new Map());
   highlighted = $state<string | null>(null);
+  /** Step statuses of the run shown on this canvas (null: no run shown). */
+  steps = $state.raw<Map<string, StepMark> | null>(null);
 }
 
 const KEY = Symbol('canvas-view');

@@ -6,6 +6,8 @@ export type Route =
   | { name: 'home' }
   | { name: 'list'; project: string }
   | { name: 'editor'; project: string; workflow: string }
+  | { name: 'runs'; project: string }
+  | { name: 'run'; project: string; run: string }
   | { name: 'settings'; project: string; tab: SettingsTab }
   | { name: 'not-found' };
 
@@ -18,6 +20,8 @@ export function matchRoute(pathname: string): Route {
   if (parts.length === 1 && parts[0] === 'login') return { name: 'login' };
   if (parts[0] === 'p' && parts[1]) {
     if (parts.length === 2) return { name: 'list', project: parts[1] };
+    if (parts.length === 3 && parts[2] === 'runs') return { name: 'runs', project: parts[1] };
+    if (parts.length === 4 && parts[2] === 'runs' && parts[3]) return { name: 'run', project: parts[1], run: parts[3] };
     if (parts[2] === 'settings' && parts.length <= 4) {
       const tab = SETTINGS_TABS.find((t) => t === (parts[3] ?? 'secrets'));
       if (tab) return { name: 'settings', project: parts[1], tab };
@@ -98,6 +102,16 @@ export function projectPath(project: string): string {
 
 export function workflowPath(project: string, workflow: string): string {
   return `${projectPath(project)}/w/${encodeURIComponent(workflow)}`;
+}
+
+/** The runs list; `query` (e.g. `{ workflow: 'sync' }`) preselects its filters. */
+export function runsPath(project: string, query: Record<string, string> = {}): string {
+  const search = new URLSearchParams(query).toString();
+  return `${projectPath(project)}/runs${search ? `?${search}` : ''}`;
+}
+
+export function runPath(project: string, run: string): string {
+  return `${projectPath(project)}/runs/${encodeURIComponent(run)}`;
 }
 
 export function settingsPath(project: string, tab: SettingsTab = 'secrets'): string {

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jmespath
 from jmespath.exceptions import JMESPathError
 
+from meshhook.domain.expressions import search
 from meshhook.domain.runs.events import error_data
 from meshhook.domain.runs.graph import Node
 
@@ -103,7 +103,7 @@ def _due(node: Node, text: str) -> Outcome:
 def _search(node: Node, field: str, value: Any) -> Succeeded | Failed:
     expression = str(node.config.get(field.lstrip("/"), ""))
     try:
-        return Succeeded(jmespath.search(expression, value))
+        return Succeeded(search(expression, value))
     except JMESPathError as exc:
         return _expression_failed(node, field, _one_line(str(exc)))
     except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:

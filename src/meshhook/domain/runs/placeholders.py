@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import jmespath
 import orjson
 from jmespath.exceptions import JMESPathError
 
 from meshhook.domain import pointers
-from meshhook.domain.expressions import REFERENCE_NAME_PATTERN, jmespath_error
+from meshhook.domain.expressions import REFERENCE_NAME_PATTERN, jmespath_error, search
 
 ANY_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 PLACEHOLDER = re.compile(
@@ -206,7 +205,7 @@ class _Filler:
         if expression is None:
             return self.value
         try:
-            return jmespath.search(expression, self.value)
+            return search(expression, self.value)
         except (JMESPathError, ValueError, TypeError, KeyError, IndexError) as exc:
             lines = (line.strip() for line in str(exc).splitlines())
             message = " ".join(line for line in lines if line and set(line) != {"^"})

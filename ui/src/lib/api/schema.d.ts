@@ -47,6 +47,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jmespath/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate Jmespath
+         * @description `{result}`: the expression's value on `data`, evaluated as a run would.
+         *     422 (with `code` and, for a syntax error, the character `position`) when it
+         *     does not compile, fails or takes longer than 0.5 s; 413 for a sample or
+         *     result over 256 KiB.
+         */
+        post: operations["evaluate_jmespath"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1264,6 +1287,11 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** EvaluateOut */
+        EvaluateOut: {
+            /** Result */
+            result: unknown;
+        };
         /** EventOut */
         EventOut: {
             /**
@@ -2224,6 +2252,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    evaluate_jmespath: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Data
+                     * @description The sample input (any JSON).
+                     */
+                    data?: unknown;
+                    /** Expression */
+                    expression: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluateOut"];
+                };
             };
             /** @description The request was refused: problem details say why, with pointers in `errors`. */
             "4XX": {
