@@ -16,7 +16,7 @@ from meshhook.settings import Settings
 from meshhook.store.db import Database
 from tests.factories import Member, assert_problem
 from tests.integration.conftest import Cli
-from tests.integration.test_runs import BASE, finished, transforms, workflow
+from tests.integration.test_runs import BASE, finished, transforms, waiting, workflow
 
 
 @pytest.fixture
@@ -39,17 +39,6 @@ def failing() -> dict[str, Any]:
             },
         ],
         "edges": [{"from": "start", "to": "call"}],
-        "settings": {},
-    }
-
-
-def waiting() -> dict[str, Any]:
-    return {
-        "nodes": [
-            {"id": "start", "type": "manual", "config": {}},
-            {"id": "wait", "type": "delay", "config": {"duration_seconds": 3600}},
-        ],
-        "edges": [{"from": "start", "to": "wait"}],
         "settings": {},
     }
 

@@ -634,7 +634,16 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ],
     ("AuditStore", "insert"): [
         lambda s, b: s.insert(
-            NewAuditEntry(None, "thief", "thing.do", "workflow", "x", {}, None, NOW)
+            NewAuditEntry(
+                actor_id=None,
+                actor="thief",
+                action="thing.do",
+                object_type="workflow",
+                object_id="x",
+                summary={},
+                request_id=None,
+                created_at=NOW,
+            )
         )
     ],
     ("MembershipStore", "get"): [lambda s, b: s.get(b.member_id)],
