@@ -172,6 +172,8 @@ def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
         body = {"name": "matrix"}
     elif path == "/api/v1/projects" and method == "POST":
         body = {"key": f"p-{uuid.uuid4().hex[:8]}", "name": "Matrix"}
+    elif path == "/api/v1/jmespath/evaluate":
+        body = {"expression": "a", "data": {"a": 1}}
     elif path == "/api/v1/auth/login":
         body = {"email": "alice@example.com", "password": PASSWORD}
     return url, body, headers
