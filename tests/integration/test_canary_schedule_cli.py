@@ -5,21 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from click.testing import Result
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from meshhook.cli.main import app
 from tests.factories import Member
+from tests.integration.conftest import Cli
 
-runner = CliRunner()
 W = "/api/v1/projects/alpha/workflows"
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result
 
 
 def definition(label: str, trigger: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -43,7 +34,8 @@ def two_versions(api: TestClient, owner: Member) -> None:
     api.post(f"{W}/split/versions/publish", json={}, headers=h)
 
 
-def test_canary_set_list_promote_and_drop(api: TestClient, owner: Member) -> None:
+def test_canary_set_list_promote_and_drop(client: TestClient, owner: Member, cli: Cli) -> None:
+    api, run = client, cli
     two_versions(api, owner)
     out = run("workflows", "alias", "split", "production", "1", "--canary", "2", "--weight", "20")
     assert "production → version 1, canary version 2 at 20%" in out.stdout
@@ -68,7 +60,8 @@ def test_canary_set_list_promote_and_drop(api: TestClient, owner: Member) -> Non
     assert dropped.stdout.strip() == "split: production → version 2"
 
 
-def test_runs_list_by_version(api: TestClient, owner: Member) -> None:
+def test_runs_list_by_version(client: TestClient, owner: Member, cli: Cli) -> None:
+    api, run = client, cli
     two_versions(api, owner)
     for version in (1, 2, 2):
         api.post(f"{W}/split/runs", json={"version": version}, headers=owner.headers)
@@ -78,7 +71,10 @@ def test_runs_list_by_version(api: TestClient, owner: Member) -> None:
     assert [item["version"] for item in listed["items"]] == [2, 2]
 
 
-def test_workflows_schedule_shows_the_next_fire_times(api: TestClient, owner: Member) -> None:
+def test_workflows_schedule_shows_the_next_fire_times(
+    client: TestClient, owner: Member, cli: Cli
+) -> None:
+    api, run = client, cli
     trigger = {"id": "tick", "type": "schedule", "config": {"cron": "30 6 * * *"}}
     api.post(
         W, json={"name": "Daily", "definition": definition("d", trigger)}, headers=owner.headers

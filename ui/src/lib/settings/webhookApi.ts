@@ -35,7 +35,7 @@ export function webhookPort(project: string, workflow: string): WebhookPort {
   const base = `/api/v1/projects/${encodeURIComponent(project)}/workflows/${encodeURIComponent(workflow)}/webhook`;
   return {
     get: () => call<WebhookInfo>('GET', base),
-    rotate: () => call<WebhookInfo>('POST', `${base}/rotate`),
+    rotate: () => call<WebhookInfo>('POST', `${base}/rotate`, {}),
     deliveries: () =>
       call<{ items: Delivery[] } | Delivery[]>('GET', `${base}/deliveries?limit=20`).then((page) =>
         Array.isArray(page) ? page : page.items,

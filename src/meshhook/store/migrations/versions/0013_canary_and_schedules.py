@@ -94,8 +94,9 @@ def downgrade() -> None:
     pg.revoke_all("schedules")
     op.drop_table("schedules")
     op.drop_index("ix_runs_workflow_id_version", table_name="runs")
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("canary")
-    with op.batch_alter_table("aliases") as batch:
-        batch.drop_column("canary_weight")
-        batch.drop_column("canary_version")
+    # Plain ALTER TABLE on both dialects (SQLite has DROP COLUMN since 3.35): a
+    # batch copy would reflect the workflows table, whose expression index
+    # (0010) SQLAlchemy cannot reflect.
+    op.drop_column("runs", "canary")
+    op.drop_column("aliases", "canary_weight")
+    op.drop_column("aliases", "canary_version")
