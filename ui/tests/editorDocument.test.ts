@@ -3,6 +3,7 @@ import type { Definition, ValidationResult, WorkflowDetail } from '../src/lib/ap
 import { DraftStore } from '../src/lib/drafts';
 import { EditorDocument, type DocumentApi, type SaveResponse } from '../src/lib/editor/document.svelte';
 import { HistoryViews } from '../src/lib/editor/views.svelte';
+import { PublishFlow, RevertFlow } from '../src/lib/editor/versions.svelte';
 import type { CompareView, VersionView } from '../src/lib/versionViews';
 
 class MemoryStorage implements Storage {
@@ -99,20 +100,20 @@ describe('EditorDocument', () => {
   it('is dirty while the canvas differs from the saved version, and clean again when undone', () => {
     const h = harness(detail(3, definitionOf(2)));
     expect(h.doc.dirty).toBe(false);
-    edit(h, (def) => (def.nodes[1].name = 'Renamed'));
+    edit(h, (def) => (def.nodes[1]!.name = 'Renamed'));
     expect(h.doc.dirty).toBe(true);
-    edit(h, (def) => (def.nodes[1].name = 'Call 1'));
+    edit(h, (def) => (def.nodes[1]!.name = 'Call 1'));
     expect(h.doc.dirty).toBe(false);
   });
 
   it('saves a one-field edit of a big workflow as a JSON Patch, If-Match the base version', async () => {
     const h = harness(detail(3, definitionOf(40)));
-    edit(h, (def) => (def.nodes[5].name = 'Renamed'));
+    edit(h, (def) => (def.nodes[5]!.name = 'Renamed'));
     h.doc.message = '  rename  ';
     h.api.patch.mockResolvedValue(ok(detail(4, h.canvas.def)));
     expect(await h.doc.save()).toBe(true);
     expect(h.api.put).not.toHaveBeenCalled();
-    const [workflow, ifMatch, patch, message] = h.api.patch.mock.calls[0];
+    const [workflow, ifMatch, patch, message] = h.api.patch.mock.calls[0]!;
     expect([workflow, ifMatch, message]).toEqual(['wf-1', 3, 'rename']);
     expect(patch).toEqual([{ op: 'replace', path: '/nodes/5/name', value: 'Renamed' }]);
     expect(h.doc.meta.version).toBe(4);
@@ -129,7 +130,7 @@ describe('EditorDocument', () => {
     h.api.put.mockResolvedValue(ok(detail(2, h.canvas.def)));
     expect(await h.doc.save()).toBe(true);
     expect(h.api.patch).not.toHaveBeenCalled();
-    const [, ifMatch, body] = h.api.put.mock.calls[0];
+    const [, ifMatch, body] = h.api.put.mock.calls[0]!;
     expect(ifMatch).toBe(1);
     expect(body.definition).toEqual(h.canvas.def);
   });
@@ -137,20 +138,20 @@ describe('EditorDocument', () => {
   it('PUTs when the edit started from another version than the one it holds (a restored draft)', async () => {
     const h = harness(detail(5, definitionOf(40)));
     h.doc.baseVersion = 4;
-    edit(h, (def) => (def.nodes[1].name = 'x'));
+    edit(h, (def) => (def.nodes[1]!.name = 'x'));
     h.api.put.mockResolvedValue(ok(detail(6, h.canvas.def, { merged: true })));
     expect(await h.doc.save()).toBe(true);
-    expect(h.api.put.mock.calls[0][1]).toBe(4);
+    expect(h.api.put.mock.calls[0]![1]).toBe(4);
     expect(h.notes.at(-1)?.text).toBe('Merged with changes saved since version 4: saved as version 6');
   });
 
   it('a 409 surfaces the conflicting paths and the head; overwrite saves on top of the head', async () => {
     const h = harness(detail(3, definitionOf(1)));
-    edit(h, (def) => (def.nodes[1].name = 'Mine'));
+    edit(h, (def) => (def.nodes[1]!.name = 'Mine'));
     const conflicts = [{ path: '/nodes/1/name', base: 'Call 1', theirs: 'Theirs', yours: 'Mine' }];
     h.api.patch.mockResolvedValue({ error: { title: 'Conflict', status: 409, conflicts, head_version: 4 }, status: 409, statusText: 'Conflict' });
     expect(await h.doc.save()).toBe(false);
-    expect(h.api.patch.mock.calls[0][1]).toBe(3);
+    expect(h.api.patch.mock.calls[0]![1]).toBe(3);
     expect(h.doc.conflict).toEqual({ conflicts, head: 4 });
     expect(h.doc.dirty).toBe(true);
     expect(h.doc.saving).toBe(false);
@@ -158,14 +159,14 @@ describe('EditorDocument', () => {
     h.api.put.mockResolvedValue(ok(detail(5, h.canvas.def)));
     expect(await h.doc.overwrite()).toBe(true);
     // Its own base is not what the server holds as version 4: the whole document.
-    expect(h.api.put.mock.calls[0][1]).toBe(4);
+    expect(h.api.put.mock.calls[0]![1]).toBe(4);
     expect(h.doc.conflict).toBeNull();
     expect(h.doc.meta.version).toBe(5);
   });
 
   it('a 412 says the base version is gone; a 422 shows the problems; other errors keep the edits', async () => {
     const h = harness(detail(3, definitionOf(1)));
-    edit(h, (def) => (def.nodes[1].name = 'Mine'));
+    edit(h, (def) => (def.nodes[1]!.name = 'Mine'));
     h.api.patch.mockResolvedValueOnce({ error: { detail: 'gone' }, status: 412, statusText: 'Precondition Failed' });
     expect(await h.doc.save()).toBe(false);
     expect(h.notes.at(-1)?.text).toBe('The version you started from no longer exists: reload to continue');
@@ -185,7 +186,7 @@ describe('EditorDocument', () => {
   it('keeps a draft of unsaved edits that a new editor offers back, and restoring keeps its base version', () => {
     const storage = new MemoryStorage();
     const first = harness(detail(3, definitionOf(1)), storage, 'tab-a');
-    edit(first, (def) => (def.nodes[1].name = 'Unsaved'));
+    edit(first, (def) => (def.nodes[1]!.name = 'Unsaved'));
     first.doc.message = 'wip';
     vi.advanceTimersByTime(300);
     first.drafts.leave();
@@ -194,7 +195,7 @@ describe('EditorDocument', () => {
     second.doc.recover();
     expect(second.doc.recoverable?.baseVersion).toBe(3);
     expect(second.doc.restoreDraft()).toBe(true);
-    expect(second.canvas.def.nodes[1].name).toBe('Unsaved');
+    expect(second.canvas.def.nodes[1]!.name).toBe('Unsaved');
     expect(second.doc.baseVersion).toBe(3);
     expect(second.doc.message).toBe('wip');
     expect(second.doc.dirty).toBe(true);
@@ -207,11 +208,11 @@ describe('EditorDocument', () => {
   it('drops a draft equal to the saved version instead of offering it; discard forgets it', () => {
     const storage = new MemoryStorage();
     const first = harness(detail(3, definitionOf(1)), storage, 'tab-a');
-    edit(first, (def) => (def.nodes[1].name = 'Unsaved'));
+    edit(first, (def) => (def.nodes[1]!.name = 'Unsaved'));
     vi.advanceTimersByTime(300);
     first.drafts.leave();
     const same = harness(detail(3, definitionOf(1)), storage, 'tab-b');
-    same.canvas.def.nodes[1].name = 'Unsaved';
+    same.canvas.def.nodes[1]!.name = 'Unsaved';
     // The draft holds exactly what the server has (saved elsewhere meanwhile).
     const saved = harness(detail(4, structuredClone(first.canvas.def)), storage, 'tab-c');
     saved.doc.recover();
@@ -219,7 +220,7 @@ describe('EditorDocument', () => {
     expect(storage.length).toBe(0);
 
     const again = harness(detail(3, definitionOf(1)), storage, 'tab-a');
-    edit(again, (def) => (def.nodes[1].name = 'Other'));
+    edit(again, (def) => (def.nodes[1]!.name = 'Other'));
     vi.advanceTimersByTime(300);
     again.drafts.leave();
     same.doc.recover();
@@ -231,17 +232,17 @@ describe('EditorDocument', () => {
 
   it('reload after a conflict shows the head and offers the dropped edits back', async () => {
     const h = harness(detail(3, definitionOf(1)));
-    edit(h, (def) => (def.nodes[1].name = 'Mine'));
+    edit(h, (def) => (def.nodes[1]!.name = 'Mine'));
     h.doc.conflict = { conflicts: [], head: 4 };
     const head = definitionOf(1);
-    head.nodes[1].name = 'Theirs';
+    head.nodes[1]!.name = 'Theirs';
     h.api.load.mockResolvedValue(detail(4, head));
     expect(await h.doc.reloadLatest()).toBe(true);
     expect(h.doc.conflict).toBeNull();
-    expect(h.canvas.def.nodes[1].name).toBe('Theirs');
+    expect(h.canvas.def.nodes[1]!.name).toBe('Theirs');
     expect(h.doc.meta.version).toBe(4);
     expect(h.doc.dirty).toBe(false);
-    expect(h.doc.recoverable?.definition.nodes[1].name).toBe('Mine');
+    expect(h.doc.recoverable?.definition.nodes[1]!.name).toBe('Mine');
   });
 
   it('shows only the latest validation answer', async () => {
@@ -262,8 +263,8 @@ describe('EditorDocument', () => {
 
   it('validates a while after an edit, once for a burst', async () => {
     const h = harness(detail(3, definitionOf(1)));
-    edit(h, (def) => (def.nodes[1].name = 'a'));
-    edit(h, (def) => (def.nodes[1].name = 'ab'));
+    edit(h, (def) => (def.nodes[1]!.name = 'a'));
+    edit(h, (def) => (def.nodes[1]!.name = 'ab'));
     expect(h.api.validate).not.toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(500);
     expect(h.api.validate).toHaveBeenCalledTimes(1);
@@ -306,5 +307,62 @@ describe('HistoryViews', () => {
     expect(v.mode.kind).toBe('edit');
     expect(v.loading).toBe(false);
     expect(errors).toEqual(['backwards']);
+  });
+});
+
+describe('PublishFlow', () => {
+  it('offers save-and-publish for the head with unsaved edits, then publishes the saved version', async () => {
+    const h = harness(detail(3, definitionOf(1)));
+    edit(h, (def) => (def.nodes[1]!.name = 'Mine'));
+    const publish = vi.fn(async () => ({ ok: true, statusText: 'OK' }));
+    const flow = new PublishFlow({ doc: h.doc, publish, save: () => h.doc.save(), notify: () => {} });
+    flow.open(3, true);
+    expect(flow.dialog).toMatchObject({ version: 3, unsaved: true });
+    flow.close();
+    flow.open(2, true);
+    expect(flow.dialog?.unsaved).toBe(false);
+    flow.open(3, true);
+    h.api.patch.mockResolvedValue(ok(detail(4, h.canvas.def)));
+    await flow.saveAndPublish('v4', '');
+    expect(publish).toHaveBeenCalledWith(4, 'v4', null);
+    expect(flow.dialog).toBeNull();
+    expect(h.doc.meta.published_version).toBe(4);
+  });
+
+  it('publishes nothing when the save fails, and lists a refusal on the problems panel', async () => {
+    const h = harness(detail(3, definitionOf(1)));
+    edit(h, (def) => (def.nodes[1]!.name = 'Mine'));
+    const errors = [{ code: 'no_trigger', message: 'needs a trigger', path: '/nodes/1', severity: 'error' }];
+    const publish = vi.fn(async () => ({ ok: false, error: { detail: 'Refused', errors }, statusText: 'Unprocessable' }));
+    const flow = new PublishFlow({ doc: h.doc, publish, save: async () => false, notify: () => {} });
+    flow.open(3, true);
+    await flow.saveAndPublish('', '');
+    expect(publish).not.toHaveBeenCalled();
+    expect(flow.dialog?.error).toContain('Not saved, so nothing was published');
+
+    h.doc.baseVersion = 3;
+    edit(h, (def) => (def.nodes[1]!.name = 'Call 1'));
+    expect(h.doc.dirty).toBe(false);
+    flow.open(3, true);
+    await flow.publish('', '');
+    expect(flow.dialog?.error).toBe('Refused — see the problems panel');
+    expect(h.doc.problems.map((p) => p.nodeId)).toEqual(['call_1']);
+  });
+});
+
+describe('RevertFlow', () => {
+  it('asks first, then shows the new head with no unsaved edits', async () => {
+    const h = harness(detail(5, definitionOf(1)));
+    edit(h, (def) => (def.nodes[1]!.name = 'Mine'));
+    const reset = vi.fn();
+    const flow = new RevertFlow({ doc: h.doc, reset, notify: () => {}, revert: async () => detail(6, definitionOf(2)) });
+    flow.ask(2);
+    expect(flow.dialog).toEqual({ number: 2, busy: false });
+    expect(await flow.confirm()).toBe(true);
+    expect(reset).toHaveBeenCalled();
+    expect(flow.dialog).toBeNull();
+    expect(h.doc.meta.version).toBe(6);
+    expect(h.doc.dirty).toBe(false);
+    expect(h.canvas.def.nodes).toHaveLength(3);
   });
 });
