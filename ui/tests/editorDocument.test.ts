@@ -4,6 +4,7 @@ import { DraftStore } from '../src/lib/drafts';
 import { EditorDocument, type DocumentApi, type SaveResponse } from '../src/lib/editor/document.svelte';
 import { HistoryViews } from '../src/lib/editor/views.svelte';
 import { PublishFlow, RevertFlow } from '../src/lib/editor/versions.svelte';
+import { SecretStore, type SecretStoreDeps } from '../src/lib/editor/secrets.svelte';
 import type { CompareView, VersionView } from '../src/lib/versionViews';
 
 class MemoryStorage implements Storage {
@@ -364,5 +365,47 @@ describe('RevertFlow', () => {
     expect(h.doc.meta.version).toBe(6);
     expect(h.doc.dirty).toBe(false);
     expect(h.canvas.def.nodes).toHaveLength(3);
+  });
+});
+
+describe('SecretStore', () => {
+  function store(admin: boolean, ok = true) {
+    const put = vi.fn(async () => ({ ok, detail: ok ? 'OK' : 'name taken' }));
+    const replace = vi.fn<SecretStoreDeps['replace']>();
+    const notes: string[] = [];
+    const secrets = new SecretStore({ admin, put, replace, list: async () => ['B', 'A'], notify: (text) => notes.push(text) });
+    return { secrets, put, replace, notes };
+  }
+
+  it('an admin stores the secret part of the literal and the field refers to it', async () => {
+    const { secrets, put, replace } = store(true);
+    await secrets.load();
+    expect(secrets.names).toEqual(['B', 'A']);
+    secrets.open('send', ['headers', 'Authorization'], 'Bearer abc123');
+    expect(secrets.suggested).toBe('SEND_AUTHORIZATION');
+    expect(await secrets.store('TOKEN')).toBe(true);
+    expect(put).toHaveBeenCalledWith('TOKEN', 'abc123');
+    expect(replace).toHaveBeenCalledWith('send', ['headers', 'Authorization'], 'Bearer abc123', 'Bearer {{ secrets.TOKEN }}');
+    expect(secrets.names).toEqual(['A', 'B', 'TOKEN']);
+    expect(secrets.target).toBeNull();
+  });
+
+  it('keeps the dialog open with the reason when storing is refused', async () => {
+    const { secrets, replace } = store(true, false);
+    secrets.open('send', ['token'], 'abc');
+    expect(await secrets.store('TOKEN')).toBe(false);
+    expect(secrets.target).toMatchObject({ busy: false, error: 'name taken' });
+    expect(replace).not.toHaveBeenCalled();
+  });
+
+  it('an editor only writes the reference and is told to ask an admin', async () => {
+    const { secrets, put, replace, notes } = store(false);
+    await secrets.load();
+    expect(secrets.names).toBeNull();
+    secrets.open('send', ['token'], 'abc');
+    expect(await secrets.store('TOKEN')).toBe(true);
+    expect(put).not.toHaveBeenCalled();
+    expect(replace).toHaveBeenCalledWith('send', ['token'], 'abc', '{{ secrets.TOKEN }}');
+    expect(notes[0]).toContain('ask an admin');
   });
 });
