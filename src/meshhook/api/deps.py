@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -41,30 +41,55 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_actor(request: Request, db: DatabaseDep) -> Actor:
+def current_actor(request: Request, db: DatabaseDep) -> Iterator[Actor]:
     """The caller, from ``Authorization: Bearer`` or the UI session cookie.
 
     Cookie-authenticated writes must echo the session's CSRF token in
     ``X-CSRF-Token``: a cross-site form can send the cookie, never the header.
+
+    A write checks the token here, first. A read (GET, HEAD, OPTIONS) gets a
+    :class:`~meshhook.services.credentials.PendingActor`, checked inside the
+    transaction that answers it, so it costs one transaction, not two. The
+    answers stay those of an eager check: an endpoint that never used the actor
+    has it checked when it returns, and any error raised before it was checked
+    (a 422 for a query parameter, a 404) gives way to the 401 of a refused token.
     """
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("use the header Authorization: Bearer <token>")
-        return accounts.authenticate(db, value.strip())
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie is None:
-        raise Unauthorized("sign in, or send Authorization: Bearer <token>")
-    actor = accounts.authenticate(db, cookie)
+        value = value.strip()
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie is None:
+            raise Unauthorized("sign in, or send Authorization: Bearer <token>")
+        value = cookie
     if request.method not in _SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not same_secret(sent, csrf_token_for(cookie)):
-            raise Forbidden("missing or wrong X-CSRF-Token header for a cookie-authenticated write")
-    return actor
+        actor = accounts.authenticate(db, value)
+        if header is None:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not same_secret(sent, csrf_token_for(value)):
+                raise Forbidden(
+                    "missing or wrong X-CSRF-Token header for a cookie-authenticated write"
+                )
+        yield actor
+        return
+    pending = accounts.pending(db, value)
+    try:
+        yield pending
+    except Unauthorized:
+        raise
+    except Exception:
+        if not pending.checked:
+            pending.resolve()  # a refused token answers 401 instead
+        raise
+    pending.resolve()
 
 
-CurrentActor = Annotated[Actor, Depends(current_actor)]
+# ``scope="function"``: the check after ``yield`` runs before the response is
+# sent, so it can still turn it into a 401.
+CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
 
 
 def project_role(minimum: Role) -> Callable[[str, Actor, Database], Actor]:

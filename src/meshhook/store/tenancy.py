@@ -22,6 +22,7 @@ _ENTER = text(
     " set_config('meshhook.project_id', :project, true),"
     " set_config('meshhook.user_id', :user, true)"
 )
+_SET_USER = text("SELECT set_config('meshhook.user_id', :user, true)")
 _SET_PROJECT = text("SELECT set_config('meshhook.project_id', :project, true)")
 
 
@@ -39,6 +40,13 @@ def enter_scope(
             "user": str(user_id) if user_id else "",
         },
     )
+
+
+def set_user(session: Session, user_id: UUID | None) -> None:
+    """Name the acting user once the running transaction has authenticated them."""
+    if _dialect(session) != "postgresql":
+        return
+    session.execute(_SET_USER, {"user": str(user_id) if user_id else ""})
 
 
 def switch_project(session: Session, project_id: UUID) -> None:
