@@ -35,9 +35,11 @@ def check_form(value: str) -> None:
 def verify(session: Session, value: str, now: datetime) -> tuple[Actor, bool]:
     """The actor ``value`` stands for, or ``Unauthorized``; and whether its
     ``last_used_at`` is due an update (at most once per
-    :data:`LAST_USED_PRECISION`), which the caller writes."""
+    :data:`LAST_USED_PRECISION`), which the caller writes. The lookup also names
+    the user as the transaction's acting user (the memberships' row-level
+    security); a refused token raises, so its transaction rolls back."""
     check_form(value)
-    found = token_store.find_by_digest(session, token_codec.token_digest(value))
+    found = token_store.find_by_digest(session, token_codec.token_digest(value), name_user=True)
     if found is None:
         raise Unauthorized("the token is not valid")
     token, user = found

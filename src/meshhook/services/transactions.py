@@ -87,8 +87,8 @@ def transaction(
             )
             if pending is not None:
                 # The request's token, checked in this same transaction.
+                # The lookup also names the user for row-level security.
                 checked, due = pending.verify_in(session, datetime.now(UTC))
-                tenancy.set_user(session, checked.user_id)
                 if due:
                     used = checked.token_id
             yield session

@@ -22,7 +22,6 @@ _ENTER = text(
     " set_config('meshhook.project_id', :project, true),"
     " set_config('meshhook.user_id', :user, true)"
 )
-_SET_USER = text("SELECT set_config('meshhook.user_id', :user, true)")
 _SET_PROJECT = text("SELECT set_config('meshhook.project_id', :project, true)")
 
 
@@ -42,18 +41,15 @@ def enter_scope(
     )
 
 
-def set_user(session: Session, user_id: UUID | None) -> None:
-    """Name the acting user once the running transaction has authenticated them."""
-    if _dialect(session) != "postgresql":
-        return
-    session.execute(_SET_USER, {"user": str(user_id) if user_id else ""})
-
-
 def switch_project(session: Session, project_id: UUID) -> None:
     """Re-scope the running transaction, e.g. right after creating a project."""
     if _dialect(session) != "postgresql":
         return
     session.execute(_SET_PROJECT, {"project": str(project_id)})
+
+
+def is_postgres(session: Session) -> bool:
+    return _dialect(session) == "postgresql"
 
 
 def _dialect(session: Session) -> str:
