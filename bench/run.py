@@ -28,10 +28,11 @@ from bench.saves import saves_section
 from bench.stats import stats_section
 from bench.webhooks import webhooks_section
 from bench.workloads import SIZES, definition, set_edit
+from meshhook.api.deps import cursor_keys
 from meshhook.cli.server import tune_gc
 from meshhook.domain import canonical
 from meshhook.domain.accounts import Actor
-from meshhook.domain.pagination import encode_cursor
+from meshhook.domain.pagination import encode_cursor, sign_cursor
 from meshhook.domain.validation import (
     completeness_problems,
     ensure_structurally_valid,
@@ -39,7 +40,9 @@ from meshhook.domain.validation import (
 )
 from meshhook.domain.workflows import WorkflowFilter
 from meshhook.services import definitions, projects, versions, workflows
+from meshhook.services.keys import provider_for
 from meshhook.services.workflows import NewWorkflow
+from meshhook.settings import Settings
 from meshhook.store import deltas, migrate
 from meshhook.store import users as user_store
 from meshhook.store.db import Database, create_database
@@ -352,6 +355,8 @@ def history_depth(db: Database, actor: Actor, server: Server, counts: Counts) ->
         assert response.status_code == 200, response.text[:300]
         return response
 
+    # Cursors are signed by the server: sign this hand-made one with its key.
+    cursor_key = cursor_keys(provider_for(Settings(home=server.home)))[0]
     with server.client() as client:
         for step in range(counts.depth_iterations):
             for depth in depths:
@@ -366,7 +371,7 @@ def history_depth(db: Database, actor: Actor, server: Server, counts: Counts) ->
                 key = f"depth-{depth}"
                 middle = max(1, depth // 2)
                 timed(depth, "middle", client.get, f"{API}/{key}/versions/{middle}")
-                cursor = encode_cursor([heads[depth] // 2])
+                cursor = sign_cursor(encode_cursor([heads[depth] // 2]), cursor_key)
                 timed(depth, "page", client.get, f"{API}/{key}/versions", params={"cursor": cursor})
     results: dict[str, Any] = {}
     for depth in depths:

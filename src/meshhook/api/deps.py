@@ -122,6 +122,11 @@ _CURSOR_KEY_PURPOSE = b"meshhook page cursor v1"
 
 def _cursor_keys(request: Request) -> list[bytes]:
     provider: KeyProvider = request.app.state.keys
+    return cursor_keys(provider)
+
+
+def cursor_keys(provider: KeyProvider) -> list[bytes]:
+    """The keys page cursors are signed with (the first) and accepted under."""
     keyring = provider.keyring
     return [
         hmac.new(key.material, _CURSOR_KEY_PURPOSE, hashlib.sha256).digest()
