@@ -92,6 +92,12 @@ def _admin(db: Database, server: Server) -> Actor:
     return Actor(user_id=user.id, label=user.email, is_admin=True)
 
 
+def _cursor_signer(server: Server) -> Any:
+    """Signs a hand-made page cursor as ``server`` does (it refuses unsigned ones)."""
+    key = cursor_keys(provider_for(Settings(home=server.home)))[0]
+    return lambda cursor: sign_cursor(cursor, key)
+
+
 def _create_http(server: Server, client: Any, key: str, body: Any) -> int:
     response = client.post(
         API,
@@ -355,8 +361,7 @@ def history_depth(db: Database, actor: Actor, server: Server, counts: Counts) ->
         assert response.status_code == 200, response.text[:300]
         return response
 
-    # Cursors are signed by the server: sign this hand-made one with its key.
-    cursor_key = cursor_keys(provider_for(Settings(home=server.home)))[0]
+    sign = _cursor_signer(server)
     with server.client() as client:
         for step in range(counts.depth_iterations):
             for depth in depths:
@@ -371,7 +376,7 @@ def history_depth(db: Database, actor: Actor, server: Server, counts: Counts) ->
                 key = f"depth-{depth}"
                 middle = max(1, depth // 2)
                 timed(depth, "middle", client.get, f"{API}/{key}/versions/{middle}")
-                cursor = sign_cursor(encode_cursor([heads[depth] // 2]), cursor_key)
+                cursor = sign(encode_cursor([heads[depth] // 2]))
                 timed(depth, "page", client.get, f"{API}/{key}/versions", params={"cursor": cursor})
     results: dict[str, Any] = {}
     for depth in depths:
@@ -410,18 +415,19 @@ def scale(db: Database, actor: Actor, server: Server, counts: Counts) -> dict[st
     when = datetime.fromtimestamp(middle_when, UTC).isoformat()
     word = ("orders", "billing", "crm", "sync", "alerts", "refunds", "invoices", "shipping")
     name = f"{word[middle % 8].title()} flow {middle:06d}"
+    sign = _cursor_signer(server)
     cases = {
         "list first page (-updated_at)": {},
         "list deep page (-updated_at, cursor)": {
-            "cursor": encode_cursor(["-updated_at", when, str(middle_id)])
+            "cursor": sign(encode_cursor(["-updated_at", when, str(middle_id)]))
         },
         "list deep page (name, cursor)": {
             "sort": "name",
-            "cursor": encode_cursor(["name", name, str(middle_id)]),
+            "cursor": sign(encode_cursor(["name", name, str(middle_id)])),
         },
         "list deep page (created_at, cursor)": {
             "sort": "created_at",
-            "cursor": encode_cursor(["created_at", when, str(middle_id)]),
+            "cursor": sign(encode_cursor(["created_at", when, str(middle_id)])),
         },
         "search q (rare match)": {"q": f"flow {middle:06d}"},
         "search q (common word)": {"q": "billing"},
