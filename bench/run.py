@@ -28,10 +28,11 @@ from bench.saves import saves_section
 from bench.stats import stats_section
 from bench.webhooks import webhooks_section
 from bench.workloads import SIZES, definition, set_edit
+from meshhook.api.deps import cursor_keys
 from meshhook.cli.server import tune_gc
 from meshhook.domain import canonical
 from meshhook.domain.accounts import Actor
-from meshhook.domain.pagination import encode_cursor
+from meshhook.domain.pagination import encode_cursor, sign_cursor
 from meshhook.domain.validation import (
     completeness_problems,
     ensure_structurally_valid,
@@ -39,7 +40,9 @@ from meshhook.domain.validation import (
 )
 from meshhook.domain.workflows import WorkflowFilter
 from meshhook.services import definitions, projects, versions, workflows
+from meshhook.services.keys import provider_for
 from meshhook.services.workflows import NewWorkflow
+from meshhook.settings import Settings
 from meshhook.store import deltas, migrate
 from meshhook.store import users as user_store
 from meshhook.store.db import Database, create_database
@@ -87,6 +90,12 @@ def _admin(db: Database, server: Server) -> Actor:
         user = user_store.get_by_email(session, email)
     assert user is not None
     return Actor(user_id=user.id, label=user.email, is_admin=True)
+
+
+def _cursor_signer(server: Server) -> Any:
+    """Signs a hand-made page cursor as ``server`` does (it refuses unsigned ones)."""
+    key = cursor_keys(provider_for(Settings(home=server.home)))[0]
+    return lambda cursor: sign_cursor(cursor, key)
 
 
 def _create_http(server: Server, client: Any, key: str, body: Any) -> int:
@@ -352,6 +361,7 @@ def history_depth(db: Database, actor: Actor, server: Server, counts: Counts) ->
         assert response.status_code == 200, response.text[:300]
         return response
 
+    sign = _cursor_signer(server)
     with server.client() as client:
         for step in range(counts.depth_iterations):
             for depth in depths:
@@ -366,7 +376,7 @@ def history_depth(db: Database, actor: Actor, server: Server, counts: Counts) ->
                 key = f"depth-{depth}"
                 middle = max(1, depth // 2)
                 timed(depth, "middle", client.get, f"{API}/{key}/versions/{middle}")
-                cursor = encode_cursor([heads[depth] // 2])
+                cursor = sign(encode_cursor([heads[depth] // 2]))
                 timed(depth, "page", client.get, f"{API}/{key}/versions", params={"cursor": cursor})
     results: dict[str, Any] = {}
     for depth in depths:
@@ -405,18 +415,19 @@ def scale(db: Database, actor: Actor, server: Server, counts: Counts) -> dict[st
     when = datetime.fromtimestamp(middle_when, UTC).isoformat()
     word = ("orders", "billing", "crm", "sync", "alerts", "refunds", "invoices", "shipping")
     name = f"{word[middle % 8].title()} flow {middle:06d}"
+    sign = _cursor_signer(server)
     cases = {
         "list first page (-updated_at)": {},
         "list deep page (-updated_at, cursor)": {
-            "cursor": encode_cursor(["-updated_at", when, str(middle_id)])
+            "cursor": sign(encode_cursor(["-updated_at", when, str(middle_id)]))
         },
         "list deep page (name, cursor)": {
             "sort": "name",
-            "cursor": encode_cursor(["name", name, str(middle_id)]),
+            "cursor": sign(encode_cursor(["name", name, str(middle_id)])),
         },
         "list deep page (created_at, cursor)": {
             "sort": "created_at",
-            "cursor": encode_cursor(["created_at", when, str(middle_id)]),
+            "cursor": sign(encode_cursor(["created_at", when, str(middle_id)])),
         },
         "search q (rare match)": {"q": f"flow {middle:06d}"},
         "search q (common word)": {"q": "billing"},

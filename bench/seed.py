@@ -57,7 +57,6 @@ def seed_history(
                     "content_hash": _hash(text),
                     "parent_number": number - 1,
                     "message": f"edit {number}",
-                    "problems": [],
                     "state": "draft",
                     "created_at": now,
                     "created_by": "bench",
@@ -166,8 +165,8 @@ def _insert_sqlite(
         )
         cursor.executemany(
             "INSERT INTO workflow_versions (workflow_id, number, project_id, content, base_number,"
-            " keyframe, content_hash, parent_number, message, problems, state, created_at,"
-            " created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '[]', 'draft', ?, 'bench')",
+            " keyframe, content_hash, parent_number, message, state, created_at,"
+            " created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 'draft', ?, 'bench')",
             (
                 (w.hex, n, project, content, base, keyframe, digest, n - 1 or None, stamp(when))
                 for w, _key, _name, _about, when in rows
@@ -222,7 +221,7 @@ def _copy_postgres(
                     )
             with cursor.copy(
                 "COPY workflow_versions (workflow_id, number, project_id, content, base_number,"
-                " keyframe, content_hash, parent_number, message, problems, state, created_at,"
+                " keyframe, content_hash, parent_number, message, state, created_at,"
                 " created_by) FROM STDIN"
             ) as copy_in:
                 for w, _key, _name, _about, when in rows:
@@ -238,7 +237,6 @@ def _copy_postgres(
                                 digest,
                                 n - 1 or None,
                                 "",
-                                "[]",
                                 "draft",
                                 when,
                                 "bench",

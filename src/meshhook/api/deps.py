@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import Forbidden, Unauthorized
@@ -27,12 +28,14 @@ CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_database(request: Request) -> Database:
+# The small dependencies are ``async``: FastAPI runs a plain ``def`` dependency
+# in the thread pool, a hop per request that costs more than their work.
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -41,30 +44,57 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_actor(request: Request, db: DatabaseDep) -> Actor:
+async def current_actor(request: Request, db: DatabaseDep) -> AsyncIterator[Actor]:
     """The caller, from ``Authorization: Bearer`` or the UI session cookie.
 
     Cookie-authenticated writes must echo the session's CSRF token in
     ``X-CSRF-Token``: a cross-site form can send the cookie, never the header.
+
+    A write checks the token here, first. A read (GET, HEAD, OPTIONS) gets a
+    :class:`~meshhook.services.credentials.PendingActor`, checked inside the
+    transaction that answers it, so it costs one transaction, not two. The
+    answers stay those of an eager check: an endpoint that never used the actor
+    has it checked when it returns, and any error raised before it was checked
+    (a 422 for a query parameter, a 404) gives way to the 401 of a refused token.
     """
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("use the header Authorization: Bearer <token>")
-        return accounts.authenticate(db, value.strip())
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie is None:
-        raise Unauthorized("sign in, or send Authorization: Bearer <token>")
-    actor = accounts.authenticate(db, cookie)
+        value = value.strip()
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie is None:
+            raise Unauthorized("sign in, or send Authorization: Bearer <token>")
+        value = cookie
     if request.method not in _SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not same_secret(sent, csrf_token_for(cookie)):
-            raise Forbidden("missing or wrong X-CSRF-Token header for a cookie-authenticated write")
-    return actor
+        actor = await run_in_threadpool(accounts.authenticate, db, value)
+        if header is None:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not same_secret(sent, csrf_token_for(value)):
+                raise Forbidden(
+                    "missing or wrong X-CSRF-Token header for a cookie-authenticated write"
+                )
+        yield actor
+        return
+    pending = accounts.pending(db, value)
+    try:
+        yield pending
+    except Unauthorized:
+        raise
+    except Exception:
+        if not pending.checked:
+            await run_in_threadpool(pending.resolve)  # a refused token answers 401 instead
+        raise
+    if not pending.checked:
+        await run_in_threadpool(pending.resolve)
+    pending.resolve()  # raises Unauthorized for a refused token
 
 
-CurrentActor = Annotated[Actor, Depends(current_actor)]
+# ``scope="function"``: the check after ``yield`` runs before the response is
+# sent, so it can still turn it into a 401.
+CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
 
 
 def project_role(minimum: Role) -> Callable[[str, Actor, Database], Actor]:
@@ -92,6 +122,11 @@ _CURSOR_KEY_PURPOSE = b"meshhook page cursor v1"
 
 def _cursor_keys(request: Request) -> list[bytes]:
     provider: KeyProvider = request.app.state.keys
+    return cursor_keys(provider)
+
+
+def cursor_keys(provider: KeyProvider) -> list[bytes]:
+    """The keys page cursors are signed with (the first) and accepted under."""
     keyring = provider.keyring
     return [
         hmac.new(key.material, _CURSOR_KEY_PURPOSE, hashlib.sha256).digest()

@@ -21,15 +21,11 @@ from meshhook.domain.errors import (
 from meshhook.domain.limits import MAX_TOKEN_DAYS
 from meshhook.security import passwords
 from meshhook.security import tokens as token_codec
-from meshhook.services import audit
-from meshhook.services.transactions import transaction
+from meshhook.services import audit, credentials
+from meshhook.services.transactions import mark_used, transaction
 from meshhook.store import tokens as token_store
 from meshhook.store import users as user_store
 from meshhook.store.db import Database
-
-# Writing last_used_at on every request would turn each read into a write;
-# minute precision is plenty for "last used".
-LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,25 +197,25 @@ def revoke_token(db: Database, actor: Actor, token_id: uuid.UUID) -> None:
 
 
 def authenticate(db: Database, value: str) -> Actor:
-    """The actor a bearer token or session cookie stands for, or ``Unauthorized``."""
-    if not token_codec.looks_like_token(value):
-        raise Unauthorized("the token is malformed")
-    now = datetime.now(UTC)
+    """The actor a bearer token or session cookie stands for, or ``Unauthorized``,
+    checked in a transaction of its own (see :func:`pending` to check it inside
+    the transaction of the use case instead)."""
+    credentials.check_form(value)
     with transaction(db, write=False) as session:
-        found = token_store.find_by_digest(session, token_codec.token_digest(value))
-    if found is None:
-        raise Unauthorized("the token is not valid")
-    token, user = found
-    if user.disabled_at is not None or user.pending:
-        raise Unauthorized("the account is disabled")
-    if token.revoked_at is not None:
-        raise Unauthorized("the token was revoked")
-    if token.expires_at is not None and token.expires_at <= now:
-        raise Unauthorized("the token has expired")
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        with transaction(db) as session:
-            token_store.mark_used(session, token.id, now)
-    return Actor(user_id=user.id, label=user.email, is_admin=user.is_admin, token_id=token.id)
+        actor, due = credentials.verify(session, value, datetime.now(UTC))
+    if due:
+        assert actor.token_id is not None
+        mark_used(db, actor.token_id)
+    return actor
+
+
+def pending(db: Database, value: str) -> credentials.PendingActor:
+    """The actor ``value`` stands for, checked by the first transaction that
+    acts for it (or, if a field is read first, by :func:`authenticate`):
+    a read then authenticates and answers in one transaction. A malformed value
+    is refused at once."""
+    credentials.check_form(value)
+    return credentials.PendingActor(value, lambda token: authenticate(db, token))
 
 
 def logout(db: Database, actor: Actor) -> None:

@@ -48,8 +48,10 @@ from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import Forbidden, NotFound, Problem
 from meshhook.domain.preparation import Context, ProblemsCache, context_key, load, same_nodes
 from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
+from meshhook.services.credentials import PendingActor
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
+from meshhook.store import tokens as token_store
 from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
@@ -72,6 +74,8 @@ def transaction(
     tenant row is visible until :func:`project_transaction` (or
     :func:`enter_project`) names one.
     """
+    pending = actor if isinstance(actor, PendingActor) and not actor.checked else None
+    used: UUID | None = None
     session = db.session(write=write)
     try:
         with session.begin():
@@ -79,11 +83,26 @@ def transaction(
                 session,
                 app_role=db.app_role,
                 project_id=None,
-                user_id=actor.user_id if actor else None,
+                user_id=actor.user_id if actor and not pending else None,
             )
+            if pending is not None:
+                # The request's token, checked in this same transaction.
+                # The lookup also names the user for row-level security.
+                checked, due = pending.verify_in(session, datetime.now(UTC))
+                if due:
+                    used = checked.token_id
             yield session
     finally:
         session.close()
+    if used is not None:
+        mark_used(db, used)
+
+
+def mark_used(db: Database, token_id: UUID) -> None:
+    """Record that a token was used now (at most once a minute per token: see
+    :data:`~meshhook.services.credentials.LAST_USED_PRECISION`)."""
+    with transaction(db) as session:
+        token_store.mark_used(session, token_id, datetime.now(UTC))
 
 
 # Derived problems by content hash and project context (secret names and hosts):

@@ -48,6 +48,10 @@ def switch_project(session: Session, project_id: UUID) -> None:
     session.execute(_SET_PROJECT, {"project": str(project_id)})
 
 
+def is_postgres(session: Session) -> bool:
+    return _dialect(session) == "postgresql"
+
+
 def _dialect(session: Session) -> str:
     bind = session.get_bind()
     return bind.dialect.name

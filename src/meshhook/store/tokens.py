@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import String, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import ApiToken, User
+from meshhook.store import tenancy
 from meshhook.store.tables import api_tokens, users
 
 
@@ -58,8 +59,23 @@ _BY_DIGEST = (
 )
 
 
-def find_by_digest(session: Session, digest: str) -> tuple[ApiToken, User] | None:
-    row = session.execute(_BY_DIGEST, {"digest": digest}).first()
+# The same lookup that also names the token's user as the transaction's acting
+# user (``meshhook.user_id``, see store/tenancy.py) on PostgreSQL: a request
+# that checks its token inside its own transaction needs no second statement
+# for it. A refused token's transaction is rolled back, and the setting with it.
+_BY_DIGEST_NAMING_USER = _BY_DIGEST.add_columns(
+    func.set_config("meshhook.user_id", cast(users.c.id, String), True).label("named_user")
+)
+
+
+def find_by_digest(
+    session: Session, digest: str, *, name_user: bool = False
+) -> tuple[ApiToken, User] | None:
+    """The token with hash ``digest`` and its user; ``name_user``: also make the
+    user the transaction's acting user (PostgreSQL; a no-op on SQLite)."""
+    named = name_user and tenancy.is_postgres(session)
+    query = _BY_DIGEST_NAMING_USER if named else _BY_DIGEST
+    row = session.execute(query, {"digest": digest}).first()
     if row is None:
         return None
     user = User(
