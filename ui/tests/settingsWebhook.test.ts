@@ -63,6 +63,9 @@ describe('WebhookState', () => {
   it('describes signing and deliveries whatever their shape', () => {
     expect(signingText(null)).toMatch(/Not signed/);
     expect(signingText('custom')).toBe('custom');
+    expect(signingText('none')).toMatch(/Not signed/);
+    expect(signingText('hmac')).toMatch(/X-MeshHook-Signature/);
+    expect(signingText('jwt')).toMatch(/Authorization: Bearer/);
     expect(signingText({ scheme: 'none' })).toMatch(/Not signed/);
     expect(signingText({ enabled: false })).toMatch(/Not signed/);
     expect(signingText({ scheme: 'hmac-sha256', header: 'X-Sig' })).toContain('X-Sig');

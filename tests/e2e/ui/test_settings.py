@@ -469,7 +469,6 @@ def test_the_webhook_panel_drives_the_webhook_routes(
     expect(page.get_by_test_id("webhook-delivery")).to_have_count(1)
     assert state["tests"] == [{"body": {"order": 42}}]
     assert_accessible(page, "webhook panel")
-    screenshot(page, "settings-webhook")
 
 
 def test_signing_out_everywhere_else_ends_the_other_browsers_session(

@@ -34,9 +34,16 @@ export interface WebhookPort {
 }
 
 /** A sentence describing how requests must be signed. */
+// The API's `signing`: which check a request must pass (docs/webhooks.md).
+const SCHEMES: Record<string, string> = {
+  none: 'Not signed: anyone who knows the URL can call it.',
+  hmac: 'HMAC-SHA256: header X-MeshHook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+  jwt: 'JWT: header Authorization: Bearer <token> (exp required; iss and aud checked when set)',
+};
+
 export function signingText(signing: WebhookInfo['signing']): string {
   if (!signing) return 'Not signed: anyone who knows the URL can call it.';
-  if (typeof signing === 'string') return signing;
+  if (typeof signing === 'string') return SCHEMES[signing] ?? signing;
   if (signing.scheme === 'none' || signing.enabled === false) return 'Not signed: anyone who knows the URL can call it.';
   const scheme = signing.scheme ?? 'hmac-sha256';
   const header = signing.header ?? 'X-MeshHook-Signature';
