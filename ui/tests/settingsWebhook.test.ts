@@ -72,5 +72,6 @@ describe('WebhookState', () => {
     expect(deliveryTime({ at: 'x' })).toBe('x');
     expect(deliveryError({ error: { message: 'bad signature' } })).toBe('bad signature');
     expect(deliveryError({})).toBeNull();
+    expect(deliveryError({ failure: 'signature', error: 'ignored' })).toBe('signature');
   });
 });

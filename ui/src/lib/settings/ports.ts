@@ -6,6 +6,7 @@ import type { Member, MembersPort } from './members.svelte';
 import type { SecretsPort } from './secrets.svelte';
 import type { SessionsPort } from './sessions.svelte';
 import type { TokensPort } from './tokens.svelte';
+import type { WebhookPort } from './webhook.svelte';
 
 export function secretsPort(project: string): SecretsPort {
   return {
@@ -69,5 +70,23 @@ export function sessionsPort(): SessionsPort {
     revokeOthers: async () => {
       await unwrap(api.DELETE('/api/v1/me/sessions'));
     },
+  };
+}
+
+export function webhookPort(project: string, workflow: string): WebhookPort {
+  const path = { params: { path: { project, workflow } } };
+  return {
+    get: () => unwrap(api.GET('/api/v1/projects/{project}/workflows/{workflow}/webhook', path)),
+    rotate: () =>
+      unwrap(api.POST('/api/v1/projects/{project}/workflows/{workflow}/webhook/rotate', { ...path, body: {} })),
+    deliveries: async () =>
+      (await unwrap(api.GET('/api/v1/projects/{project}/workflows/{workflow}/webhook/deliveries', path))).items,
+    test: (body) =>
+      unwrap(
+        api.POST('/api/v1/projects/{project}/workflows/{workflow}/webhook/test', {
+          ...path,
+          body: body as { body?: unknown },
+        }),
+      ),
   };
 }

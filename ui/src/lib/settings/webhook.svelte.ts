@@ -1,5 +1,5 @@
 // One workflow's webhook: its URL, how requests are signed, rotation, a test
-// delivery and the recent deliveries.
+// delivery and the recent deliveries (the API calls: ports.ts, webhookPort).
 import { formProblem } from './problems';
 
 export interface WebhookInfo {
@@ -18,6 +18,8 @@ export interface Delivery {
   status?: number | string;
   run_id?: string | null;
   error?: string | { message?: string } | null;
+  /** The check that refused the request (4xx), as the API names it. */
+  failure?: string | null;
 }
 
 export interface TestResult {
@@ -33,7 +35,6 @@ export interface WebhookPort {
   test(body: unknown): Promise<TestResult>;
 }
 
-/** A sentence describing how requests must be signed. */
 // The API's `signing`: which check a request must pass (docs/webhooks.md).
 const SCHEMES: Record<string, string> = {
   none: 'Not signed: anyone who knows the URL can call it.',
@@ -41,6 +42,7 @@ const SCHEMES: Record<string, string> = {
   jwt: 'JWT: header Authorization: Bearer <token> (exp required; iss and aud checked when set)',
 };
 
+/** A sentence describing how requests must be signed. */
 export function signingText(signing: WebhookInfo['signing']): string {
   if (!signing) return 'Not signed: anyone who knows the URL can call it.';
   if (typeof signing === 'string') return SCHEMES[signing] ?? signing;
@@ -55,6 +57,7 @@ export function deliveryTime(delivery: Delivery): string | null {
 }
 
 export function deliveryError(delivery: Delivery): string | null {
+  if (delivery.failure) return delivery.failure;
   if (!delivery.error) return null;
   return typeof delivery.error === 'string' ? delivery.error : (delivery.error.message ?? null);
 }
