@@ -96,7 +96,10 @@ class RequestContextMiddleware:
             await send(message)
 
         method = scope["method"]
-        with self.tracing.request(method, _headers_of(scope)) as span:
+        # The headers are read only for a tracer (the traceparent): nothing per
+        # request when tracing is off.
+        incoming_headers = _headers_of(scope) if self.tracing.enabled else {}
+        with self.tracing.request(method, incoming_headers) as span:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:

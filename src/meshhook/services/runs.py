@@ -202,15 +202,12 @@ def default_version(scope: ProjectScope, workflow: Workflow) -> tuple[int, str |
     drawn (alias ``production``'s own version, else the published one), and
     the alias; :class:`Conflict` when nothing is published. A webhook reads its
     checks from it; each run still draws its canary when it starts."""
-    resolution = resolve_version(scope, workflow, StartRequest(), draw=_NO_CANARY)
+    resolution = resolve_version(scope, workflow, StartRequest(), draw=_no_canary)
     return resolution.number, resolution.alias
 
 
 def _no_canary() -> float:
     return 1.0  # never below a weight (at most 100 %)
-
-
-_NO_CANARY = _no_canary
 
 
 def _through(alias: Alias, draw: Draw | None) -> Resolution:
@@ -398,10 +395,14 @@ def list_runs(
             since=query.since,
             until=query.until,
         )
-        page = [
-            redact_run(run, Redactor.build(pointers=load_graph(scope, run).redact))
-            for run in scope.runs.page(filters, limit + 1, after)
-        ]
+        # One redactor per version shown (a page is mostly a few versions).
+        redactors: dict[tuple[uuid.UUID, int], Redactor] = {}
+        page = []
+        for run in scope.runs.page(filters, limit + 1, after):
+            key = (run.workflow_id, run.version)
+            if key not in redactors:
+                redactors[key] = Redactor.build(pointers=load_graph(scope, run).redact)
+            page.append(redact_run(run, redactors[key]))
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
