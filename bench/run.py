@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -780,12 +781,7 @@ def run_dialect(
     return results, bundle
 
 
-def run_engine_only(dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
-    """Only the engine section, on a fresh database and server."""
-    return run_one_section("engine", dialect, quick, workdir)
-
-
-def run_one_section(name: str, dialect: str, quick: bool, workdir: Path) -> dict[str, Any]:
+def run_one_section(name: str, dialect: str, workdir: Path, *, quick: bool) -> dict[str, Any]:
     """Only section ``name`` (engine, saves), on a fresh database and server."""
     section = {"engine": engine_section, "saves": saves_section}[name]
     workdir.mkdir(parents=True, exist_ok=True)
@@ -794,7 +790,6 @@ def run_one_section(name: str, dialect: str, quick: bool, workdir: Path) -> dict
         db = create_database(url)
         try:
             with running_server(url, workdir / f"home-{dialect}") as server:
-                print(f"[{dialect}] {name}", flush=True)
                 return section(server, db, quick=quick)
         finally:
             db.dispose()
@@ -832,6 +827,15 @@ def merge_section(args: argparse.Namespace, name: str, section: Any) -> None:
     )
 
 
+# ``--only NAME``: each measures one section on a fresh database of a dialect.
+ONLY: dict[str, Any] = {
+    "engine": partial(run_one_section, "engine"),
+    "saves": partial(run_one_section, "saves"),
+    "stats": stats_section,
+    "webhooks": run_webhooks_only,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts (CI-sized)")
@@ -845,37 +849,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["engine", "saves", "stats", "webhooks"],
+        choices=sorted(ONLY),
         help="measure one section and merge it into --output (the rest is kept)",
     )
     args = parser.parse_args()
-    if args.only == "stats":
-        merge_section(args, "stats", stats_section)
-        return
-    if args.only == "webhooks":
-        merge_section(args, "webhooks", run_webhooks_only)
-        return
     if args.only:
-        name = args.only
-        kept = orjson.loads(args.output.read_bytes()) if args.output.exists() else {"dialects": {}}
-        with tempfile.TemporaryDirectory(prefix="meshhook-bench-") as workdir:
-            for dialect in args.dialect or ["sqlite", "postgresql"]:
-                if dialect == "postgresql" and not postgres_available():
-                    continue
-                entry = kept["dialects"].setdefault(dialect, {})
-                entry[name] = run_one_section(name, dialect, args.quick, Path(workdir) / dialect)
-        kept[f"{name}_date"] = datetime.now(UTC).isoformat(timespec="seconds")
-        args.output.write_bytes(
-            orjson.dumps(kept, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-        )
-        if not args.no_docs:
-            report.write(kept, ROOT / "docs" / "performance.md")
-        print(
-            orjson.dumps(
-                {d: v.get(name) for d, v in kept["dialects"].items()},
-                option=orjson.OPT_INDENT_2,
-            ).decode()
-        )
+        merge_section(args, args.only, ONLY[args.only])
         return
     if args.report_only:
         report.write(orjson.loads(args.output.read_bytes()), ROOT / "docs" / "performance.md")
