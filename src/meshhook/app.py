@@ -125,6 +125,8 @@ def create_app(
     app.state.database = db
     app.state.metrics = Metrics()
     app.state.keys = provider_for(settings)
+    # Run payloads are sealed at rest with the same keys (services/payload_keys.py).
+    db.keys.attach(app.state.keys)
     # One gate and policy per app (per process): see services/logins.py.
     app.state.login_limits = LoginLimits.from_settings(settings)
     app.state.hooks = HookGate(db, app.state.keys)

@@ -91,6 +91,7 @@ class Worker:
     ) -> None:
         self.db = db
         self.keys = keys
+        db.keys.attach(keys)  # run payloads are sealed and opened with them
         self.settings = settings
         self.name = name or worker_name()
         self.clock = clock

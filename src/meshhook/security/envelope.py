@@ -4,19 +4,24 @@ Two layers, both AES-256-GCM with a fresh random 96-bit nonce per encryption:
 
 * a **key encryption key** (KEK, the master key from ``keys.py``) wraps one
   random **data key** per project;
-* the data key encrypts each secret value.
+* the data key encrypts each secret value, and each run payload (a run's
+  input, output and error, a step's output, an event's payload parts:
+  :func:`seal_payload`).
 
 Rotating the master key therefore only re-wraps the small data keys
 (:func:`rewrap`); secret values are never re-encrypted.
 
 Every ciphertext is ``version byte + nonce + ciphertext‖tag`` and is bound by
 its associated data to where it belongs: a wrapped data key to its project and
-KEK id, a value to its project and secret name. A blob copied to another row or
+KEK id, a value to its project and secret name, a run payload to its project,
+run and place in the run (field, step or event sequence number). A blob copied to another row or
 project, or altered in any byte, fails with :class:`DecryptionFailed`.
 
-Random nonces are safe here because a data key encrypts one ciphertext per
-write of one project's secrets, far below the ~2**32 messages per key at which
-random 96-bit nonces start to risk a collision.
+Random nonces are safe for secrets (one ciphertext per write). Run payloads
+encrypt far more often, about five per step: a project would reach the ~2**32
+messages per data key at which random 96-bit nonces start to risk a collision
+after some 800 million steps, so NIST's bound is documented as the point to
+give a project a new data key (docs/privacy.md).
 
 Error messages name key ids, projects and versions, never key material or
 plaintext.
@@ -44,6 +49,8 @@ _MIN_BLOB_BYTES = len(_VERSION_PREFIX) + NONCE_BYTES + TAG_BYTES
 _KEY_ID_DOMAIN = b"meshhook/kek-id/v1|"
 _DATA_KEY_DOMAIN = b"meshhook/data-key/v1"
 _VALUE_DOMAIN = b"meshhook/secret-value/v1"
+_PAYLOAD_DOMAIN = b"meshhook/run-payload/v1"
+_DATA_KEY_ID_DOMAIN = b"meshhook/data-key-id/v1|"
 
 
 class DecryptionFailed(MeshHookError):
@@ -152,6 +159,30 @@ class WrappedKey:
     blob: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """An unwrapped project data key, its public id and its cipher object
+    (made once, so a payload costs one AES-GCM operation). ``repr`` never
+    shows the material."""
+
+    key_id: str
+    material: bytes = field(repr=False)
+    aead: AESGCM = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, material: bytes) -> DataKey:
+        _check_data_key(material)
+        return cls(data_key_id(material), material, AESGCM(material))
+
+
+def data_key_id(material: bytes) -> str:
+    """The public id of a data key, stored with each payload it encrypts:
+    ``dk-`` + 8 hex chars of a domain-separated SHA-256 (which says nothing
+    of the key). A payload names the key that opens it, so payloads written
+    under an earlier data key of a project are told apart."""
+    return "dk-" + hashlib.sha256(_DATA_KEY_ID_DOMAIN + material).hexdigest()[:8]
+
+
 def new_data_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
@@ -205,6 +236,21 @@ def decrypt_value(data_key: bytes, blob: bytes, *, project_id: str, name: str) -
         raise DecryptionFailed(f"{what} is not valid UTF-8") from None
 
 
+def seal_payload(
+    key: DataKey, plaintext: bytes, *, project_id: str, place: tuple[str, ...]
+) -> bytes:
+    """Encrypt a run payload, bound to its project and ``place`` (the run id
+    and where in the run: a field, a step's node, an event's sequence number)."""
+    return _seal(key.material, plaintext, _payload_aad(project_id, place), aead=key.aead)
+
+
+def open_payload(key: DataKey, blob: bytes, *, project_id: str, place: tuple[str, ...]) -> bytes:
+    """The run payload in ``blob``; :class:`DecryptionFailed` if it was moved
+    to another project, run or place, or altered, or ``key`` is not its key."""
+    what = f"run payload {'/'.join(place)} of project {project_id!r}"
+    return _open(key.material, blob, _payload_aad(project_id, place), what=what, aead=key.aead)
+
+
 def _check_data_key(data_key: bytes) -> None:
     if len(data_key) != KEY_BYTES:
         raise ValueError(f"a data key must be {KEY_BYTES} bytes, got {len(data_key)}")
@@ -228,12 +274,16 @@ def _value_aad(project_id: str, name: str) -> bytes:
     return _VALUE_DOMAIN + _VERSION_PREFIX + _fields(project_id, name)
 
 
-def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+def _payload_aad(project_id: str, place: tuple[str, ...]) -> bytes:
+    return _PAYLOAD_DOMAIN + _VERSION_PREFIX + _fields(project_id, *place)
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes, *, aead: AESGCM | None = None) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
-    return _VERSION_PREFIX + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return _VERSION_PREFIX + nonce + (aead or AESGCM(key)).encrypt(nonce, plaintext, aad)
 
 
-def _open(key: bytes, blob: bytes, aad: bytes, *, what: str) -> bytes:
+def _open(key: bytes, blob: bytes, aad: bytes, *, what: str, aead: AESGCM | None = None) -> bytes:
     blob = bytes(blob)
     if len(blob) < _MIN_BLOB_BYTES:
         raise DecryptionFailed(f"{what} could not be decrypted: ciphertext is truncated")
@@ -243,7 +293,7 @@ def _open(key: bytes, blob: bytes, aad: bytes, *, what: str) -> bytes:
         )
     nonce = blob[1 : 1 + NONCE_BYTES]
     try:
-        return AESGCM(key).decrypt(nonce, blob[1 + NONCE_BYTES :], aad)
+        return (aead or AESGCM(key)).decrypt(nonce, blob[1 + NONCE_BYTES :], aad)
     except InvalidTag:
         raise DecryptionFailed(
             f"{what} could not be decrypted: wrong key, wrong project or name, "

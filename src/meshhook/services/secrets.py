@@ -26,6 +26,7 @@ from meshhook.domain.secrets import (
 from meshhook.domain.workflows import check_text
 from meshhook.security import envelope
 from meshhook.security.envelope import Keyring, WrappedKey
+from meshhook.services.payload_keys import project_data_key
 from meshhook.services.transactions import (
     ProjectScope,
     enter_project,
@@ -64,21 +65,7 @@ class Keys(Protocol):
 
 def _data_key(scope: ProjectScope, keys: Keys, *, create: bool) -> bytes | None:
     """The project's data key, unwrapped; made (and stored wrapped) on first use."""
-    project_id = str(scope.project.id)
-    stored = scope.secrets.data_key(for_update=create)
-    if stored is not None:
-        keyring = keys.keyring
-        if stored.key_id not in keyring.key_ids:
-            keyring = keys.refresh()  # rotated by another process meanwhile
-        wrapped = WrappedKey(key_id=stored.key_id, blob=stored.wrapped_key)
-        return envelope.unwrap_data_key(keyring, wrapped, project_id=project_id)
-    if not create:
-        return None
-    data_key = envelope.new_data_key()
-    # Re-read first: never wrap a new data key under a key a rotation retired.
-    wrapped = envelope.wrap_data_key(keys.refresh(), data_key, project_id=project_id)
-    scope.secrets.insert_data_key(wrapped.key_id, wrapped.blob, datetime.now(UTC))
-    return data_key
+    return project_data_key(scope.secrets, keys, create=create, lock=create)
 
 
 def check_allowed_hosts(hosts: Sequence[str] | None) -> tuple[str, ...] | None:

@@ -48,7 +48,9 @@ from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import Forbidden, NotFound, Problem
 from meshhook.domain.preparation import Context, ProblemsCache, context_key, load, same_nodes
 from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
+from meshhook.security.data_keys import KeySlot
 from meshhook.services.credentials import PendingActor
+from meshhook.services.payload_keys import data_keys_for
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
 from meshhook.store import tokens as token_store
@@ -115,6 +117,7 @@ class ProjectScope:
 
     __slots__ = (
         "_context",
+        "_keys",
         "aliases",
         "audit",
         "members",
@@ -130,10 +133,13 @@ class ProjectScope:
         "workflows",
     )
 
-    def __init__(self, session: Session, project: Project, role: Role) -> None:
+    def __init__(
+        self, session: Session, project: Project, role: Role, keys: KeySlot | None = None
+    ) -> None:
         self.session = session
         self.project = project
         self.role = role
+        self._keys = keys
         project_id = project.id
         self.workflows = WorkflowStore(session, project_id)
         self.versions = VersionStore(session, project_id)
@@ -141,7 +147,10 @@ class ProjectScope:
         self.secrets = SecretStore(session, project_id)
         self.audit = AuditStore(session, project_id)
         self.members = MembershipStore(session, project_id)
-        self.runs = RunStore(session, project_id)
+        # Run payloads are sealed with the project's data key when the database
+        # has keys attached (the app's, a worker's): services/payload_keys.py.
+        data_keys = data_keys_for(keys, self.secrets, project_id) if keys is not None else None
+        self.runs = RunStore(session, project_id, data_keys)
         self.schedules = ScheduleStore(session, project_id)
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)
@@ -251,17 +260,20 @@ class ProjectScope:
         read a template there); this scope is restored when the block ends."""
         tenancy.switch_project(self.session, project.id)
         try:
-            yield ProjectScope(self.session, project, role)
+            yield ProjectScope(self.session, project, role, self._keys)
         finally:
             tenancy.switch_project(self.session, self.project.id)
 
 
-def enter_project(session: Session, project: Project, role: Role) -> ProjectScope:
+def enter_project(
+    session: Session, project: Project, role: Role, keys: KeySlot | None = None
+) -> ProjectScope:
     """Scope a running :func:`transaction` to ``project`` (RLS included) and open
     its door; for callers that checked ``role`` themselves (creating a project,
-    the admin CLI's loops over every project)."""
+    the admin CLI's loops over every project). ``keys`` (``db.keys``) are
+    needed to read or write run payloads."""
     tenancy.switch_project(session, project.id)
-    return ProjectScope(session, project, role)
+    return ProjectScope(session, project, role, keys)
 
 
 def as_uuid(ref: str) -> uuid.UUID | None:
@@ -322,7 +334,7 @@ def project_transaction(
                 f" you are {role.value}",
                 extra={"required_role": minimum.value, "your_role": role.value},
             )
-        yield ProjectScope(session, project, role)
+        yield ProjectScope(session, project, role, db.keys)
 
 
 def check_role(db: Database, actor: Actor, project_key: str, minimum: Role) -> None:
@@ -360,4 +372,4 @@ def worker_transaction(
         project = project_store.get_by_id(session, project_id)
         if project is None:
             raise NotFound(f"project {project_id} was not found")
-        yield ProjectScope(session, project, Role.EDITOR)
+        yield ProjectScope(session, project, Role.EDITOR, db.keys)

@@ -375,7 +375,7 @@ class HookGate:
     ) -> Accepted:
         request = runs.StartRequest(input=value, idempotency_key=key, trigger=Trigger.WEBHOOK)
         with transaction(self.db) as session:
-            scope = enter_project(session, target.project, Role.EDITOR)
+            scope = enter_project(session, target.project, Role.EDITOR, self.db.keys)
             # The workflow as read with the target (at most TARGET_TTL_SECONDS
             # ago): a trash or publish reaches the hook within that time.
             # The version (and its canary) is drawn per request, like any start.

@@ -9,7 +9,7 @@ writers (WAL mode).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from meshhook.security import files
+from meshhook.security.data_keys import KeySlot
 from meshhook.store import checkpoints
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -32,6 +33,9 @@ class Database:
     app_role: str
     # SQLite files only: WAL checkpoints off the request path (store/checkpoints.py).
     checkpointer: checkpoints.BackgroundCheckpointer | None = None
+    # Run payloads are sealed with the keys the app or a worker attaches here
+    # (services/payload_keys.py); the unwrapped data keys are cached per process.
+    keys: KeySlot = field(default_factory=KeySlot, compare=False, repr=False)
 
     @property
     def dialect(self) -> str:

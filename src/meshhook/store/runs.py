@@ -23,6 +23,7 @@ from meshhook.domain.errors import Conflict
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.store.repository import ProjectRepository
+from meshhook.store.run_payloads import DataKeys, PayloadCipher
 from meshhook.store.tables import run_events, run_idempotency, run_queue, runs
 
 
@@ -57,7 +58,15 @@ class EventConflict(Conflict):
 
 
 class RunStore(ProjectRepository):
-    """The runs of one project (``scope.runs``)."""
+    """The runs of one project (``scope.runs``). Payloads are sealed on the way
+    in and opened on the way out (``store/run_payloads.py``) with the project's
+    data keys, when the scope was given them."""
+
+    __slots__ = ("cipher",)
+
+    def __init__(self, session: Session, project_id: UUID, keys: DataKeys | None = None) -> None:
+        super().__init__(session, project_id)
+        self.cipher = PayloadCipher(project_id, keys)
 
     # -- runs ---------------------------------------------------------------
 
@@ -77,7 +86,7 @@ class RunStore(ProjectRepository):
                 resumed_from_run=run.resumed_from_run,
                 resumed_from_node=run.resumed_from_node,
                 canary=run.canary,
-                **_view_columns(run.view),
+                **self._view_columns(run.id, run.view),
             )
         )
 
@@ -86,7 +95,7 @@ class RunStore(ProjectRepository):
         if for_update:
             query = query.with_for_update()
         row = self.session.execute(query).first()
-        return _run(row) if row else None
+        return self._run(row) if row else None
 
     def page(
         self, filters: RunFilter, limit: int, after: tuple[datetime, UUID] | None
@@ -118,13 +127,59 @@ class RunStore(ProjectRepository):
                 )
             )
         query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
-        return [_run(row) for row in self.session.execute(query)]
+        return [self._run(row) for row in self.session.execute(query)]
 
     def save_view(self, run_id: UUID, view: RunView) -> None:
         self.session.execute(
             update(runs)
             .where(runs.c.project_id == self.project_id, runs.c.id == run_id)
-            .values(**_view_columns(view))
+            .values(**self._view_columns(run_id, view))
+        )
+
+    # -- payloads sealed and opened here, and nowhere else -------------------
+
+    def _view_columns(self, run_id: UUID, view: RunView) -> dict[str, Any]:
+        cipher = self.cipher
+        return {
+            "status": str(view.status),
+            "dead_letter": view.dead_letter,
+            "input": cipher.seal_value(view.input, run_id, "input"),
+            "output": cipher.seal_value(view.output, run_id, "output"),
+            "error": cipher.seal_error(view.error, run_id),
+            "steps": cipher.seal_steps(view.steps, run_id),
+            "last_seq": view.last_seq,
+            "started_at": view.started_at,
+            "finished_at": view.finished_at,
+        }
+
+    def _run(self, row: Any) -> Run:
+        cipher = self.cipher
+        run_id = row.id
+        return Run(
+            id=run_id,
+            project_id=row.project_id,
+            workflow_id=row.workflow_id,
+            workflow_key=row.workflow_key,
+            version=row.version,
+            alias=row.alias,
+            test=row.test,
+            trigger=Trigger(row.trigger),
+            created_at=row.created_at,
+            created_by=row.created_by,
+            resumed_from_run=row.resumed_from_run,
+            resumed_from_node=row.resumed_from_node,
+            canary=row.canary,
+            view=RunView(
+                status=RunStatus(row.status),
+                input=cipher.open_value(row.input, run_id, "input"),
+                output=cipher.open_value(row.output, run_id, "output"),
+                error=cipher.open_error(row.error, run_id),
+                steps=cipher.open_steps(row.steps, run_id),
+                started_at=row.started_at,
+                finished_at=row.finished_at,
+                dead_letter=row.dead_letter,
+                last_seq=row.last_seq,
+            ),
         )
 
     # -- events -------------------------------------------------------------
@@ -141,13 +196,14 @@ class RunStore(ProjectRepository):
         )
         if limit is not None:
             query = query.limit(limit)
+        open_event = self.cipher.open_event
         return [
             RunEvent(
                 seq=row.seq,
                 type=EventType(row.type),
                 at=row.at,
                 node_id=row.node_id,
-                data=row.data,
+                data=open_event(row.data, run_id, row.seq, row.node_id),
             )
             for row in self.session.execute(query)
         ]
@@ -164,7 +220,7 @@ class RunStore(ProjectRepository):
                 "type": str(event.type),
                 "node_id": event.node_id,
                 "at": event.at,
-                "data": dict(event.data),
+                "data": self.cipher.seal_event(event.data, run_id, event.seq, event.node_id),
             }
             for event in events
         ]
@@ -298,46 +354,3 @@ def queue_stats(session: Session, now: datetime) -> QueueStats:
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
     return QueueStats(int(row.due), oldest)
-
-
-def _view_columns(view: RunView) -> dict[str, Any]:
-    return {
-        "status": str(view.status),
-        "dead_letter": view.dead_letter,
-        "input": view.input,
-        "output": view.output,
-        "error": view.error,
-        "steps": view.steps,
-        "last_seq": view.last_seq,
-        "started_at": view.started_at,
-        "finished_at": view.finished_at,
-    }
-
-
-def _run(row: Any) -> Run:
-    return Run(
-        id=row.id,
-        project_id=row.project_id,
-        workflow_id=row.workflow_id,
-        workflow_key=row.workflow_key,
-        version=row.version,
-        alias=row.alias,
-        test=row.test,
-        trigger=Trigger(row.trigger),
-        created_at=row.created_at,
-        created_by=row.created_by,
-        resumed_from_run=row.resumed_from_run,
-        resumed_from_node=row.resumed_from_node,
-        canary=row.canary,
-        view=RunView(
-            status=RunStatus(row.status),
-            input=row.input,
-            output=row.output,
-            error=row.error,
-            steps=row.steps,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            dead_letter=row.dead_letter,
-            last_seq=row.last_seq,
-        ),
-    )

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import and_, delete, insert, select, update
 
 from meshhook.domain.secrets import KEEP, Keep, SecretRecord
-from meshhook.store.dialect import lock_rows
+from meshhook.store.dialect import insert_if_absent, lock_rows
 from meshhook.store.repository import ProjectRepository, unique_conflicts
 from meshhook.store.tables import project_keys, secrets
 
@@ -143,16 +143,22 @@ class SecretStore(ProjectRepository):
             project_id=row.project_id, key_id=row.key_id, wrapped_key=bytes(row.wrapped_key)
         )
 
-    def insert_data_key(self, key_id: str, wrapped_key: bytes, when: datetime) -> None:
+    def insert_data_key(
+        self, key_id: str, wrapped_key: bytes, when: datetime, *, if_absent: bool = False
+    ) -> None:
+        """Store the project's wrapped data key; one made meanwhile by another
+        transaction is a conflict, or with ``if_absent`` is kept (read it again)."""
+        values = {
+            "project_id": self.project_id,
+            "key_id": key_id,
+            "wrapped_key": wrapped_key,
+            "created_at": when,
+        }
+        if if_absent:
+            insert_if_absent(self.session, project_keys, values)
+            return
         with unique_conflicts("the project's data key was created at the same time"):
-            self.session.execute(
-                insert(project_keys).values(
-                    project_id=self.project_id,
-                    key_id=key_id,
-                    wrapped_key=wrapped_key,
-                    created_at=when,
-                )
-            )
+            self.session.execute(insert(project_keys).values(**values))
 
     def replace_data_key(self, key_id: str, wrapped_key: bytes, when: datetime) -> None:
         self.session.execute(
