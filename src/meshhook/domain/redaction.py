@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from meshhook.domain.pointers import split
@@ -119,6 +119,39 @@ DETECTORS: tuple[Detector, ...] = (
 )
 
 
+MIN_SECRET_LENGTH = 4
+"""Shorter secret values are not hidden: they would hide ordinary words."""
+
+
+def secret_values(values: Iterable[str]) -> tuple[str, ...]:
+    """The values worth hiding, longest first (so a value containing another
+    is hidden whole)."""
+    worth = {value for value in values if len(value) >= MIN_SECRET_LENGTH}
+    return tuple(sorted(worth, key=len, reverse=True))
+
+
+def hide_secrets(value: Any, secrets: tuple[str, ...]) -> Any:
+    """A copy of the JSON ``value`` with every occurrence of each of
+    ``secrets`` (from :func:`secret_values`) in its strings replaced by
+    ``[redacted:secret]``; keys and non-strings are kept."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return _hide_secret_text(value, secrets)
+    if isinstance(value, dict):
+        return {key: hide_secrets(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [hide_secrets(item, secrets) for item in value]
+    return value
+
+
+def _hide_secret_text(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED.format(kind="secret"))
+    return text
+
+
 def redact_text(text: str, detectors: Iterable[Detector] = DETECTORS) -> str:
     """``text`` with everything the detectors find hidden."""
     for detector in detectors:
@@ -134,8 +167,9 @@ class Redactor:
     """The project's own patterns, tried after the built-in detectors."""
     pointers: tuple[tuple[str, ...], ...] = ()
     """JSON Pointers (parsed) whose values are always hidden."""
-    secrets: frozenset[str] = field(default_factory=frozenset)
-    """Secret values the run used: hidden wherever they appear."""
+    secrets: tuple[str, ...] = ()
+    """Secret values the run used (from :func:`secret_values`): hidden
+    wherever they appear."""
 
     @classmethod
     def build(
@@ -153,12 +187,11 @@ class Redactor:
                 Detector(name, re.compile(regex)) for name, regex in (patterns or {}).items()
             ),
             pointers=tuple(_parsed(pointers)),
-            secrets=frozenset(value for value in secrets if len(value) >= 4),
+            secrets=secret_values(secrets),
         )
 
     def text(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED.format(kind="secret"))
+        text = _hide_secret_text(text, self.secrets)
         return redact_text(redact_text(text), self.patterns)
 
     def value(self, value: Any) -> Any:
