@@ -158,8 +158,9 @@ def test_no_payload_byte_reaches_the_database_file_or_a_dump(
             )
         ).one()
     assert set(row.input) == {"$sealed"}
-    assert [step["status"] for step in row.steps] == ["succeeded"] * 3
-    assert all("output" not in step and "$sealed" in step for step in row.steps)
+    assert set(row.steps) == {"steps", "$sealed"}
+    assert [step["status"] for step in row.steps["steps"]] == ["succeeded"] * 3
+    assert all("output" not in step for step in row.steps["steps"])
 
 
 def test_a_tampered_or_moved_payload_is_refused(

@@ -52,24 +52,27 @@ class ProjectDataKeys:
     """The data keys of one project inside one transaction: what
     ``PayloadCipher`` seals and opens with (``store.run_payloads.DataKeys``)."""
 
-    __slots__ = ("project_id", "slot", "store")
+    __slots__ = ("key", "project_id", "slot", "store")
 
     def __init__(self, slot: KeySlot, store: SecretStore, project_id: UUID) -> None:
         self.slot = slot
         self.store = store
         self.project_id = project_id
+        self.key: DataKey | None = None
+        """The key this transaction found (looked up once per transaction)."""
 
     def current(self) -> DataKey:
-        cached = self.slot.cache.get(self.project_id)
-        if cached is not None:
-            return cached
-        key = self._load(create=True)
+        if self.key is not None:
+            return self.key
+        key = self.slot.cache.get(self.project_id) or self._load(create=True)
         assert key is not None
+        self.key = key
         return key
 
     def find(self, key_id: str) -> DataKey:
-        cached = self.slot.cache.get(self.project_id)
+        cached = self.key or self.slot.cache.get(self.project_id)
         if cached is not None and cached.key_id == key_id:
+            self.key = cached
             return cached
         key = self._load(create=False)  # not cached, or another key: ask the database
         if key is None or key.key_id != key_id:
@@ -78,6 +81,7 @@ class ProjectDataKeys:
                 f" {key_id!r}, which the project does not have",
                 extra={"key_id": key_id},
             )
+        self.key = key
         return key
 
     def _load(self, *, create: bool) -> DataKey | None:

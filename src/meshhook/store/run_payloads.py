@@ -6,9 +6,10 @@ a payload.
 A sealed value is stored as ``{"$sealed": "<data key id>:<base64>"}``, beside
 the metadata kept in clear (``domain/runs/payloads.py``); the ciphertext is
 AES-256-GCM under the project's data key with associated data naming the
-project, the run and the place in the run (``input``; ``step`` + node id;
-``event`` + sequence number + node id), so a value moved to another run,
-step or event is refused. A value without the marker is read as it is: rows
+project, the run and the place in the run (``input``, ``output``, ``error``,
+``steps``: every step's payload in one ciphertext, the steps' metadata in
+clear beside it; ``event`` + sequence number + node id), so a value moved to
+another run, field or event is refused. A value without the marker is read as it is: rows
 written before payloads were sealed (migration-free), or by a process with
 no keys attached (bare test databases).
 """
@@ -75,13 +76,30 @@ class PayloadCipher:
     def open_error(self, stored: Any, run_id: UUID) -> Any:
         return self._open_mapping(stored, (str(run_id), "error"))
 
-    def seal_steps(self, steps: list[dict[str, Any]], run_id: UUID) -> list[Any]:
-        return [
-            self._seal_mapping(step, STEP_METADATA, _step_place(run_id, step)) for step in steps
-        ]
+    def seal_steps(self, steps: list[dict[str, Any]], run_id: UUID) -> Any:
+        """A run's steps as ``{"steps": [metadata...], "$sealed": ...}``: one
+        ciphertext for every step's payload, so a commit of a long run seals
+        once, not once per step."""
+        if self.keys is None:
+            return steps
+        parts = [split(step, STEP_METADATA) for step in steps]
+        payloads = [payload for _, payload in parts]
+        if all(value is None for payload in payloads for value in payload.values()):
+            return steps  # nothing to hide (no step has finished)
+        return {
+            "steps": [clear for clear, _ in parts],
+            SEALED: self._seal(payloads, (str(run_id), "steps")),
+        }
 
-    def open_steps(self, stored: list[Any], run_id: UUID) -> list[dict[str, Any]]:
-        return [self._open_mapping(step, _step_place(run_id, step)) for step in stored]
+    def open_steps(self, stored: Any, run_id: UUID) -> list[dict[str, Any]]:
+        sealed = sealed_part(stored)
+        if sealed is None:
+            steps: list[dict[str, Any]] = stored
+            return steps
+        payloads = self._open(sealed, (str(run_id), "steps"))
+        return [
+            join(clear, payload) for clear, payload in zip(stored["steps"], payloads, strict=True)
+        ]
 
     def seal_event(
         self, data: Mapping[str, Any], run_id: UUID, seq: int, node_id: str | None
@@ -136,10 +154,6 @@ class PayloadCipher:
             raise DecryptionFailed(f"{what} is not a valid sealed value") from None
         key = self.keys.find(key_id)
         return orjson.loads(envelope.open_payload(key, blob, project_id=self.project, place=place))
-
-
-def _step_place(run_id: UUID, step: Mapping[str, Any]) -> tuple[str, ...]:
-    return (str(run_id), "step", str(step.get("node_id")))
 
 
 def _event_place(run_id: UUID, seq: int, node_id: str | None) -> tuple[str, ...]:

@@ -130,20 +130,24 @@ class RunStore(ProjectRepository):
         return [self._run(row) for row in self.session.execute(query)]
 
     def save_view(self, run_id: UUID, view: RunView) -> None:
+        """Refresh the projection; its ``input`` was written with the run and
+        never changes, so it is not sealed and written again."""
+        columns = self._view_columns(run_id, view, with_input=False)
         self.session.execute(
             update(runs)
             .where(runs.c.project_id == self.project_id, runs.c.id == run_id)
-            .values(**self._view_columns(run_id, view))
+            .values(**columns)
         )
 
     # -- payloads sealed and opened here, and nowhere else -------------------
 
-    def _view_columns(self, run_id: UUID, view: RunView) -> dict[str, Any]:
+    def _view_columns(
+        self, run_id: UUID, view: RunView, *, with_input: bool = True
+    ) -> dict[str, Any]:
         cipher = self.cipher
-        return {
+        columns = {
             "status": str(view.status),
             "dead_letter": view.dead_letter,
-            "input": cipher.seal_value(view.input, run_id, "input"),
             "output": cipher.seal_value(view.output, run_id, "output"),
             "error": cipher.seal_error(view.error, run_id),
             "steps": cipher.seal_steps(view.steps, run_id),
@@ -151,6 +155,9 @@ class RunStore(ProjectRepository):
             "started_at": view.started_at,
             "finished_at": view.finished_at,
         }
+        if with_input:
+            columns["input"] = cipher.seal_value(view.input, run_id, "input")
+        return columns
 
     def _run(self, row: Any) -> Run:
         cipher = self.cipher

@@ -5,19 +5,23 @@ secrets), sends it with the run's ``Idempotency-Key`` (the same value on every
 attempt and after a crash), and returns the outcome plus what to record: the
 request with secrets masked, and the response (status, headers, body up to
 ``max_response_bytes``). It never touches the database, and no secret value
-reaches what it returns: errors are worded from the masked request.
+reaches what it returns: errors are worded from the masked request, and a
+secret the target echoes back is replaced by ``[redacted:secret]`` before the
+outcome leaves the executor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
 
 from meshhook.domain.node_types.http_call import HTTP_CALL
+from meshhook.domain.redaction import hide_secrets, secret_values
 from meshhook.domain.runs.evaluate import Failed, Outcome, Succeeded
 from meshhook.domain.runs.events import error_data
 from meshhook.domain.runs.placeholders import PlaceholderError, Rendered, render
@@ -86,6 +90,21 @@ class HttpCallExecutor:
         except PlaceholderError as error:
             failed = Failed(error_data("http.placeholder", error.message, pointer=error.pointer))
             return Attempt(failed, {})
+        attempt = await self._send(
+            config, sent, shown, secrets, idempotency_key, allowed_hosts, trace_headers
+        )
+        return _without_secrets(attempt, _secret_forms(secrets, sent, shown))
+
+    async def _send(
+        self,
+        config: Mapping[str, Any],
+        sent: Rendered,
+        shown: Rendered,
+        secrets: Mapping[str, str],
+        idempotency_key: str,
+        allowed_hosts: Mapping[str, Sequence[str]] | None,
+        trace_headers: Mapping[str, str] | None,
+    ) -> Attempt:
         record: dict[str, Any] = {"request": _request_record(shown, idempotency_key)}
         refused = _restricted_elsewhere(secrets, allowed_hosts or {}, sent.url)
         if refused is not None:
@@ -131,6 +150,33 @@ class HttpCallExecutor:
         message = f"{host} answered {response.status_code}"
         status_error = error_data("http.status", message, status=response.status_code)
         return Attempt(Failed(status_error, retryable=response.status_code in retry_on), record)
+
+
+def _secret_forms(secrets: Mapping[str, str], sent: Rendered, shown: Rendered) -> tuple[str, ...]:
+    """What of the secrets could come back in an answer: each value, its
+    percent-encoded form (as a URL carries it), and each header value that
+    carried one (a ``Basic`` pair in base64, ``Bearer <token>``)."""
+    if not secrets:
+        return ()
+    forms = set(secrets.values())
+    forms.update(quote(value, safe="") for value in secrets.values())
+    forms.update(value for name, value in sent.headers.items() if shown.headers.get(name) != value)
+    return secret_values(forms)
+
+
+def _without_secrets(attempt: Attempt, secrets: tuple[str, ...]) -> Attempt:
+    """``attempt`` with the secret values the step used hidden in its output,
+    error and record: a target that echoes a credential back (in a body, a
+    header, an error page) must not put it in the run's history, the console,
+    a downstream step or a log line."""
+    if not secrets:
+        return attempt
+    outcome = attempt.outcome
+    if isinstance(outcome, Succeeded):
+        outcome = replace(outcome, output=hide_secrets(outcome.output, secrets))
+    elif isinstance(outcome, Failed):
+        outcome = replace(outcome, error=hide_secrets(outcome.error, secrets))
+    return Attempt(outcome, hide_secrets(attempt.record, secrets))
 
 
 def _restricted_elsewhere(
