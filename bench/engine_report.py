@@ -12,6 +12,8 @@ TARGETS = {
 PER_STEP_MS = 2.0
 LONG_RUN_RATIO = 1.2
 RSS_MB = 300.0
+CIPHER_SHARE = 0.05
+TOGETHER_SHARE = 0.10
 
 
 def engine_verdicts(output: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -87,6 +89,22 @@ def engine_verdicts(output: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             RSS_MB,
             "MB",
         )
+        payloads = engine.get("payloads")
+        if payloads:
+            add(
+                f"payload encryption ≤ {CIPHER_SHARE:.0%} of engine time",
+                dialect,
+                payloads["cipher_share_of_engine"] * 100,
+                CIPHER_SHARE * 100,
+                "%",
+            )
+            add(
+                f"redaction + encryption ≤ {TOGETHER_SHARE:.0%} of engine time",
+                dialect,
+                payloads["together_share_of_engine"] * 100,
+                TOGETHER_SHARE * 100,
+                "%",
+            )
     return rows
 
 
@@ -125,4 +143,23 @@ def engine_lines(results: dict[str, Any]) -> list[str]:
         f" {throughput['seconds']} s = {throughput['runs_per_second']} runs/s,"
         f" {throughput['steps_per_second']} steps/s ({throughput['succeeded']:,} succeeded);"
         f" `serve` RSS peak {throughput['rss_peak_mb']} MB.",
+        *_payload_lines(engine.get("payloads")),
+    ]
+
+
+def _payload_lines(payloads: dict[str, Any] | None) -> list[str]:
+    if not payloads:
+        return []
+    return [
+        "",
+        f"Payloads sealed at rest (in-process worker, SQLite, {payloads['runs_per_round']} runs"
+        " of 3 steps per round, two rounds each way): sealed"
+        f" {payloads['steps_per_second_sealed']} steps/s, in clear"
+        f" {payloads['steps_per_second_clear']} steps/s (clear / sealed time"
+        f" {payloads['throughput_ratio']}); inside the cipher"
+        f" {payloads['cipher_ms_per_step']:.3f} ms per step ({payloads['cipher_calls_per_step']}"
+        f" seals and opens) of {payloads['engine_ms_per_step']:.3f} ms ="
+        f" {payloads['cipher_share_of_engine']:.1%}; redacting a console read of the run"
+        f" {payloads['redaction_ms_per_step']:.3f} ms per step ="
+        f" {payloads['redaction_share_of_engine']:.1%}.",
     ]
