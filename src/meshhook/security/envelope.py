@@ -29,9 +29,9 @@ plaintext.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
-import struct
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -259,11 +259,8 @@ def _check_data_key(data_key: bytes) -> None:
 def _fields(*values: str) -> bytes:
     # Length-prefixed, so no choice of ids can make two different
     # (project, name) pairs encode to the same associated data.
-    out = bytearray()
-    for value in values:
-        encoded = value.encode("utf-8")
-        out += struct.pack(">I", len(encoded)) + encoded
-    return bytes(out)
+    encoded = [value.encode("utf-8") for value in values]
+    return b"".join(len(item).to_bytes(4, "big") + item for item in encoded)
 
 
 def _data_key_aad(project_id: str, key_id: str) -> bytes:
@@ -275,7 +272,13 @@ def _value_aad(project_id: str, name: str) -> bytes:
 
 
 def _payload_aad(project_id: str, place: tuple[str, ...]) -> bytes:
-    return _PAYLOAD_DOMAIN + _VERSION_PREFIX + _fields(project_id, *place)
+    # ``_fields(project_id, *place)``, its constant head (project and run) cached.
+    return _payload_head(project_id, place[0]) + _fields(*place[1:])
+
+
+@functools.lru_cache(maxsize=4096)
+def _payload_head(project_id: str, run_id: str) -> bytes:
+    return _PAYLOAD_DOMAIN + _VERSION_PREFIX + _fields(project_id, run_id)
 
 
 def _seal(key: bytes, plaintext: bytes, aad: bytes, *, aead: AESGCM | None = None) -> bytes:
