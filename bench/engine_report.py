@@ -153,7 +153,7 @@ def _payload_lines(payloads: dict[str, Any] | None) -> list[str]:
     return [
         "",
         f"Payloads sealed at rest (in-process worker, SQLite, {payloads['runs_per_round']} runs"
-        " of 3 steps per round, two rounds each way): sealed"
+        " of 3 steps per round, interleaved rounds each way, medians): sealed"
         f" {payloads['steps_per_second_sealed']} steps/s, in clear"
         f" {payloads['steps_per_second_clear']} steps/s (clear / sealed time"
         f" {payloads['throughput_ratio']}); inside the cipher"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from meshhook.domain.pointers import split
@@ -171,6 +171,7 @@ DETECTORS: tuple[Detector, ...] = (
 )
 
 
+MEMO_SIZE = 4096
 MIN_SECRET_LENGTH = 4
 """Shorter secret values are not hidden: they would hide ordinary words."""
 
@@ -222,7 +223,10 @@ def redact_text(text: str, detectors: Iterable[Detector] = DETECTORS) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Redactor:
-    """What to hide for one project and workflow."""
+    """What to hide for one project and workflow. Built per request: it
+    remembers the texts it redacted (up to ``MEMO_SIZE``), since a run's
+    payloads repeat across its events (each step's output is the next one's
+    input), and forgets them with the request."""
 
     patterns: tuple[Detector, ...] = ()
     """The project's own patterns, tried after the built-in detectors."""
@@ -231,6 +235,7 @@ class Redactor:
     secrets: tuple[str, ...] = ()
     """Secret values the run used (from :func:`secret_values`): hidden
     wherever they appear."""
+    memo: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -252,8 +257,13 @@ class Redactor:
         )
 
     def text(self, text: str) -> str:
-        text = _hide_secret_text(text, self.secrets)
-        return redact_text(redact_text(text), self.patterns)
+        shown = self.memo.get(text)
+        if shown is None:
+            hidden = _hide_secret_text(text, self.secrets)
+            shown = redact_text(redact_text(hidden), self.patterns)
+            if len(self.memo) < MEMO_SIZE:
+                self.memo[text] = shown
+        return shown
 
     def value(self, value: Any) -> Any:
         """A copy of the JSON ``value`` with every string redacted and every
