@@ -113,7 +113,8 @@ def revealed(client: TestClient, owner: Member, run_id: str) -> dict[str, Any]:
 
 def stored_bytes(db: Database) -> bytes:
     """Everything the database holds, as a backup would copy it: the SQLite
-    file after a WAL checkpoint (with what the WAL still holds), or a ``pg_dump`` of the PostgreSQL database."""
+    file after a WAL checkpoint (with what the WAL still holds), or a
+    ``pg_dump`` of the PostgreSQL database."""
     if db.is_postgres:
         url = make_url(db.engine.url.render_as_string(hide_password=False))
         libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
