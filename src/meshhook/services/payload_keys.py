@@ -95,9 +95,11 @@ class ProjectDataKeys:
         return key
 
 
-def data_keys_for(slot: KeySlot, store: SecretStore, project_id: UUID) -> ProjectDataKeys | None:
+def data_keys_for(
+    slot: KeySlot | None, store: SecretStore, project_id: UUID
+) -> ProjectDataKeys | None:
     """The project's data keys, or ``None`` (payloads stay in clear) when no
     keys are attached to the database (see ``store.db.Database.keys``)."""
-    if slot.source is None:
+    if slot is None or slot.source is None:
         return None
     return ProjectDataKeys(slot, store, project_id)

@@ -149,8 +149,7 @@ class ProjectScope:
         self.members = MembershipStore(session, project_id)
         # Run payloads are sealed with the project's data key when the database
         # has keys attached (the app's, a worker's): services/payload_keys.py.
-        data_keys = data_keys_for(keys, self.secrets, project_id) if keys is not None else None
-        self.runs = RunStore(session, project_id, data_keys)
+        self.runs = RunStore(session, project_id, data_keys_for(keys, self.secrets, project_id))
         self.schedules = ScheduleStore(session, project_id)
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)
