@@ -5,13 +5,16 @@ values a step used."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 
-from meshhook.domain.redaction import hide_secrets, secret_values
+from meshhook.domain.redaction import Redactor, hide_secrets, secret_values
+from meshhook.domain.runs.events import EventType, RunEvent
 from meshhook.domain.runs.payloads import EVENT_METADATA, join, split
+from meshhook.domain.runs.redacted import redact_event
 from meshhook.security import envelope
 from meshhook.security.data_keys import DataKeyCache
 from meshhook.security.envelope import DataKey, DecryptionFailed
@@ -164,3 +167,24 @@ def test_secret_values_are_hidden_wherever_they_appear() -> None:
         "n": 1,
         "abc": "abc",  # shorter than 4 characters: not hidden
     }
+
+
+def test_a_recorded_http_exchange_is_redacted_as_a_payload() -> None:
+    event = RunEvent(
+        4,
+        EventType.STEP_SUCCEEDED,
+        datetime.now(UTC),
+        "call",
+        {
+            "attempt": 1,
+            "output": {"status": 200},
+            "request": {"url": "https://api.example.com/?email=ann@example.com"},
+            "response": {"body": {"contact": "ann@example.com"}},
+        },
+    )
+
+    shown = redact_event(event, Redactor.build()).data
+
+    assert shown["attempt"] == 1
+    assert "ann@example.com" not in orjson.dumps(shown).decode()
+    assert shown["response"] == {"body": {"contact": "[redacted:email]"}}

@@ -12,10 +12,8 @@ from typing import Any
 
 from meshhook.domain.redaction import Redactor
 from meshhook.domain.runs.events import RunEvent
+from meshhook.domain.runs.payloads import EVENT_METADATA
 from meshhook.domain.runs.run import Run
-
-# Event data keys that hold payloads (the rest is metadata: attempt, due times...).
-_EVENT_PAYLOADS = ("input", "output", "error", "record", "data")
 
 
 def redact_run(run: Run, redactor: Redactor) -> Run:
@@ -33,16 +31,20 @@ def redact_run(run: Run, redactor: Redactor) -> Run:
 
 
 def redact_event(event: RunEvent, redactor: Redactor) -> RunEvent:
+    """Every key of the event's data that is not metadata is payload (the
+    same split as sealing at rest: ``domain/runs/payloads.py``), the recorded
+    HTTP ``request`` and ``response`` included."""
     data = event.data
-    if not any(key in data for key in _EVENT_PAYLOADS):
+    if data.keys() <= EVENT_METADATA:
         return event
-    hidden = dict(data)
-    for key in _EVENT_PAYLOADS:
-        if key in hidden:
-            hidden[key] = (
-                _error(hidden[key], redactor) if key == "error" else redactor.value(hidden[key])
-            )
+    hidden = {key: _payload(key, value, redactor) for key, value in data.items()}
     return replace(event, data=hidden)
+
+
+def _payload(key: str, value: Any, redactor: Redactor) -> Any:
+    if key in EVENT_METADATA:
+        return value
+    return _error(value, redactor) if key == "error" else redactor.value(value)
 
 
 def _step(step: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
