@@ -227,7 +227,8 @@ def rotate() -> None:
     With a key file in MESHHOOK_HOME a new key is generated, and the old one is
     retired once every data key is re-wrapped. With MESHHOOK_MASTER_KEY, first
     put the new key there and the old one in MESHHOOK_PREVIOUS_MASTER_KEYS.
-    Servers keep serving meanwhile.
+    Servers keep serving meanwhile. Data keys do not change: secrets and sealed
+    run payloads are not re-encrypted.
     """
     settings = load_settings()
     with admin_database() as db:
