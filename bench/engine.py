@@ -11,8 +11,8 @@ Against a real ``meshhook serve`` with its in-process workers:
 - sustained throughput: ``throughput_runs`` runs started as fast as 8 client
   threads can, runs/s and steps/s from the first start to the last finish, and
   the server's memory meanwhile;
-- what sealing payloads at rest and redacting them costs (``payloads``, once,
-  with the SQLite run: ``bench/payload_cost.py``).
+- what sealing payloads at rest and redacting them costs (``payloads``:
+  ``bench/payload_cost.py``).
 """
 
 from __future__ import annotations
@@ -190,10 +190,9 @@ def engine_section(server: Server, db: Database, *, quick: bool) -> dict[str, An
         }
         results["fan_out_16"] = _latency(client, "engine-fan", latency_runs // 2)
     results["throughput"] = _throughput(server, db, "engine-3", throughput_runs, 3)
-    if db.dialect == "sqlite":
-        # In this process on its own SQLite file (bench/payload_cost.py); imported
-        # here as it builds its workflow with ``chain`` above.
-        from bench.payload_cost import payload_section
+    # In this process on a database of its own (bench/payload_cost.py); imported
+    # here as it builds its workflow with ``chain`` above.
+    from bench.payload_cost import payload_section
 
-        results["payloads"] = payload_section(quick=quick)
+    results["payloads"] = payload_section(db.dialect, quick=quick)
     return results

@@ -152,7 +152,7 @@ def _payload_lines(payloads: dict[str, Any] | None) -> list[str]:
         return []
     return [
         "",
-        f"Payloads sealed at rest (in-process worker, SQLite, {payloads['runs_per_round']} runs"
+        f"Payloads sealed at rest (in-process worker, {payloads['runs_per_round']} runs"
         " of 3 steps per round, interleaved rounds each way, medians): sealed"
         f" {payloads['steps_per_second_sealed']} steps/s, in clear"
         f" {payloads['steps_per_second_clear']} steps/s (sealed / clear"

@@ -1,8 +1,8 @@
 """What sealing run payloads at rest, and redacting them for the console, cost
 the engine (``make bench``, section ``engine``, key ``payloads``).
 
-In this process, on a fresh SQLite file (the cheapest database to write, so
-the largest share the crypto can take), ``runs`` 3-step transform runs are
+In this process, on a fresh database of the section's dialect (on SQLite,
+the cheapest to write, the crypto takes its largest share), 3-step transform runs are
 queued and then driven by a real :class:`~meshhook.engine.worker.Worker`,
 alternately with the keys attached (payloads sealed: what every server does)
 and without (payloads in clear: only this baseline does it), interleaved
@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.engine import chain
+from bench.harness import temporary_database
 from meshhook.domain.accounts import Actor
 from meshhook.domain.redaction import Redactor
 from meshhook.domain.runs.redacted import redact_event, redact_run
@@ -120,11 +121,13 @@ def _redaction_per_run(db: Database, samples: int) -> float:
     return (time.perf_counter() - began) / max(len(loaded), 1)
 
 
-def payload_section(*, quick: bool) -> dict[str, Any]:
+def payload_section(dialect: str, *, quick: bool) -> dict[str, Any]:
     count = 100 if quick else 500
     rounds = 4 if quick else 3
-    with tempfile.TemporaryDirectory(prefix="meshhook-payloads-") as workdir:
-        url = f"sqlite:///{Path(workdir) / 'payloads.db'}"
+    with (
+        tempfile.TemporaryDirectory(prefix="meshhook-payloads-") as workdir,
+        temporary_database(dialect, Path(workdir)) as url,
+    ):
         migrate.upgrade(url)
         db = create_database(url)
         try:
@@ -176,4 +179,5 @@ def payload_section(*, quick: bool) -> dict[str, Any]:
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(payload_section(quick=True), indent=2))
+    for dialect in ("sqlite", "postgresql"):
+        print(dialect, json.dumps(payload_section(dialect, quick=True), indent=2))
