@@ -87,6 +87,11 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", P + "/import"): Role.ADMIN,
     ("POST", W + "/runs"): Role.EDITOR,
     ("GET", P + "/runs"): Role.VIEWER,
+    ("GET", P + "/redaction"): Role.ADMIN,
+    ("PUT", P + "/redaction/patterns/{name}"): Role.ADMIN,
+    ("DELETE", P + "/redaction/patterns/{name}"): Role.ADMIN,
+    ("GET", W + "/redaction"): Role.ADMIN,
+    ("PUT", W + "/redaction"): Role.ADMIN,
     ("GET", P + "/stats"): Role.VIEWER,
     ("GET", W + "/stats"): Role.VIEWER,
     ("GET", R): Role.VIEWER,
@@ -140,7 +145,7 @@ def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
     )
     url = url.replace("/aliases/{name}", "/aliases/production").replace(
         "/secrets/{name}", "/secrets/TOKEN"
-    )
+    ).replace("/patterns/{name}", "/patterns/ticket")
     if url.endswith("/compare"):
         url += "?from=1&to=1"
     headers: dict[str, str] = {}
@@ -166,6 +171,10 @@ def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
         body = {"role": "viewer"}
     elif path.endswith("/secrets/{name}") and method == "PUT":
         body = {"value": "s3cret-value"}
+    elif path.endswith("/patterns/{name}") and method == "PUT":
+        body = {"pattern": r"TCK-\d+"}
+    elif (method, path) == ("PUT", W + "/redaction"):
+        body = {"pointers": ["/ssn"]}
     elif path.endswith("/resume"):
         body = {"from_node": "start"}
     elif path == "/api/v1/me/tokens":
