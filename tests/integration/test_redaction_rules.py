@@ -17,6 +17,7 @@ from meshhook import logs
 from meshhook.domain.accounts import Role
 from meshhook.store.db import Database
 from tests.factories import Member, add_member, assert_problem, make_user
+from tests.integration.conftest import Cli
 from tests.integration.test_runs import BASE, finished, runner, workflow
 
 __all__ = ["runner"]
@@ -169,3 +170,26 @@ def test_log_lines_naming_the_project_use_its_patterns(client: TestClient, owner
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines[0]["event"] == "handled [redacted:ticket]"
     assert lines[1]["event"] == "handled TCK-43"  # another project: its own patterns (none)
+
+
+def test_the_redaction_command_sets_lists_and_deletes(
+    cli: Cli, client: TestClient, owner: Member
+) -> None:
+    key = workflow(client, owner, ECHO, publish=False)
+    assert "pattern ticket set" in cli("redaction", "set-pattern", "ticket", r"TCK-\d+").output
+    refused = cli("redaction", "set-pattern", "slow", r"(a+)+$", code=1)
+    assert "/pattern: it backtracks too much" in refused.output
+    assert (
+        "/ssn, /items/*/email"
+        in cli("redaction", "set-pointers", key, "/ssn", "/items/*/email").output
+    )
+    listed = json.loads(cli("redaction", "list", "--json").output)
+    assert [p["pattern"] for p in listed["patterns"]] == [r"TCK-\d+"]
+    assert listed["pointers"] == {key: ["/ssn", "/items/*/email"]}
+    cli("redaction", "delete-pattern", "ticket")
+    assert "no pointers" in cli("redaction", "set-pointers", key).output
+    assert json.loads(cli("redaction", "list", "--json").output) == {
+        **listed,
+        "patterns": [],
+        "pointers": {},
+    }

@@ -143,9 +143,11 @@ def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
         .replace("{run}", RUN_ID)
         .replace("{session_id}", str(uuid.uuid4()))
     )
-    url = url.replace("/aliases/{name}", "/aliases/production").replace(
-        "/secrets/{name}", "/secrets/TOKEN"
-    ).replace("/patterns/{name}", "/patterns/ticket")
+    url = (
+        url.replace("/aliases/{name}", "/aliases/production")
+        .replace("/secrets/{name}", "/secrets/TOKEN")
+        .replace("/patterns/{name}", "/patterns/ticket")
+    )
     if url.endswith("/compare"):
         url += "?from=1&to=1"
     headers: dict[str, str] = {}

@@ -74,7 +74,7 @@ class RedactionStore(ProjectRepository):
                 redaction_pointers.c.project_id == self.project_id,
                 redaction_pointers.c.workflow_id == workflow_id,
             )
-            .order_by(redaction_pointers.c.created_at, redaction_pointers.c.pointer)
+            .order_by(redaction_pointers.c.position)
         ).scalars()
         return list(rows)
 
@@ -84,7 +84,7 @@ class RedactionStore(ProjectRepository):
         rows = self.session.execute(
             select(redaction_pointers.c.workflow_id, redaction_pointers.c.pointer)
             .where(redaction_pointers.c.project_id == self.project_id)
-            .order_by(redaction_pointers.c.created_at, redaction_pointers.c.pointer)
+            .order_by(redaction_pointers.c.position)
         )
         for workflow_id, pointer in rows:
             found.setdefault(workflow_id, []).append(pointer)
@@ -108,9 +108,10 @@ class RedactionStore(ProjectRepository):
                         "project_id": self.project_id,
                         "workflow_id": workflow_id,
                         "pointer": pointer,
+                        "position": position,
                         "created_at": at,
                         "created_by": by,
                     }
-                    for pointer in pointers
+                    for position, pointer in enumerate(pointers)
                 ],
             )

@@ -453,6 +453,7 @@ redaction_pointers = Table(
     Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
     Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
     Column("pointer", String(500), primary_key=True),
+    Column("position", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(320), nullable=False),
 )

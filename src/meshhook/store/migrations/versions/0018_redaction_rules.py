@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Uuid(), nullable=False),
         sa.Column("workflow_id", sa.Uuid(), nullable=False),
         sa.Column("pointer", sa.String(500), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         *_authorship(),
         _project_fk("redaction_pointers"),
         sa.ForeignKeyConstraint(
