@@ -93,6 +93,8 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", W + "/redaction"): Role.ADMIN,
     ("PUT", W + "/redaction"): Role.ADMIN,
     ("GET", P + "/stats"): Role.VIEWER,
+    ("GET", P + "/stats/series"): Role.VIEWER,
+    ("GET", W + "/stats/series"): Role.VIEWER,
     ("GET", W + "/stats"): Role.VIEWER,
     ("GET", R): Role.VIEWER,
     ("GET", R + "/events"): Role.VIEWER,

@@ -738,6 +738,10 @@ CASES: dict[tuple[str, str], list[Call]] = {
         lambda s, b: s.replace_pointers(b.workflow.id, [], at=NOW, by="thief"),
         lambda s, b: s.replace_pointers(b.workflow.id, ["/stolen"], at=NOW, by="thief"),
     ],
+    ("StatsStore", "series"): [
+        lambda s, b: s.series(Window.WEEK, datetime.now(UTC)),
+        lambda s, b: s.series(Window.MONTH, datetime.now(UTC), b.workflow.id),
+    ],
     ("SecretStore", "insert_data_key"): [lambda s, b: s.insert_data_key("thief", b"w", NOW)],
     ("SecretStore", "replace_data_key"): [lambda s, b: s.replace_data_key("thief", b"w", NOW)],
     ("VersionStore", "insert"): [
