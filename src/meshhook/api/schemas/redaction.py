@@ -57,13 +57,14 @@ class RedactionRulesOut(BaseModel):
     pointers: dict[str, list[str]] = Field(
         description="Workflow key → the JSON Pointers always hidden in its runs."
     )
-    limits: RedactionLimitsOut = Field(default_factory=RedactionLimitsOut)
+    limits: RedactionLimitsOut
 
     @classmethod
     def of(cls, rules: RedactionRules) -> RedactionRulesOut:
         return cls(
             patterns=[PatternOut.of(record) for record in rules.patterns],
             pointers=rules.pointers,
+            limits=RedactionLimitsOut(),
         )
 
 
