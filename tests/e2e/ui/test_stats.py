@@ -33,7 +33,7 @@ def echo() -> dict[str, Any]:
 
 def broken() -> dict[str, Any]:
     body = echo()
-    body["nodes"][1]["config"]["expression"] = "to_number('x') + `1`"
+    body["nodes"][1]["config"]["expression"] = "abs(word)"  # a type error when it runs
     return body
 
 
@@ -67,7 +67,7 @@ def test_the_dashboard_and_a_workflows_stats_tab_chart_the_runs(
     bad = published(server, project, "Broken", broken())
     for n in range(3):
         assert run_to_the_end(server, project, good, {"input": {"n": n}}) == "succeeded"
-    assert run_to_the_end(server, project, bad, {"input": {}}) == "failed"
+    assert run_to_the_end(server, project, bad, {"input": {"word": "x"}}) == "failed"
 
     context = new_context(browser, server)
     page = context.new_page()
