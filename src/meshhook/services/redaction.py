@@ -6,7 +6,7 @@ and the version's ``settings.redact``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -110,13 +110,18 @@ def set_workflow_pointers(
 
 
 def redactor(
-    scope: ProjectScope, workflow_id: UUID, version_pointers: Iterable[str] = ()
+    scope: ProjectScope,
+    workflow_id: UUID,
+    version_pointers: Iterable[str] = (),
+    *,
+    patterns: Mapping[str, str] | None = None,
 ) -> Redactor:
     """How a run of ``workflow_id`` is shown: the built-in detectors, the
-    project's patterns, the workflow's pointers and its version's
+    project's patterns (read here unless the caller already has them: a page
+    of runs reads them once), the workflow's pointers and its version's
     ``settings.redact``."""
     return Redactor.build(
-        patterns=project_patterns(scope),
+        patterns=project_patterns(scope) if patterns is None else patterns,
         pointers=[*version_pointers, *scope.redaction.pointers(workflow_id)],
     )
 

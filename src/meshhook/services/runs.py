@@ -397,12 +397,13 @@ def list_runs(
         )
         # One redactor per version shown (a page is mostly a few versions).
         redactors: dict[tuple[uuid.UUID, int], Redactor] = {}
+        patterns = redaction.project_patterns(scope)
         page = []
         for run in scope.runs.page(filters, limit + 1, after):
             key = (run.workflow_id, run.version)
             if key not in redactors:
                 redactors[key] = redaction.redactor(
-                    scope, run.workflow_id, load_graph(scope, run).redact
+                    scope, run.workflow_id, load_graph(scope, run).redact, patterns=patterns
                 )
             page.append(redact_run(run, redactors[key]))
     next_cursor = None
