@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { bucketLabel, chartData, describePercentiles, describeRuns, formatMs, formatRate, windowFrom, type Series } from '../src/lib/stats';
+import {
+  bucketLabel,
+  chartData,
+  describePercentiles,
+  describeRuns,
+  errorRanking,
+  failingRanking,
+  formatMs,
+  formatRate,
+  slowestRanking,
+  windowFrom,
+  type Series,
+  type Summary,
+} from '../src/lib/stats';
 
 const empty = { p50: null, p95: null, p99: null };
 
@@ -64,5 +77,45 @@ describe('chartData', () => {
     expect(describeRuns(data)).toBe('Runs by status over 3 buckets: 5 succeeded, 1 failed, 0 cancelled; busiest 3 Mar 23:00 with 4.');
     expect(describePercentiles('Run duration', data.duration)).toBe('Run duration per bucket; highest p50 200 ms, p95 400 ms, p99 800 ms.');
     expect(describePercentiles('Queue lag', data.queueLag)).toBe('Queue lag: no runs in this window.');
+  });
+});
+
+describe('rankings', () => {
+  const node = (workflow: string, node_id: string, steps: number, failures: number, mean_ms: number) => ({
+    workflow,
+    node_id,
+    steps,
+    failures,
+    mean_ms,
+    max_ms: mean_ms * 2,
+  });
+  const summary = {
+    slowest_nodes: [node('sync', 'call', 10, 4, 812.34), node('sync', 'map', 10, 0, 3)],
+    failing_nodes: [node('sync', 'call', 10, 4, 812.34)],
+    errors: [
+      { code: 'http.timeout', count: 3 },
+      { code: 'run.cancelled', count: 1 },
+    ],
+  } as unknown as Summary;
+
+  it('names nodes with their workflow on the dashboard and alone on a workflow tab', () => {
+    expect(slowestRanking(summary, false).labels).toEqual(['sync · call', 'sync · map']);
+    expect(slowestRanking(summary, true)).toEqual({
+      labels: ['call', 'map'],
+      values: [812.3, 3],
+      description: 'Slowest nodes by mean step time: call 812 ms, map 3 ms.',
+    });
+  });
+
+  it('ranks failing nodes and error codes with a sentence for screen readers', () => {
+    expect(failingRanking(summary, true).description).toBe('Most failing nodes: call 4 of 10 steps.');
+    expect(errorRanking(summary)).toEqual({
+      labels: ['http.timeout', 'run.cancelled'],
+      values: [3, 1],
+      description: 'Most frequent error codes: http.timeout 3, run.cancelled 1.',
+    });
+    const none = { slowest_nodes: [], failing_nodes: [], errors: [] } as unknown as Summary;
+    expect(errorRanking(none).description).toBe('No errors.');
+    expect(failingRanking(none, false).description).toBe('No failed steps.');
   });
 });

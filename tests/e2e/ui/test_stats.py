@@ -97,6 +97,10 @@ def test_the_dashboard_and_a_workflows_stats_tab_chart_the_runs(
     runs_label = page.get_by_test_id("chart-runs").locator("[role=img]")
     label = runs_label.get_attribute("aria-label") or ""
     assert "3 succeeded, 1 failed, 0 cancelled" in label
+    for chart in ("chart-slowest", "chart-failing", "chart-errors"):
+        expect(page.get_by_test_id(chart).locator("canvas")).to_be_visible()
+    failing_label = page.get_by_test_id("chart-failing").locator("[role=img]")
+    assert f"{bad} · echo 1 of 1 steps" in (failing_label.get_attribute("aria-label") or "")
     expect(page.get_by_test_id("failing-nodes")).to_contain_text(bad)
     expect(page.get_by_test_id("failing-nodes")).to_contain_text("echo")
     expect(page.get_by_test_id("error-codes").locator("code").first).to_be_visible()
@@ -118,6 +122,7 @@ def test_the_dashboard_and_a_workflows_stats_tab_chart_the_runs(
     expect(page.get_by_test_id("figure-finished")).to_have_text("3")
     expect(page.get_by_test_id("figure-success-rate")).to_have_text("100.0 %")
     expect(page.get_by_test_id("failing-nodes")).to_contain_text("No failed steps.")
+    expect(page.get_by_test_id("chart-failing")).to_have_count(0)
     expect(page.get_by_test_id("chart-runs").locator("canvas")).to_be_visible()
     assert_accessible(page, "workflow stats tab")
     page.get_by_test_id("window-1h").click()

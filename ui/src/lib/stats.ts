@@ -104,3 +104,47 @@ export function describePercentiles(what: string, values: ChartData['duration'])
   if (p99 === null) return `${what}: no runs in this window.`;
   return `${what} per bucket; highest p50 ${formatMs(highest(values.p50))}, p95 ${formatMs(highest(values.p95))}, p99 ${formatMs(p99)}.`;
 }
+
+export interface Ranking {
+  labels: string[];
+  values: number[];
+  description: string;
+}
+
+type NodeFigures = Summary['slowest_nodes'][number];
+
+function nodeLabel(node: NodeFigures, oneWorkflow: boolean): string {
+  return oneWorkflow ? node.node_id : `${node.workflow} · ${node.node_id}`;
+}
+
+/** The slowest nodes as bars of their mean step time (ms), slowest first. */
+export function slowestRanking(summary: Summary, oneWorkflow: boolean): Ranking {
+  const nodes = summary.slowest_nodes;
+  const labels = nodes.map((n) => nodeLabel(n, oneWorkflow));
+  const values = nodes.map((n) => Math.round((n.mean_ms ?? 0) * 10) / 10);
+  const description = nodes.length
+    ? `Slowest nodes by mean step time: ${labels.map((l, i) => `${l} ${formatMs(values[i])}`).join(', ')}.`
+    : 'No steps in this window.';
+  return { labels, values, description };
+}
+
+/** The most failing nodes as bars of their failed steps, most first. */
+export function failingRanking(summary: Summary, oneWorkflow: boolean): Ranking {
+  const nodes = summary.failing_nodes;
+  const labels = nodes.map((n) => nodeLabel(n, oneWorkflow));
+  const values = nodes.map((n) => n.failures);
+  const description = nodes.length
+    ? `Most failing nodes: ${labels.map((l, i) => `${l} ${values[i]} of ${nodes[i]?.steps ?? 0} steps`).join(', ')}.`
+    : 'No failed steps.';
+  return { labels, values, description };
+}
+
+/** The most frequent error codes as bars of their runs. */
+export function errorRanking(summary: Summary): Ranking {
+  const labels = summary.errors.map((e) => e.code);
+  const values = summary.errors.map((e) => e.count);
+  const description = labels.length
+    ? `Most frequent error codes: ${labels.map((l, i) => `${l} ${values[i]}`).join(', ')}.`
+    : 'No errors.';
+  return { labels, values, description };
+}
