@@ -21,6 +21,7 @@ from meshhook.api import (
     expressions,
     health,
     projects,
+    redaction,
     runs,
     secrets,
     stats,
@@ -147,6 +148,7 @@ def create_app(
         secrets,
         runs,
         stats,
+        redaction,
         webhooks,
     ):
         app.include_router(module.router)

@@ -10,29 +10,54 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import structlog
 
-from meshhook.domain.redaction import redact_text
+from meshhook.domain.redaction import Redactor, redact_text
 
 LogFormat = Literal["auto", "json", "console"]
+
+
+_project_redactors: dict[str, Redactor] = {}
+_project_lock = threading.Lock()
+
+
+def use_project_patterns(project_key: str, patterns: Mapping[str, str]) -> None:
+    """Redact the log lines that name ``project_key`` (the ``project`` field a
+    project transaction binds) with its own patterns too: called by the
+    redaction service whenever it loads or changes them, so this process uses
+    what it last saw."""
+    with _project_lock:
+        if not patterns:
+            _project_redactors.pop(project_key, None)
+        elif project_key not in _project_redactors or {
+            detector.kind: detector.pattern.pattern
+            for detector in _project_redactors[project_key].patterns
+        } != dict(patterns):
+            _project_redactors[project_key] = Redactor.build(patterns=patterns)
 
 
 def redact_event(
     _logger: object, _method: str, event: structlog.types.EventDict
 ) -> structlog.types.EventDict:
-    """Hide personal data and credentials in every string of a log line."""
-    return {key: _redacted(value) for key, value in event.items()}
+    """Hide personal data and credentials in every string of a log line (and
+    the project's own patterns when the line names a project)."""
+    project = event.get("project")
+    redactor = _project_redactors.get(project) if isinstance(project, str) else None
+    hide = redact_text if redactor is None else redactor.text
+    return {key: _redacted(value, hide) for key, value in event.items()}
 
 
-def _redacted(value: object) -> object:
+def _redacted(value: object, hide: Callable[[str], str]) -> object:
     if isinstance(value, str):
-        return redact_text(value)
+        return hide(value)
     if isinstance(value, dict):
-        return {key: _redacted(item) for key, item in value.items()}
+        return {key: _redacted(item, hide) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_redacted(item) for item in value]
+        return [_redacted(item, hide) for item in value]
     return value
 
 

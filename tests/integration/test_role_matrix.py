@@ -87,7 +87,14 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", P + "/import"): Role.ADMIN,
     ("POST", W + "/runs"): Role.EDITOR,
     ("GET", P + "/runs"): Role.VIEWER,
+    ("GET", P + "/redaction"): Role.ADMIN,
+    ("PUT", P + "/redaction/patterns/{name}"): Role.ADMIN,
+    ("DELETE", P + "/redaction/patterns/{name}"): Role.ADMIN,
+    ("GET", W + "/redaction"): Role.ADMIN,
+    ("PUT", W + "/redaction"): Role.ADMIN,
     ("GET", P + "/stats"): Role.VIEWER,
+    ("GET", P + "/stats/series"): Role.VIEWER,
+    ("GET", W + "/stats/series"): Role.VIEWER,
     ("GET", W + "/stats"): Role.VIEWER,
     ("GET", R): Role.VIEWER,
     ("GET", R + "/events"): Role.VIEWER,
@@ -138,8 +145,10 @@ def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
         .replace("{run}", RUN_ID)
         .replace("{session_id}", str(uuid.uuid4()))
     )
-    url = url.replace("/aliases/{name}", "/aliases/production").replace(
-        "/secrets/{name}", "/secrets/TOKEN"
+    url = (
+        url.replace("/aliases/{name}", "/aliases/production")
+        .replace("/secrets/{name}", "/secrets/TOKEN")
+        .replace("/patterns/{name}", "/patterns/ticket")
     )
     if url.endswith("/compare"):
         url += "?from=1&to=1"
@@ -166,6 +175,10 @@ def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
         body = {"role": "viewer"}
     elif path.endswith("/secrets/{name}") and method == "PUT":
         body = {"value": "s3cret-value"}
+    elif path.endswith("/patterns/{name}") and method == "PUT":
+        body = {"pattern": r"TCK-\d+"}
+    elif (method, path) == ("PUT", W + "/redaction"):
+        body = {"pointers": ["/ssn"]}
     elif path.endswith("/resume"):
         body = {"from_node": "start"}
     elif path == "/api/v1/me/tokens":

@@ -100,6 +100,26 @@ def test_stats_count_finished_runs_per_project_and_workflow(
     assert one["failing_nodes"] == []
     assert one["errors"] == []
 
+    # The chart series: every hour of the window, this hour holding the runs.
+    series = client.get(
+        f"{BASE}/stats/series", params={"window": "24h"}, headers=owner.headers
+    ).json()
+    assert series["bucket_seconds"] == 3600
+    assert len(series["points"]) in (25, 26)  # the hour 24 h ago, up to this one
+    assert [p["at"] for p in series["points"]] == sorted(p["at"] for p in series["points"])
+    assert sum(p["succeeded"] for p in series["points"]) == 5
+    assert sum(p["failed"] for p in series["points"]) == 3
+    assert sum(p["cancelled"] for p in series["points"]) == 1
+    assert series["points"][0]["success_rate"] is None
+    assert series["points"][0]["duration_ms"] == {"p50": None, "p95": None, "p99": None}
+    month = client.get(
+        f"{BASE}/workflows/{good}/stats/series", params={"window": "30d"}, headers=owner.headers
+    ).json()
+    assert month["bucket_seconds"] == 86400
+    assert len(month["points"]) == 31
+    assert sum(p["succeeded"] for p in month["points"]) == 5
+    assert month["points"][-1]["success_rate"] == 1.0
+
 
 def test_a_project_without_runs_has_empty_figures(client: TestClient, owner: Member) -> None:
     figures = client.get(f"{BASE}/stats", params={"window": "30d"}, headers=owner.headers).json()

@@ -39,6 +39,7 @@ from meshhook.domain.workflows import (
 from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.store import repository
 from meshhook.store.db import Database
+from meshhook.store.redaction import PatternRecord
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.runs import EventConflict, RunFilter
 from meshhook.store.schedules import ScheduleRow
@@ -583,6 +584,8 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         scope.webhooks.add_deliveries([_delivery(workflow.id, run.id)])
         scope.webhooks.take_token(workflow.id, 1.0, 5, NOW)
         scope.schedules.put(_schedule(workflow.id), exists=False)
+        scope.redaction.put_pattern(PatternRecord(f"{project}_code", "X-\\d+", NOW, "a@x.org"))
+        scope.redaction.replace_pointers(workflow.id, [f"/{project}"], at=NOW, by="a@x.org")
     return Tenant(pid, workflow, trashed, secret, member.actor.user_id, run, key)
 
 
@@ -724,6 +727,21 @@ CASES: dict[tuple[str, str], list[Call]] = {
         lambda s, b: s.summary(Window.MONTH, datetime.now(UTC)),
         lambda s, b: s.summary(Window.MONTH, datetime.now(UTC), b.workflow.id),
     ],
+    ("RedactionStore", "patterns"): [lambda s, b: s.patterns()],
+    ("RedactionStore", "put_pattern"): [
+        lambda s, b: s.put_pattern(PatternRecord("beta_code", "stolen", NOW, "thief"))
+    ],
+    ("RedactionStore", "delete_pattern"): [lambda s, b: s.delete_pattern("beta_code")],
+    ("RedactionStore", "pointers"): [lambda s, b: s.pointers(b.workflow.id)],
+    ("RedactionStore", "pointers_by_workflow"): [lambda s, b: s.pointers_by_workflow()],
+    ("RedactionStore", "replace_pointers"): [
+        lambda s, b: s.replace_pointers(b.workflow.id, [], at=NOW, by="thief"),
+        lambda s, b: s.replace_pointers(b.workflow.id, ["/stolen"], at=NOW, by="thief"),
+    ],
+    ("StatsStore", "series"): [
+        lambda s, b: s.series(Window.WEEK, datetime.now(UTC)),
+        lambda s, b: s.series(Window.MONTH, datetime.now(UTC), b.workflow.id),
+    ],
     ("SecretStore", "insert_data_key"): [lambda s, b: s.insert_data_key("thief", b"w", NOW)],
     ("SecretStore", "replace_data_key"): [lambda s, b: s.replace_data_key("thief", b"w", NOW)],
     ("VersionStore", "insert"): [
@@ -799,6 +817,8 @@ REFERENCES_B_FROM_A = {
     ("RunStore", "append"),
     # The engine records a finished run of the workflow it ran, like RunStore.
     ("StatsStore", "record"),
+    # The service resolves the workflow in its own project before it sets pointers.
+    ("RedactionStore", "replace_pointers"),
     ("WebhookStore", "issue"),
     ("WebhookStore", "add_deliveries"),
 }
@@ -810,6 +830,7 @@ STORE_OF = {
     "AliasStore": "aliases",
     "AuditStore": "audit",
     "MembershipStore": "members",
+    "RedactionStore": "redaction",
     "RunStore": "runs",
     "ScheduleStore": "schedules",
     "SecretStore": "secrets",

@@ -122,4 +122,19 @@ describe('RunWatch without the stream at start', () => {
     watch.connect();
     expect(sources).toHaveLength(1);
   });
+
+  it('asks the stream for payloads as recorded when an admin reveals the run', async () => {
+    const urls: string[] = [];
+    const watch = new RunWatch('p', 'r1', {
+      open: (url) => {
+        urls.push(url);
+        return new FakeSource(url);
+      },
+      schedule: () => {},
+      load: async () => RUN,
+      reveal: true,
+    });
+    await watch.start();
+    expect(urls).toEqual(['/api/v1/projects/p/runs/r1/events/stream?reveal=true']);
+  });
 });

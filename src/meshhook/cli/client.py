@@ -661,6 +661,27 @@ class MeshHookClient:
         figures: Json = self._json("GET", f"{base}/stats", params={"window": window})
         return figures
 
+    # -- redaction rules ---------------------------------------------------------
+
+    def redaction_rules(self, project: str) -> Json:
+        """The project's redaction patterns and every workflow's pointers."""
+        rules: Json = self._json("GET", f"/projects/{_segment(project)}/redaction")
+        return rules
+
+    def set_redaction_pattern(self, project: str, name: str, pattern: str) -> Json:
+        path = f"/projects/{_segment(project)}/redaction/patterns/{_segment(name)}"
+        record: Json = self._json("PUT", path, body={"pattern": pattern})
+        return record
+
+    def delete_redaction_pattern(self, project: str, name: str) -> None:
+        path = f"/projects/{_segment(project)}/redaction/patterns/{_segment(name)}"
+        self._send("DELETE", path)
+
+    def set_redaction_pointers(self, project: str, workflow: str, pointers: list[str]) -> Json:
+        path = f"{self._workflows(project, workflow)}/redaction"
+        answer: Json = self._json("PUT", path, body={"pointers": pointers})
+        return answer
+
     def run_events(self, project: str, run: str, *, after: int = 0) -> Json:
         page: Json = self._json(
             "GET", f"{self._runs(project, run)}/events", params={"after": after, "limit": PAGE_MAX}

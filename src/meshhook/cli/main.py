@@ -10,6 +10,7 @@ from meshhook.cli import (
     backups,
     bundles,
     hooks,
+    redaction,
     runs,
     server,
     stats,
@@ -39,6 +40,7 @@ app.add_typer(vault.keys_app, name="keys")
 app.command("audit")(vault.audit)
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(hooks.hooks_app, name="hooks")
+app.add_typer(redaction.redaction_app, name="redaction")
 app.command("worker")(runs.worker)
 app.command("backup")(backups.backup)
 app.command("restore")(backups.restore)

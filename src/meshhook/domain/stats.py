@@ -51,6 +51,12 @@ class Window(StrEnum):
         """The rollup it sums: hours for up to a day, days beyond."""
         return HOUR if self.length <= timedelta(days=1) else DAY
 
+    @property
+    def series_period(self) -> int:
+        """The bucket of a chart's points: hours up to a week (168 points at
+        most), days beyond."""
+        return HOUR if self.length <= timedelta(days=7) else DAY
+
     def since(self, now: datetime) -> datetime:
         """The first bucket the window covers (the hour, or day, ``length`` ago
         included, so a window is never shorter than it says)."""
@@ -221,3 +227,67 @@ def _percentiles(histogram: Sequence[int]) -> dict[str, float | None]:
         "p95": rounded(percentile(histogram, 0.95)),
         "p99": rounded(percentile(histogram, 0.99)),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One bucket's figures, for a chart."""
+
+    at: datetime
+    by_status: dict[str, int]
+    dead_lettered: int
+    durations: Sequence[int]
+    lags: Sequence[int]
+
+    def as_json(self) -> dict[str, Any]:
+        finished = sum(self.by_status.values())
+        succeeded = self.by_status.get("succeeded", 0)
+        return {
+            "at": self.at.isoformat(),
+            **{str(status): self.by_status.get(str(status), 0) for status in _FINAL},
+            "dead_lettered": self.dead_lettered,
+            "success_rate": round(succeeded / finished, 4) if finished else None,
+            "duration_ms": _percentiles(self.durations),
+            "queue_lag_ms": _percentiles(self.lags),
+        }
+
+
+def bucket_starts(window: Window, now: datetime) -> list[datetime]:
+    """Every bucket a window's chart shows, oldest first (each hour, or day,
+    from the one ``window.length`` ago to the current one)."""
+    period = window.series_period
+    step = timedelta(seconds=period)
+    current = bucket_of(now - window.length, period)
+    last = bucket_of(now, period)
+    starts = []
+    while current <= last:
+        starts.append(current)
+        current += step
+    return starts
+
+
+@dataclass(slots=True)
+class Series:
+    """A window's figures bucket by bucket, every bucket present (an empty one
+    has zero runs), oldest first."""
+
+    window: Window
+    period: int
+    points: list[SeriesPoint]
+
+    @classmethod
+    def dense(cls, window: Window, now: datetime, found: dict[datetime, SeriesPoint]) -> Series:
+        empty = [0] * SLOTS
+        points = [
+            found.get(at)
+            or SeriesPoint(at=at, by_status={}, dead_lettered=0, durations=empty, lags=empty)
+            for at in bucket_starts(window, now)
+        ]
+        return cls(window=window, period=window.series_period, points=points)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "window": str(self.window),
+            "bucket_seconds": self.period,
+            "points": [point.as_json() for point in self.points],
+        }

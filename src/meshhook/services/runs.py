@@ -25,7 +25,7 @@ from meshhook.domain.runs.state import apply, fold
 from meshhook.domain.stats import RunOutcome
 from meshhook.domain.validation import completeness_problems
 from meshhook.domain.workflows import Alias, VersionState, Workflow
-from meshhook.services import definitions
+from meshhook.services import definitions, redaction
 from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.store.db import Database
 from meshhook.store.notifications import announce_work
@@ -354,7 +354,7 @@ def _redactor(
         if audit:
             scope.record(actor, "run.reveal", object_type="run", object_id=str(run.id))
         return None
-    return Redactor.build(pointers=load_graph(scope, run).redact)
+    return redaction.redactor(scope, run.workflow_id, load_graph(scope, run).redact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,11 +397,14 @@ def list_runs(
         )
         # One redactor per version shown (a page is mostly a few versions).
         redactors: dict[tuple[uuid.UUID, int], Redactor] = {}
+        patterns = redaction.project_patterns(scope)
         page = []
         for run in scope.runs.page(filters, limit + 1, after):
             key = (run.workflow_id, run.version)
             if key not in redactors:
-                redactors[key] = Redactor.build(pointers=load_graph(scope, run).redact)
+                redactors[key] = redaction.redactor(
+                    scope, run.workflow_id, load_graph(scope, run).redact, patterns=patterns
+                )
             page.append(redact_run(run, redactors[key]))
     next_cursor = None
     if len(page) > limit:
@@ -450,8 +453,9 @@ def replay(db: Database, actor: Actor, project_key: str, run_ref: str) -> Replay
         run = _find(store, run_ref)
         graph = load_graph(scope, run)
         state = fold(graph, store.events(run.id))
+        shown_through = redaction.redactor(scope, run.workflow_id, graph.redact)
     recomputed = Run(**{**_fields(run), "view": RunView.of(state)})
-    shown = redact_run(recomputed, Redactor.build(pointers=graph.redact))
+    shown = redact_run(recomputed, shown_through)
     return Replay(equal=recomputed.as_json() == run.as_json(), run=shown.as_json())
 
 

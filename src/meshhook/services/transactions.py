@@ -16,6 +16,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.runs``        :class:`~meshhook.store.runs.RunStore`
 ``scope.webhooks``    :class:`~meshhook.store.webhooks.WebhookStore`
 ``scope.schedules``   :class:`~meshhook.store.schedules.ScheduleStore`
+``scope.redaction``   :class:`~meshhook.store.redaction.RedactionStore`
 ====================  =====================================================
 
 Services never pass a project id to the store: a repository cannot name
@@ -57,6 +58,7 @@ from meshhook.store import tokens as token_store
 from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
+from meshhook.store.redaction import RedactionStore
 from meshhook.store.runs import RunStore
 from meshhook.store.schedules import ScheduleStore
 from meshhook.store.secrets import SecretStore
@@ -122,6 +124,7 @@ class ProjectScope:
         "audit",
         "members",
         "project",
+        "redaction",
         "role",
         "runs",
         "schedules",
@@ -153,6 +156,7 @@ class ProjectScope:
         self.schedules = ScheduleStore(session, project_id)
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)
+        self.redaction = RedactionStore(session, project_id)
         self._context: Context | None = None
 
     def problems(
@@ -333,6 +337,8 @@ def project_transaction(
                 f" you are {role.value}",
                 extra={"required_role": minimum.value, "your_role": role.value},
             )
+        # Log lines from here on name the project (and so get its own redaction patterns).
+        structlog.contextvars.bind_contextvars(project=project.key)
         yield ProjectScope(session, project, role, db.keys)
 
 
@@ -371,4 +377,5 @@ def worker_transaction(
         project = project_store.get_by_id(session, project_id)
         if project is None:
             raise NotFound(f"project {project_id} was not found")
+        structlog.contextvars.bind_contextvars(project=project.key)
         yield ProjectScope(session, project, Role.EDITOR, db.keys)

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,7 +56,7 @@ from meshhook.domain.webhooks import (
 from meshhook.domain.workflows import Workflow
 from meshhook.security import webhook_auth
 from meshhook.security.webhook_auth import Refused
-from meshhook.services import definitions, runs
+from meshhook.services import definitions, redaction, runs
 from meshhook.services.secrets import Keys, values_for_hook
 from meshhook.services.transactions import (
     ProjectScope,
@@ -571,10 +571,21 @@ def deliveries(
     *,
     limit: int = DELIVERIES_SHOWN,
 ) -> list[Delivery]:
-    """The workflow's last deliveries, newest first."""
+    """The workflow's last deliveries, newest first; the text they keep (the
+    client and the failure) shown through the built-in detectors and the
+    project's own patterns, like every log (no bodies or headers are kept)."""
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
         workflow = scope.find_workflow(workflow_ref)
-        return scope.webhooks.deliveries(workflow.id, min(limit, DELIVERIES_SHOWN))
+        found = scope.webhooks.deliveries(workflow.id, min(limit, DELIVERIES_SHOWN))
+        redactor = redaction.project_redactor(scope)
+    return [
+        replace(
+            delivery,
+            client=None if delivery.client is None else redactor.text(delivery.client),
+            failure=None if delivery.failure is None else redactor.text(delivery.failure),
+        )
+        for delivery in found
+    ]
 
 
 @dataclass(frozen=True, slots=True)

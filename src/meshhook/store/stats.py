@@ -19,6 +19,8 @@ from meshhook.domain.stats import (
     TOP,
     NodeFigures,
     RunOutcome,
+    Series,
+    SeriesPoint,
     Summary,
     Window,
     bucket_of,
@@ -150,6 +152,29 @@ class StatsStore(ProjectRepository):
         result.failing = [_figures(node, keys) for node in failing]
         return result
 
+    def series(self, window: Window, now: datetime, workflow_id: UUID | None = None) -> Series:
+        """The figures of the project (or one workflow) bucket by bucket over
+        ``window`` (hours up to 7 days, days beyond), for a chart."""
+        period = window.series_period
+        scope = {
+            "project_id": self.project_id,
+            "period": period,
+            "since": bucket_of(now - window.length, period),
+            "workflow_id": workflow_id,
+        }
+        found = {}
+        for row in self.session.execute(_SERIES[workflow_id is not None], scope):
+            figures = dict(zip(_ALL_COUNTERS, (int(value) for value in row[1:]), strict=True))
+            at = row[0]
+            found[at] = SeriesPoint(
+                at=at,
+                by_status={name: figures[name] for name in ("succeeded", "failed", "cancelled")},
+                dead_lettered=figures["dead_lettered"],
+                durations=[figures[name] for name in DURATION_SLOTS],
+                lags=[figures[name] for name in LAG_SLOTS],
+            )
+        return Series.dense(window, now, found)
+
 
 def _figures(node: Any, keys: dict[UUID, str]) -> NodeFigures:
     return NodeFigures(
@@ -183,6 +208,19 @@ _TOTALS = {
         run_stats,
         one,
     )
+    for one in (False, True)
+}
+_SERIES = {
+    one: _scoped(
+        select(
+            run_stats.c.bucket,
+            *(func.coalesce(func.sum(run_stats.c[name]), 0) for name in _ALL_COUNTERS),
+        ),
+        run_stats,
+        one,
+    )
+    .group_by(run_stats.c.bucket)
+    .order_by(run_stats.c.bucket)
     for one in (False, True)
 }
 _ERRORS = {

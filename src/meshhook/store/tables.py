@@ -405,6 +405,20 @@ node_stats = Table(
     Column("failures", BigInteger, nullable=False),
     Column("total_ms", Float, nullable=False),
     Column("max_ms", Float, nullable=False),
+    # A project-wide window reads its hours by bucket, not every hour of every
+    # workflow (the primary key's order); covering, so no table lookups.
+    Index(
+        "ix_node_stats_window",
+        "project_id",
+        "period",
+        "bucket",
+        "workflow_id",
+        "node_id",
+        "steps",
+        "failures",
+        "total_ms",
+        "max_ms",
+    ),
 )
 
 error_stats = Table(
@@ -416,4 +430,30 @@ error_stats = Table(
     Column("code", String(64), primary_key=True),
     Column("bucket", UTCDateTime, primary_key=True),
     Column("count", BigInteger, nullable=False),
+    Index("ix_error_stats_window", "project_id", "period", "bucket", "code", "count"),
+)
+
+# A project's own redaction patterns (``domain/redaction_rules.py``), applied
+# after the built-in detectors wherever those are.
+redaction_patterns = Table(
+    "redaction_patterns",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("pattern", String(500), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+)
+
+# JSON Pointers always hidden in one workflow's payloads, every version's runs
+# included (the definition's ``settings.redact`` applies to its version only).
+redaction_pointers = Table(
+    "redaction_pointers",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True),
+    Column("pointer", String(500), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
 )

@@ -9,9 +9,10 @@ export type Route =
   | { name: 'runs'; project: string }
   | { name: 'run'; project: string; run: string }
   | { name: 'settings'; project: string; tab: SettingsTab }
+  | { name: 'stats'; project: string; workflow: string | null }
   | { name: 'not-found' };
 
-export const SETTINGS_TABS = ['secrets', 'members', 'webhooks', 'audit', 'tokens'] as const;
+export const SETTINGS_TABS = ['secrets', 'members', 'webhooks', 'redaction', 'audit', 'tokens'] as const;
 export type SettingsTab = (typeof SETTINGS_TABS)[number];
 
 export function matchRoute(pathname: string): Route {
@@ -21,6 +22,10 @@ export function matchRoute(pathname: string): Route {
   if (parts[0] === 'p' && parts[1]) {
     if (parts.length === 2) return { name: 'list', project: parts[1] };
     if (parts.length === 3 && parts[2] === 'runs') return { name: 'runs', project: parts[1] };
+    if (parts.length === 3 && parts[2] === 'stats') return { name: 'stats', project: parts[1], workflow: null };
+    if (parts.length === 5 && parts[2] === 'w' && parts[3] && parts[4] === 'stats') {
+      return { name: 'stats', project: parts[1], workflow: parts[3] };
+    }
     if (parts.length === 4 && parts[2] === 'runs' && parts[3]) return { name: 'run', project: parts[1], run: parts[3] };
     if (parts[2] === 'settings' && parts.length <= 4) {
       const tab = SETTINGS_TABS.find((t) => t === (parts[3] ?? 'secrets'));
@@ -112,6 +117,11 @@ export function runsPath(project: string, query: Record<string, string> = {}): s
 
 export function runPath(project: string, run: string): string {
   return `${projectPath(project)}/runs/${encodeURIComponent(run)}`;
+}
+
+/** The project dashboard, or one workflow's Stats tab. */
+export function statsPath(project: string, workflow: string | null = null): string {
+  return workflow ? `${workflowPath(project, workflow)}/stats` : `${projectPath(project)}/stats`;
 }
 
 export function settingsPath(project: string, tab: SettingsTab = 'secrets'): string {

@@ -39,6 +39,8 @@ export interface WatchOptions {
   /** Reads the run (tests pass a fake). */
   load?: (project: string, run: string) => Promise<Run>;
   retryMs?: number;
+  /** Payloads as recorded, not redacted (admin; each read is audited server side). */
+  reveal?: boolean;
 }
 
 const CLOSED = 2;
@@ -75,8 +77,14 @@ export class RunWatch {
           setTimeout(() => (typeof requestAnimationFrame === 'function' ? requestAnimationFrame(flush) : flush()), FLUSH_MS)),
       load:
         options.load ??
-        ((project, run) => unwrap(api.GET('/api/v1/projects/{project}/runs/{run}', { params: { path: { project, run } } }))),
+        ((project, run) =>
+          unwrap(
+            api.GET('/api/v1/projects/{project}/runs/{run}', {
+              params: { path: { project, run }, query: options.reveal ? { reveal: true } : {} },
+            }),
+          )),
       retryMs: options.retryMs ?? 2000,
+      reveal: options.reveal ?? false,
     };
   }
 
@@ -107,7 +115,8 @@ export class RunWatch {
 
   connect(): void {
     if (this.stopped || this.finished || this.source) return;
-    const url = `/api/v1/projects/${encodeURIComponent(this.project)}/runs/${encodeURIComponent(this.runId)}/events/stream`;
+    const base = `/api/v1/projects/${encodeURIComponent(this.project)}/runs/${encodeURIComponent(this.runId)}/events/stream`;
+    const url = this.options.reveal ? `${base}?reveal=true` : base;
     const source = this.options.open(url);
     this.source = source;
     const receive = (message: MessageEvent) => this.receive(message);

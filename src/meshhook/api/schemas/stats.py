@@ -46,3 +46,22 @@ class StatsOut(BaseModel):
     errors: list[ErrorCount] = Field(description="The most frequent error codes.")
     slowest_nodes: list[NodeStats] = Field(description="By mean step duration.")
     failing_nodes: list[NodeStats] = Field(description="By failed steps.")
+
+
+class SeriesPointOut(BaseModel):
+    at: str = Field(description="Start of the bucket (UTC).")
+    succeeded: int
+    failed: int
+    cancelled: int
+    dead_lettered: int
+    success_rate: float | None
+    duration_ms: Percentiles
+    queue_lag_ms: Percentiles
+
+
+class SeriesOut(BaseModel):
+    window: Window
+    bucket_seconds: int = Field(description="3600 (hours) up to 7d, 86400 (days) for 30d.")
+    points: list[SeriesPointOut] = Field(
+        description="Every bucket of the window, oldest first; an empty one has zero runs."
+    )

@@ -360,6 +360,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/redaction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redaction Rules
+         * @description The project's patterns and every workflow's pointers, with their limits (admin).
+         */
+        get: operations["redaction_rules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/redaction/patterns/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Redaction Pattern
+         * @description Create (201) or replace (200) a pattern; audited as `redaction.pattern_set`.
+         */
+        put: operations["set_redaction_pattern"];
+        post?: never;
+        /**
+         * Delete Redaction Pattern
+         * @description Remove a pattern; audited as `redaction.pattern_delete`.
+         */
+        delete: operations["delete_redaction_pattern"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/runs": {
         parameters: {
             query?: never;
@@ -593,6 +637,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/stats/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Project Stats Series
+         * @description The project's figures bucket by bucket (hours up to 7d, days for 30d), for charts.
+         */
+        get: operations["project_stats_series"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/validate": {
         parameters: {
             query?: never;
@@ -774,6 +838,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/workflows/{workflow}/redaction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workflow Redaction
+         * @description The JSON Pointers always hidden in this workflow's runs (admin).
+         */
+        get: operations["workflow_redaction"];
+        /**
+         * Set Workflow Redaction
+         * @description Replace the workflow's pointers; they apply at once to the runs of every
+         *     version (beside the definition's own `settings.redact`); audited as
+         *     `redaction.pointers_set`.
+         */
+        put: operations["set_workflow_redaction"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/workflows/{workflow}/restore": {
         parameters: {
             query?: never;
@@ -848,6 +938,26 @@ export interface paths {
          * @description Finished runs of one workflow (test runs excluded).
          */
         get: operations["workflow_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/workflows/{workflow}/stats/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workflow Stats Series
+         * @description One workflow's figures bucket by bucket, for charts.
+         */
+        get: operations["workflow_stats_series"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1474,6 +1584,23 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** PatternOut */
+        PatternOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Name
+             * @description Shown as `[redacted:<name>]` where the pattern matched.
+             */
+            name: string;
+            /** Pattern */
+            pattern: string;
+        };
         /** Percentiles */
         Percentiles: {
             /** P50 */
@@ -1482,6 +1609,13 @@ export interface components {
             p95: number | null;
             /** P99 */
             p99: number | null;
+        };
+        /** PointersOut */
+        PointersOut: {
+            /** Pointers */
+            pointers: string[];
+            /** Workflow */
+            workflow: string;
         };
         /**
          * Problem
@@ -1587,6 +1721,47 @@ export interface components {
              * Format: uuid
              */
             run_id: string;
+        };
+        /** RedactionLimitsOut */
+        RedactionLimitsOut: {
+            /**
+             * Match Timeout Ms
+             * @default 50
+             */
+            match_timeout_ms: number;
+            /**
+             * Max Pattern Length
+             * @default 200
+             */
+            max_pattern_length: number;
+            /**
+             * Max Patterns
+             * @default 20
+             */
+            max_patterns: number;
+            /**
+             * Max Pointer Length
+             * @default 500
+             */
+            max_pointer_length: number;
+            /**
+             * Max Pointers
+             * @default 50
+             */
+            max_pointers: number;
+        };
+        /** RedactionRulesOut */
+        RedactionRulesOut: {
+            limits: components["schemas"]["RedactionLimitsOut"];
+            /** Patterns */
+            patterns: components["schemas"]["PatternOut"][];
+            /**
+             * Pointers
+             * @description Workflow key → the JSON Pointers always hidden in its runs.
+             */
+            pointers: {
+                [key: string]: string[];
+            };
         };
         /** ReplayOut */
         ReplayOut: {
@@ -1771,6 +1946,40 @@ export interface components {
             updated_at: string;
             /** Updated By */
             updated_by: string;
+        };
+        /** SeriesOut */
+        SeriesOut: {
+            /**
+             * Bucket Seconds
+             * @description 3600 (hours) up to 7d, 86400 (days) for 30d.
+             */
+            bucket_seconds: number;
+            /**
+             * Points
+             * @description Every bucket of the window, oldest first; an empty one has zero runs.
+             */
+            points: components["schemas"]["SeriesPointOut"][];
+            window: components["schemas"]["Window"];
+        };
+        /** SeriesPointOut */
+        SeriesPointOut: {
+            /**
+             * At
+             * @description Start of the bucket (UTC).
+             */
+            at: string;
+            /** Cancelled */
+            cancelled: number;
+            /** Dead Lettered */
+            dead_lettered: number;
+            duration_ms: components["schemas"]["Percentiles"];
+            /** Failed */
+            failed: number;
+            queue_lag_ms: components["schemas"]["Percentiles"];
+            /** Succeeded */
+            succeeded: number;
+            /** Success Rate */
+            success_rate: number | null;
         };
         /** SessionOut */
         SessionOut: {
@@ -3165,6 +3374,163 @@ export interface operations {
             };
         };
     };
+    redaction_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedactionRulesOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_redaction_pattern: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Pattern
+                     * @description A regular expression (Python syntax), 1 to 200 characters; refused when it does not compile, matches the empty string or backtracks too much on long input.
+                     */
+                    pattern: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatternOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_redaction_pattern: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_runs: {
         parameters: {
             query?: {
@@ -3907,6 +4273,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatsOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    project_stats_series: {
+        parameters: {
+            query?: {
+                /** @description 1h, 24h, 7d or 30d. */
+                window?: components["schemas"]["Window"];
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesOut"];
                 };
             };
             /** @description The request does not fit the endpoint. */
@@ -4716,6 +5134,116 @@ export interface operations {
             };
         };
     };
+    workflow_redaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                workflow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PointersOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_workflow_redaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                workflow: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Pointers
+                     * @description JSON Pointers (at most 50); `*` matches every key or index at its level (`/items/*\/email`). Replaces the workflow's whole list.
+                     */
+                    pointers: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PointersOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     restore_workflow: {
         parameters: {
             query?: never;
@@ -4930,6 +5458,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatsOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    workflow_stats_series: {
+        parameters: {
+            query?: {
+                /** @description 1h, 24h, 7d or 30d. */
+                window?: components["schemas"]["Window"];
+            };
+            header?: never;
+            path: {
+                project: string;
+                workflow: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesOut"];
                 };
             };
             /** @description The request does not fit the endpoint. */

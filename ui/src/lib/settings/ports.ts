@@ -3,6 +3,7 @@
 import { api, unwrap } from '../api/client';
 import type { AuditPort } from './audit.svelte';
 import type { Member, MembersPort } from './members.svelte';
+import type { RedactionPort } from './redaction.svelte';
 import type { SecretsPort } from './secrets.svelte';
 import type { SessionsPort } from './sessions.svelte';
 import type { TokensPort } from './tokens.svelte';
@@ -88,5 +89,32 @@ export function webhookPort(project: string, workflow: string): WebhookPort {
           body: body as { body?: unknown },
         }),
       ),
+  };
+}
+
+export function redactionPort(project: string): RedactionPort {
+  return {
+    rules: () => unwrap(api.GET('/api/v1/projects/{project}/redaction', { params: { path: { project } } })),
+    putPattern: (name, pattern) =>
+      unwrap(
+        api.PUT('/api/v1/projects/{project}/redaction/patterns/{name}', {
+          params: { path: { project, name } },
+          body: { pattern },
+        }),
+      ),
+    removePattern: async (name) => {
+      await unwrap(
+        api.DELETE('/api/v1/projects/{project}/redaction/patterns/{name}', { params: { path: { project, name } } }),
+      );
+    },
+    putPointers: async (workflow, pointers) =>
+      (
+        await unwrap(
+          api.PUT('/api/v1/projects/{project}/workflows/{workflow}/redaction', {
+            params: { path: { project, workflow } },
+            body: { pointers },
+          }),
+        )
+      ).pointers,
   };
 }
