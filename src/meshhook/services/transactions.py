@@ -46,7 +46,14 @@ from sqlalchemy.orm import Session
 from meshhook.domain.accounts import Actor, Project, Role
 from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import Forbidden, NotFound, Problem
-from meshhook.domain.preparation import Context, ProblemsCache, context_key, load, same_nodes
+from meshhook.domain.preparation import (
+    SOUND,
+    Context,
+    ProblemsCache,
+    context_key,
+    load,
+    same_nodes,
+)
 from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
 from meshhook.services.credentials import PendingActor
 from meshhook.store import projects as project_store
@@ -174,12 +181,13 @@ class ProjectScope:
         if base is not None:
             value = definition
             base_data = base.definition
+            base_hash = base.info.content_hash
 
             def found() -> Container[int]:
                 if unchanged is not None:
                     return unchanged
                 new = value() if callable(value) else value
-                return same_nodes(load(base_data), new)
+                return same_nodes(SOUND.load(base_hash, base_data), new)
 
             edited_from = (base.info.content_hash, found)
         return PROBLEMS.get(
