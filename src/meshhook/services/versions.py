@@ -22,8 +22,8 @@ from meshhook.domain.errors import (
 from meshhook.domain.limits import MAX_NOTE_LENGTH, cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
-from meshhook.domain.preparation import SOUND
 from meshhook.domain.patch import AllExcept, patch_definition, touched_nodes
+from meshhook.domain.preparation import SOUND
 from meshhook.domain.workflows import (
     Alias,
     Version,
