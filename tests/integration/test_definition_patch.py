@@ -182,3 +182,43 @@ def test_a_patch_of_a_head_this_process_saved_starts_from_it_unchanged(
     ]
     refused = assert_problem(_patch(client, owner, misplaced, 3), 422)
     assert refused["errors"][0]["path"].startswith("/nodes/2/config")
+
+
+def test_prefer_return_minimal_leaves_the_definition_out_unless_merged(
+    client: TestClient, owner: Member
+) -> None:
+    _create(client, owner)
+    minimal = {**owner.headers, "Prefer": "return=minimal"}
+    headers = {**minimal, "Content-Type": PATCH_TYPE, "If-Match": '"1"'}
+    ops = orjson.dumps(_url_op("https://b.example"))
+    saved = client.patch(f"{URL}/definition", content=ops, headers=headers)
+    assert saved.status_code == 200, saved.text
+    assert saved.headers["etag"] == '"2"'
+    assert saved.headers["preference-applied"] == "return=minimal"
+    body = saved.json()
+    assert "definition" not in body
+    assert body["merged"] is False and body["version"] == 2
+    full = client.get(URL, headers=owner.headers).json()
+    assert full["content_hash"] == body["content_hash"]
+    assert full["definition"] == edited(linear(), "send", "url", "https://b.example")
+    # A PUT as well.
+    put = client.put(
+        URL,
+        json={"definition": edited(linear(), "send", "url", "https://c.example")},
+        headers={**minimal, "If-Match": '"2"'},
+    )
+    assert put.headers["preference-applied"] == "return=minimal"
+    assert "definition" not in put.json() and put.json()["version"] == 3
+    # Merged: the caller cannot know the result, so it comes back whole.
+    stale = [{"op": "replace", "path": "/nodes/1/config/expression", "value": "{id: id}"}]
+    merged = client.patch(f"{URL}/definition", content=orjson.dumps(stale), headers=headers)
+    assert merged.json()["merged"] is True
+    assert "preference-applied" not in merged.headers
+    assert merged.json()["definition"]["nodes"][2]["config"]["url"] == "https://c.example"
+    # Without the preference (or another one), the definition is there.
+    other = client.patch(
+        f"{URL}/definition",
+        content=orjson.dumps(_url_op("https://d.example")),
+        headers={**headers, "If-Match": '"4"', "Prefer": "return=representation"},
+    )
+    assert other.json()["definition"]["nodes"][2]["config"]["url"] == "https://d.example"
