@@ -102,9 +102,7 @@ class _Writable:
                 index = _index(current, token, for_insert=False)
                 child = current[index] = self.own(current[index])
             else:
-                raise _OpError(
-                    "patch.path_not_found", f"cannot descend into a scalar at {token!r}"
-                )
+                raise _OpError("patch.path_not_found", f"cannot descend into a scalar at {token!r}")
             current = child
         return current
 
@@ -188,9 +186,7 @@ def _apply_one(document: Any, op: dict[str, Any], writable: _Writable) -> Any:
     return _add(document, path, _remove(document, source, writable), writable)
 
 
-def _run(
-    document: Any, patch: Any, *, into_patch: bool, writable: _Writable = _IN_PLACE
-) -> Any:
+def _run(document: Any, patch: Any, *, into_patch: bool, writable: _Writable = _IN_PLACE) -> Any:
     if not isinstance(patch, list):
         message = "a JSON Patch is an array of operations"
         raise ValidationFailed(message, errors=[Problem("", "patch.invalid_op", message)])
