@@ -71,7 +71,7 @@ class WorkflowSavedOut(WorkflowOut):
 
 
 class WorkflowDetailOut(WorkflowSavedOut):
-    definition: dict[str, Any]  # type: ignore[assignment]
+    definition: dict[str, Any]
 
 
 class CreateBody(RequestBody):
