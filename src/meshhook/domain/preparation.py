@@ -98,14 +98,15 @@ class SoundDefinitions:
     content hash, as parsed JSON values *shared read-only*: the next edit of a
     large workflow starts from its head without parsing it again, and patches it
     copy-on-write (``patch_definition(..., shared=True)``). Bounded by bytes
-    (a parsed definition weighs about ``WEIGHT`` times its canonical bytes);
+    (a parsed definition weighs about ``WEIGHT`` times its canonical bytes:
+    1.3 MB for the 347 KB of 1,000 nodes, measured with tracemalloc);
     only definitions of ``MIN_BYTES`` or more are kept (smaller ones parse in
     well under a millisecond)."""
 
-    WEIGHT = 8
+    WEIGHT = 4
     MIN_BYTES = 32 * 1024
 
-    def __init__(self, *, max_entries: int = 16, max_bytes: int = 48 * 1024 * 1024) -> None:
+    def __init__(self, *, max_entries: int = 16, max_bytes: int = 16 * 1024 * 1024) -> None:
         self._cache: BoundedCache[str, dict[str, Any]] = BoundedCache(
             max_entries=max_entries, max_bytes=max_bytes, max_entry_bytes=max_bytes // 2
         )
