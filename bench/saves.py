@@ -6,6 +6,8 @@ definition of ``bench/workloads.py`` and a draft still under construction
 (the whole document) and by PATCH (an RFC 6902 replace of the edited node's
 config), their p50/p99, and the database growth per save (SQLite: the file's
 pages once the WAL is checkpointed into it; PostgreSQL: the two version tables).
+Both send ``Prefer: return=minimal`` as the web UI and the CLI do: the answer
+is the version's metadata and problems, without the definition just sent.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from meshhook.store.db import Database
 
 API = "/api/v1/projects/default/workflows"
 PATCH_TYPE = "application/json-patch+json"
+MINIMAL = {"Prefer": "return=minimal"}  # what the UI and the CLI send with a save
 NODES = 1_000
 WORKLOADS: dict[str, Callable[[int], dict[str, Any]]] = {"valid": definition, "draft": draft}
 
@@ -87,7 +90,11 @@ def _workload(
                 set_edit(current, edit)
                 if how == "put":
                     body = orjson.dumps({"definition": current})
-                    headers = {"Content-Type": "application/json", "If-Match": f'"{head}"'}
+                    headers = {
+                        "Content-Type": "application/json",
+                        "If-Match": f'"{head}"',
+                        **MINIMAL,
+                    }
                     url, method = f"{API}/{key}", "PUT"
                 else:
                     index = _edited_node(current, edit)
@@ -97,7 +104,7 @@ def _workload(
                         "value": current["nodes"][index]["config"],
                     }
                     body = orjson.dumps([op])
-                    headers = {"Content-Type": PATCH_TYPE, "If-Match": f'"{head}"'}
+                    headers = {"Content-Type": PATCH_TYPE, "If-Match": f'"{head}"', **MINIMAL}
                     url, method = f"{API}/{key}/definition", "PATCH"
                 started = time.perf_counter()
                 response = client.request(method, url, content=body, headers=headers)

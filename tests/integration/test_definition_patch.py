@@ -3,12 +3,15 @@ version, then saved exactly as a PUT would be (issue #15 §4)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 from meshhook.domain.accounts import Role
+from meshhook.domain.preparation import SOUND
 from meshhook.store.db import Database
 from tests.definitions import edited, linear
 from tests.factories import Member, add_member, assert_problem, make_user
@@ -143,3 +146,81 @@ def test_a_viewer_may_not_patch(client: TestClient, owner: Member, db: Database)
     viewer = make_user(db, "vic@example.com")
     add_member(db, "alpha", viewer, Role.VIEWER)
     assert_problem(_patch(client, viewer, _url_op("https://b.example"), 1), 403)
+
+
+@pytest.fixture
+def sound_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep every prepared definition (the threshold is for large ones)."""
+    monkeypatch.setattr(SOUND, "MIN_BYTES", 0)
+    SOUND.clear()
+    yield
+    SOUND.clear()
+
+
+def test_a_patch_of_a_head_this_process_saved_starts_from_it_unchanged(
+    client: TestClient, owner: Member, sound_cache: None
+) -> None:
+    _create(client, owner)
+    first = _patch(client, owner, _url_op("https://b.example"), 1).json()
+    held = SOUND.get(first["content_hash"])
+    assert held == first["definition"]
+    second = _patch(client, owner, _url_op("https://c.example"), 2)
+    assert second.status_code == 200, second.text
+    # Copy-on-write: the held base is as saved, the result is the patched one.
+    assert SOUND.get(first["content_hash"]) == first["definition"]
+    assert second.json()["definition"] == edited(linear(), "send", "url", "https://c.example")
+    # A patch that fails on the shared base leaves it alone too.
+    ops = [
+        {"op": "replace", "path": "/nodes/2/config/url", "value": "https://d.example"},
+        {"op": "remove", "path": "/nodes/9"},
+    ]
+    assert_problem(_patch(client, owner, ops, 3), 422)
+    assert SOUND.get(second.json()["content_hash"]) == second.json()["definition"]
+    # A secret reference in a field that is no credential field is still refused.
+    misplaced = [
+        {"op": "replace", "path": "/nodes/2/config/url", "value": "https://x/{{ secrets.API }}"}
+    ]
+    refused = assert_problem(_patch(client, owner, misplaced, 3), 422)
+    assert refused["errors"][0]["path"].startswith("/nodes/2/config")
+
+
+def test_prefer_return_minimal_leaves_the_definition_out_unless_merged(
+    client: TestClient, owner: Member
+) -> None:
+    _create(client, owner)
+    minimal = {**owner.headers, "Prefer": "return=minimal"}
+    headers = {**minimal, "Content-Type": PATCH_TYPE, "If-Match": '"1"'}
+    ops = orjson.dumps(_url_op("https://b.example"))
+    saved = client.patch(f"{URL}/definition", content=ops, headers=headers)
+    assert saved.status_code == 200, saved.text
+    assert saved.headers["etag"] == '"2"'
+    assert saved.headers["preference-applied"] == "return=minimal"
+    body = saved.json()
+    assert "definition" not in body
+    assert body["merged"] is False
+    assert body["version"] == 2
+    full = client.get(URL, headers=owner.headers).json()
+    assert full["content_hash"] == body["content_hash"]
+    assert full["definition"] == edited(linear(), "send", "url", "https://b.example")
+    # A PUT as well.
+    put = client.put(
+        URL,
+        json={"definition": edited(linear(), "send", "url", "https://c.example")},
+        headers={**minimal, "If-Match": '"2"'},
+    )
+    assert put.headers["preference-applied"] == "return=minimal"
+    assert "definition" not in put.json()
+    assert put.json()["version"] == 3
+    # Merged: the caller cannot know the result, so it comes back whole.
+    stale = [{"op": "replace", "path": "/nodes/1/config/expression", "value": "{id: id}"}]
+    merged = client.patch(f"{URL}/definition", content=orjson.dumps(stale), headers=headers)
+    assert merged.json()["merged"] is True
+    assert "preference-applied" not in merged.headers
+    assert merged.json()["definition"]["nodes"][2]["config"]["url"] == "https://c.example"
+    # Without the preference (or another one), the definition is there.
+    other = client.patch(
+        f"{URL}/definition",
+        content=orjson.dumps(_url_op("https://d.example")),
+        headers={**headers, "If-Match": '"4"', "Prefer": "return=representation"},
+    )
+    assert other.json()["definition"]["nodes"][2]["config"]["url"] == "https://d.example"

@@ -113,10 +113,12 @@ def test_a_save_sends_a_patch_when_it_is_smaller_than_the_document(
     api, run = client, cli
     create_sync(cli, tmp_path)
     sent: list[tuple[str, str]] = []
+    preferred: list[str | None] = []
     real = MeshHookClient._send
 
     def spy(self: MeshHookClient, method: str, path: str, **options: Any) -> Any:
         sent.append((method, path))
+        preferred.append((options.get("headers") or {}).get("Prefer"))
         return real(self, method, path, **options)
 
     monkeypatch.setattr(MeshHookClient, "_send", spy)
@@ -132,6 +134,10 @@ def test_a_save_sends_a_patch_when_it_is_smaller_than_the_document(
     out = run("workflows", "save", "sync", "-f", write(tmp_path, one, "one.json"), "-m", "url")
     assert "saved version 3 of sync" in out.stdout
     assert ("PATCH", "/projects/alpha/workflows/sync/definition") in sent
+    # The saved definition is not needed back: the save asks to leave it out.
+    assert preferred[sent.index(("PATCH", "/projects/alpha/workflows/sync/definition"))] == (
+        "return=minimal"
+    )
     assert read(api, owner)["definition"] == one
     history = json.loads(run("workflows", "history", "sync", "--json").stdout)
     assert history[0]["message"] == "url"

@@ -107,6 +107,24 @@ describe('EditorDocument', () => {
     expect(h.doc.dirty).toBe(false);
   });
 
+  it('adopts what it sent when the save answers without the definition (return=minimal)', async () => {
+    const h = harness(detail(3, definitionOf(40)));
+    edit(h, (def) => (def.nodes[5]!.name = 'Renamed'));
+    const minimal = { ...detail(4, definitionOf(0)), definition: undefined } as unknown as WorkflowDetail;
+    h.api.patch.mockResolvedValue(ok(minimal));
+    expect(await h.doc.save()).toBe(true);
+    expect(h.doc.meta.version).toBe(4);
+    expect(h.doc.dirty).toBe(false);
+    expect(h.canvas.def.nodes[5]!.name).toBe('Renamed');
+    // The next save patches from what was saved, If-Match the new version.
+    edit(h, (def) => (def.nodes[6]!.name = 'Again'));
+    h.api.patch.mockResolvedValue(ok({ ...minimal, version: 5 } as WorkflowDetail));
+    expect(await h.doc.save()).toBe(true);
+    const [, ifMatch, patch] = h.api.patch.mock.calls[1]!;
+    expect(ifMatch).toBe(4);
+    expect(patch).toEqual([{ op: 'replace', path: '/nodes/6/name', value: 'Again' }]);
+  });
+
   it('saves a one-field edit of a big workflow as a JSON Patch, If-Match the base version', async () => {
     const h = harness(detail(3, definitionOf(40)));
     edit(h, (def) => (def.nodes[5]!.name = 'Renamed'));

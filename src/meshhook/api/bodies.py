@@ -13,9 +13,11 @@ body is read, let alone parsed. The size limit is a property of the route
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, BinaryIO, TypeVar, cast
 
+import anyio
 import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
@@ -67,13 +69,30 @@ def json_body(model: type[Model], *, role: Role | None = None) -> Callable[..., 
     return read_as_member
 
 
-def raw_body(*, role: Role) -> Callable[..., Awaitable[bytes]]:
-    """A dependency reading the body as bytes, after the ``{project}`` role check."""
+# Bodies spooled to a file stay in memory up to this size.
+SPOOL_IN_MEMORY_BYTES = 1024 * 1024
 
-    async def read_as_member(request: Request, _: Actor = Depends(project_role(role))) -> bytes:
-        return await request.body()
 
-    return read_as_member
+def spooled_body(*, role: Role) -> Callable[..., AsyncIterator[BinaryIO]]:
+    """A dependency writing the body to a temporary file as it arrives, after the
+    ``{project}`` role check, and handing the file (at its start) to the
+    endpoint: a bundle-sized body is never held in memory whole (the size limit
+    is still enforced while reading, by ``BodyGuardMiddleware``). The file is
+    deleted when the response is sent."""
+
+    async def spool_as_member(
+        request: Request, _: Actor = Depends(project_role(role))
+    ) -> AsyncIterator[BinaryIO]:
+        with tempfile.SpooledTemporaryFile(
+            max_size=SPOOL_IN_MEMORY_BYTES, prefix="meshhook-body-"
+        ) as file:
+            async for chunk in request.stream():
+                if chunk:
+                    await anyio.to_thread.run_sync(file.write, chunk)
+            file.seek(0)
+            yield cast(BinaryIO, file)
+
+    return spool_as_member
 
 
 JSON_PATCH = "application/json-patch+json"

@@ -3,12 +3,12 @@ bundle's JSON Schema. Export and import need the admin role."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from meshhook.api.bodies import bundle_sized, raw_body
+from meshhook.api.bodies import bundle_sized, spooled_body
 from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.schemas.bundles import (
     ImportReportOut,
@@ -103,7 +103,7 @@ def import_bundle(
     project: str,
     actor: CurrentActor,
     db: DatabaseDep,
-    body: Annotated[bytes, Depends(raw_body(role=Role.ADMIN))],
+    body: Annotated[BinaryIO, Depends(spooled_body(role=Role.ADMIN))],
     force: Annotated[
         bool, Query(description="Replace workflows whose key exists (their history goes).")
     ] = False,

@@ -26,6 +26,7 @@ from meshhook.api.schemas.workflows import (
     SaveBody,
     WorkflowDetailOut,
     WorkflowOut,
+    WorkflowSavedOut,
 )
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import BadRequest, PreconditionRequired
@@ -50,9 +51,13 @@ async def restore_body(request: Request) -> RestoreBody:
 
 
 def detail_response(
-    found: WorkflowDetail, *, status_code: int = 200, project: str = ""
+    found: WorkflowDetail, *, status_code: int = 200, project: str = "", minimal: bool = False
 ) -> Response:
-    """The workflow with its head definition; ``ETag`` is the head version."""
+    """The workflow with its head definition; ``ETag`` is the head version.
+
+    ``minimal`` (a save that asked ``Prefer: return=minimal``): without the
+    definition, unless the save was merged (the caller cannot know the result
+    then); ``Preference-Applied`` says when it was left out."""
     fields = WorkflowOut.of(found.workflow).model_dump(mode="json")
     fields["content_hash"] = found.head.content_hash
     fields["problems"] = [problem.as_dict() for problem in cap_problems(found.problems)]
@@ -60,9 +65,33 @@ def detail_response(
     headers = {"ETag": f'"{found.workflow.head_version}"'}
     if status_code == 201:
         headers["Location"] = f"/api/v1/projects/{project}/workflows/{found.workflow.id}"
+    if minimal and not found.merged:
+        headers["Preference-Applied"] = RETURN_MINIMAL
+        return raw_json(fields, {}, status_code=status_code, headers=headers)
     return raw_json(
         fields, {"definition": found.definition}, status_code=status_code, headers=headers
     )
+
+
+RETURN_MINIMAL = "return=minimal"
+PreferHeader = Annotated[
+    str | None,
+    Header(
+        description="RFC 7240. `return=minimal`: answer without the saved definition"
+        " (sent again only when the save was merged)."
+    ),
+]
+
+
+def wants_minimal(prefer: str | None) -> bool:
+    """Whether a ``Prefer`` header (RFC 7240) asks for ``return=minimal``."""
+    if not prefer:
+        return False
+    for preference in prefer.split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
 
 
 def parse_if_match(value: str | None) -> int:
@@ -150,7 +179,7 @@ def get_workflow(project: str, workflow: str, db: DatabaseDep, actor: CurrentAct
 @router.put(
     "/{workflow}",
     name="save_workflow",
-    response_model=WorkflowDetailOut,
+    response_model=WorkflowSavedOut,
     openapi_extra=openapi_body(SaveBody),
 )
 def save_workflow(
@@ -160,8 +189,11 @@ def save_workflow(
     body: Annotated[SaveBody, Depends(json_body(SaveBody, role=Role.EDITOR))],
     db: DatabaseDep,
     if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
+    prefer: PreferHeader = None,
 ) -> Response:
-    """Save a new version; a stale If-Match is merged or refused with the conflicts."""
+    """Save a new version; a stale If-Match is merged or refused with the conflicts.
+    With ``Prefer: return=minimal`` the answer leaves the definition out (see
+    ``definition``)."""
     saved = versions.save(
         db,
         actor,
@@ -171,7 +203,7 @@ def save_workflow(
         base_version=parse_if_match(if_match),
         message=body.message,
     )
-    return detail_response(saved)
+    return detail_response(saved, minimal=wants_minimal(prefer))
 
 
 _PATCH_OPENAPI: dict[str, Any] = {
@@ -205,7 +237,7 @@ _PATCH_OPENAPI: dict[str, Any] = {
 @router.patch(
     "/{workflow}/definition",
     name="patch_workflow_definition",
-    response_model=WorkflowDetailOut,
+    response_model=WorkflowSavedOut,
     openapi_extra=_PATCH_OPENAPI,
 )
 def patch_workflow_definition(
@@ -216,15 +248,17 @@ def patch_workflow_definition(
     db: DatabaseDep,
     if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
     message: Annotated[str, Query(description="The version's message")] = "",
+    prefer: PreferHeader = None,
 ) -> Response:
     """Save a new version from an RFC 6902 JSON Patch (``application/json-patch+json``)
     applied to the If-Match version's definition; then exactly as a PUT (a stale
     base is merged or refused with the conflicts). A patch that does not apply is
-    422 with pointers into the patch (``/3``: its fourth operation)."""
+    422 with pointers into the patch (``/3``: its fourth operation). With
+    ``Prefer: return=minimal`` the answer leaves the definition out."""
     saved = versions.save_patch(
         db, actor, project, workflow, patch, base_version=parse_if_match(if_match), message=message
     )
-    return detail_response(saved)
+    return detail_response(saved, minimal=wants_minimal(prefer))
 
 
 @router.patch(

@@ -333,6 +333,7 @@ class MeshHookClient:
         message: str = "",
         *,
         base_definition: Any = None,
+        minimal: bool = False,
     ) -> Versioned:
         """Save a new version based on ``base_version`` (sent as ``If-Match``).
 
@@ -340,7 +341,9 @@ class MeshHookClient:
         changes raise a 409 :class:`ClientError` whose ``conflicts`` say where.
         With ``base_definition`` (that version's definition), an RFC 6902 patch
         from it is sent instead of the document when the patch is smaller: the
-        server saves the same thing either way.
+        server saves the same thing either way. ``minimal``: ask the server not to
+        send the saved definition back (``Prefer: return=minimal``; it still does
+        when it merged).
         """
         body: Json = {"definition": definition}
         if message:
@@ -349,16 +352,25 @@ class MeshHookClient:
             patch = make_patch(base_definition, definition)
             patch_bytes = orjson.dumps(patch)
             if len(patch_bytes) < len(orjson.dumps(body)):
-                return self.patch_definition(project, ref, patch_bytes, base_version, message)
+                return self.patch_definition(
+                    project, ref, patch_bytes, base_version, message, minimal=minimal
+                )
         return self._versioned(
             "PUT",
             self._workflows(project, ref),
             body=body,
-            headers={"If-Match": f'"{base_version}"'},
+            headers={"If-Match": f'"{base_version}"', **_prefer(minimal)},
         )
 
     def patch_definition(
-        self, project: str, ref: str, patch: bytes, base_version: int, message: str = ""
+        self,
+        project: str,
+        ref: str,
+        patch: bytes,
+        base_version: int,
+        message: str = "",
+        *,
+        minimal: bool = False,
     ) -> Versioned:
         """Save the RFC 6902 ``patch`` (JSON bytes) applied to version ``base_version``."""
         return self._versioned(
@@ -369,6 +381,7 @@ class MeshHookClient:
             headers={
                 "If-Match": f'"{base_version}"',
                 "Content-Type": "application/json-patch+json",
+                **_prefer(minimal),
             },
         )
 
@@ -725,3 +738,8 @@ class MeshHookClient:
             "POST", f"{self._workflows(project, ref)}/webhook/test", body={"body": body}
         )
         return result
+
+
+def _prefer(minimal: bool) -> dict[str, str]:
+    """The ``Prefer`` header (RFC 7240) of a save that needs no definition back."""
+    return {"Prefer": "return=minimal"} if minimal else {}

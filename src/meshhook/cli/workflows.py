@@ -264,7 +264,13 @@ def save(
         try:
             # A patch from the base when it is smaller than the document.
             saved = client.save_workflow(
-                project, ref, definition, base_version, message, base_definition=base_definition
+                project,
+                ref,
+                definition,
+                base_version,
+                message,
+                base_definition=base_definition,
+                minimal=not as_json,  # the JSON output shows the saved definition
             )
         except ClientError as error:
             if error.http_status == 409 and error.conflicts:

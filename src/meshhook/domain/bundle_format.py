@@ -11,16 +11,16 @@ against the node-type registry, because storing them needs the same work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
-from meshhook.domain import json_schema, pointers
+from meshhook.domain import bundle_stream, json_schema, pointers
 from meshhook.domain.accounts import looks_like_uuid
-from meshhook.domain.canonical import canonical_bytes, parse_json, refuse_nul
+from meshhook.domain.canonical import canonical_bytes
 from meshhook.domain.completeness import secret_references
-from meshhook.domain.duplicate_keys import refuse_duplicate_keys
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.limits import (
     MAX_BUNDLE_DEPENDENCIES,
@@ -211,8 +211,8 @@ def _check_envelope(document: Any) -> None:
         )
 
 
-def _schema_problem(error: json_schema.ValidationError) -> Problem:
-    path = "".join("/" + pointers.escape(str(part)) for part in error.absolute_path)
+def _schema_problem(error: json_schema.ValidationError, base: str = "") -> Problem:
+    path = base + "".join("/" + pointers.escape(str(part)) for part in error.absolute_path)
     # jsonschema quotes the offending value, which may be a whole definition.
     message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
     return Problem(path, "bundle.schema", message)
@@ -223,9 +223,8 @@ def _too_long(path: str, value: Any, limit: int, what: str) -> Iterable[Problem]
         yield Problem(path, "bundle.schema", f"{len(value)} {what}; at most {limit} are allowed")
 
 
-def _shape_problems(document: dict[str, Any]) -> Iterable[Problem]:
-    """The sizes and kinds of the bundle's arrays, before any schema work: each
-    check costs one step per item, whatever the items hold."""
+def _dependency_shape_problems(document: dict[str, Any]) -> Iterable[Problem]:
+    """The sizes of the dependency lists, before any schema work."""
     dependencies = document.get("dependencies")
     if isinstance(dependencies, dict):
         for name in ("nodeTypes", "secrets"):
@@ -235,39 +234,26 @@ def _shape_problems(document: dict[str, Any]) -> Iterable[Problem]:
                 MAX_BUNDLE_DEPENDENCIES,
                 "names",
             )
-    workflows = document.get("workflows")
-    if not isinstance(workflows, list):
-        return  # the schema says what it should be
-    if len(workflows) > MAX_BUNDLE_WORKFLOWS:
-        yield from _too_long("/workflows", workflows, MAX_BUNDLE_WORKFLOWS, "workflows")
+
+
+def _workflow_shape_problems(index: int, workflow: Any) -> Iterable[Problem]:
+    """A workflow's kind and its versions' count and kinds: each check costs one
+    step per item, whatever the items hold (before any schema work)."""
+    at = workflow_pointer(index)
+    if not isinstance(workflow, dict):
+        yield Problem(at, "bundle.schema", "a workflow is a JSON object")
         return
-    for index, workflow in enumerate(workflows):
-        at = workflow_pointer(index)
-        if not isinstance(workflow, dict):
-            yield Problem(at, "bundle.schema", "a workflow is a JSON object")
-            continue
-        versions = workflow.get("versions")
-        if not isinstance(versions, list):
-            continue
-        if len(versions) > MAX_BUNDLE_VERSIONS:
-            yield from _too_long(f"{at}/versions", versions, MAX_BUNDLE_VERSIONS, "versions")
-            continue
-        for position, version in enumerate(versions):
-            if not isinstance(version, dict):
-                yield Problem(
-                    f"{at}/versions/{position}", "bundle.schema", "a version is a JSON object"
-                )
-
-
-def _schema_problems(document: dict[str, Any], schema: Mapping[str, Any]) -> ProblemCollector:
-    collector = ProblemCollector()
-    collector.extend(_shape_problems(document))
-    if collector:
-        return collector
-    validator = json_schema.Validator(schema)
-    # Lazily: collecting stops once the collector is full.
-    collector.extend(_schema_problem(error) for error in validator.iter_errors(document))
-    return collector
+    versions = workflow.get("versions")
+    if not isinstance(versions, list):
+        return
+    if len(versions) > MAX_BUNDLE_VERSIONS:
+        yield from _too_long(f"{at}/versions", versions, MAX_BUNDLE_VERSIONS, "versions")
+        return
+    for position, version in enumerate(versions):
+        if not isinstance(version, dict):
+            yield Problem(
+                f"{at}/versions/{position}", "bundle.schema", "a version is a JSON object"
+            )
 
 
 def _number(value: Any) -> int | None:
@@ -352,51 +338,152 @@ def _workflow_problems(index: int, workflow: BundleWorkflow) -> Iterable[Problem
             )
 
 
-def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
-    """Parse and check a bundle; every problem is reported with a pointer into it.
+def _workflow(raw: dict[str, Any]) -> BundleWorkflow:
+    return BundleWorkflow(
+        key=raw["key"],
+        name=raw["name"].strip(),
+        description=raw["description"],
+        tags=tuple(raw["tags"]),
+        is_template=raw["isTemplate"],
+        published_version=_number(raw["publishedVersion"]),
+        aliases={name: int(number) for name, number in raw["aliases"].items()},
+        versions=tuple(_version(version) for version in raw["versions"]),
+    )
 
-    Raises ``BadRequest`` for malformed JSON and ``ValidationFailed`` (422) for the
-    rest: wrong format or version, schema violations, duplicate keys, versions out
-    of order, drafts that are not the head, dangling publishedVersion or aliases.
+
+_SCHEMA_REFUSAL = "the bundle does not match the workflow bundle schema"
+
+
+class BundleReader:
+    """A bundle read one workflow at a time (``bundle_stream``): a caller keeps
+    what it needs of each workflow and drops the rest.
+
+    Every problem is reported with a pointer into the bundle. The envelope is
+    checked on construction (malformed JSON: ``BadRequest``; a duplicated key,
+    a NUL character, a wrong format or version: ``ValidationFailed``, 422).
+    :meth:`workflows` yields the workflows while none had a problem, and keeps
+    reading to collect the problems of the rest; :meth:`finish` then raises the
+    first kind found, as a whole-document check would: the sizes and kinds of
+    the arrays, then schema violations (sorted by path), then inconsistencies
+    (duplicate keys, versions out of order, drafts that are not the head,
+    dangling publishedVersion or aliases).
     """
-    document = parse_json(data)
-    refuse_nul(data, document)
-    refuse_duplicate_keys(data, document)
-    _check_envelope(document)
-    problems = _schema_problems(document, schema)
-    if problems:
-        raise problems.refusal("the bundle does not match the workflow bundle schema", sort=True)
-    workflows: list[BundleWorkflow] = []
-    seen: dict[str, int] = {}
-    for index, raw in enumerate(document["workflows"]):
-        workflow = BundleWorkflow(
-            key=raw["key"],
-            name=raw["name"].strip(),
-            description=raw["description"],
-            tags=tuple(raw["tags"]),
-            is_template=raw["isTemplate"],
-            published_version=_number(raw["publishedVersion"]),
-            aliases={name: int(number) for name, number in raw["aliases"].items()},
-            versions=tuple(_version(version) for version in raw["versions"]),
-        )
-        if workflow.key in seen:
-            problems.add(
+
+    def __init__(self, source: BinaryIO, schema: Mapping[str, Any]) -> None:
+        self._source = source
+        self._start = source.tell()
+        envelope = bundle_stream.read_envelope(source)
+        self._has_nul = envelope.has_nul
+        if not envelope.is_object:
+            _check_envelope(None)
+        members = envelope.members
+        if self._has_nul:
+            bundle_stream.refuse_nul(members, "")
+        bundle_stream.refuse_duplicates(members, "", envelope.strict)
+        document: dict[str, Any] = dict(members)
+        if envelope.workflows_array:
+            document[bundle_stream.WORKFLOWS] = []
+        _check_envelope(document)
+        self._document = document
+        self.shape = ProblemCollector()
+        self.schema = ProblemCollector()
+        self.consistency = ProblemCollector()
+        self.shape.extend(_dependency_shape_problems(document))
+        if envelope.workflow_count > MAX_BUNDLE_WORKFLOWS:
+            self.shape.add(
                 Problem(
-                    f"{workflow_pointer(index)}/key",
-                    "bundle.duplicate_key",
-                    f"key {workflow.key!r} is also used by /workflows/{seen[workflow.key]}",
+                    "/workflows",
+                    "bundle.schema",
+                    f"{envelope.workflow_count} workflows; at most {MAX_BUNDLE_WORKFLOWS}"
+                    " are allowed",
                 )
             )
-        seen.setdefault(workflow.key, index)
-        problems.extend(_workflow_problems(index, workflow))
-        workflows.append(workflow)
-    if problems:
-        raise problems.refusal("the bundle is not consistent")
-    declared = document["dependencies"]
+        self._items = envelope.workflows_array and not self.shape
+        if not self.shape:
+            self.schema.extend(
+                _schema_problem(error)
+                for error in json_schema.Validator(schema).iter_errors(document)
+            )
+        self._workflow_validator = json_schema.Validator(
+            {
+                "$schema": schema.get("$schema"),
+                "$defs": schema.get("$defs", {}),
+                "$ref": "#/$defs/workflow",
+            }
+        )
+        self._seen: dict[str, int] = {}
+        self._strict = bundle_stream.strict_type()
+
+    @property
+    def _sound(self) -> bool:
+        return not (self.shape or self.schema or self.consistency)
+
+    def workflows(self) -> Iterator[tuple[int, BundleWorkflow]]:
+        """``(index, workflow)`` for each workflow, while every one so far is sound."""
+        if not self._items:
+            return
+        self._source.seek(self._start)
+        items = bundle_stream.workflow_items(self._source, self._strict)
+        for index, raw in enumerate(items):
+            at = workflow_pointer(index)
+            if self._has_nul:
+                bundle_stream.refuse_nul(raw, at)
+            bundle_stream.refuse_duplicates(raw, at, self._strict)
+            self.shape.extend(_workflow_shape_problems(index, raw))
+            if self.shape:
+                continue
+            if not self.schema.full:
+                self.schema.extend(
+                    _schema_problem(error, at)
+                    for error in self._workflow_validator.iter_errors(raw)
+                )
+            if self.schema or self.consistency.full:
+                continue
+            workflow = _workflow(raw)
+            first = self._seen.get(workflow.key)
+            if first is not None:
+                self.consistency.add(
+                    Problem(
+                        f"{at}/key",
+                        "bundle.duplicate_key",
+                        f"key {workflow.key!r} is also used by /workflows/{first}",
+                    )
+                )
+            self._seen.setdefault(workflow.key, index)
+            self.consistency.extend(_workflow_problems(index, workflow))
+            if self._sound:
+                yield index, workflow
+
+    def finish(self) -> None:
+        """Raise the problems :meth:`workflows` found (the first kind only)."""
+        if self.shape:
+            raise self.shape.refusal(_SCHEMA_REFUSAL, sort=True)
+        if self.schema:
+            raise self.schema.refusal(_SCHEMA_REFUSAL, sort=True)
+        if self.consistency:
+            raise self.consistency.refusal("the bundle is not consistent")
+
+    @property
+    def exported_at(self) -> str:
+        value: str = self._document["exportedAt"]
+        return value
+
+    @property
+    def declared_dependencies(self) -> dict[str, tuple[str, ...]]:
+        declared = self._document["dependencies"]
+        return {name: tuple(items) for name, items in declared.items()}
+
+
+def read_bundle(data: bytes | str, schema: Mapping[str, Any]) -> Bundle:
+    """Parse and check a whole bundle held in memory (see :class:`BundleReader`,
+    which imports use so as not to hold it)."""
+    reader = BundleReader(io.BytesIO(data.encode() if isinstance(data, str) else data), schema)
+    workflows = tuple(workflow for _, workflow in reader.workflows())
+    reader.finish()
     return Bundle(
-        exported_at=document["exportedAt"],
-        workflows=tuple(workflows),
-        declared_dependencies={name: tuple(items) for name, items in declared.items()},
+        exported_at=reader.exported_at,
+        workflows=workflows,
+        declared_dependencies=reader.declared_dependencies,
     )
 
 
@@ -409,15 +496,21 @@ def _names(names: Sequence[str]) -> str:
 def stale_dependency_warnings(bundle: Bundle) -> list[Problem]:
     """Warnings when the declared ``dependencies`` differ from the definitions'
     (a hand-edited bundle); the importer always trusts the definitions."""
-    actual = bundle.dependencies()
+    return dependency_warnings(bundle.declared_dependencies, bundle.dependencies())
+
+
+def dependency_warnings(
+    declared: Mapping[str, Sequence[str]], actual: Mapping[str, list[str]]
+) -> list[Problem]:
+    """:func:`stale_dependency_warnings` from the declared and actual lists."""
     return [
         Problem(
             f"/dependencies/{name}",
             "bundle.dependencies_stale",
-            f"declared {_names(bundle.declared_dependencies.get(name, ()))} but the "
+            f"declared {_names(declared.get(name, ()))} but the "
             f"definitions use {_names(actual[name])}; the definitions win",
             "warning",
         )
         for name in ("nodeTypes", "secrets")
-        if list(bundle.declared_dependencies.get(name, ())) != actual[name]
+        if list(declared.get(name, ())) != actual[name]
     ]

@@ -196,7 +196,8 @@ def parse_json(data: bytes | bytearray | memoryview | str) -> Any:
         raise BadRequest(message, errors=[Problem("", "json.malformed", message)]) from exc
 
 
-def _nul_pointer(value: Any) -> str | None:
+def nul_pointer(value: Any) -> str | None:
+    """The pointer to the first string or key of ``value`` holding U+0000, if any."""
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         current, path = stack.pop()
@@ -224,7 +225,7 @@ def refuse_nul(data: bytes | bytearray | memoryview | str, value: Any) -> None:
     raw = data.encode() if isinstance(data, str) else bytes(data)
     if b"\\u0000" not in raw:
         return
-    path = _nul_pointer(value)
+    path = nul_pointer(value)
     if path is not None:
         raise ValidationFailed(
             "text must not contain the NUL character (U+0000)",

@@ -1,4 +1,9 @@
-"""RFC 6902 JSON Patch, applied to a copy (the input is never mutated)."""
+"""RFC 6902 JSON Patch, applied to a copy (the input is never mutated).
+
+:func:`patch_definition` applies a patch without copying a large document:
+in place to one nobody else holds, or (``shared=True``) copy-on-write, copying
+only the objects and arrays along the paths it changes, so the result shares
+every untouched node with a document others read (a cached base version)."""
 
 from __future__ import annotations
 
@@ -59,6 +64,52 @@ def _walk(document: Any, tokens: list[str]) -> Any:
     return current
 
 
+class _Writable:
+    """Which containers a patch may change in place: all of them (``fresh`` is
+    ``None``), or only those it made itself; any other is copied on the way down
+    and its copy put in its parent's place."""
+
+    __slots__ = ("fresh",)
+
+    def __init__(self, fresh: set[int] | None) -> None:
+        self.fresh = fresh
+
+    def own(self, value: Any) -> Any:
+        """``value`` itself when it may be changed, else a shallow copy of it
+        (remembered as changeable)."""
+        if self.fresh is None or id(value) in self.fresh:
+            return value
+        if isinstance(value, dict):
+            value = dict(value)
+        elif isinstance(value, list):
+            value = list(value)
+        else:
+            return value
+        self.fresh.add(id(value))
+        return value
+
+    def walk(self, document: Any, tokens: list[str]) -> Any:
+        """The container at ``tokens`` (``document`` owned already), owned too."""
+        if self.fresh is None:
+            return _walk(document, tokens)
+        current = document
+        for token in tokens:
+            if isinstance(current, dict):
+                if token not in current:
+                    raise _OpError("patch.path_not_found", f"no member {token!r}")
+                child = current[token] = self.own(current[token])
+            elif isinstance(current, list):
+                index = _index(current, token, for_insert=False)
+                child = current[index] = self.own(current[index])
+            else:
+                raise _OpError("patch.path_not_found", f"cannot descend into a scalar at {token!r}")
+            current = child
+        return current
+
+
+_IN_PLACE = _Writable(None)
+
+
 def _pointer(op: dict[str, Any], key: str) -> list[str]:
     value = op.get(key)
     if not isinstance(value, str):
@@ -69,10 +120,10 @@ def _pointer(op: dict[str, Any], key: str) -> list[str]:
         raise _OpError("patch.invalid_op", str(exc)) from exc
 
 
-def _add(document: Any, tokens: list[str], value: Any) -> Any:
+def _add(document: Any, tokens: list[str], value: Any, writable: _Writable) -> Any:
     if not tokens:
         return value
-    parent = _walk(document, tokens[:-1])
+    parent = writable.walk(document, tokens[:-1])
     last = tokens[-1]
     if isinstance(parent, dict):
         parent[last] = value
@@ -83,10 +134,10 @@ def _add(document: Any, tokens: list[str], value: Any) -> Any:
     return document
 
 
-def _remove(document: Any, tokens: list[str]) -> Any:
+def _remove(document: Any, tokens: list[str], writable: _Writable) -> Any:
     if not tokens:
         raise _OpError("patch.invalid_op", "cannot remove the whole document")
-    parent = _walk(document, tokens[:-1])
+    parent = writable.walk(document, tokens[:-1])
     last = tokens[-1]
     if isinstance(parent, dict):
         if last not in parent:
@@ -97,7 +148,7 @@ def _remove(document: Any, tokens: list[str]) -> Any:
     raise _OpError("patch.path_not_found", "the parent is not an object or array")
 
 
-def _apply_one(document: Any, op: dict[str, Any]) -> Any:
+def _apply_one(document: Any, op: dict[str, Any], writable: _Writable) -> Any:
     name = op.get("op")
     if name not in OPERATIONS:
         raise _OpError("patch.invalid_op", f"unknown op {name!r}")
@@ -105,14 +156,14 @@ def _apply_one(document: Any, op: dict[str, Any]) -> Any:
     if name in ("add", "replace", "test") and "value" not in op:
         raise _OpError("patch.invalid_op", f"{name} needs a value")
     if name == "add":
-        return _add(document, path, deep_copy(op["value"]))
+        return _add(document, path, deep_copy(op["value"]), writable)
     if name == "remove":
-        _remove(document, path)
+        _remove(document, path, writable)
         return document
     if name == "replace":
         if not path:
             return deep_copy(op["value"])
-        parent = _walk(document, path[:-1])
+        parent = writable.walk(document, path[:-1])
         if isinstance(parent, dict) and path[-1] in parent:
             parent[path[-1]] = deep_copy(op["value"])
         elif isinstance(parent, list):
@@ -126,16 +177,16 @@ def _apply_one(document: Any, op: dict[str, Any]) -> Any:
         return document
     source = _pointer(op, "from")
     if name == "copy":
-        return _add(document, path, deep_copy(_walk(document, source)))
+        return _add(document, path, deep_copy(_walk(document, source)), writable)
     if path[: len(source)] == source and len(path) > len(source):
         raise _OpError("patch.invalid_op", "cannot move a value into one of its own children")
     if path == source:
         _walk(document, source)
         return document
-    return _add(document, path, _remove(document, source))
+    return _add(document, path, _remove(document, source, writable), writable)
 
 
-def _run(document: Any, patch: Any, *, into_patch: bool) -> Any:
+def _run(document: Any, patch: Any, *, into_patch: bool, writable: _Writable = _IN_PLACE) -> Any:
     if not isinstance(patch, list):
         message = "a JSON Patch is an array of operations"
         raise ValidationFailed(message, errors=[Problem("", "patch.invalid_op", message)])
@@ -144,7 +195,7 @@ def _run(document: Any, patch: Any, *, into_patch: bool) -> Any:
         try:
             if not isinstance(op, dict):
                 raise _OpError("patch.invalid_op", "an operation must be an object")
-            result = _apply_one(result, op)
+            result = _apply_one(writable.own(result), op, writable)
         except _OpError as exc:
             if into_patch:
                 path = f"/{i}"
@@ -168,15 +219,18 @@ def apply_patch(document: Any, patch: Any) -> Any:
     return _run(deep_copy(document), patch, into_patch=False)
 
 
-def patch_definition(document: Any, patch: Any) -> Any:
+def patch_definition(document: Any, patch: Any, *, shared: bool = False) -> Any:
     """Apply an RFC 6902 patch to ``document`` *in place* (a definition just
-    parsed, which nothing else holds: no copy of a large definition per save).
+    parsed, which nothing else holds: no copy of a large definition per save),
+    or with ``shared`` copy-on-write: ``document`` is left as it was and the
+    result shares with it every object and array the patch does not change.
 
     A patch that does not apply raises ``ValidationFailed`` whose problem path
     points into the *patch*: ``/3`` is its fourth operation (``op_index`` 3 in
     the problem's extras too), ``""`` when the patch is not an array.
     """
-    return _run(document, patch, into_patch=True)
+    writable = _Writable(set()) if shared else _IN_PLACE
+    return _run(document, patch, into_patch=True, writable=writable)
 
 
 class AllExcept:

@@ -56,14 +56,22 @@ def _refusal(problems: Sequence[Problem]) -> ValidationFailed:
 
 
 def prepare(
-    definition: Any, *, pointer_prefix: str = "/definition", unchanged: Container[int] = ()
+    definition: Any,
+    *,
+    pointer_prefix: str = "/definition",
+    unchanged: Container[int] = (),
+    sound_base: bool = False,
 ) -> PreparedDefinition:
     """Validate the structure (422 on failure, paths under ``pointer_prefix``) and
     compute what a version stores. The structural check runs once; the size
     limit is checked on the canonical bytes, which are built once.
     ``unchanged``: the indexes of nodes as they were in the stored version this
-    is an edit of (see ``check_structure``): not checked again."""
-    check: StructureCheck = check_structure(definition, unchanged=unchanged)
+    is an edit of (see ``check_structure``): not checked again; with
+    ``sound_base`` that version passed this check whole (secret rules included),
+    so their secret rules are not checked again either."""
+    check: StructureCheck = check_structure(
+        definition, unchanged=unchanged, secrets_unchanged=sound_base
+    )
     if check.problems:
         raise under(_refusal(check.problems), pointer_prefix)
     normalised = normalize_definition(definition)
@@ -83,6 +91,45 @@ def load(data: bytes) -> dict[str, Any]:
     """A stored definition back as JSON values."""
     value: dict[str, Any] = canonical.parse_json(data)
     return value
+
+
+class SoundDefinitions:
+    """Definitions this process prepared (they passed :func:`prepare` whole), by
+    content hash, as parsed JSON values *shared read-only*: the next edit of a
+    large workflow starts from its head without parsing it again, and patches it
+    copy-on-write (``patch_definition(..., shared=True)``). Bounded by bytes
+    (a parsed definition weighs about ``WEIGHT`` times its canonical bytes:
+    1.3 MB for the 347 KB of 1,000 nodes, measured with tracemalloc);
+    only definitions of ``MIN_BYTES`` or more are kept (smaller ones parse in
+    well under a millisecond)."""
+
+    WEIGHT = 4
+    MIN_BYTES = 32 * 1024
+
+    def __init__(self, *, max_entries: int = 16, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self._cache: BoundedCache[str, dict[str, Any]] = BoundedCache(
+            max_entries=max_entries, max_bytes=max_bytes, max_entry_bytes=max_bytes // 2
+        )
+
+    def remember(self, prepared: PreparedDefinition) -> None:
+        if len(prepared.canonical) >= self.MIN_BYTES:
+            weight = self.WEIGHT * len(prepared.canonical)
+            self._cache.put(prepared.content_hash, prepared.definition, weight)
+
+    def get(self, content_hash: str) -> dict[str, Any] | None:
+        """The parsed definition of ``content_hash`` if held: never change it."""
+        return self._cache.lookup(content_hash)[1]
+
+    def load(self, content_hash: str, data: bytes) -> dict[str, Any]:
+        """The definition of ``content_hash`` (canonical ``data``), read-only."""
+        held = self.get(content_hash)
+        return held if held is not None else load(data)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
+SOUND = SoundDefinitions()
 
 
 def blocking(problems: Collection[Problem]) -> list[Problem]:

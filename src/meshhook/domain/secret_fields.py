@@ -17,7 +17,7 @@ The rules (docs/security.md, "Secrets in definitions"):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -120,8 +120,9 @@ def _mentions_secrets(nodes: Sequence[Any]) -> bool:
         return True
 
 
-def secret_field_problems(nodes: Sequence[Any]) -> list[Problem]:
-    """Misplaced references and literal credentials in every node's config.
+def secret_field_problems(nodes: Sequence[Any], *, skip: Container[int] = ()) -> list[Problem]:
+    """Misplaced references and literal credentials in every node's config, but
+    those at the indexes in ``skip`` (known to pass).
 
     Nodes whose type is unknown or whose config is not an object are skipped
     (other structural problems cover them). Configs of types with sensitive
@@ -131,7 +132,7 @@ def secret_field_problems(nodes: Sequence[Any]) -> list[Problem]:
     problems: list[Problem] = []
     mentions: bool | None = None
     for i, node in enumerate(nodes):
-        if type(node) is not dict:
+        if type(node) is not dict or i in skip:
             continue
         config = node.get("config")
         type_name = node.get("type")
@@ -144,7 +145,9 @@ def secret_field_problems(nodes: Sequence[Any]) -> list[Problem]:
             found: Sequence[Problem] = _config_problems(node_type, config)
         else:
             if mentions is None:
-                mentions = _mentions_secrets(nodes)
+                mentions = _mentions_secrets(
+                    [node for i, node in enumerate(nodes) if i not in skip] if skip else nodes
+                )
             if not mentions:
                 continue
             found = config_secret_problems(node_type, config, "")

@@ -466,7 +466,11 @@ def structural_problems(definition: Any, *, size_bytes: int | None = None) -> li
 
 
 def check_structure(
-    definition: Any, *, size_bytes: int | None = None, unchanged: Container[int] = ()
+    definition: Any,
+    *,
+    size_bytes: int | None = None,
+    unchanged: Container[int] = (),
+    secrets_unchanged: bool = False,
 ) -> StructureCheck:
     """:func:`structural_problems`, and whether the definition is plain JSON.
 
@@ -474,12 +478,18 @@ def check_structure(
     at the same index, exactly as in a definition that passed this check, parsed
     from JSON (a stored version): their shape and depth are not checked again.
     Edges and the graph are always checked whole (memoised by graph signature),
-    and so are the secret rules (cached per config)."""
-    return StructureCheck(*_check(definition, size_bytes, unchanged))
+    and so are the secret rules (cached per config) unless ``secrets_unchanged``
+    says that definition passed them too (a stored version may predate them)."""
+    return StructureCheck(
+        *_check(definition, size_bytes, unchanged, unchanged if secrets_unchanged else ())
+    )
 
 
 def _check(
-    definition: Any, size_bytes: int | None, unchanged: Container[int] = ()
+    definition: Any,
+    size_bytes: int | None,
+    unchanged: Container[int] = (),
+    secrets_unchanged: Container[int] = (),
 ) -> tuple[list[Problem], bool, bytes | None]:
     if size_bytes is not None and size_bytes > MAX_DEFINITION_BYTES:
         message = f"definition is {size_bytes} bytes; the limit is 5 MiB"
@@ -530,7 +540,7 @@ def _check(
     graph = graph_signature(nodes, edges) if not problems else None
     problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, index, types)))
     # Literal credentials and misplaced secret references: never stored (secret_fields.py).
-    problems.extend(secret_field_problems(nodes))
+    problems.extend(secret_field_problems(nodes, skip=secrets_unchanged))
     return problems, plain and not problems, graph
 
 

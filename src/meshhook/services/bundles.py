@@ -9,18 +9,20 @@ says what would happen. Any error writes nothing.
 from __future__ import annotations
 
 import functools
+import io
+import tempfile
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import orjson
 
 from meshhook.domain import bundle_format
 from meshhook.domain.accounts import Actor, Role, check_key
-from meshhook.domain.bundle_format import Bundle, BundleVersion, BundleWorkflow
+from meshhook.domain.bundle_format import BundleVersion, BundleWorkflow
 from meshhook.domain.diff import diff_definitions
 from meshhook.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from meshhook.domain.limits import cap_problems
@@ -176,30 +178,76 @@ class ImportReport:
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
-    """What a version row needs, without the parsed definition: a large bundle
-    then holds one parsed copy of each definition, not two."""
+    """Where a version's canonical bytes wait in the import's spool file."""
 
-    canonical: bytes
+    offset: int
+    length: int
     content_hash: str
 
 
-PreparedVersions = dict[tuple[int, int], _Stored]
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A checked workflow of the bundle: its metadata (the versions' definitions
+    dropped) and where each version's canonical bytes are spooled."""
+
+    workflow: BundleWorkflow
+    stored: tuple[_Stored, ...]
 
 
-def _prepare_all(bundle: Bundle) -> PreparedVersions:
-    """Check and canonicalise every definition; all problems at once, with paths into
-    the bundle. Published versions must be complete (``secret.unknown`` aside: the
-    target's secrets are reported as warnings instead)."""
-    prepared: PreparedVersions = {}
+@dataclass(slots=True)
+class _Staging:
+    """Everything an import keeps of a bundle once it is read: no definitions."""
+
+    workflows: list[_Staged] = field(default_factory=list)
+    node_types: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
+    host_warnings: list[Problem] = field(default_factory=list)
+
+    def dependencies(self) -> dict[str, list[str]]:
+        return {"nodeTypes": sorted(self.node_types), "secrets": sorted(self.secrets)}
+
+
+class _Spool:
+    """Canonical bytes written one version at a time to a temporary file, read
+    back one at a time by the import's transaction."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+
+    def put(self, data: bytes, content_hash: str) -> _Stored:
+        self.file.seek(0, io.SEEK_END)
+        offset = self.file.tell()
+        self.file.write(data)
+        return _Stored(offset, len(data), content_hash)
+
+    def get(self, stored: _Stored) -> bytes:
+        self.file.seek(stored.offset)
+        return self.file.read(stored.length)
+
+
+def _stage(
+    source: BinaryIO,
+    spool: _Spool,
+    restricted: Mapping[str, Sequence[str]],
+) -> tuple[_Staging, bundle_format.BundleReader]:
+    """Read the bundle one workflow at a time: check and canonicalise each
+    definition and spool its bytes, keep only metadata. All problems at once,
+    with paths into the bundle. Published versions must be complete
+    (``secret.unknown`` aside: the target's secrets are reported as warnings
+    instead); those that would send one of ``restricted``'s secrets to a host it
+    does not allow are imported with a warning."""
+    reader = bundle_format.BundleReader(source, bundle_schema())
+    staging = _Staging()
     problems = bundle_format.ProblemCollector()
-    for w, workflow in enumerate(bundle.workflows):
+    for w, workflow in reader.workflows():
         if problems.full:
-            break  # enough to report; checking the rest would only count more
+            continue  # enough to report; the reader still checks the rest
         at = bundle_format.workflow_pointer(w)
         try:
             check_tags(list(workflow.tags), path=f"{at}/tags")
         except ValidationFailed as error:
             problems.extend(error.errors)
+        stored: list[_Stored] = []
         for v, version in enumerate(workflow.versions):
             where = bundle_format.definition_pointer(w, v)
             try:
@@ -207,7 +255,9 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
             except ValidationFailed as error:
                 problems.extend(error.errors)
                 continue
-            prepared[w, v] = _Stored(ready.canonical, ready.content_hash)
+            if problems:
+                continue  # nothing will be written: spool nothing more
+            stored.append(spool.put(ready.canonical, ready.content_hash))
             if version.state is VersionState.PUBLISHED:
                 # Drafts' problems are derived when read; only published ones block.
                 found = derived_problems(
@@ -217,34 +267,27 @@ def _prepare_all(bundle: Bundle) -> PreparedVersions:
                     Problem(where + problem.path, problem.code, problem.message)
                     for problem in definitions.blocking(found)
                 )
+                if restricted:
+                    staging.host_warnings.extend(
+                        Problem(where + problem.path, problem.code, problem.message, "warning")
+                        for problem in host_problems(version.definition, restricted)
+                    )
+        if problems:
+            continue
+        used = bundle_format.dependencies_of([workflow])
+        staging.node_types.update(used["nodeTypes"])
+        staging.secrets.update(used["secrets"])
+        bare = tuple(replace(version, definition={}) for version in workflow.versions)
+        staging.workflows.append(_Staged(replace(workflow, versions=bare), tuple(stored)))
+    reader.finish()
     if problems:
         raise problems.refusal("the bundle holds definitions that cannot be imported")
-    return prepared
+    return staging, reader
 
 
-def _host_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
-    """Published versions that would send a restricted secret of this project to a
-    host it does not allow: imported (an admin imports), but the engine refuses
-    those calls, so say so now."""
-    restricted = scope.secrets.restricted_hosts()
-    return [
-        Problem(
-            bundle_format.definition_pointer(w, v) + problem.path,
-            problem.code,
-            problem.message,
-            "warning",
-        )
-        for w, workflow in enumerate(bundle.workflows)
-        for v, version in enumerate(workflow.versions)
-        if restricted and version.state is VersionState.PUBLISHED
-        for problem in host_problems(version.definition, restricted)
-    ]
-
-
-def _secret_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
-    needed = bundle.dependencies()["secrets"]
+def _secret_warnings(scope: ProjectScope, staging: _Staging) -> list[Problem]:
     present = scope.secrets.names()
-    return _host_warnings(scope, bundle) + [
+    return staging.host_warnings + [
         Problem(
             f"/dependencies/secrets/{index}",
             "secret.unknown",
@@ -252,12 +295,12 @@ def _secret_warnings(scope: ProjectScope, bundle: Bundle) -> list[Problem]:
             "before runs need it",
             "warning",
         )
-        for index, name in enumerate(needed)
+        for index, name in enumerate(staging.dependencies()["secrets"])
         if name not in present
     ]
 
 
-def _refuse_existing(bundle: Bundle, existing: dict[str, Workflow]) -> Conflict:
+def _refuse_existing(staged: Sequence[_Staged], existing: dict[str, Workflow]) -> Conflict:
     keys = sorted(existing)
     return Conflict(
         f"{len(keys)} workflow(s) of this bundle already exist: {', '.join(keys)}. Nothing "
@@ -268,7 +311,7 @@ def _refuse_existing(bundle: Bundle, existing: dict[str, Workflow]) -> Conflict:
                 "bundle.key_exists",
                 f"a workflow with key {workflow.key!r} already exists",
             )
-            for index, workflow in enumerate(bundle.workflows)
+            for index, workflow in enumerate(item.workflow for item in staged)
             if workflow.key in existing
         ],
         extra={"existing_keys": keys},
@@ -276,13 +319,9 @@ def _refuse_existing(bundle: Bundle, existing: dict[str, Workflow]) -> Conflict:
 
 
 def _insert(
-    scope: ProjectScope,
-    actor: Actor,
-    w: int,
-    workflow: BundleWorkflow,
-    prepared: PreparedVersions,
-    now: datetime,
+    scope: ProjectScope, actor: Actor, staged: _Staged, spool: _Spool, now: datetime
 ) -> uuid.UUID:
+    workflow = staged.workflow
     row = Workflow(
         id=uuid.uuid4(),
         project_id=scope.project.id,
@@ -301,13 +340,12 @@ def _insert(
     )
     scope.workflows.insert(row)
     parent: int | None = None
-    for v, version in enumerate(workflow.versions):
-        ready = prepared[w, v]
+    for version, stored in zip(workflow.versions, staged.stored, strict=True):
         published = version.state is VersionState.PUBLISHED
         info = VersionInfo(
             workflow_id=row.id,
             number=version.number,
-            content_hash=ready.content_hash,
+            content_hash=stored.content_hash,
             parent_number=parent,
             message=version.message,
             state=version.state,
@@ -318,7 +356,7 @@ def _insert(
             tag=version.tag,
             note=version.note,
         )
-        scope.versions.insert(info, ready.canonical)
+        scope.versions.insert(info, spool.get(stored))
         parent = version.number
     for name, number in sorted(workflow.aliases.items()):
         alias = Alias(
@@ -339,47 +377,72 @@ def import_bundle(
     db: Database,
     actor: Actor,
     project_key: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     force: bool = False,
     dry_run: bool = False,
 ) -> ImportReport:
-    """Import a bundle into a project (admin), all or nothing.
+    """Import a bundle (its bytes, or a file positioned at its start) into a
+    project (admin), all or nothing.
 
     Keys decide identity: a key no live workflow has is created; one that exists
     is refused (409, nothing written) unless ``force``, which deletes that
     workflow with its history and creates the bundled one with a new id. Version
     numbers, tags, messages and aliases are kept.
+
+    The bundle is read one workflow at a time and each version's canonical bytes
+    wait in a temporary file, so memory holds one workflow, not the bundle; the
+    writes then happen in one transaction.
     """
     # Who may import is settled first: a caller without the role learns nothing
     # about the bundle. Checking it happens outside the write transaction, so
     # the write lock is never held while the bundle is parsed.
-    with project_transaction(db, actor, project_key, Role.ADMIN, write=False):
-        pass
-    bundle = bundle_format.read_bundle(data, bundle_schema())
-    prepared = _prepare_all(bundle)
-    warnings = bundle_format.stale_dependency_warnings(bundle)
+    with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
+        restricted = scope.secrets.restricted_hosts()
+    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    with tempfile.TemporaryFile(prefix="meshhook-import-") as file:
+        spool = _Spool(file)
+        staging, reader = _stage(source, spool, restricted)
+        warnings = bundle_format.dependency_warnings(
+            reader.declared_dependencies, staging.dependencies()
+        )
+        return _write(db, actor, project_key, staging, spool, warnings, force, dry_run)
+
+
+def _write(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    staging: _Staging,
+    spool: _Spool,
+    warnings: list[Problem],
+    force: bool,
+    dry_run: bool,
+) -> ImportReport:
     now = datetime.now(UTC)
+    staged = staging.workflows
     with project_transaction(db, actor, project_key, Role.ADMIN, write=not dry_run) as scope:
         existing = {
             workflow.key: workflow
-            for workflow in scope.workflows.live_by_keys([w.key for w in bundle.workflows])
+            for workflow in scope.workflows.live_by_keys([item.workflow.key for item in staged])
         }
         if existing and not force:
-            raise _refuse_existing(bundle, existing)
-        warnings.extend(_secret_warnings(scope, bundle))
+            raise _refuse_existing(staged, existing)
+        warnings.extend(_secret_warnings(scope, staging))
         report: list[ImportedWorkflow] = []
-        for w, workflow in enumerate(bundle.workflows):
+        for item in staged:
+            workflow = item.workflow
             old = existing.get(workflow.key)
             new_id = None
             diff = None
             if dry_run:
                 if old is not None:
-                    diff = diff_definitions(_current_head(scope, old), workflow.head.definition)
+                    head = definitions.load(spool.get(item.stored[-1]))
+                    diff = diff_definitions(_current_head(scope, old), head)
             else:
                 if old is not None:
                     scope.workflows.purge(old.id)
-                new_id = _insert(scope, actor, w, workflow, prepared, now)
+                new_id = _insert(scope, actor, item, spool, now)
                 scope.record(
                     actor,
                     "workflow.import",

@@ -47,7 +47,14 @@ from sqlalchemy.orm import Session
 from meshhook.domain.accounts import Actor, Project, Role
 from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import Forbidden, NotFound, Problem
-from meshhook.domain.preparation import Context, ProblemsCache, context_key, load, same_nodes
+from meshhook.domain.preparation import (
+    SOUND,
+    Context,
+    ProblemsCache,
+    context_key,
+    load,
+    same_nodes,
+)
 from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
 from meshhook.security.data_keys import KeySlot
 from meshhook.services.credentials import PendingActor
@@ -186,12 +193,13 @@ class ProjectScope:
         if base is not None:
             value = definition
             base_data = base.definition
+            base_hash = base.info.content_hash
 
             def found() -> Container[int]:
                 if unchanged is not None:
                     return unchanged
                 new = value() if callable(value) else value
-                return same_nodes(load(base_data), new)
+                return same_nodes(SOUND.load(base_hash, base_data), new)
 
             edited_from = (base.info.content_hash, found)
         return PROBLEMS.get(
@@ -324,11 +332,13 @@ def project_transaction(
 ) -> Iterator[ProjectScope]:
     """A transaction scoped to one project, after checking the actor's role there."""
     with transaction(db, actor, write=write) as session:
-        project = project_store.get_by_key(session, project_key)
-        if project is None:
+        # One statement: the project, the actor's membership, the tenant scope.
+        found = project_store.enter_by_key(session, project_key, actor.user_id)
+        if found is None:
             raise not_found_project(project_key)
-        tenancy.switch_project(session, project.id)
-        role = _role_of(session, actor, project)
+        project, role = found
+        if actor.user_id is None:
+            role = Role.OWNER  # the admin CLI works on the database directly
         if role is None:
             raise not_found_project(project_key)
         if not role.includes(minimum):
@@ -351,13 +361,6 @@ def check_role(db: Database, actor: Actor, project_key: str, minimum: Role) -> N
     """
     with project_transaction(db, actor, project_key, minimum, write=False):
         pass
-
-
-def _role_of(session: Session, actor: Actor, project: Project) -> Role | None:
-    if actor.user_id is None:
-        return Role.OWNER  # the admin CLI works on the database directly
-    membership = MembershipStore(session, project.id).get(actor.user_id)
-    return membership.role if membership else None
 
 
 WORKER = Actor(user_id=None, label="worker", is_admin=False)

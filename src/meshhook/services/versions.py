@@ -23,6 +23,7 @@ from meshhook.domain.limits import MAX_NOTE_LENGTH, cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
 from meshhook.domain.patch import AllExcept, patch_definition, touched_nodes
+from meshhook.domain.preparation import SOUND
 from meshhook.domain.workflows import (
     Alias,
     Version,
@@ -127,10 +128,19 @@ def save_patch(
         head = _version(scope, workflow, workflow.head_version)
         base = head if base_version == head.info.number else _version(scope, workflow, base_version)
         touched = touched_nodes(patch)
-        document = patch_definition(definitions.load(base.definition), patch)
+        # A base this process prepared is held parsed (and passed every check):
+        # patched copy-on-write, and its untouched nodes' secret rules are not
+        # checked again. Otherwise it is parsed for this patch alone.
+        shared = SOUND.get(base.info.content_hash)
+        if shared is not None:
+            document = patch_definition(shared, patch, shared=True)
+        else:
+            document = patch_definition(definitions.load(base.definition), patch)
         # Incremental validation: nodes the patch does not touch are as stored.
         unchanged = AllExcept(touched) if touched is not None else ()
-        prepared = definitions.prepare(document, pointer_prefix="", unchanged=unchanged)
+        prepared = definitions.prepare(
+            document, pointer_prefix="", unchanged=unchanged, sound_base=shared is not None
+        )
         return _save_locked(
             scope,
             actor,
@@ -186,6 +196,7 @@ def _save_locked(
         content_hash=prepared.content_hash,
         message=message,
     )
+    SOUND.remember(prepared)
     scope.record_event(
         actor,
         "workflow.save",

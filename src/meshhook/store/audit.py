@@ -18,7 +18,9 @@ from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import audit_log
 
 # Every change writes one: built once (store/__init__.py, "Statements").
-_INSERT = insert(audit_log)
+# inline(): the id comes from the column default, never read back (no RETURNING
+# here, see tables.py), so no separate nextval round trip before each entry.
+_INSERT = insert(audit_log).inline()
 
 
 def insert_entry(session: Session, entry: NewAuditEntry) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.accounts import Membership, Project, Role
+from meshhook.store import tenancy
 from meshhook.store.dialect import lock_rows
 from meshhook.store.repository import ProjectRepository, unique_conflicts
 from meshhook.store.tables import memberships, projects, users
@@ -41,6 +42,37 @@ _BY_KEY = select(projects).where(projects.c.key == bindparam("key"))
 def get_by_key(session: Session, key: str) -> Project | None:
     row = session.execute(_BY_KEY, {"key": key}).first()
     return _project(row) if row else None
+
+
+# The project, the user's role in it, and (PostgreSQL) the transaction scoped to
+# it, in one statement: a membership row is visible to its own user whatever the
+# scoped project (see the policy in migration 0001).
+_WITH_ROLE = select(projects, memberships.c.role).outerjoin(
+    memberships,
+    and_(
+        memberships.c.project_id == projects.c.id,
+        memberships.c.user_id == bindparam("user_id"),
+    ),
+)
+_ENTER: dict[bool, Any] = {
+    False: _WITH_ROLE.where(projects.c.key == bindparam("key")),
+    True: _WITH_ROLE.add_columns(tenancy.scoping_column(projects.c.id)).where(
+        projects.c.key == bindparam("key")
+    ),
+}
+
+
+def enter_by_key(
+    session: Session, key: str, user_id: UUID | None
+) -> tuple[Project, Role | None] | None:
+    """The project ``key`` and ``user_id``'s role there (``None``: no member),
+    the transaction scoped to it on PostgreSQL; ``None`` when there is no such
+    project (and then nothing is scoped)."""
+    statement = _ENTER[tenancy.is_postgres(session)]
+    row = session.execute(statement, {"key": key, "user_id": user_id}).first()
+    if row is None:
+        return None
+    return _project(row), Role(row.role) if row.role is not None else None
 
 
 def get_by_id(session: Session, project_id: UUID) -> Project | None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from meshhook.domain.secrets import KEEP, Keep, SecretRecord
 from meshhook.store.dialect import insert_if_absent, lock_rows
@@ -39,6 +39,13 @@ def _record(row: Any) -> SecretRecord:
 
 def _hosts(hosts: tuple[str, ...] | None) -> list[str] | None:
     return None if hosts is None else list(hosts)
+
+
+# Built once (every save reads it): a statement built per call costs more than
+# the database takes to answer it.
+_NAMES_AND_HOSTS = select(secrets.c.name, secrets.c.allowed_hosts).where(
+    secrets.c.project_id == bindparam("project_id")
+)
 
 
 class SecretStore(ProjectRepository):
@@ -74,11 +81,7 @@ class SecretStore(ProjectRepository):
 
     def names_and_hosts(self) -> tuple[set[str], dict[str, tuple[str, ...]]]:
         """:meth:`names` and :meth:`restricted_hosts` in one read."""
-        rows = self.session.execute(
-            select(secrets.c.name, secrets.c.allowed_hosts).where(
-                secrets.c.project_id == self.project_id
-            )
-        )
+        rows = self.session.execute(_NAMES_AND_HOSTS, {"project_id": self.project_id})
         names: set[str] = set()
         hosts: dict[str, tuple[str, ...]] = {}
         for row in rows:

@@ -12,9 +12,10 @@ On SQLite there is no RLS; the repositories put ``project_id`` in every query.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import String, cast, func, literal, text
 from sqlalchemy.orm import Session
 
 _ENTER = text(
@@ -46,6 +47,15 @@ def switch_project(session: Session, project_id: UUID) -> None:
     if _dialect(session) != "postgresql":
         return
     session.execute(_SET_PROJECT, {"project": str(project_id)})
+
+
+def scoping_column(project_id: Any) -> Any:
+    """A select-list column that scopes the transaction to ``project_id`` (a
+    column) as :func:`switch_project` does, for the row that names the project:
+    PostgreSQL sets it while answering the statement, no round trip of its own."""
+    return func.set_config(
+        literal("meshhook.project_id"), cast(project_id, String), literal(True)
+    ).label("scoped")
 
 
 def is_postgres(session: Session) -> bool:

@@ -25,7 +25,9 @@ def broken(draw: st.DrawFn, definition: dict[str, Any]) -> dict[str, Any]:
     result = copy.deepcopy(definition)
     nodes = result["nodes"]
     i = draw(st.integers(0, len(nodes) - 1))
-    kind = draw(st.sampled_from(["none", "id", "duplicate", "type", "config", "deep", "key"]))
+    kind = draw(
+        st.sampled_from(["none", "id", "duplicate", "type", "config", "deep", "key", "secret"])
+    )
     if kind == "id":
         nodes[i]["id"] = "-bad id"
     elif kind == "duplicate" and len(nodes) > 1:
@@ -41,6 +43,8 @@ def broken(draw: st.DrawFn, definition: dict[str, Any]) -> dict[str, Any]:
         nodes[i]["config"] = {"deep": deep}
     elif kind == "key":
         nodes[i]["surprise"] = True
+    elif kind == "secret":  # a reference outside a credential field: refused at save
+        nodes[i]["config"] = {**nodes[i].get("config", {}), "note": "{{ secrets.API }}"}
     return result
 
 
@@ -62,6 +66,9 @@ def test_the_structural_check_of_changed_nodes_only_equals_the_full_check(
     assert incremental.problems == full.problems
     assert incremental.plain == full.plain
     assert incremental.graph == full.graph
+    # The base passed the secret rules too: the unchanged nodes' are not rechecked.
+    trusted = check_structure(new, unchanged=same_nodes(base, new), secrets_unchanged=True)
+    assert trusted.problems == full.problems
 
 
 @settings(max_examples=200, deadline=None)
@@ -140,3 +147,42 @@ def test_a_one_field_edit_is_one_small_operation() -> None:
     new = copy.deepcopy(old)
     new["nodes"][0]["config"]["url"] = "y"
     assert make_patch(old, new) == [{"op": "replace", "path": "/nodes/0/config/url", "value": "y"}]
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=edits())
+def test_a_shared_patch_leaves_its_base_alone_and_shares_what_it_does_not_change(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    base, new = pair
+    before = copy.deepcopy(base)
+    patch = diff_definitions(base, new, mask=False)["patch"]
+    patched = patch_definition(base, patch, shared=True)
+    assert patched == new
+    assert base == before  # copy-on-write: the shared base is untouched
+    touched = touched_nodes(patch)
+    if touched is not None:
+        for i, node in enumerate(patched["nodes"]):
+            if i not in touched:
+                assert node is base["nodes"][i]
+
+
+def test_a_shared_patch_copies_only_along_its_paths() -> None:
+    base = {
+        "nodes": [{"id": "a", "config": {"url": "x", "h": {"k": 1}}}, {"id": "b"}],
+        "edges": [],
+    }
+    before = copy.deepcopy(base)
+    patched = patch_definition(
+        base,
+        [
+            {"op": "replace", "path": "/nodes/0/config/h/k", "value": 2},
+            {"op": "move", "from": "/nodes/0/config/url", "path": "/nodes/1/url"},
+            {"op": "add", "path": "/edges/-", "value": {"from": "a", "to": "b"}},
+        ],
+        shared=True,
+    )
+    assert base == before
+    assert patched["nodes"][0]["config"] == {"h": {"k": 2}}
+    assert patched["nodes"][1] == {"id": "b", "url": "x"}
+    assert patched["edges"] == [{"from": "a", "to": "b"}]

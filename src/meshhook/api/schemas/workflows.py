@@ -54,13 +54,24 @@ class WorkflowOut(BaseModel):
         )
 
 
-class WorkflowDetailOut(WorkflowOut):
-    definition: dict[str, Any]
+class WorkflowSavedOut(WorkflowOut):
+    """What a save (PUT, or PATCH of the definition) answers."""
+
+    definition: dict[str, Any] | None = Field(
+        default=None,
+        description="The saved definition. Left out when the request sent"
+        " `Prefer: return=minimal` and the save was not merged: it is then the"
+        " definition sent (or the base with the patch applied), normalised.",
+    )
     content_hash: str
     problems: list[ProblemOut] = Field(
         description="Completeness problems of the head version; they block publishing."
     )
     merged: bool = Field(description="A stale save was merged with newer changes.")
+
+
+class WorkflowDetailOut(WorkflowSavedOut):
+    definition: dict[str, Any]
 
 
 class CreateBody(RequestBody):

@@ -716,6 +716,8 @@ export interface paths {
         /**
          * Save Workflow
          * @description Save a new version; a stale If-Match is merged or refused with the conflicts.
+         *     With ``Prefer: return=minimal`` the answer leaves the definition out (see
+         *     ``definition``).
          */
         put: operations["save_workflow"];
         post?: never;
@@ -813,7 +815,8 @@ export interface paths {
          * @description Save a new version from an RFC 6902 JSON Patch (``application/json-patch+json``)
          *     applied to the If-Match version's definition; then exactly as a PUT (a stale
          *     base is merged or refused with the conflicts). A patch that does not apply is
-         *     422 with pointers into the patch (``/3``: its fourth operation).
+         *     422 with pointers into the patch (``/3``: its fourth operation). With
+         *     ``Prefer: return=minimal`` the answer leaves the definition out.
          */
         patch: operations["patch_workflow_definition"];
         trace?: never;
@@ -2346,6 +2349,69 @@ export interface components {
             key: string;
             /** Name */
             name: string;
+            /** Published Version */
+            published_version: number | null;
+            /** Tags */
+            tags: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Updated By */
+            updated_by: string;
+            /**
+             * Version
+             * @description The head version number.
+             */
+            version: number;
+        };
+        /**
+         * WorkflowSavedOut
+         * @description What a save (PUT, or PATCH of the definition) answers.
+         */
+        WorkflowSavedOut: {
+            /** Content Hash */
+            content_hash: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Definition
+             * @description The saved definition. Left out when the request sent `Prefer: return=minimal` and the save was not merged: it is then the definition sent (or the base with the patch applied), normalised.
+             */
+            definition?: {
+                [key: string]: unknown;
+            } | null;
+            /** Deleted At */
+            deleted_at: string | null;
+            /** Description */
+            description: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Template */
+            is_template: boolean;
+            /** Key */
+            key: string;
+            /**
+             * Merged
+             * @description A stale save was merged with newer changes.
+             */
+            merged: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Problems
+             * @description Completeness problems of the head version; they block publishing.
+             */
+            problems: components["schemas"]["ProblemOut"][];
             /** Published Version */
             published_version: number | null;
             /** Tags */
@@ -4610,6 +4676,8 @@ export interface operations {
             header?: {
                 /** @description "<base version>" */
                 "if-match"?: string | null;
+                /** @description RFC 7240. `return=minimal`: answer without the saved definition (sent again only when the save was merged). */
+                prefer?: string | null;
             };
             path: {
                 project: string;
@@ -4639,7 +4707,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WorkflowDetailOut"];
+                    "application/json": components["schemas"]["WorkflowSavedOut"];
                 };
             };
             /** @description The request does not fit the endpoint. */
@@ -5025,6 +5093,8 @@ export interface operations {
             header?: {
                 /** @description "<base version>" */
                 "if-match"?: string | null;
+                /** @description RFC 7240. `return=minimal`: answer without the saved definition (sent again only when the save was merged). */
+                prefer?: string | null;
             };
             path: {
                 project: string;
@@ -5052,7 +5122,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WorkflowDetailOut"];
+                    "application/json": components["schemas"]["WorkflowSavedOut"];
                 };
             };
             /** @description The request does not fit the endpoint. */

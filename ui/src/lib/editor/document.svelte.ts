@@ -5,7 +5,7 @@
 // read it (`current`) and to redraw it (`show`); the server calls are injected
 // so all of this is tested without a browser or a server.
 import { describeError } from '../api/client';
-import type { Conflict, Definition, Problem, ProblemDetails, ValidationResult, WorkflowDetail } from '../api/types';
+import type { Conflict, Definition, Problem, ProblemDetails, ValidationResult, WorkflowDetail, WorkflowSaved } from '../api/types';
 import { fingerprint, hasUnsavedChanges } from '../dirty';
 import type { DraftStore, LocalDraft } from '../drafts';
 import { normalizeDefinition } from '../graph';
@@ -14,9 +14,13 @@ import { locateProblems, type LocatedProblem } from '../problems';
 
 export type Notify = (text: string, kind: 'success' | 'error' | 'info', ms?: number) => void;
 
-/** What a save request answered: the saved workflow, or the error body with the status. */
+/**
+ * What a save request answered: the saved workflow, or the error body with the
+ * status. Saves ask for `Prefer: return=minimal`, so `data.definition` is left
+ * out unless the save was merged: what was saved is then what was sent.
+ */
 export interface SaveResponse {
-  data?: WorkflowDetail;
+  data?: WorkflowSaved;
   error?: unknown;
   status: number;
   statusText: string;
@@ -190,7 +194,9 @@ export class EditorDocument {
       const data = response.data;
       if (response.status >= 200 && response.status < 300 && data) {
         const wasHead = this.meta.version;
-        this.adopt(data, { keepSelection: true, keepProblems: true });
+        // Left out (return=minimal) unless merged: then it is what was sent.
+        const savedDef = data.definition ?? (def as unknown as Record<string, unknown>);
+        this.adopt({ ...data, definition: savedDef }, { keepSelection: true, keepProblems: true });
         this.deps.drafts.discardOwn(this.deps.project, this.meta.id);
         this.recoverable = null;
         this.message = '';
