@@ -16,6 +16,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.runs``        :class:`~meshhook.store.runs.RunStore`
 ``scope.webhooks``    :class:`~meshhook.store.webhooks.WebhookStore`
 ``scope.schedules``   :class:`~meshhook.store.schedules.ScheduleStore`
+``scope.alerts``      :class:`~meshhook.store.alerts.AlertStore`
 ====================  =====================================================
 
 Services never pass a project id to the store: a repository cannot name
@@ -52,6 +53,7 @@ from meshhook.services.credentials import PendingActor
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
 from meshhook.store import tokens as token_store
+from meshhook.store.alerts import AlertStore
 from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
@@ -115,6 +117,7 @@ class ProjectScope:
 
     __slots__ = (
         "_context",
+        "alerts",
         "aliases",
         "audit",
         "members",
@@ -145,6 +148,7 @@ class ProjectScope:
         self.schedules = ScheduleStore(session, project_id)
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)
+        self.alerts = AlertStore(session, project_id)
         self._context: Context | None = None
 
     def problems(
