@@ -48,13 +48,12 @@ class AlertSender:
                 timeout=self.timeout,
             )
         except AddressRefused as refused:
-            error = f"the destination's address is refused: {refused}"
-            return AttemptRecord(at, None, _since(started), error, final=True)
+            refusal = f"the destination's address is refused: {refused}"
+            return AttemptRecord(at, None, _since(started), refusal, final=True)
         except httpx.TimeoutException:
             return AttemptRecord(at, None, _since(started), "timed out")
         except (httpx.TransportError, httpx.InvalidURL) as failed:
-            error = f"no answer: {type(failed).__name__}"
-            return AttemptRecord(at, None, _since(started), error)
+            return AttemptRecord(at, None, _since(started), f"no answer: {type(failed).__name__}")
         code = response.status_code
         error: str | None = None if 200 <= code < 300 else f"answered {code}"
         return AttemptRecord(at, code, _since(started), error)
