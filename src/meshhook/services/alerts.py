@@ -420,7 +420,7 @@ def _apply(
         _queued(rule.id, destination, event, payload, now) for destination in rule.destinations
     ]
     scope.alerts.enqueue(deliveries)
-    log.info("alert queued", rule=rule.name, event=str(event), destinations=len(deliveries))
+    log.info("alert queued", rule=rule.name, alert=str(event), destinations=len(deliveries))
     return len(deliveries)
 
 
@@ -563,7 +563,8 @@ def take(
             destination.secret_names,
             purpose=f"alert delivery {delivery.id}",
         )
-    return prepare(delivery, destination, values, now)
+    # Signed at the wall-clock time of sending (``now`` may be a worker's clock).
+    return prepare(delivery, destination, values, datetime.now(UTC))
 
 
 def prepare(
