@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 
 from meshhook.app import create_app
@@ -29,6 +30,7 @@ from meshhook.services import alerts as alert_service
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from tests.factories import Member, add_member, assert_problem, make_user
+from tests.integration.conftest import Cli
 from tests.integration.test_runs import BASE, finished, workflow
 
 ALERTS = f"{BASE}/alerts"
@@ -45,7 +47,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
@@ -340,7 +342,8 @@ def test_a_test_alert_is_signed_like_incoming_hooks_and_logged(
         verify_signature(headers["x-meshhook-signature"], KEY, body + b" ", time.time(), 300)
     payload = orjson.loads(body)
     assert body == orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), "sorted compact JSON"
-    assert payload["type"] == "alert.test" and payload["project"] == "alpha"
+    assert payload["type"] == "alert.test"
+    assert payload["project"] == "alpha"
     assert payload["text"].startswith("[MeshHook] test alert for project alpha")
     assert KEY not in body.decode()
     listed = deliveries(alerting, owner, destination=hook)
@@ -444,8 +447,10 @@ def test_a_failure_storm_sends_one_alert_and_a_success_resolves_it(
     bodies = receiver.bodies()
     assert [body["type"] for body in bodies] == ["alert.fired", "alert.resolved"]
     fired = bodies[0]
-    assert fired["rule"]["name"] == "flaky" and fired["workflow"] == key
-    assert fired["run"]["status"] == "failed" and fired["run"]["error"]["code"]
+    assert fired["rule"]["name"] == "flaky"
+    assert fired["workflow"] == key
+    assert fired["run"]["status"] == "failed"
+    assert fired["run"]["error"]["code"]
     assert "FIRING flaky (run.failed)" in fired["text"]
     statuses = {item["status"] for item in deliveries(client, owner, rule="flaky")}
     assert statuses == {"delivered"}
@@ -480,7 +485,8 @@ def test_failure_rate_and_queue_lag_rules_fire_and_resolve(
 
     assert fired_and_resolved() == [Event.FIRED]
     payload = deliveries(client, owner, rule="rate")[0]["payload"]
-    assert payload["observed"]["failed"] == 2 and payload["observed"]["finished"] == 3
+    assert payload["observed"]["failed"] == 2
+    assert payload["observed"]["finished"] == 3
     for _ in range(2):
         run(client, owner, key, [2])
     alert_service.evaluate_thresholds(db)
@@ -543,3 +549,57 @@ def test_alert_payloads_are_redacted() -> None:
     assert "4111 1111 1111 1111" not in text
     assert "abcdefghijklmnopqrstuvwxyz0123" not in text
     assert "[redacted:" in text
+
+
+def test_the_alerts_commands_manage_rules_destinations_and_tests(
+    alerting: TestClient,
+    owner: Member,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MESHHOOK_PROJECT", "alpha")
+    monkeypatch.setenv("COLUMNS", "200")
+    cli = Cli().as_token(alerting, owner.token)
+    put_key(alerting, owner)
+    with structlog.testing.capture_logs():  # the app's request logs stay out of the output
+        commands(cli, receiver)
+
+
+def commands(cli: Cli, receiver: Receiver) -> None:
+    created = cli(
+        "alerts",
+        "destinations",
+        "create",
+        "ops",
+        "--kind",
+        "webhook",
+        "--url",
+        receiver.url,
+        "--signing-secret",
+        "{{ secrets.ALERT_KEY }}",
+    )
+    assert "created destination ops (webhook)" in created.output
+    listed = cli("alerts", "destinations", "list")
+    assert "ops" in listed.output
+    assert "t0ps3cret" not in listed.output
+    cli(
+        "alerts", "rules", "create", "busy", "--kind", "queue_lag", "--threshold", "30", "-d", "ops"
+    )
+    cli("alerts", "rules", "update", "busy", "--cooldown", "60", "--disable")
+    rules = cli("alerts", "rules", "list", "--json")
+    [rule] = orjson.loads(rules.output)
+    assert rule["cooldown_seconds"] == 60
+    assert rule["enabled"] is False
+    assert "> 30 s" in cli("alerts", "rules", "list").output
+    sent = cli("alerts", "test", "ops")
+    assert sent.output.startswith("delivered: 200")
+    receiver.statuses = [500]
+    failed = cli("alerts", "test", "ops", code=1)
+    assert failed.output.startswith("pending: answered 500")
+    log = cli("alerts", "deliveries", "--destination", "ops")
+    assert log.output.count("alert.test") == 2
+    refused = cli("alerts", "rules", "create", "bad", "--kind", "failure_rate", code=1)
+    assert "/threshold" in refused.output
+    cli("alerts", "rules", "delete", "busy")
+    cli("alerts", "destinations", "delete", "ops")
+    assert orjson.loads(cli("alerts", "destinations", "list", "--json").output) == []

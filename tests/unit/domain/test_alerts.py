@@ -49,7 +49,8 @@ def test_a_failure_storm_sends_one_alert_per_cooldown() -> None:
     fired = [(second, held) for second, action, held in actions if action is Action.FIRE]
     assert fired == [(0, 0), (600, 59)], "the second alert says how many were held back"
     assert sum(action is Action.SUPPRESS for _, action, _ in actions) == 98
-    assert state.suppressed == 39 and state.firing
+    assert state.suppressed == 39
+    assert state.firing
 
 
 def test_a_cooldown_of_zero_sends_every_failure() -> None:
@@ -69,7 +70,8 @@ def test_a_success_resolves_a_firing_event_rule_once() -> None:
     assert on_success(resolved.state).action is Action.NOTHING
     # A failure right after the resolution is within the cool-down: held back.
     again = on_failure(resolved.state, at(30), COOLDOWN)
-    assert again.action is Action.SUPPRESS and again.state.suppressed == 1
+    assert again.action is Action.SUPPRESS
+    assert again.state.suppressed == 1
 
 
 def test_a_threshold_rule_fires_once_while_breached_and_resolves_when_clear() -> None:
@@ -82,9 +84,11 @@ def test_a_threshold_rule_fires_once_while_breached_and_resolves_when_clear() ->
     assert seen == [Action.NOTHING, Action.FIRE, Action.NOTHING, Action.NOTHING, Action.RESOLVE]
     # Breached again inside the cool-down: held back until it has passed.
     flapped = on_observation(state, True, at(75), COOLDOWN)
-    assert flapped.action is Action.SUPPRESS and not flapped.state.firing
+    assert flapped.action is Action.SUPPRESS
+    assert not flapped.state.firing
     later = on_observation(flapped.state, True, at(15 + COOLDOWN), COOLDOWN)
-    assert later.action is Action.FIRE and later.suppressed == 1
+    assert later.action is Action.FIRE
+    assert later.suppressed == 1
 
 
 def test_failure_rate_needs_min_runs_and_exceeds_the_threshold() -> None:
@@ -93,7 +97,9 @@ def test_failure_rate_needs_min_runs_and_exceeds_the_threshold() -> None:
     assert RateObservation(5, 4).breaches(10, 5)
     assert not RateObservation(10, 1).breaches(10, 5), "10 % is not above 10 %"
     assert RateObservation(10, 2).breaches(10, 5)
-    assert lag_breaches(31.0, 30) and not lag_breaches(30.0, 30) and not lag_breaches(None, 1)
+    assert lag_breaches(31.0, 30)
+    assert not lag_breaches(30.0, 30)
+    assert not lag_breaches(None, 1)
 
 
 def test_the_retry_schedule_doubles_up_to_a_cap_and_gives_up() -> None:
@@ -109,9 +115,11 @@ def test_the_retry_schedule_doubles_up_to_a_cap_and_gives_up() -> None:
 
 def test_an_attempt_delivers_retries_or_gives_up() -> None:
     ok = outcome_of(1, AttemptRecord(T0, 204, 3.0, None))
-    assert ok.status is DeliveryStatus.DELIVERED and ok.next_attempt_at is None
+    assert ok.status is DeliveryStatus.DELIVERED
+    assert ok.next_attempt_at is None
     retry = outcome_of(2, AttemptRecord(T0, 502, 3.0, "answered 502"))
-    assert retry.status is DeliveryStatus.PENDING and retry.next_attempt_at == at(20)
+    assert retry.status is DeliveryStatus.PENDING
+    assert retry.next_attempt_at == at(20)
     refused = outcome_of(1, AttemptRecord(T0, None, 0.0, "refused", final=True))
     assert refused.status is DeliveryStatus.FAILED
     last = outcome_of(MAX_ATTEMPTS, AttemptRecord(T0, 500, 1.0, "answered 500"))
@@ -123,14 +131,14 @@ def test_bodies_are_sorted_compact_json_and_slack_gets_text_only() -> None:
     assert body_bytes(payload, DestinationKind.WEBHOOK) == (
         b'{"at":"x","run":null,"text":"[MeshHook] FIRING","type":"alert.fired"}'
     )
-    assert orjson.loads(body_bytes(payload, DestinationKind.SLACK)) == {
-        "text": "[MeshHook] FIRING"
-    }
+    assert orjson.loads(body_bytes(payload, DestinationKind.SLACK)) == {"text": "[MeshHook] FIRING"}
 
 
 def test_rule_settings_are_checked_with_pointers() -> None:
     spec = rule_spec({"name": "rate", "kind": "failure_rate", "threshold": 20})
-    assert spec.window == "1h" and spec.min_runs == 10 and spec.cooldown_seconds == 900
+    assert spec.window == "1h"
+    assert spec.min_runs == 10
+    assert spec.cooldown_seconds == 900
     event = rule_spec({"name": "f", "kind": "run.failed", "threshold": 5})
     assert event.threshold is None, "event rules have no threshold"
     bad = [
