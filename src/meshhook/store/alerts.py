@@ -160,10 +160,12 @@ class AlertStore(ProjectRepository):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def watching(self, workflow_id: UUID | None, *, events: bool) -> list[Rule]:
+    def watching(
+        self, workflow_id: UUID | None, *, events: bool, lock: bool = True
+    ) -> list[Rule]:
         """Enabled rules of the event kinds (``events``) or threshold kinds
-        that apply to ``workflow_id``, locked until the transaction ends so
-        two finishing runs cannot both fire one rule."""
+        that apply to ``workflow_id``; with ``lock``, locked until the
+        transaction ends so two evaluations cannot both fire one rule."""
         kinds = EVENT_KINDS if events else THRESHOLD_KINDS
         query = select(alert_rules).where(
             alert_rules.c.project_id == self.project_id,
@@ -174,7 +176,8 @@ class AlertStore(ProjectRepository):
             query = query.where(
                 or_(alert_rules.c.workflow_id.is_(None), alert_rules.c.workflow_id == workflow_id)
             )
-        rows = self.session.execute(query.order_by(alert_rules.c.id).with_for_update())
+        query = query.order_by(alert_rules.c.id)
+        rows = self.session.execute(query.with_for_update() if lock else query)
         return [_rule(row) for row in rows]
 
     def save_state(self, rule_id: UUID, state: RuleState) -> None:
