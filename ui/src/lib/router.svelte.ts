@@ -11,7 +11,7 @@ export type Route =
   | { name: 'settings'; project: string; tab: SettingsTab }
   | { name: 'not-found' };
 
-export const SETTINGS_TABS = ['secrets', 'members', 'webhooks', 'audit', 'tokens'] as const;
+export const SETTINGS_TABS = ['secrets', 'members', 'webhooks', 'alerts', 'audit', 'tokens'] as const;
 export type SettingsTab = (typeof SETTINGS_TABS)[number];
 
 export function matchRoute(pathname: string): Route {
