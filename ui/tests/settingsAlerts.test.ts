@@ -114,13 +114,13 @@ describe('AlertsState', () => {
     model.destinationForm!.url = 'https://ops.example.com/in';
     model.destinationForm!.signingSecret = '{{ secrets.ALERT_KEY }}';
     expect(await model.saveDestination()).toBe(true);
-    expect(port.stored[0].signing_secret).toBe('{{ secrets.ALERT_KEY }}');
-    const delivery = await model.test(model.destinations[0]);
+    expect(port.stored[0]!.signing_secret).toBe('{{ secrets.ALERT_KEY }}');
+    const delivery = await model.test(model.destinations[0]!);
     expect(delivery?.status).toBe('delivered');
     expect(model.deliveries.map((item) => item.id)).toEqual(['t1']);
-    expect(attemptText(model.deliveries[0])).toBe('answered 200 in 12 ms');
+    expect(attemptText(model.deliveries[0]!)).toBe('answered 200 in 12 ms');
     port.answer = 500;
-    await model.test(model.destinations[0]);
+    await model.test(model.destinations[0]!);
     expect(model.testing?.result?.status).toBe('pending');
     expect(attemptText(model.testing!.result!)).toBe('answered 500 in 12 ms');
   });
@@ -131,7 +131,7 @@ describe('AlertsState', () => {
     model.startDestination();
     Object.assign(model.destinationForm!, { name: 'chat', kind: 'slack', url: '{{ secrets.SLACK_URL }}', signingSecret: 'x' });
     await model.saveDestination();
-    expect(port.stored[0].signing_secret).toBeNull();
+    expect(port.stored[0]!.signing_secret).toBeNull();
   });
 
   it('needs a threshold for rate and lag rules and sends none for event rules', async () => {
@@ -152,8 +152,8 @@ describe('AlertsState', () => {
     await model.saveRule();
     expect(port.bodies[1]).toMatchObject({ kind: 'run.failed', threshold: null, workflow: 'orders' });
     expect(model.rules.map((item) => item.name)).toEqual(['fails', 'rate']);
-    expect(ruleText(model.rules[1])).toBe('Failure rate above 25 % over 1h (at least 10 runs)');
-    expect(ruleText(model.rules[0])).toBe('A run failed in orders');
+    expect(ruleText(model.rules[1]!)).toBe('Failure rate above 25 % over 1h (at least 10 runs)');
+    expect(ruleText(model.rules[0]!)).toBe('A run failed in orders');
   });
 
   it('shows the server problem next to the field it names', async () => {
@@ -164,7 +164,7 @@ describe('AlertsState', () => {
       status: 422,
       detail: 'alerts may not be sent to a private or loopback address',
       errors: [{ path: '/url', code: 'alert.invalid', message: 'refused', severity: 'error' }],
-    });
+    }, 'failed');
     const model = new AlertsState(port);
     model.startDestination();
     Object.assign(model.destinationForm!, { name: 'x', url: 'http://127.0.0.1/', signingSecret: '{{ secrets.K }}' });
@@ -178,14 +178,14 @@ describe('AlertsState', () => {
     const model = new AlertsState(port);
     const destination = await port.createDestination({ name: 'ops', kind: 'slack', url: 'https://x.io/h' });
     await port.createRule({ name: 'fails', kind: 'run.failed', destinations: [destination.id] });
-    port.saved[0].state = { firing: true, last_fired_at: AT, suppressed: 3 };
+    port.saved[0]!.state = { firing: true, last_fired_at: AT, suppressed: 3 };
     await port.test(destination.id);
     await model.load();
-    expect(stateText(model.rules[0])).toBe('Firing (3 held back by the cool-down)');
-    await model.toggle(model.rules[0]);
-    expect(stateText(model.rules[0])).toBe('Off');
-    await model.removeDestination(model.destinations[0]);
-    expect(model.rules[0].destinations).toEqual([]);
+    expect(stateText(model.rules[0]!)).toBe('Firing (3 held back by the cool-down)');
+    await model.toggle(model.rules[0]!);
+    expect(stateText(model.rules[0]!)).toBe('Off');
+    await model.removeDestination(model.destinations[0]!);
+    expect(model.rules[0]!.destinations).toEqual([]);
     expect(model.deliveries).toEqual([]);
     expect(model.destinationName('d1')).toBe('deleted destination');
   });
