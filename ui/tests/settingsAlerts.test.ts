@@ -141,14 +141,14 @@ describe('AlertsState', () => {
     await model.load();
     model.startRule();
     expect(model.ruleForm!.destinations).toEqual(['d1']);
-    Object.assign(model.ruleForm!, { name: 'rate', kind: 'failure_rate', threshold: '' });
+    Object.assign(model.ruleForm!, { name: 'rate', kind: 'failure_rate', threshold: null });
     expect(await model.saveRule()).toBe(false);
     expect(model.ruleForm!.problem?.fields.threshold).toContain('%');
-    model.ruleForm!.threshold = '25';
+    model.ruleForm!.threshold = 25;
     expect(await model.saveRule()).toBe(true);
     expect(port.bodies[0]).toMatchObject({ kind: 'failure_rate', threshold: 25, window: '1h', workflow: null });
     model.startRule();
-    Object.assign(model.ruleForm!, { name: 'fails', kind: 'run.failed', threshold: '5', workflow: 'orders' });
+    Object.assign(model.ruleForm!, { name: 'fails', kind: 'run.failed', threshold: 5, workflow: 'orders' });
     await model.saveRule();
     expect(port.bodies[1]).toMatchObject({ kind: 'run.failed', threshold: null, workflow: 'orders' });
     expect(model.rules.map((item) => item.name)).toEqual(['fails', 'rate']);

@@ -49,7 +49,8 @@ export interface RuleForm {
   name: string;
   kind: AlertRuleKind;
   workflow: string;
-  threshold: string;
+  /** A number input's value: null (or undefined) while it is blank. */
+  threshold: number | null | undefined;
   window: '1h' | '24h' | '7d' | '30d';
   minRuns: number;
   cooldownSeconds: number;
@@ -128,7 +129,7 @@ export class AlertsState {
       name: '',
       kind: 'run.failed',
       workflow: '',
-      threshold: '',
+      threshold: null,
       window: '1h',
       minRuns: 10,
       cooldownSeconds: 900,
@@ -166,8 +167,8 @@ export class AlertsState {
     const form = this.ruleForm;
     if (!form) return false;
     const kind = RULE_KINDS.find((item) => item.kind === form.kind);
-    const threshold = form.threshold.trim();
-    if (kind?.threshold && !threshold) {
+    const threshold = typeof form.threshold === 'number' && Number.isFinite(form.threshold) ? form.threshold : null;
+    if (kind?.threshold && threshold === null) {
       form.problem = { message: 'Enter the threshold.', fields: { threshold: `A number of ${kind.threshold}.` } };
       return false;
     }
@@ -177,7 +178,7 @@ export class AlertsState {
       name: form.name.trim(),
       kind: form.kind,
       workflow: form.workflow.trim() || null,
-      threshold: kind?.threshold ? Number(threshold) : null,
+      threshold: kind?.threshold ? threshold : null,
       window: form.window,
       min_runs: form.minRuns,
       cooldown_seconds: form.cooldownSeconds,
