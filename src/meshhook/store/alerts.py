@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from meshhook.domain.alerts import (
@@ -160,24 +160,14 @@ class AlertStore(ProjectRepository):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def watching(
-        self, workflow_id: UUID | None, *, events: bool, lock: bool = True
-    ) -> list[Rule]:
+    def watching(self, workflow_id: UUID | None, *, events: bool, lock: bool = True) -> list[Rule]:
         """Enabled rules of the event kinds (``events``) or threshold kinds
         that apply to ``workflow_id``; with ``lock``, locked until the
-        transaction ends so two evaluations cannot both fire one rule."""
-        kinds = EVENT_KINDS if events else THRESHOLD_KINDS
-        query = select(alert_rules).where(
-            alert_rules.c.project_id == self.project_id,
-            alert_rules.c.kind.in_([str(kind) for kind in kinds]),
-            alert_rules.c.enabled,
+        transaction ends so two evaluations cannot both fire one rule. (The
+        statements are built once: this runs as every run finishes.)"""
+        rows = self.session.execute(
+            _WATCHING[events, lock], {"project_id": self.project_id, "workflow_id": workflow_id}
         )
-        if events:
-            query = query.where(
-                or_(alert_rules.c.workflow_id.is_(None), alert_rules.c.workflow_id == workflow_id)
-            )
-        query = query.order_by(alert_rules.c.id)
-        rows = self.session.execute(query.with_for_update() if lock else query)
         return [_rule(row) for row in rows]
 
     def save_state(self, rule_id: UUID, state: RuleState) -> None:
@@ -305,6 +295,29 @@ class AlertStore(ProjectRepository):
         if oldest is None:
             return None
         return max(0.0, (now - _utc(oldest)).total_seconds())
+
+
+def _watching(events: bool, lock: bool) -> Any:
+    kinds = EVENT_KINDS if events else THRESHOLD_KINDS
+    query = select(alert_rules).where(
+        alert_rules.c.project_id == bindparam("project_id"),
+        alert_rules.c.kind.in_([str(kind) for kind in kinds]),
+        alert_rules.c.enabled,
+    )
+    if events:
+        query = query.where(
+            or_(
+                alert_rules.c.workflow_id.is_(None),
+                alert_rules.c.workflow_id == bindparam("workflow_id"),
+            )
+        )
+    query = query.order_by(alert_rules.c.id)
+    return query.with_for_update() if lock else query
+
+
+_WATCHING = {
+    (events, lock): _watching(events, lock) for events in (True, False) for lock in (True, False)
+}
 
 
 def due_deliveries(session: Session, now: datetime, limit: int) -> list[tuple[UUID, UUID]]:
