@@ -738,6 +738,7 @@ CASES: dict[tuple[str, str], list[Call]] = {
         lambda s, b: s.deliveries(100),
         lambda s, b: s.deliveries(100, destination_id=b.destination_id, rule_id=b.rule_id),
     ],
+    ("AlertStore", "delivery"): [lambda s, b: s.delivery(b.delivery_id)],
     ("AlertStore", "claim"): [
         lambda s, b: s.claim(b.delivery_id, NOW + timedelta(days=1), NOW + timedelta(days=2))
     ],

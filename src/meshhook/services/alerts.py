@@ -520,10 +520,10 @@ def list_deliveries(
 
 def get_delivery(db: Database, actor: Actor, project_key: str, delivery_id: UUID) -> Delivery:
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        for delivery in scope.alerts.deliveries(DELIVERIES_SHOWN):
-            if delivery.id == delivery_id:
-                return delivery
-    raise NotFound(f"no alert delivery {delivery_id}")
+        delivery = scope.alerts.delivery(delivery_id)
+    if delivery is None:
+        raise NotFound(f"no alert delivery {delivery_id}")
+    return delivery
 
 
 def queue_test(db: Database, actor: Actor, project_key: str, ref: str) -> tuple[UUID, UUID]:

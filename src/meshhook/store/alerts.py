@@ -234,6 +234,15 @@ class AlertStore(ProjectRepository):
         )
         return [_delivery(row) for row in rows]
 
+    def delivery(self, delivery_id: UUID) -> Delivery | None:
+        row = self.session.execute(
+            select(alert_deliveries).where(
+                alert_deliveries.c.project_id == self.project_id,
+                alert_deliveries.c.id == delivery_id,
+            )
+        ).first()
+        return _delivery(row) if row else None
+
     def claim(self, delivery_id: UUID, now: datetime, until: datetime) -> Delivery | None:
         """Take a due delivery for sending: its next attempt moves to
         ``until`` (so no other worker sends it meanwhile); None when it is not
