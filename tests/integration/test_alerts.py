@@ -29,6 +29,7 @@ from meshhook.security.webhook_auth import Refused, verify_signature
 from meshhook.services import alerts as alert_service
 from meshhook.settings import Settings
 from meshhook.store.db import Database
+from meshhook.store.tables import alert_deliveries
 from tests.factories import Member, add_member, assert_problem, make_user
 from tests.integration.conftest import Cli
 from tests.integration.test_runs import BASE, finished, workflow
@@ -603,3 +604,20 @@ def commands(cli: Cli, receiver: Receiver) -> None:
     cli("alerts", "rules", "delete", "busy")
     cli("alerts", "destinations", "delete", "ops")
     assert orjson.loads(cli("alerts", "destinations", "list", "--json").output) == []
+
+
+def test_deliveries_older_than_30_days_are_pruned_when_the_next_is_recorded(
+    alerting: TestClient, owner: Member, receiver: Receiver, db: Database
+) -> None:
+    hook = hook_destination(alerting, owner, receiver.url)
+    done = alerting.post(f"{ALERTS}/destinations/{hook}/test", headers=owner.headers).json()
+    receiver.statuses = [500]
+    waiting = alerting.post(f"{ALERTS}/destinations/{hook}/test", headers=owner.headers).json()
+    assert (done["status"], waiting["status"]) == ("delivered", "pending")
+    with db.engine.begin() as connection:
+        connection.execute(
+            alert_deliveries.update().values(created_at=datetime.now(UTC) - timedelta(days=40))
+        )
+    sent = alerting.post(f"{ALERTS}/destinations/{hook}/test", headers=owner.headers).json()
+    kept = {item["id"] for item in deliveries(alerting, owner)}
+    assert kept == {waiting["id"], sent["id"]}, "a pending delivery is never pruned"

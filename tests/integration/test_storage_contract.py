@@ -749,6 +749,7 @@ CASES: dict[tuple[str, str], list[Call]] = {
             AlertOutcome(DeliveryStatus.DELIVERED, None),
         )
     ],
+    ("AlertStore", "prune"): [lambda s, b: s.prune(NOW + timedelta(days=9999))],
     ("AlertStore", "queue_lag"): [lambda s, b: s.queue_lag(NOW + timedelta(days=1))],
     ("StatsStore", "counts"): [
         lambda s, b: s.counts(Window.MONTH, datetime.now(UTC)),

@@ -72,6 +72,9 @@ from meshhook.store.db import Database
 log = structlog.get_logger("meshhook.alerts")
 
 DELIVERIES_SHOWN = 100
+DELIVERY_RETENTION_DAYS = 30
+"""Delivered and given-up deliveries older than this are deleted (by the next
+attempt recorded in their project)."""
 DUE_LIMIT = 50
 USER_AGENT = "MeshHook-Alerts/1"
 REDACTOR = Redactor()
@@ -623,6 +626,7 @@ def record(db: Database, project_id: UUID, prepared: Prepared, attempt: AttemptR
     outcome = outcome_of(prepared.attempt_number, attempt)
     with worker_transaction(db, project_id) as scope:
         scope.alerts.record_attempt(prepared.delivery_id, attempt, outcome)
+        scope.alerts.prune(attempt.at - timedelta(days=DELIVERY_RETENTION_DAYS))
     log.info(
         "alert delivery attempt",
         delivery=str(prepared.delivery_id),

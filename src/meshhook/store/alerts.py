@@ -291,6 +291,17 @@ class AlertStore(ProjectRepository):
             )
         )
 
+    def prune(self, before: datetime) -> int:
+        """Delete delivered and given-up deliveries created before ``before``."""
+        result = self.session.execute(
+            delete(alert_deliveries).where(
+                alert_deliveries.c.project_id == self.project_id,
+                alert_deliveries.c.created_at < before,
+                alert_deliveries.c.status != str(DeliveryStatus.PENDING),
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def queue_lag(self, now: datetime) -> float | None:
         """Seconds the project's oldest due, unleased run has waited; None
         when nothing waits."""
