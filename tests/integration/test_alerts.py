@@ -621,3 +621,71 @@ def test_deliveries_older_than_30_days_are_pruned_when_the_next_is_recorded(
     sent = alerting.post(f"{ALERTS}/destinations/{hook}/test", headers=owner.headers).json()
     kept = {item["id"] for item in deliveries(alerting, owner)}
     assert kept == {waiting["id"], sent["id"]}, "a pending delivery is never pruned"
+
+
+def test_a_dead_letter_rule_ignores_a_terminated_run_and_fires_for_a_dead_letter(
+    alert_runner: TestClient, owner: Member, receiver: Receiver
+) -> None:
+    client = alert_runner
+    hook = hook_destination(client, owner, receiver.url)
+    stop = workflow(
+        client,
+        owner,
+        {
+            "nodes": [
+                {"id": "start", "type": "manual", "config": {}},
+                {"id": "stop", "type": "terminate", "config": {"status": "failed"}},
+            ],
+            "edges": [{"from": "start", "to": "stop"}],
+            "settings": {},
+        },
+        publish=True,
+    )
+    key = workflow(client, owner, flaky(), publish=True)
+    created = client.post(
+        f"{ALERTS}/rules",
+        json={"name": "dead", "kind": "run.dead_lettered", "destinations": [hook]},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.text
+    terminated = run(client, owner, stop, 1)
+    assert terminated["status"] == "failed"
+    assert terminated["dead_letter"] is False
+    time.sleep(1.5)
+    assert deliveries(client, owner, rule="dead") == []
+    assert run(client, owner, key, 1)["dead_letter"] is True
+    wait_for(lambda: receiver.requests)
+    [fired] = receiver.bodies()
+    assert fired["rule"]["kind"] == "run.dead_lettered"
+    assert fired["run"]["dead_letter"] is True
+
+
+def test_a_destination_change_is_checked_and_audited(
+    client: TestClient, alerting: TestClient, owner: Member
+) -> None:
+    hook = hook_destination(alerting, owner, "https://ops.example.com/in")
+    metadata = alerting.patch(
+        f"{ALERTS}/destinations/{hook}",
+        json={"url": "http://169.254.169.254/latest"},
+        headers=owner.headers,
+    )
+    assert assert_problem(metadata, 422)["errors"][0]["path"] == "/url"
+    loopback = client.patch(
+        f"{ALERTS}/destinations/{hook}",
+        json={"url": "http://localhost:8080/"},
+        headers=owner.headers,
+    )
+    assert assert_problem(loopback, 422)["errors"][0]["path"] == "/url"
+    renamed = alerting.patch(
+        f"{ALERTS}/destinations/ops",
+        json={"name": "pager", "url": "https://pager.example.com/hook?key=abc"},
+        headers=owner.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["name"] == "pager"
+    assert renamed.json()["url"] == "https://pager.example.com/…"
+    assert renamed.json()["signing_secret"] == "{{ secrets.ALERT_KEY }}", "kept"
+    updates = alerting.get(
+        f"{BASE}/audit", params={"action": "alert_destination.update"}, headers=owner.headers
+    ).json()["items"]
+    assert [entry["summary"]["name"] for entry in updates] == ["pager"]
