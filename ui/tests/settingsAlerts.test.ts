@@ -10,6 +10,7 @@ import {
   type AlertDestinationBody,
   type AlertRule,
   type AlertRuleBody,
+  type AlertRulePatch,
   type AlertsPort,
 } from '../src/lib/settings/alerts.svelte';
 
@@ -93,6 +94,17 @@ class FakeAlerts implements AlertsPort {
     const created = rule(body, `r${this.saved.length + 1}`);
     this.saved.push(created);
     return created;
+  }
+  patches: AlertRulePatch[] = [];
+  async updateRule(id: string, body: AlertRulePatch) {
+    this.patches.push(body);
+    const found = this.saved.find((item) => item.id === id)!;
+    Object.assign(found, {
+      name: body.name ?? found.name,
+      threshold: body.threshold ?? found.threshold,
+      cooldown_seconds: body.cooldown_seconds ?? found.cooldown_seconds,
+    });
+    return { ...found };
   }
   async setEnabled(id: string, enabled: boolean) {
     const found = this.saved.find((item) => item.id === id)!;
@@ -188,5 +200,22 @@ describe('AlertsState', () => {
     expect(model.rules[0]!.destinations).toEqual([]);
     expect(model.deliveries).toEqual([]);
     expect(model.destinationName('d1')).toBe('deleted destination');
+  });
+
+  it('edits a rule in place, keeping its kind and sending no kind', async () => {
+    const port = new FakeAlerts();
+    await port.createRule({ name: 'rate', kind: 'failure_rate', threshold: 25, destinations: [] });
+    const model = new AlertsState(port);
+    await model.load();
+    model.startEdit(model.rules[0]!);
+    expect(model.ruleForm).toMatchObject({ editing: 'r1', kind: 'failure_rate', threshold: 25, cooldownSeconds: 900 });
+    model.ruleForm!.cooldownSeconds = 300;
+    model.ruleForm!.threshold = 40;
+    expect(await model.saveRule()).toBe(true);
+    expect(port.patches[0]).not.toHaveProperty('kind');
+    expect(port.patches[0]).toMatchObject({ cooldown_seconds: 300, threshold: 40 });
+    expect(model.rules).toHaveLength(1);
+    expect(model.rules[0]!.cooldown_seconds).toBe(300);
+    expect(ruleText(model.rules[0]!)).toContain('above 40 %');
   });
 });

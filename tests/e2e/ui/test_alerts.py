@@ -84,12 +84,18 @@ def test_an_admin_adds_a_destination_sends_a_test_alert_and_adds_a_rule(
     assert_accessible(page, "alerts, one of each")
     screenshot(page, "settings-alerts")
 
+    rule_row.get_by_test_id("alert-rule-edit").click()
+    expect(rule.get_by_label("Alert when")).to_be_disabled()
+    rule.get_by_label("Cool-down (seconds)").fill("300")
+    page.get_by_test_id("alert-rule-save").click()
+    expect(rule).to_be_hidden()
+    expect(rule_row).to_contain_text("300 s")
     rule_row.get_by_test_id("alert-rule-toggle").click()
     expect(rule_row.get_by_test_id("alert-rule-state")).to_contain_text("Off")
     [stored] = server.api("GET", f"/projects/{project}/alerts/rules").json()
     assert stored["enabled"] is False
     assert stored["threshold"] == 20
-    assert stored["cooldown_seconds"] == 600
+    assert stored["cooldown_seconds"] == 300
     page.reload()
     expect(
         page.get_by_test_id("alert-rule-row").get_by_test_id("alert-rule-state")

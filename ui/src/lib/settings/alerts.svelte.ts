@@ -14,6 +14,7 @@ type JsonBody<Operation extends keyof operations> = operations[Operation] extend
 export type AlertDestinationBody = JsonBody<'create_alert_destination'>;
 export type AlertRule = Schemas['AlertRuleOut'];
 export type AlertRuleBody = JsonBody<'create_alert_rule'>;
+export type AlertRulePatch = JsonBody<'update_alert_rule'>;
 export type AlertRuleKind = AlertRuleBody['kind'];
 export type AlertDelivery = Schemas['AlertDeliveryOut'];
 
@@ -25,6 +26,7 @@ export interface AlertsPort {
   removeDestination(id: string): Promise<void>;
   test(id: string): Promise<AlertDelivery>;
   createRule(body: AlertRuleBody): Promise<AlertRule>;
+  updateRule(id: string, body: AlertRulePatch): Promise<AlertRule>;
   setEnabled(id: string, enabled: boolean): Promise<AlertRule>;
   removeRule(id: string): Promise<void>;
 }
@@ -46,6 +48,8 @@ export interface DestinationForm {
 }
 
 export interface RuleForm {
+  /** The id of the rule being edited; null for a new rule (its kind is then fixed). */
+  editing: string | null;
   name: string;
   kind: AlertRuleKind;
   workflow: string;
@@ -126,6 +130,7 @@ export class AlertsState {
 
   startRule(): void {
     this.ruleForm = {
+      editing: null,
       name: '',
       kind: 'run.failed',
       workflow: '',
@@ -134,6 +139,22 @@ export class AlertsState {
       minRuns: 10,
       cooldownSeconds: 900,
       destinations: this.destinations.map((item) => item.id),
+      busy: false,
+      problem: null,
+    };
+  }
+
+  startEdit(rule: AlertRule): void {
+    this.ruleForm = {
+      editing: rule.id,
+      name: rule.name,
+      kind: rule.kind,
+      workflow: rule.workflow ?? '',
+      threshold: rule.threshold,
+      window: rule.window,
+      minRuns: rule.min_runs,
+      cooldownSeconds: rule.cooldown_seconds,
+      destinations: [...rule.destinations],
       busy: false,
       problem: null,
     };
@@ -186,8 +207,15 @@ export class AlertsState {
       enabled: true,
     };
     try {
-      const created = await this.port.createRule(body);
-      this.rules = [...this.rules, created].sort((a, b) => a.name.localeCompare(b.name));
+      let saved: AlertRule;
+      if (form.editing) {
+        const { kind: _kind, enabled: _enabled, ...changes } = body;
+        saved = await this.port.updateRule(form.editing, changes);
+      } else {
+        saved = await this.port.createRule(body);
+      }
+      const others = this.rules.filter((item) => item.id !== saved.id);
+      this.rules = [...others, saved].sort((a, b) => a.name.localeCompare(b.name));
       this.ruleForm = null;
       return true;
     } catch (failure) {

@@ -108,6 +108,8 @@ export function alertsPort(project: string): AlertsPort {
     },
     test: (id) => unwrap(api.POST('/api/v1/projects/{project}/alerts/destinations/{destination}/test', one(id))),
     createRule: (body) => unwrap(api.POST('/api/v1/projects/{project}/alerts/rules', { ...path, body })),
+    updateRule: (id, body) =>
+      unwrap(api.PATCH('/api/v1/projects/{project}/alerts/rules/{rule}', { ...rule(id), body })),
     setEnabled: (id, enabled) =>
       unwrap(api.PATCH('/api/v1/projects/{project}/alerts/rules/{rule}', { ...rule(id), body: { enabled } })),
     removeRule: async (id) => {
