@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 
 from meshhook.security.webhook_auth import verify_signature
 from tests.e2e.ui.accessibility import assert_accessible
-from tests.e2e.ui.conftest import Server, screenshot
+from tests.e2e.ui.conftest import Server, new_context, screenshot
+from tests.e2e.ui.test_settings import _viewer
 from tests.integration.test_alerts import Receiver
 
 KEY = "ui-alert-signing-key-42"
@@ -103,3 +104,40 @@ def test_an_admin_adds_a_destination_sends_a_test_alert_and_adds_a_rule(
     page.get_by_test_id("alert-rule-delete").click()
     expect(page.get_by_test_id("alert-rules-empty")).to_be_visible()
     assert server.api("GET", f"/projects/{project}/alerts/rules").json() == []
+
+
+def test_a_viewer_reads_alerts_and_is_told_why_nothing_can_be_changed(
+    browser: Any, server: Server, project: str
+) -> None:
+    server.api("PUT", f"/projects/{project}/secrets/SLACK_URL", json={"value": "https://x.io/h"})
+    server.api(
+        "POST",
+        f"/projects/{project}/alerts/destinations",
+        json={"name": "chat", "kind": "slack", "url": "{{ secrets.SLACK_URL }}"},
+    )
+    made = server.api(
+        "POST",
+        f"/projects/{project}/alerts/rules",
+        json={"name": "lag", "kind": "queue_lag", "threshold": 90, "destinations": ["chat"]},
+    )
+    assert made.status_code == 201, made.text
+    email, password = _viewer(server, project)
+    context = new_context(browser, server, signed_in=False)
+    assert context.request.post(
+        "/api/v1/auth/login", data={"email": email, "password": password}
+    ).ok
+    page = context.new_page()
+    page.goto(f"/p/{project}/settings/alerts")
+    expect(page.get_by_test_id("alerts-readonly")).to_contain_text("needs the admin role")
+    expect(page.get_by_test_id("alert-rule-row")).to_contain_text("Queue lag above 90 s")
+    expect(page.get_by_test_id("alert-destination-row")).to_contain_text("{{ secrets.SLACK_URL }}")
+    for control in (
+        "alert-destination-add",
+        "alert-rule-add",
+        "alert-destination-test",
+        "alert-rule-edit",
+        "alert-rule-delete",
+    ):
+        expect(page.get_by_test_id(control)).to_have_count(0)
+    assert_accessible(page, "alerts as a viewer")
+    context.close()
