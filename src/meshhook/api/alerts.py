@@ -26,7 +26,7 @@ from meshhook.domain.accounts import Role
 from meshhook.domain.alerts import invalid
 from meshhook.engine.alerts import AlertSender, egress_refusal
 from meshhook.engine.worker import worker_settings
-from meshhook.services import alerts
+from meshhook.services import alert_outbox, alerts
 from meshhook.settings import Settings
 
 router = APIRouter(prefix="/api/v1/projects/{project}/alerts", tags=["alerts"])
@@ -129,14 +129,14 @@ async def test_destination(
     project_id, delivery_id = await run_in_threadpool(
         alerts.queue_test, db, actor, project, destination
     )
-    prepared = await run_in_threadpool(alerts.take, db, keys, project_id, delivery_id)
+    prepared = await run_in_threadpool(alert_outbox.take, db, keys, project_id, delivery_id)
     if prepared is not None:  # else a worker took it first
         sender = AlertSender(worker_settings(settings).http)
         try:
             attempt = await sender.send(prepared)
         finally:
             await sender.aclose()
-        await run_in_threadpool(alerts.record, db, project_id, prepared, attempt)
+        await run_in_threadpool(alert_outbox.record, db, project_id, prepared, attempt)
     delivery = await run_in_threadpool(alerts.get_delivery, db, actor, project, delivery_id)
     return AlertDeliveryOut.of(delivery)
 

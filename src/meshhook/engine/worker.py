@@ -36,8 +36,8 @@ from meshhook.domain.runs.events import RunEvent
 from meshhook.engine.alerts import AlertSender
 from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
 from meshhook.engine.metrics import EngineMetrics
+from meshhook.services import alert_outbox, run_execution
 from meshhook.services import alerts as alert_service
-from meshhook.services import run_execution
 from meshhook.services import schedules as schedule_service
 from meshhook.services.run_execution import LeaseLost, Work
 from meshhook.services.secrets import Keys
@@ -227,7 +227,7 @@ class Worker:
             if time.monotonic() - self.thresholds_at >= self.settings.threshold_seconds:
                 self.thresholds_at = time.monotonic()
                 await asyncio.to_thread(alert_service.evaluate_thresholds, self.db, self.clock())
-            due = await asyncio.to_thread(alert_service.due, self.db, self.clock())
+            due = await asyncio.to_thread(alert_outbox.due, self.db, self.clock())
             await asyncio.gather(*(self._deliver(project, delivery) for project, delivery in due))
         except Exception as error:  # a database hiccup: look again next time
             log.error("alert round failed", worker=self.name, error=repr(error))
@@ -235,12 +235,12 @@ class Worker:
     async def _deliver(self, project_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
         assert self.sender is not None
         prepared = await asyncio.to_thread(
-            alert_service.take, self.db, self.keys, project_id, delivery_id, self.clock()
+            alert_outbox.take, self.db, self.keys, project_id, delivery_id, self.clock()
         )
         if prepared is None:
             return  # another worker has it
         attempt = await self.sender.send(prepared)
-        await asyncio.to_thread(alert_service.record, self.db, project_id, prepared, attempt)
+        await asyncio.to_thread(alert_outbox.record, self.db, project_id, prepared, attempt)
 
     def status(self) -> dict[str, object]:
         """What /readyz reports of this worker."""
