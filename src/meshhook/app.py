@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from meshhook import __version__
 from meshhook.api import (
+    alerts,
     audit,
     auth,
     bundles,
@@ -150,6 +151,7 @@ def create_app(
         stats,
         redaction,
         webhooks,
+        alerts,
     ):
         app.include_router(module.router)
     app.include_router(webhooks.hooks_router)

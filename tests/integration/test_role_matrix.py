@@ -24,7 +24,9 @@ PUBLIC, SIGNED_IN, SERVER_ADMIN = "public", "signed-in", "server-admin"
 P = "/api/v1/projects/{project}"
 W = P + "/workflows/{workflow}"
 R = P + "/runs/{run}"
+A = P + "/alerts"
 RUN_ID = "set-by-the-callers-fixture"
+ALERT_URL = "https://alerts.invalid/hook"
 
 RULES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
@@ -106,6 +108,18 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", W + "/webhook/rotate"): Role.ADMIN,
     ("GET", W + "/webhook/deliveries"): Role.VIEWER,
     ("POST", W + "/webhook/test"): Role.EDITOR,
+    ("GET", A + "/destinations"): Role.VIEWER,
+    ("POST", A + "/destinations"): Role.ADMIN,
+    ("GET", A + "/destinations/{destination}"): Role.VIEWER,
+    ("PATCH", A + "/destinations/{destination}"): Role.ADMIN,
+    ("DELETE", A + "/destinations/{destination}"): Role.ADMIN,
+    ("POST", A + "/destinations/{destination}/test"): Role.ADMIN,
+    ("GET", A + "/rules"): Role.VIEWER,
+    ("POST", A + "/rules"): Role.ADMIN,
+    ("GET", A + "/rules/{rule}"): Role.VIEWER,
+    ("PATCH", A + "/rules/{rule}"): Role.ADMIN,
+    ("DELETE", A + "/rules/{rule}"): Role.ADMIN,
+    ("GET", A + "/deliveries"): Role.VIEWER,
     # The hook itself needs no token: its id (and signature) are the credentials.
     **{
         (method, "/hooks/{hook_id}/{path:path}"): PUBLIC
@@ -144,6 +158,8 @@ def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
         .replace("{token_id}", str(uuid.uuid4()))
         .replace("{run}", RUN_ID)
         .replace("{session_id}", str(uuid.uuid4()))
+        .replace("{destination}", "ops")
+        .replace("{rule}", "fails")
     )
     url = (
         url.replace("/aliases/{name}", "/aliases/production")
@@ -187,6 +203,14 @@ def _request(method: str, path: str) -> tuple[str, Any, dict[str, str]]:
         body = {"key": f"p-{uuid.uuid4().hex[:8]}", "name": "Matrix"}
     elif path == "/api/v1/jmespath/evaluate":
         body = {"expression": "a", "data": {"a": 1}}
+    elif (method, path) == ("POST", A + "/destinations"):
+        body = {"name": f"d-{uuid.uuid4().hex[:6]}", "kind": "slack", "url": ALERT_URL}
+    elif (method, path) == ("PATCH", A + "/destinations/{destination}"):
+        body = {"url": ALERT_URL + "/changed"}
+    elif (method, path) == ("POST", A + "/rules"):
+        body = {"name": f"r-{uuid.uuid4().hex[:6]}", "kind": "run.failed"}
+    elif (method, path) == ("PATCH", A + "/rules/{rule}"):
+        body = {"enabled": False}
     elif path == "/api/v1/auth/login":
         body = {"email": "alice@example.com", "password": PASSWORD}
     return url, body, headers
@@ -212,6 +236,17 @@ def callers(
     client.post(f"/api/v1/projects/alpha/runs/{run['id']}/cancel", headers=owner.headers)
     global RUN_ID
     RUN_ID = run["id"]
+    # An alert destination (whose name fails to resolve: a test alert fails fast) and rule.
+    client.post(
+        "/api/v1/projects/alpha/alerts/destinations",
+        json={"name": "ops", "kind": "slack", "url": ALERT_URL},
+        headers=owner.headers,
+    )
+    client.post(
+        "/api/v1/projects/alpha/alerts/rules",
+        json={"name": "fails", "kind": "run.failed", "destinations": ["ops"]},
+        headers=owner.headers,
+    )
     make_user(db, "vera@example.com")
     found: dict[str, Member | None] = {"anonymous": None, "non-member": outsider, "owner": owner}
     for name in ("viewer", "editor", "admin"):

@@ -23,6 +23,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from meshhook.domain.accounts import Actor, Membership, Role
+from meshhook.domain.alerts import (
+    AttemptRecord,
+    DeliveryStatus,
+    Destination,
+    DestinationKind,
+    Event,
+    Rule,
+    RuleKind,
+    RuleState,
+)
+from meshhook.domain.alerts import Delivery as AlertDelivery
+from meshhook.domain.alerts import Outcome as AlertOutcome
 from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import MeshHookError, NotFound, UniqueConflict
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
@@ -531,6 +543,9 @@ class Tenant:
     member_id: uuid.UUID
     run: Run
     idempotency_key: str
+    destination_id: uuid.UUID
+    rule_id: uuid.UUID
+    delivery_id: uuid.UUID
 
     def markers(self) -> set[str]:
         """Strings that appear in anything read from this project and nowhere else."""
@@ -544,10 +559,21 @@ class Tenant:
             self.trashed.key,
             self.secret,
             self.idempotency_key,
+            str(self.destination_id),
+            str(self.rule_id),
+            str(self.delivery_id),
         }
 
     def ids(self) -> set[uuid.UUID]:
-        return {self.project_id, self.workflow.id, self.trashed.id, self.run.id}
+        return {
+            self.project_id,
+            self.workflow.id,
+            self.trashed.id,
+            self.run.id,
+            self.destination_id,
+            self.rule_id,
+            self.delivery_id,
+        }
 
 
 def populate(db: Database, project: str, member_email: str) -> Tenant:
@@ -586,7 +612,65 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         scope.schedules.put(_schedule(workflow.id), exists=False)
         scope.redaction.put_pattern(PatternRecord(f"{project}_code", "X-\\d+", NOW, "a@x.org"))
         scope.redaction.replace_pointers(workflow.id, [f"/{project}"], at=NOW, by="a@x.org")
-    return Tenant(pid, workflow, trashed, secret, member.actor.user_id, run, key)
+        destination = _alert_destination(uuid.uuid4())
+        scope.alerts.put_destination(destination, exists=False)
+        rule = _alert_rule(uuid.uuid4(), workflow.id, destination.id)
+        scope.alerts.put_rule(rule, exists=False)
+        delivery = _alert_delivery(destination.id, rule.id)
+        scope.alerts.enqueue([delivery])
+    return Tenant(
+        pid,
+        workflow,
+        trashed,
+        secret,
+        member.actor.user_id,
+        run,
+        key,
+        destination.id,
+        rule.id,
+        delivery.id,
+    )
+
+
+def _alert_destination(destination_id: uuid.UUID) -> Destination:
+    return Destination(
+        destination_id, "ops", DestinationKind.SLACK, "https://x.org/in", None, NOW, "a", NOW, "a"
+    )
+
+
+def _alert_rule(rule_id: uuid.UUID, workflow_id: uuid.UUID, destination: uuid.UUID) -> Rule:
+    return Rule(
+        id=rule_id,
+        name="fails",
+        kind=RuleKind.RUN_FAILED,
+        workflow_id=workflow_id,
+        threshold=None,
+        window=Window.HOUR,
+        min_runs=1,
+        cooldown_seconds=60,
+        destinations=(destination,),
+        enabled=True,
+        state=RuleState(),
+        created_at=NOW,
+        created_by="a",
+        updated_at=NOW,
+        updated_by="a",
+    )
+
+
+def _alert_delivery(destination_id: uuid.UUID, rule_id: uuid.UUID | None) -> AlertDelivery:
+    return AlertDelivery(
+        id=uuid.uuid4(),
+        destination_id=destination_id,
+        rule_id=rule_id,
+        event=Event.FIRED,
+        payload={"text": "x"},
+        status=DeliveryStatus.PENDING,
+        attempts=(),
+        next_attempt_at=NOW,
+        created_at=NOW,
+        delivered_at=None,
+    )
 
 
 Call = Callable[[Any, Tenant], Any]
@@ -624,6 +708,56 @@ def _alias(b: Tenant) -> Alias:
 # methods without ids, as they are): each must find nothing of B and change
 # nothing in B. A new method needs a case here.
 CASES: dict[tuple[str, str], list[Call]] = {
+    ("AlertStore", "destinations"): [lambda s, b: s.destinations()],
+    ("AlertStore", "destination"): [lambda s, b: s.destination(b.destination_id)],
+    ("AlertStore", "put_destination"): [
+        lambda s, b: s.put_destination(_alert_destination(b.destination_id), exists=True),
+        lambda s, b: s.put_destination(_alert_destination(b.destination_id), exists=False),
+    ],
+    ("AlertStore", "delete_destination"): [lambda s, b: s.delete_destination(b.destination_id)],
+    ("AlertStore", "rules"): [lambda s, b: s.rules()],
+    ("AlertStore", "rule"): [
+        lambda s, b: s.rule(b.rule_id),
+        lambda s, b: s.rule(b.rule_id, for_update=True),
+    ],
+    ("AlertStore", "put_rule"): [
+        lambda s, b: s.put_rule(
+            _alert_rule(b.rule_id, b.workflow.id, b.destination_id), exists=True
+        ),
+        lambda s, b: s.put_rule(
+            _alert_rule(b.rule_id, b.workflow.id, b.destination_id), exists=False
+        ),
+    ],
+    ("AlertStore", "delete_rule"): [lambda s, b: s.delete_rule(b.rule_id)],
+    ("AlertStore", "watching"): [
+        lambda s, b: s.watching(b.workflow.id, events=True),
+        lambda s, b: s.watching(None, events=False),
+    ],
+    ("AlertStore", "save_state"): [
+        lambda s, b: s.save_state(b.rule_id, RuleState(firing=True, last_fired_at=NOW))
+    ],
+    ("AlertStore", "enqueue"): [lambda s, b: s.enqueue([_alert_delivery(b.destination_id, None)])],
+    ("AlertStore", "deliveries"): [
+        lambda s, b: s.deliveries(100),
+        lambda s, b: s.deliveries(100, destination_id=b.destination_id, rule_id=b.rule_id),
+    ],
+    ("AlertStore", "delivery"): [lambda s, b: s.delivery(b.delivery_id)],
+    ("AlertStore", "claim"): [
+        lambda s, b: s.claim(b.delivery_id, NOW + timedelta(days=1), NOW + timedelta(days=2))
+    ],
+    ("AlertStore", "record_attempt"): [
+        lambda s, b: s.record_attempt(
+            b.delivery_id,
+            AttemptRecord(NOW, 200, 1.0, None),
+            AlertOutcome(DeliveryStatus.DELIVERED, None),
+        )
+    ],
+    ("AlertStore", "prune"): [lambda s, b: s.prune(NOW + timedelta(days=9999))],
+    ("AlertStore", "queue_lag"): [lambda s, b: s.queue_lag(NOW + timedelta(days=1))],
+    ("StatsStore", "counts"): [
+        lambda s, b: s.counts(Window.MONTH, datetime.now(UTC)),
+        lambda s, b: s.counts(Window.MONTH, datetime.now(UTC), b.workflow.id),
+    ],
     ("AliasStore", "for_workflow"): [lambda s, b: s.for_workflow(b.workflow.id)],
     ("AliasStore", "get"): [lambda s, b: s.get(b.workflow.id, "production")],
     ("AliasStore", "put"): [
@@ -827,6 +961,7 @@ REFERENCES_B_FROM_A = {
 REFUSALS = (MeshHookError, ValueError, IntegrityError)
 
 STORE_OF = {
+    "AlertStore": "alerts",
     "AliasStore": "aliases",
     "AuditStore": "audit",
     "MembershipStore": "members",

@@ -739,6 +739,46 @@ class MeshHookClient:
         )
         return result
 
+    # -- alerts -------------------------------------------------------------
+
+    @staticmethod
+    def _alerts(project: str, what: str, ref: str | None = None) -> str:
+        """``what``: ``rules`` or ``destinations``."""
+        base = f"/projects/{_segment(project)}/alerts/{what}"
+        return base if ref is None else f"{base}/{_segment(ref)}"
+
+    def list_alerts(self, project: str, what: str) -> list[Json]:
+        found: list[Json] = self._json("GET", self._alerts(project, what))
+        return found
+
+    def create_alert(self, project: str, what: str, body: Json) -> Json:
+        created: Json = self._json("POST", self._alerts(project, what), body=body)
+        return created
+
+    def update_alert(self, project: str, what: str, ref: str, body: Json) -> Json:
+        changed: Json = self._json("PATCH", self._alerts(project, what, ref), body=body)
+        return changed
+
+    def delete_alert(self, project: str, what: str, ref: str) -> None:
+        self._send("DELETE", self._alerts(project, what, ref))
+
+    def test_alert(self, project: str, destination: str) -> Json:
+        sent: Json = self._json(
+            "POST", self._alerts(project, "destinations", destination) + "/test"
+        )
+        return sent
+
+    def alert_deliveries(
+        self, project: str, *, destination: str | None, rule: str | None, limit: int
+    ) -> Json:
+        params: dict[str, Any] = {"limit": limit}
+        if destination:
+            params["destination"] = destination
+        if rule:
+            params["rule"] = rule
+        found: Json = self._json("GET", self._alerts(project, "deliveries"), params=params)
+        return found
+
 
 def _prefer(minimal: bool) -> dict[str, str]:
     """The ``Prefer`` header (RFC 7240) of a save that needs no definition back."""

@@ -7,6 +7,7 @@ import typer
 from meshhook import __version__
 from meshhook.cli import (
     admin,
+    alerts,
     backups,
     bundles,
     hooks,
@@ -41,6 +42,7 @@ app.command("audit")(vault.audit)
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(hooks.hooks_app, name="hooks")
 app.add_typer(redaction.redaction_app, name="redaction")
+app.add_typer(alerts.alerts_app, name="alerts")
 app.command("worker")(runs.worker)
 app.command("backup")(backups.backup)
 app.command("restore")(backups.restore)

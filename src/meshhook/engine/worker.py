@@ -33,9 +33,11 @@ from meshhook.domain.runs.advance import advance, record_outcome
 from meshhook.domain.runs.decide import StartStep
 from meshhook.domain.runs.evaluate import Failed, Succeeded
 from meshhook.domain.runs.events import RunEvent
+from meshhook.engine.alerts import AlertSender
 from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
 from meshhook.engine.metrics import EngineMetrics
-from meshhook.services import run_execution
+from meshhook.services import alert_outbox, run_execution
+from meshhook.services import alerts as alert_service
 from meshhook.services import schedules as schedule_service
 from meshhook.services.run_execution import LeaseLost, Work
 from meshhook.services.secrets import Keys
@@ -57,6 +59,10 @@ class WorkerSettings:
     drain_seconds: float = 10.0
     schedule_seconds: float = 1.0
     """How often the worker looks for due schedule triggers (0: never)."""
+    alert_seconds: float = 1.0
+    """How often the worker sends due alert deliveries (0: never)."""
+    threshold_seconds: float = 15.0
+    """How often the worker evaluates failure-rate and queue-lag alert rules."""
     http: HttpSettings = field(default_factory=HttpSettings)
 
 
@@ -103,6 +109,10 @@ class Worker:
         self.tracing = tracing or Tracing(None)
         self.stats_at = 0.0
         self.schedules_at = 0.0
+        self.alerts_at = 0.0
+        self.thresholds_at = 0.0
+        self.alert_task: asyncio.Task[None] | None = None
+        self.sender: AlertSender | None = None
         self.beat = time.monotonic()
         """When the claim loop last went round (``healthy`` watches it)."""
         self.failure: str | None = None
@@ -116,6 +126,7 @@ class Worker:
     async def run(self) -> None:
         """Claim and drive runs until :meth:`stop`; then drain what is in flight."""
         self.executor = HttpCallExecutor(self.settings.http)
+        self.sender = AlertSender(self.settings.http)
         listener = None
         if self.db.is_postgres:
             loop = asyncio.get_running_loop()
@@ -136,16 +147,20 @@ class Worker:
                     await self._sleep()
                     continue
                 self.failure = None
+                self._start_alerts()
                 if await self._fire_schedules():
                     continue  # runs were just queued: claim them at once
                 if not claimed or free <= len(claimed):
                     await self._sleep()
             await self._drain()
+            if self.alert_task is not None:
+                await asyncio.gather(self.alert_task, return_exceptions=True)
         finally:
             self.ended = True
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
             await self.executor.aclose()
+            await self.sender.aclose()
             log.info("worker stopped", worker=self.name)
 
     async def _claim_round(self) -> tuple[list[Claimed], int]:
@@ -195,6 +210,38 @@ class Worker:
         except Exception as error:  # a database hiccup: look again next time
             log.error("schedule tick failed", worker=self.name, error=repr(error))
             return 0
+
+    def _start_alerts(self) -> None:
+        """Send due alert deliveries (and, less often, evaluate threshold
+        rules) in a task of their own, so a slow receiver never holds up runs;
+        one such task at a time per worker."""
+        every = self.settings.alert_seconds
+        if every <= 0 or time.monotonic() - self.alerts_at < every:
+            return
+        if self.alert_task is not None and not self.alert_task.done():
+            return
+        self.alerts_at = time.monotonic()
+        self.alert_task = asyncio.create_task(self._alerts())
+
+    async def _alerts(self) -> None:
+        try:
+            if time.monotonic() - self.thresholds_at >= self.settings.threshold_seconds:
+                self.thresholds_at = time.monotonic()
+                await asyncio.to_thread(alert_service.evaluate_thresholds, self.db, self.clock())
+            due = await asyncio.to_thread(alert_outbox.due, self.db, self.clock())
+            await asyncio.gather(*(self._deliver(project, delivery) for project, delivery in due))
+        except Exception as error:  # a database hiccup: look again next time
+            log.error("alert round failed", worker=self.name, error=repr(error))
+
+    async def _deliver(self, project_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
+        assert self.sender is not None
+        prepared = await asyncio.to_thread(
+            alert_outbox.take, self.db, self.keys, project_id, delivery_id, self.clock()
+        )
+        if prepared is None:
+            return  # another worker has it
+        attempt = await self.sender.send(prepared)
+        await asyncio.to_thread(alert_outbox.record, self.db, project_id, prepared, attempt)
 
     def status(self) -> dict[str, object]:
         """What /readyz reports of this worker."""

@@ -17,6 +17,7 @@ from meshhook.domain.runs.graph import RunGraph
 from meshhook.domain.runs.run import Run, RunView
 from meshhook.domain.runs.state import RunState, fold
 from meshhook.domain.stats import RunOutcome
+from meshhook.services import alerts as alert_service
 from meshhook.services import runs as run_service
 from meshhook.services import secrets as secret_service
 from meshhook.services.transactions import WORKER, transaction, worker_transaction
@@ -97,6 +98,7 @@ def commit(
                 scope.stats.record(
                     work.run.workflow_id, RunOutcome.of(work.state, view.dead_letter)
                 )
+                alert_service.run_finished(scope, work.run, view, now)
 
 
 def renew(db: Database, work: Work, worker: str, lease_seconds: float) -> bool:

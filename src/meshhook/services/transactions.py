@@ -17,6 +17,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.webhooks``    :class:`~meshhook.store.webhooks.WebhookStore`
 ``scope.schedules``   :class:`~meshhook.store.schedules.ScheduleStore`
 ``scope.redaction``   :class:`~meshhook.store.redaction.RedactionStore`
+``scope.alerts``      :class:`~meshhook.store.alerts.AlertStore`
 ====================  =====================================================
 
 Services never pass a project id to the store: a repository cannot name
@@ -62,6 +63,7 @@ from meshhook.services.payload_keys import data_keys_for
 from meshhook.store import projects as project_store
 from meshhook.store import tenancy
 from meshhook.store import tokens as token_store
+from meshhook.store.alerts import AlertStore
 from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
@@ -127,6 +129,7 @@ class ProjectScope:
     __slots__ = (
         "_context",
         "_keys",
+        "alerts",
         "aliases",
         "audit",
         "members",
@@ -164,6 +167,7 @@ class ProjectScope:
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)
         self.redaction = RedactionStore(session, project_id)
+        self.alerts = AlertStore(session, project_id)
         self._context: Context | None = None
 
     def problems(

@@ -110,6 +110,21 @@ class StatsStore(ProjectRepository):
             statement.on_conflict_do_update(index_elements=primary, set_=changes), rows
         )
 
+    def counts(
+        self, window: Window, now: datetime, workflow_id: UUID | None = None
+    ) -> tuple[int, int]:
+        """(finished, failed) runs of the project (or one workflow) over
+        ``window``: one indexed sum over the rollup rows (alert rules)."""
+        scope = {
+            "project_id": self.project_id,
+            "period": window.period,
+            "since": window.since(now),
+            "workflow_id": workflow_id,
+        }
+        row = self.session.execute(_COUNTS[workflow_id is not None], scope).one()
+        succeeded, failed, cancelled = (int(value) for value in row)
+        return succeeded + failed + cancelled, failed
+
     def summary(self, window: Window, now: datetime, workflow_id: UUID | None = None) -> Summary:
         """The figures of the project (or one workflow) over ``window``."""
         since = window.since(now)
@@ -205,6 +220,19 @@ _ALL_COUNTERS = (*RUN_COUNTERS, *DURATION_SLOTS, *LAG_SLOTS)
 _TOTALS = {
     one: _scoped(
         select(*(func.coalesce(func.sum(run_stats.c[name]), 0) for name in _ALL_COUNTERS)),
+        run_stats,
+        one,
+    )
+    for one in (False, True)
+}
+_COUNTS = {
+    one: _scoped(
+        select(
+            *(
+                func.coalesce(func.sum(run_stats.c[name]), 0)
+                for name in ("succeeded", "failed", "cancelled")
+            )
+        ),
         run_stats,
         one,
     )

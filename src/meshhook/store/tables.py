@@ -457,3 +457,74 @@ redaction_pointers = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(320), nullable=False),
 )
+
+# Alerts (domain/alerts.py): where alerts go, the rules that send them (with
+# their de-duplication state), and the outbox of deliveries the workers send
+# and retry. URLs and signing keys may be ``{{ secrets.NAME }}`` references:
+# secret values are never stored here.
+alert_destinations = Table(
+    "alert_destinations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("signing_secret", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("workflow_id", Uuid, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=True),
+    Column("threshold", Float, nullable=True),
+    Column("window", String(8), nullable=False),
+    Column("min_runs", Integer, nullable=False),
+    Column("cooldown_seconds", Integer, nullable=False),
+    Column("destinations", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("firing", Boolean, nullable=False),
+    Column("last_fired_at", UTCDateTime, nullable=True),
+    Column("suppressed", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    UniqueConstraint("project_id", "name"),
+    Index("ix_alert_rules_project_id_kind", "project_id", "kind"),
+)
+
+# The outbox: one row per alert and destination, ``pending`` until delivered
+# or given up (``failed``); ``attempts`` logs each try.
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "destination_id",
+        Uuid,
+        ForeignKey("alert_destinations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("rule_id", Uuid, nullable=True),
+    Column("event", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", JSON, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+    Index("ix_alert_deliveries_next_attempt_at", "next_attempt_at"),
+    Index("ix_alert_deliveries_project_id_created_at", "project_id", "created_at"),
+)

@@ -356,7 +356,7 @@ def test_settings_work_from_the_keyboard_with_a_visible_focus(page: Any, project
     secret_value_is_nowhere(page, SECRET_VALUE)
 
 
-SCREENS = ["secrets", "members", "webhooks", "redaction", "audit", "tokens"]
+SCREENS = ["secrets", "members", "webhooks", "redaction", "alerts", "audit", "tokens"]
 
 
 def test_every_settings_screen_fits_1024_pixels_in_dark_mode_without_serious_violations(

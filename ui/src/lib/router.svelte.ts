@@ -12,7 +12,7 @@ export type Route =
   | { name: 'stats'; project: string; workflow: string | null }
   | { name: 'not-found' };
 
-export const SETTINGS_TABS = ['secrets', 'members', 'webhooks', 'redaction', 'audit', 'tokens'] as const;
+export const SETTINGS_TABS = ['secrets', 'members', 'webhooks', 'redaction', 'alerts', 'audit', 'tokens'] as const;
 export type SettingsTab = (typeof SETTINGS_TABS)[number];
 
 export function matchRoute(pathname: string): Route {

@@ -1,6 +1,7 @@
 // The settings screens' state classes talk to these adapters over the typed
 // client, so the classes can be tested with in-memory fakes.
 import { api, unwrap } from '../api/client';
+import type { AlertsPort } from './alerts.svelte';
 import type { AuditPort } from './audit.svelte';
 import type { Member, MembersPort } from './members.svelte';
 import type { RedactionPort } from './redaction.svelte';
@@ -116,5 +117,31 @@ export function redactionPort(project: string): RedactionPort {
           }),
         )
       ).pointers,
+  };
+}
+
+export function alertsPort(project: string): AlertsPort {
+  const path = { params: { path: { project } } };
+  const one = (id: string) => ({ params: { path: { project, destination: id } } });
+  const rule = (id: string) => ({ params: { path: { project, rule: id } } });
+  return {
+    destinations: () => unwrap(api.GET('/api/v1/projects/{project}/alerts/destinations', path)),
+    rules: () => unwrap(api.GET('/api/v1/projects/{project}/alerts/rules', path)),
+    deliveries: async () =>
+      (await unwrap(api.GET('/api/v1/projects/{project}/alerts/deliveries', path))).items,
+    createDestination: (body) =>
+      unwrap(api.POST('/api/v1/projects/{project}/alerts/destinations', { ...path, body })),
+    removeDestination: async (id) => {
+      await unwrap(api.DELETE('/api/v1/projects/{project}/alerts/destinations/{destination}', one(id)));
+    },
+    test: (id) => unwrap(api.POST('/api/v1/projects/{project}/alerts/destinations/{destination}/test', one(id))),
+    createRule: (body) => unwrap(api.POST('/api/v1/projects/{project}/alerts/rules', { ...path, body })),
+    updateRule: (id, body) =>
+      unwrap(api.PATCH('/api/v1/projects/{project}/alerts/rules/{rule}', { ...rule(id), body })),
+    setEnabled: (id, enabled) =>
+      unwrap(api.PATCH('/api/v1/projects/{project}/alerts/rules/{rule}', { ...rule(id), body: { enabled } })),
+    removeRule: async (id) => {
+      await unwrap(api.DELETE('/api/v1/projects/{project}/alerts/rules/{rule}', rule(id)));
+    },
   };
 }
