@@ -55,8 +55,12 @@ async def _flush_deliveries(gate: HookGate) -> None:
     """Write refused webhook deliveries once a second (batched, see services/webhooks.py)."""
     while True:
         await asyncio.sleep(DELIVERY_FLUSH_SECONDS)
+        if not gate.deliveries.pending:
+            continue
         try:
-            await asyncio.to_thread(gate.deliveries.flush, gate.db)
+            # On the writer thread, between two groups of webhook starts:
+            # the flush never waits for the database lock behind them.
+            await asyncio.wrap_future(gate.starts.call(lambda: gate.deliveries.flush(gate.db)))
         except Exception:  # a log write failing must not stop the app; retried next time
             log.exception("webhook.deliveries_flush_failed")
 
@@ -103,6 +107,7 @@ def create_app(
         flusher = asyncio.create_task(_flush_deliveries(app.state.hooks))
         yield
         flusher.cancel()
+        await asyncio.to_thread(app.state.hooks.starts.stop)
         await asyncio.to_thread(app.state.hooks.deliveries.flush, db)
         if worker is not None and task is not None:
             worker.stop()

@@ -5,6 +5,7 @@ deliveries."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any
 
@@ -72,7 +73,10 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
         value, key = gate.check(target, incoming, started)
     else:
         value, key = await run_in_threadpool(gate.check, target, incoming, started)
-    accepted = await run_in_threadpool(gate.start, target, incoming, value, key, started)
+    # Committed by the writer thread together with the starts that arrived
+    # meanwhile (services/start_batches.py); answered only after the commit.
+    outcome = await asyncio.wrap_future(gate.submit_start(target, value, key))
+    accepted = gate.accepted(target, incoming, outcome, started)
     if accepted.created:
         wake = getattr(request.app.state, "wake_workers", None)
         if wake is not None:

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,6 +59,7 @@ from meshhook.security import webhook_auth
 from meshhook.security.webhook_auth import Refused
 from meshhook.services import definitions, runs
 from meshhook.services.secrets import Keys, values_for_hook
+from meshhook.services.start_batches import StartBatcher
 from meshhook.services.transactions import (
     ProjectScope,
     enter_project,
@@ -143,6 +145,10 @@ class DeliveryLog:
                 return
             self._pending.append((project_id, delivery))
 
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
     def flush(self, db: Database) -> int:
         """Write what is pending; prune entries older than the retention."""
         with self._lock:
@@ -171,6 +177,7 @@ class HookGate:
         self.keys = keys
         self.ttl = ttl
         self.deliveries = DeliveryLog()
+        self.starts = StartBatcher(db)
         self._targets: dict[str, HookTarget | None] = {}
         self._loaded_at: dict[str, float] = {}
         self._buckets: dict[uuid.UUID, Bucket] = {}
@@ -373,13 +380,25 @@ class HookGate:
         key: str | None,
         started: float,
     ) -> Accepted:
+        """The run, committed (waits for the writer's group commit)."""
+        outcome = self.submit_start(target, value, key).result()
+        return self.accepted(target, incoming, outcome, started)
+
+    def submit_start(
+        self, target: HookTarget, value: dict[str, Any], key: str | None
+    ) -> Future[runs.Started]:
+        """Queue the run for the writer thread (``services/start_batches.py``):
+        the future is resolved once it is committed, with others that arrived
+        meanwhile. The workflow is the one read with the target (at most
+        ``ttl`` seconds ago): a trash or publish reaches the hook within that
+        time. The version (and its canary) is drawn per request, like any start."""
         request = runs.StartRequest(input=value, idempotency_key=key, trigger=Trigger.WEBHOOK)
-        with transaction(self.db) as session:
-            scope = enter_project(session, target.project, Role.EDITOR)
-            # The workflow as read with the target (at most TARGET_TTL_SECONDS
-            # ago): a trash or publish reaches the hook within that time.
-            # The version (and its canary) is drawn per request, like any start.
-            outcome = runs.start_in_scope(scope, CREATED_BY, target.workflow, request)
+        return self.starts.submit(target.project, target.workflow, CREATED_BY, request)
+
+    def accepted(
+        self, target: HookTarget, incoming: Incoming, outcome: runs.Started, started: float
+    ) -> Accepted:
+        """Log a committed start's delivery (written with the next batch)."""
         status = 202 if outcome.created else 200
         self.deliveries.add(
             target.project.id,
