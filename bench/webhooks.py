@@ -19,6 +19,7 @@ server runs on (``client_cpu_ms_each`` says how little).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import multiprocessing
@@ -167,10 +168,8 @@ def _flood(
                 sock.settimeout(5)
             if index % 4 == 0:
                 sock.sendall(big_head)
-                try:
+                with contextlib.suppress(OSError):  # refused and closed before it was read
                     sock.sendall(big_body)
-                except OSError:
-                    pass  # refused and closed before the body was read
                 rawhttp.roundtrip(sock, b"")
                 sock.close()  # the server may have stopped reading this connection
                 sock = None

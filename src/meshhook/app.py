@@ -33,6 +33,7 @@ from meshhook.api import (
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
 from meshhook.api.openapi import install_openapi
+from meshhook.domain.webhooks import RefusalLimits
 from meshhook.engine.metrics import EngineMetrics
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.services.keys import provider_for
@@ -132,7 +133,11 @@ def create_app(
     app.state.keys = provider_for(settings)
     # One gate and policy per app (per process): see services/logins.py.
     app.state.login_limits = LoginLimits.from_settings(settings)
-    app.state.hooks = HookGate(db, app.state.keys)
+    app.state.hooks = HookGate(
+        db,
+        app.state.keys,
+        refusals=RefusalLimits(settings.hook_refusals_per_second, settings.hook_refusal_burst),
+    )
     install_error_handlers(app)
     install_openapi(app)
     for module in (

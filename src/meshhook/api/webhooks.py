@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep, SettingsDep
+from meshhook.api.errors import error_response
 from meshhook.api.schemas.webhooks import (
     DeliveriesOut,
     DeliveryOut,
@@ -26,8 +27,9 @@ from meshhook.api.schemas.webhooks import (
     WebhookOut,
 )
 from meshhook.domain.accounts import Role
-from meshhook.domain.errors import PayloadTooLarge
+from meshhook.domain.errors import MeshHookError, PayloadTooLarge, TooManyRequests
 from meshhook.domain.node_types.webhook import HTTP_METHODS
+from meshhook.domain.webhooks import retry_after
 from meshhook.services import webhooks
 from meshhook.services.webhooks import HookGate, HookInfo, Incoming
 
@@ -51,12 +53,54 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
     the run and its first event are committed."""
     started = time.perf_counter()
     gate = gate_of(request)
-    method = request.method
     client = request.client.host if request.client else None
+    # An address that keeps sending bad requests is refused here, unread:
+    # before the hook is looked up, the body read or a signature computed.
+    wait = gate.refusals.wait(client, time.monotonic())
+    if wait > 0:
+        seconds = retry_after(wait)
+        return _problem(
+            TooManyRequests(
+                f"too many refused requests from this address; retry in {seconds} s",
+                extra={"retry_after": seconds},
+            ),
+            request,
+        )
+    try:
+        return await _receive(hook_id, path, request, gate, client, started)
+    except MeshHookError as error:
+        if error.status in COUNTED_REFUSALS:
+            gate.refusals.refused(client, time.monotonic())
+        return _problem(error, request)
+
+
+# Refusals that count against the sender's address (not 429: a sender over a
+# hook's rate limit has done nothing wrong).
+COUNTED_REFUSALS = frozenset({401, 404, 405, 413, 422})
+
+
+def _problem(error: MeshHookError, request: Request) -> Response:
+    response = error_response(error, instance=request.scope["path"])
+    if isinstance(error, PayloadTooLarge):
+        # Whatever of the body is still coming is not read: the connection ends.
+        response.headers["connection"] = "close"
+    return response
+
+
+async def _receive(
+    hook_id: str,
+    path: str,
+    request: Request,
+    gate: HookGate,
+    client: str | None,
+    started: float,
+) -> Response:
+    method = request.method
+    declared = _declared_length(request)
     if gate.admits_in_memory(hook_id):
-        target = gate.admit(hook_id, path, method)
+        target = gate.admit(hook_id, path, method, declared, client)
     else:
-        target = await run_in_threadpool(gate.admit, hook_id, path, method)
+        target = await run_in_threadpool(gate.admit, hook_id, path, method, declared, client)
     body = await _read_limited(request, target.config.max_body_bytes, gate, target, client)
     incoming = Incoming(
         method=method,
@@ -88,6 +132,11 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
     )
 
 
+def _declared_length(request: Request) -> int | None:
+    declared = request.headers.get("content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "An earlier run with the same Idempotency-Key."},
     401: {"description": "Signature or token missing or wrong."},
@@ -117,13 +166,9 @@ async def _read_limited(
     target: webhooks.HookTarget,
     client: str | None,
 ) -> bytes:
-    """The body, refused (413) as soon as it passes ``limit``: by its declared
-    length before a byte is read, else while it streams."""
+    """The body, refused (413) as soon as it passes ``limit`` while it streams
+    (a declared length over it was refused by :meth:`HookGate.admit`)."""
     too_large = PayloadTooLarge(f"the request body is larger than this webhook's {limit} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        gate.refused(target, request.method, 413, "body.size", client, 0.0)
-        raise too_large
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

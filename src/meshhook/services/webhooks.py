@@ -36,6 +36,7 @@ from meshhook.domain.errors import (
     Conflict,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     Problem,
     TooManyRequests,
     Unauthorized,
@@ -43,6 +44,8 @@ from meshhook.domain.errors import (
 )
 from meshhook.domain.runs.run import Trigger
 from meshhook.domain.webhooks import (
+    DEFAULT_REFUSAL_BURST,
+    DEFAULT_REFUSALS_PER_SECOND,
     DELIVERIES_SHOWN,
     DELIVERY_RETENTION_DAYS,
     SIGNATURE_HEADER,
@@ -50,6 +53,7 @@ from meshhook.domain.webhooks import (
     Bucket,
     HookConfig,
     NotJson,
+    RefusalLimits,
     hook_config,
     retry_after,
     run_input,
@@ -136,13 +140,24 @@ class DeliveryLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: list[tuple[uuid.UUID, Delivery]] = []
+        self._refused: dict[uuid.UUID, int] = {}
         self.dropped = 0
+        """Deliveries not logged: past MAX_PENDING_DELIVERIES, or refusals past
+        DELIVERIES_SHOWN for one hook in one batch."""
 
     def add(self, project_id: uuid.UUID, delivery: Delivery) -> None:
         with self._lock:
             if len(self._pending) >= MAX_PENDING_DELIVERIES:
                 self.dropped += 1
                 return
+            if delivery.run_id is None:
+                # Refusals: at most DELIVERIES_SHOWN per hook and batch (more
+                # would push each other out of the log shown); the rest counted.
+                refused = self._refused.get(delivery.workflow_id, 0)
+                if refused >= DELIVERIES_SHOWN:
+                    self.dropped += 1
+                    return
+                self._refused[delivery.workflow_id] = refused + 1
             self._pending.append((project_id, delivery))
 
     @property
@@ -153,6 +168,7 @@ class DeliveryLog:
         """Write what is pending; prune entries older than the retention."""
         with self._lock:
             pending, self._pending = self._pending, []
+            self._refused.clear()
         by_project: dict[uuid.UUID, list[Delivery]] = {}
         for project_id, delivery in pending:
             by_project.setdefault(project_id, []).append(delivery)
@@ -172,10 +188,20 @@ class HookGate:
     """One per app (per process): the hook cache, the in-memory rate buckets
     (SQLite; PostgreSQL shares a row between processes), the delivery log."""
 
-    def __init__(self, db: Database, keys: Keys, *, ttl: float = TARGET_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keys: Keys,
+        *,
+        ttl: float = TARGET_TTL_SECONDS,
+        refusals: RefusalLimits | None = None,
+    ) -> None:
         self.db = db
         self.keys = keys
         self.ttl = ttl
+        self.refusals = refusals or RefusalLimits(
+            DEFAULT_REFUSALS_PER_SECOND, DEFAULT_REFUSAL_BURST
+        )
         self.deliveries = DeliveryLog()
         self.starts = StartBatcher(db)
         self._targets: dict[str, HookTarget | None] = {}
@@ -251,20 +277,32 @@ class HookGate:
 
     # -- the steps of a request ---------------------------------------------
 
-    def admit(self, hook_id: str, path: str, method: str) -> HookTarget:
-        """Steps before the body is read: hook, path, method, rate limit."""
+    def admit(
+        self,
+        hook_id: str,
+        path: str,
+        method: str,
+        declared: int | None = None,
+        client: str | None = None,
+    ) -> HookTarget:
+        """Steps before the body is read: hook, path, method, the body's
+        declared length (``Content-Length``), rate limit."""
         target = self.target(hook_id)
         if path.strip("/") != target.config.path:
             raise NotFound(NOT_FOUND)
         if method not in target.config.methods:
-            self.refused(target, method, 405, "method", None, 0.0)
+            self.refused(target, method, 405, "method", client, 0.0)
             raise MethodNotAllowed(
                 f"this webhook accepts {', '.join(target.config.methods)}",
                 extra={"allow": list(target.config.methods)},
             )
+        limit = target.config.max_body_bytes
+        if declared is not None and declared > limit:
+            self.refused(target, method, 413, "body.size", client, 0.0)
+            raise PayloadTooLarge(f"the request body is larger than this webhook's {limit} bytes")
         wait = self._take_token(target)
         if wait > 0:
-            self.refused(target, method, 429, "rate_limit", None, 0.0)
+            self.refused(target, method, 429, "rate_limit", client, 0.0)
             seconds = retry_after(wait)
             raise TooManyRequests(
                 f"this webhook's rate limit is reached; retry in {seconds} s",
