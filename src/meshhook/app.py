@@ -140,6 +140,9 @@ def create_app(
     )
     install_error_handlers(app)
     install_openapi(app)
+    # First: the hooks are the busiest routes (and the ones floods hit), and a
+    # request is matched against the routes in order.
+    app.include_router(webhooks.hooks_router)
     for module in (
         health,
         docs,
@@ -158,7 +161,6 @@ def create_app(
         webhooks,
     ):
         app.include_router(module.router)
-    app.include_router(webhooks.hooks_router)
     web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above
     # Added last = outermost: the request id exists before anything can fail.
     app.add_middleware(

@@ -65,6 +65,7 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
                 extra={"retry_after": seconds},
             ),
             request,
+            close=True,
         )
     try:
         return await _receive(hook_id, path, request, gate, client, started)
@@ -79,10 +80,12 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
 COUNTED_REFUSALS = frozenset({401, 404, 405, 413, 422})
 
 
-def _problem(error: MeshHookError, request: Request) -> Response:
+def _problem(error: MeshHookError, request: Request, *, close: bool = False) -> Response:
+    """The refusal; the connection ends with it when the body was left unread
+    (an address refused unread, a body over the limit), else the server would
+    still read what the sender keeps sending."""
     response = error_response(error, instance=request.scope["path"])
-    if isinstance(error, PayloadTooLarge):
-        # Whatever of the body is still coming is not read: the connection ends.
+    if close or isinstance(error, PayloadTooLarge):
         response.headers["connection"] = "close"
     return response
 

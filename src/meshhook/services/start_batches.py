@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +53,7 @@ class _Start:
     workflow: Workflow
     actor: Actor
     request: runs.StartRequest
+    aliases: Mapping[str, Alias | None]
     future: Future[runs.Started] = field(default_factory=Future)
 
 
@@ -68,10 +69,19 @@ class StartBatcher:
         self._lock = threading.Lock()
 
     def submit(
-        self, project: Project, workflow: Workflow, actor: Actor, request: runs.StartRequest
+        self,
+        project: Project,
+        workflow: Workflow,
+        actor: Actor,
+        request: runs.StartRequest,
+        *,
+        aliases: Mapping[str, Alias | None] | None = None,
     ) -> Future[runs.Started]:
-        """Queue a start; the future holds its outcome once committed (or its problem)."""
-        start = _Start(project, workflow, actor, request)
+        """Queue a start; the future holds its outcome once committed (or its
+        problem). ``aliases``: the workflow's aliases by name as the caller
+        read them recently (a webhook's cached target), used instead of
+        reading them again; the others are read once per group."""
+        start = _Start(project, workflow, actor, request, aliases or {})
         self._ensure_thread()
         self._queue.put(start)
         return start.future
@@ -83,6 +93,8 @@ class StartBatcher:
         future: Future[Any] = Future()
 
         def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
             try:
                 future.set_result(action())
             except BaseException as error:
@@ -120,7 +132,10 @@ class StartBatcher:
                 if item is None:
                     stopping = True
                 elif isinstance(item, _Start):
-                    group.append(item)
+                    # A caller that went away before its turn (its request
+                    # cancelled) gets no run; from here on it cannot cancel.
+                    if item.future.set_running_or_notify_cancel():
+                        group.append(item)
                 else:
                     self._commit(group)
                     group = []
@@ -163,9 +178,12 @@ class StartBatcher:
         with transaction(self.db) as session:
             for indexes in by_project.values():
                 scope = enter_project(session, group[indexes[0]].project, Role.EDITOR)
-                # Nothing moves an alias inside this transaction: one lookup
-                # per workflow serves the whole group.
-                scope.aliases = _RememberedAliases(session, scope.project.id)
+                # Aliases the callers read with their targets (a second old at
+                # most), else one lookup per workflow for the whole group.
+                remembered = _RememberedAliases(session, scope.project.id)
+                for index in indexes:
+                    remembered.know(group[index].workflow.id, group[index].aliases)
+                scope.aliases = remembered
                 self._write_project(scope, [group[i] for i in indexes], indexes, outcomes)
         return [outcome for outcome in outcomes if outcome is not None]
 
@@ -207,6 +225,10 @@ class _RememberedAliases(AliasStore):
     def __init__(self, session: Any, project_id: UUID) -> None:
         super().__init__(session, project_id)
         self._seen: dict[tuple[UUID, str], Alias | None] = {}
+
+    def know(self, workflow_id: UUID, aliases: Mapping[str, Alias | None]) -> None:
+        for name, alias in aliases.items():
+            self._seen.setdefault((workflow_id, name), alias)
 
     def get(self, workflow_id: UUID, name: str) -> Alias | None:
         key = (workflow_id, name)

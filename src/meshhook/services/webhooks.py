@@ -16,6 +16,7 @@ request) are ordinary project use cases at the end of this module.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import secrets
 import threading
@@ -58,7 +59,7 @@ from meshhook.domain.webhooks import (
     retry_after,
     run_input,
 )
-from meshhook.domain.workflows import Workflow
+from meshhook.domain.workflows import Alias, Workflow
 from meshhook.security import webhook_auth
 from meshhook.security.webhook_auth import Refused
 from meshhook.services import definitions, runs
@@ -105,6 +106,9 @@ class HookTarget:
     body_validator: Any
     expires_at: datetime | None
     loaded: float
+    production: Alias | None = None
+    """The alias ``production`` as read with the target: a start draws its
+    version (and canary) from it without reading it again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +210,7 @@ class HookGate:
         self.starts = StartBatcher(db)
         self._targets: dict[str, HookTarget | None] = {}
         self._loaded_at: dict[str, float] = {}
+        self._reloading: set[str] = set()
         self._buckets: dict[uuid.UUID, Bucket] = {}
         self._lock = threading.Lock()
 
@@ -218,8 +223,14 @@ class HookGate:
             raise NotFound(NOT_FOUND)
         id_hash = hash_id(hook_id)
         now = time.monotonic()
-        if now - self._loaded_at.get(id_hash, -1e9) > self.ttl:
-            found = self._load(id_hash)
+        if now - self._loaded_at.get(id_hash, -1e9) > self.ttl and not self._stale_ok(id_hash):
+            with self._lock:
+                self._reloading.add(id_hash)
+            try:
+                found = self._load(id_hash)
+            finally:
+                with self._lock:
+                    self._reloading.discard(id_hash)
             with self._lock:
                 if len(self._targets) > 10_000:
                     self._targets.clear()
@@ -232,6 +243,12 @@ class HookGate:
         ):
             raise NotFound(NOT_FOUND)
         return target
+
+    def _stale_ok(self, id_hash: str) -> bool:
+        """A target past its TTL may still answer while another request reloads
+        it (one reload at a time, not one per request that finds it stale);
+        one that was forgotten may not."""
+        return id_hash in self._reloading and id_hash in self._loaded_at
 
     def forget(self, hook_ids: Iterable[str] = ()) -> None:
         """Drop cached targets (after a rotation in this process)."""
@@ -262,6 +279,7 @@ class HookGate:
                 return None
             config = hook_config(node.config, workflow.key)
             values = values_for_hook(scope, self.keys, config.secret_names)
+            production = scope.aliases.get(workflow.id, runs.DEFAULT_ALIAS)
         schema = config.body_schema
         return HookTarget(
             project=project,
@@ -273,6 +291,7 @@ class HookGate:
             body_validator=json_schema.Validator(schema) if isinstance(schema, dict) else None,
             expires_at=row.expires_at,
             loaded=time.monotonic(),
+            production=production,
         )
 
     # -- the steps of a request ---------------------------------------------
@@ -333,8 +352,13 @@ class HookGate:
         loop instead of a worker thread."""
         if self.db.is_postgres:
             return False
-        loaded = self._loaded_at.get(hash_id(hook_id)) if _HOOK_ID.match(hook_id) else None
-        return loaded is not None and time.monotonic() - loaded <= self.ttl
+        if not _HOOK_ID.match(hook_id):
+            return False
+        id_hash = hash_id(hook_id)
+        loaded = self._loaded_at.get(id_hash)
+        return loaded is not None and (
+            time.monotonic() - loaded <= self.ttl or self._stale_ok(id_hash)
+        )
 
     def accept(self, target: HookTarget, incoming: Incoming, started: float) -> Accepted:
         """Steps after the body is read: sender, body, then the run (committed)."""
@@ -427,11 +451,18 @@ class HookGate:
     ) -> Future[runs.Started]:
         """Queue the run for the writer thread (``services/start_batches.py``):
         the future is resolved once it is committed, with others that arrived
-        meanwhile. The workflow is the one read with the target (at most
-        ``ttl`` seconds ago): a trash or publish reaches the hook within that
-        time. The version (and its canary) is drawn per request, like any start."""
+        meanwhile. The workflow and its alias ``production`` are the ones read
+        with the target (at most ``ttl`` seconds ago): a trash, publish or
+        alias move reaches the hook within that time. The version (and its
+        canary) is drawn per request, like any start."""
         request = runs.StartRequest(input=value, idempotency_key=key, trigger=Trigger.WEBHOOK)
-        return self.starts.submit(target.project, target.workflow, CREATED_BY, request)
+        return self.starts.submit(
+            target.project,
+            target.workflow,
+            CREATED_BY,
+            request,
+            aliases={runs.DEFAULT_ALIAS: target.production},
+        )
 
     def accepted(
         self, target: HookTarget, incoming: Incoming, outcome: runs.Started, started: float
@@ -479,7 +510,9 @@ def _delivery(
 ) -> Delivery:
     latency = (time.perf_counter() - started) * 1000 if started else 0.0
     return Delivery(
-        id=uuid.uuid4(),
+        # Not a secret: a pseudo-random id costs no system call, and on the
+        # event loop a system call lets the writer thread take the GIL.
+        id=uuid.UUID(int=random.getrandbits(128), version=4),
         workflow_id=target.workflow.id,
         at=datetime.now(UTC),
         method=method,
