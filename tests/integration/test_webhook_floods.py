@@ -54,7 +54,10 @@ def test_an_address_sending_bad_requests_is_refused_unread_and_others_are_not(
         problem = assert_problem(unread, 429)
         assert "from this address" in problem["detail"]
         assert int(unread.headers["retry-after"]) >= 1
-        assert unread.headers["connection"] == "close"
+        assert "connection" not in unread.headers  # a small body: the connection stays
+        large = flooder.post(path, content=b"x" * 100_000, headers={"content-type": "text/plain"})
+        assert_problem(large, 429)
+        assert large.headers["connection"] == "close"  # a large one is not drained
         assert_problem(unknown, 429)  # not even looked up
         assert heard.status_code == 202, heard.text
         runs = sender.get(f"{BASE}/runs", headers=owner.headers).json()["items"]

@@ -65,7 +65,7 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
                 extra={"retry_after": seconds},
             ),
             request,
-            close=True,
+            close=_large_body_coming(request),
         )
     try:
         return await _receive(hook_id, path, request, gate, client, started)
@@ -133,6 +133,15 @@ async def _receive(
         status_code=202 if accepted.created else 200,
         media_type="application/json",
     )
+
+
+def _large_body_coming(request: Request) -> bool:
+    """Whether the request's body may be large (streamed, or declared over
+    what is checked inline): refused unread, its connection is better ended
+    than drained. A small one is already in the server's buffer."""
+    declared = _declared_length(request)
+    streamed = request.headers.get("transfer-encoding") is not None
+    return streamed or (declared or 0) > INLINE_CHECK_BYTES
 
 
 def _declared_length(request: Request) -> int | None:
