@@ -163,6 +163,7 @@ def create_app(
         app.include_router(module.router)
     web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above
     # Added last = outermost: the request id exists before anything can fail.
+    app.add_middleware(webhooks.HookFastPath)  # inside the body guard and request ids
     app.add_middleware(
         BodyGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -106,3 +106,17 @@ def test_refusals_wait_in_the_log_at_most_a_page_per_hook_and_batch() -> None:
 
     assert log.pending == 100 + 5 + 5
     assert log.dropped == 50
+
+
+def test_hook_requests_skip_the_router_but_count_under_their_route(
+    client: TestClient, owner: Member
+) -> None:
+    _, path = make_hook(client, owner)
+
+    accepted = client.post(path, json={"order": 1})
+    no_path = client.post(path.rsplit("/", 1)[0], json={})  # no route: the app answers
+    metrics = client.get("/metrics").text
+
+    assert accepted.status_code == 202, accepted.text
+    assert no_path.json()["detail"].startswith("no such endpoint")  # the app's own answer
+    assert 'route="/hooks/{hook_id}/{path:path}",status="202"' in metrics
