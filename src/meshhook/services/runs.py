@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,12 +109,15 @@ def plan_start(
     *,
     draw: Draw | None = None,
     now: datetime | None = None,
+    aliases: Mapping[str, Alias | None] | None = None,
 ) -> Planned | Started:
     """The reading half of :func:`start_in_scope`: the run a start would write
     (its version resolved, its input checked), or the earlier run of its
     ``Idempotency-Key``. It writes nothing, so a refusal (a problem raised
     here) leaves the caller's transaction as it was: a batch of starts
-    (``services/start_batches.py``) refuses one and writes the others."""
+    (``services/start_batches.py``) refuses one and writes the others.
+    ``aliases``: the workflow's aliases by name as the caller read them (a
+    webhook's cached target), used instead of reading them again."""
     value = {} if request.input is None else request.input
     store = scope.runs
     now = now or datetime.now(UTC)
@@ -124,7 +127,7 @@ def plan_start(
             run = store.get(earlier)
             assert run is not None, "an idempotency key points at its run"
             return Started(run, created=False)
-    resolution = resolve_version(scope, workflow, request, draw=draw)
+    resolution = resolve_version(scope, workflow, request, draw=draw, aliases=aliases)
     number = resolution.number
     if request.test:
         definition = _definition(scope, workflow, number)
@@ -203,6 +206,7 @@ def resolve_version(
     request: StartRequest,
     *,
     draw: Draw | None = None,
+    aliases: Mapping[str, Alias | None] | None = None,
 ) -> Resolution:
     """The version a start request runs: ``test`` → the head draft; ``version``
     → that published version; ``alias`` → the alias's version, or its canary
@@ -223,11 +227,11 @@ def resolve_version(
             )
         return Resolution(request.version)
     if request.alias is not None:
-        alias = scope.aliases.get(workflow.id, request.alias)
+        alias = _alias(scope, workflow, request.alias, aliases)
         if alias is None:
             raise _bad("/alias", "run.unknown_alias", f"there is no alias {request.alias!r}")
         return _through(alias, draw)
-    production = scope.aliases.get(workflow.id, DEFAULT_ALIAS)
+    production = _alias(scope, workflow, DEFAULT_ALIAS, aliases)
     if production is not None:
         return _through(production, draw)
     if workflow.published_version is None:
@@ -236,6 +240,19 @@ def resolve_version(
             " or start a test run of the head draft"
         )
     return Resolution(workflow.published_version)
+
+
+def _alias(
+    scope: ProjectScope,
+    workflow: Workflow,
+    name: str,
+    known: Mapping[str, Alias | None] | None,
+) -> Alias | None:
+    """The workflow's alias ``name``: from ``known`` (read by the caller
+    recently) when it has it, else from the database."""
+    if known is not None and name in known:
+        return known[name]
+    return scope.aliases.get(workflow.id, name)
 
 
 def default_version(scope: ProjectScope, workflow: Workflow) -> tuple[int, str | None]:

@@ -39,7 +39,6 @@ from meshhook.domain.workflows import Alias, Workflow
 from meshhook.services import runs
 from meshhook.services.transactions import ProjectScope, enter_project, transaction
 from meshhook.store.db import Database
-from meshhook.store.versions import AliasStore
 
 log = structlog.get_logger("meshhook.start_batches")
 
@@ -178,12 +177,6 @@ class StartBatcher:
         with transaction(self.db) as session:
             for indexes in by_project.values():
                 scope = enter_project(session, group[indexes[0]].project, Role.EDITOR)
-                # Aliases the callers read with their targets (a second old at
-                # most), else one lookup per workflow for the whole group.
-                remembered = _RememberedAliases(session, scope.project.id)
-                for index in indexes:
-                    remembered.know(group[index].workflow.id, group[index].aliases)
-                scope.aliases = remembered
                 self._write_project(scope, [group[i] for i in indexes], indexes, outcomes)
         return [outcome for outcome in outcomes if outcome is not None]
 
@@ -196,14 +189,22 @@ class StartBatcher:
     ) -> None:
         planned: list[runs.Planned] = []
         keyed: dict[tuple[UUID, str], runs.Started] = {}
+        # Aliases the callers read with their targets (a second old at most),
+        # else one lookup per workflow for the whole group.
+        aliases: dict[UUID, dict[str, Alias | None]] = {}
         for index, start in zip(indexes, starts, strict=True):
             key = start.request.idempotency_key
             earlier = keyed.get((start.workflow.id, key)) if key is not None else None
             if earlier is not None:  # the same key twice in one group
                 outcomes[index] = runs.Started(earlier.run, created=False)
                 continue
+            known = aliases.setdefault(start.workflow.id, dict(start.aliases))
+            if runs.DEFAULT_ALIAS not in known:
+                known[runs.DEFAULT_ALIAS] = scope.aliases.get(start.workflow.id, runs.DEFAULT_ALIAS)
             try:
-                plan = runs.plan_start(scope, start.actor, start.workflow, start.request)
+                plan = runs.plan_start(
+                    scope, start.actor, start.workflow, start.request, aliases=known
+                )
             except MeshHookError as problem:  # planning writes nothing
                 outcomes[index] = problem
                 continue
@@ -215,23 +216,3 @@ class StartBatcher:
             if key is not None:
                 keyed[(start.workflow.id, key)] = started
         runs.record_starts(scope, planned)
-
-
-class _RememberedAliases(AliasStore):
-    """``scope.aliases`` for one group: ``get`` asks the database once per alias."""
-
-    __slots__ = ("_seen",)
-
-    def __init__(self, session: Any, project_id: UUID) -> None:
-        super().__init__(session, project_id)
-        self._seen: dict[tuple[UUID, str], Alias | None] = {}
-
-    def know(self, workflow_id: UUID, aliases: Mapping[str, Alias | None]) -> None:
-        for name, alias in aliases.items():
-            self._seen.setdefault((workflow_id, name), alias)
-
-    def get(self, workflow_id: UUID, name: str) -> Alias | None:
-        key = (workflow_id, name)
-        if key not in self._seen:
-            self._seen[key] = super().get(workflow_id, name)
-        return self._seen[key]
