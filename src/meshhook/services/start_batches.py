@@ -150,6 +150,17 @@ class StartBatcher:
             self._thread = None
 
     def _commit(self, group: list[_Start]) -> None:
+        """Commit ``group`` and resolve every future in it, whatever happens:
+        the thread must outlive any one group (callers wait on it)."""
+        try:
+            self._commit_group(group)
+        except BaseException as error:  # a bug here must not stop the writer
+            log.exception("start_batches.commit_failed", starts=len(group))
+            for start in group:
+                if not start.future.done():
+                    start.future.set_exception(error)
+
+    def _commit_group(self, group: list[_Start]) -> None:
         if not group:
             return
         try:
@@ -160,7 +171,7 @@ class StartBatcher:
                 return
             log.warning("start_batches.group_failed", starts=len(group), error=repr(error))
             for start in group:
-                self._commit([start])
+                self._commit_group([start])
             return
         self.groups += 1
         for start, outcome in zip(group, outcomes, strict=True):
