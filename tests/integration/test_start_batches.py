@@ -24,7 +24,7 @@ from meshhook.services.start_batches import StartBatcher
 from meshhook.services.transactions import project_transaction
 from meshhook.store.db import Database
 from tests.factories import Member
-from tests.integration.test_webhooks import BASE, hook_definition
+from tests.integration.test_webhooks import BASE, hook_definition, make_hook
 
 HOOK = Actor(user_id=None, label="webhook", is_admin=False)
 
@@ -141,3 +141,37 @@ def test_a_start_cancelled_before_its_turn_writes_nothing(
 
     kept_id = kept.result(timeout=10).run.id
     assert run_ids(db, owner) == {kept_id}
+
+
+def test_a_webhook_draws_its_canary_from_the_alias_cached_with_its_target(
+    client: TestClient, owner: Member
+) -> None:
+    make_hook(client, owner)  # version 1, published
+    saved = client.put(
+        f"{BASE}/workflows/orders",
+        json={"definition": hook_definition(max_body_bytes=2048)},
+        headers={**owner.headers, "If-Match": '"1"'},
+    )
+    assert saved.status_code == 200, saved.text
+    published = client.post(
+        f"{BASE}/workflows/orders/versions/publish", json={}, headers=owner.headers
+    )
+    assert published.status_code == 200, published.text
+    alias = client.put(
+        f"{BASE}/workflows/orders/aliases/production",
+        json={"version": 1, "canary": {"version": 2, "weight": 100}},
+        headers=owner.headers,
+    )
+    assert alias.status_code == 200, alias.text
+    _, path = make_hook_path(client, owner)
+
+    answer = client.post(path, json={"order": 1})
+
+    assert answer.status_code == 202, answer.text
+    run = client.get(f"{BASE}/runs/{answer.json()['run_id']}", headers=owner.headers).json()
+    assert (run["version"], run["alias"], run["canary"]) == (2, "production", True)
+
+
+def make_hook_path(client: TestClient, owner: Member) -> tuple[str, str]:
+    shown = client.get(f"{BASE}/workflows/orders/webhook", headers=owner.headers)
+    return "orders", "/hooks/" + shown.json()["url"].split("/hooks/", 1)[1]
