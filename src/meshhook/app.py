@@ -53,7 +53,7 @@ def _operation_id(route: APIRoute) -> str:
 
 
 async def _flush_deliveries(gate: HookGate) -> None:
-    """Write refused webhook deliveries once a second (batched, see services/webhooks.py)."""
+    """Write webhook deliveries once a second (batched, see services/webhooks.py)."""
     while True:
         await asyncio.sleep(DELIVERY_FLUSH_SECONDS)
         if not gate.deliveries.pending:

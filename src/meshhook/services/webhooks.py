@@ -2,12 +2,15 @@
 ``{public URL}/hooks/{hook id}/{path}`` (docs/webhooks.md).
 
 A request goes through :class:`HookGate` in this order, each step refusing
-before the next costs anything: the hook (404, nothing said about why), the
-path and method (404/405), the rate limit (429, before any write), the body
-size (413, counted while it streams, in ``api/hooks.py``), the sender's
-signature or JWT (401, one message for every failure), the body schema (422);
-then one transaction records the run, its first event and its queue row, and
-only after it commits is 202 sent. Deliveries are logged in batches.
+before the next costs anything: the client address's budget of refusals (429,
+in ``api/webhooks.py``, before the hook is looked up), the hook (404, nothing
+said about why), the path and method (404/405), the declared body size (413),
+the rate limit (429, before any write), the body size again while it streams
+(413, in ``api/webhooks.py``), the sender's signature or JWT (401, one message
+for every failure), the body schema (422); then the writer thread of
+``services/start_batches.py`` commits the run, its first event and its queue
+row (with the runs of other requests that arrived meanwhile), and only after
+that commit is 202 sent. Deliveries are logged in batches.
 
 Management (show the URL, rotate it, read the delivery log, send a test
 request) are ordinary project use cases at the end of this module.
