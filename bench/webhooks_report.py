@@ -87,10 +87,11 @@ def webhook_lines(results: dict[str, Any]) -> list[str]:
     throughput = hooks["throughput"]
     refused = hooks["rate_limited"]
     flood = hooks["under_flood"]
-    return [
+    lines = [
         "",
         "Webhooks (`python -m bench --only webhooks`: a real `serve` with no workers, so"
-        " this is accepting, not running; HMAC-signed requests, client-side p50 / p99 ms):",
+        " this is accepting, not running; HMAC-signed requests, pre-signed and sent as"
+        " raw bytes on keep-alive connections (`bench/rawhttp.py`), client-side p50 / p99 ms):",
         "",
         "| workload | p50 / p99 |",
         "| --- | --- |",
@@ -98,10 +99,18 @@ def webhook_lines(results: dict[str, Any]) -> list[str]:
         f" | {pp(hooks['latency'])} |",
         f"| beyond the rate limit → 429 (n={refused['n']}) | {pp(refused)};"
         f" server CPU {refused['server_cpu_ms_each']} ms each |",
-        f"| signed → 202 while 4 processes flood forged signatures and 2 MiB bodies"
-        f" ({flood['flood_requests_per_second']} req/s) | {pp(flood)} |",
+        f"| signed → 202 while 2 processes from other addresses flood forged signatures"
+        f" and 2 MiB bodies ({flood['flood_requests_per_second']} req/s)"
+        f" | {pp(flood)} |",
         "",
         f"Throughput: {throughput['accepted']:,} of {throughput['requests']:,} signed requests"
-        f" accepted by 8 client threads in {throughput['seconds']} s ="
-        f" {throughput['accepted_per_second']} accepted/s.",
+        f" accepted over {throughput.get('connections', 8)} connections in"
+        f" {throughput['seconds']} s = {throughput['accepted_per_second']} accepted/s",
     ]
+    if "server_cpu_ms_each" in throughput:
+        lines[-1] += (
+            f"; server CPU {throughput['server_cpu_ms_each']} ms and client CPU"
+            f" {throughput['client_cpu_ms_each']} ms per request"
+        )
+    lines[-1] += "."
+    return lines

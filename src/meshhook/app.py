@@ -35,6 +35,7 @@ from meshhook.api import (
 from meshhook.api.errors import install_error_handlers
 from meshhook.api.middleware import BodyGuardMiddleware, Metrics, RequestContextMiddleware
 from meshhook.api.openapi import install_openapi
+from meshhook.domain.webhooks import RefusalLimits
 from meshhook.engine.metrics import EngineMetrics
 from meshhook.engine.worker import Worker, worker_settings
 from meshhook.services.keys import provider_for
@@ -54,11 +55,15 @@ def _operation_id(route: APIRoute) -> str:
 
 
 async def _flush_deliveries(gate: HookGate) -> None:
-    """Write refused webhook deliveries once a second (batched, see services/webhooks.py)."""
+    """Write webhook deliveries once a second (batched, see services/webhooks.py)."""
     while True:
         await asyncio.sleep(DELIVERY_FLUSH_SECONDS)
+        if not gate.deliveries.pending:
+            continue
         try:
-            await asyncio.to_thread(gate.deliveries.flush, gate.db)
+            # On the writer thread, between two groups of webhook starts:
+            # the flush never waits for the database lock behind them.
+            await asyncio.wrap_future(gate.starts.call(lambda: gate.deliveries.flush(gate.db)))
         except Exception:  # a log write failing must not stop the app; retried next time
             log.exception("webhook.deliveries_flush_failed")
 
@@ -105,6 +110,7 @@ def create_app(
         flusher = asyncio.create_task(_flush_deliveries(app.state.hooks))
         yield
         flusher.cancel()
+        await asyncio.to_thread(app.state.hooks.starts.stop)
         await asyncio.to_thread(app.state.hooks.deliveries.flush, db)
         if worker is not None and task is not None:
             worker.stop()
@@ -131,9 +137,16 @@ def create_app(
     db.keys.attach(app.state.keys)
     # One gate and policy per app (per process): see services/logins.py.
     app.state.login_limits = LoginLimits.from_settings(settings)
-    app.state.hooks = HookGate(db, app.state.keys)
+    app.state.hooks = HookGate(
+        db,
+        app.state.keys,
+        refusals=RefusalLimits(settings.hook_refusals_per_second, settings.hook_refusal_burst),
+    )
     install_error_handlers(app)
     install_openapi(app)
+    # First: the hooks are the busiest routes (and the ones floods hit), and a
+    # request is matched against the routes in order.
+    app.include_router(webhooks.hooks_router)
     for module in (
         health,
         docs,
@@ -154,9 +167,9 @@ def create_app(
         alerts,
     ):
         app.include_router(module.router)
-    app.include_router(webhooks.hooks_router)
     web.mount_ui(app)  # last: the UI's catch-all must not shadow any route above
     # Added last = outermost: the request id exists before anything can fail.
+    app.add_middleware(webhooks.HookFastPath)  # inside the body guard and request ids
     app.add_middleware(
         BodyGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,

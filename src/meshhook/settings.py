@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     login_forget_seconds: int = Field(
         default=3600, ge=60, description="Failure counters idle this long start from zero."
     )
+    # Webhooks (docs/webhooks.md, "Floods of bad requests").
+    hook_refusals_per_second: float = Field(
+        default=10.0,
+        ge=0,
+        description="Refused webhook requests a client address may make per second before"
+        " its requests are refused unread (429); 0 turns this off.",
+    )
+    hook_refusal_burst: int = Field(
+        default=100, ge=1, description="Refused webhook requests a client address may make at once."
+    )
     password_hash_concurrency: int = Field(
         default=2, ge=1, description="Password hashes (64 MiB each) computed at once."
     )

@@ -792,6 +792,11 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ("MembershipStore", "update_role"): [lambda s, b: s.update_role(b.member_id, Role.OWNER)],
     ("MembershipStore", "delete"): [lambda s, b: s.delete(b.member_id)],
     ("RunStore", "insert"): [lambda s, b: s.insert(replace(b.run, id=uuid.uuid4()))],
+    ("RunStore", "insert_queued"): [
+        lambda s, b: s.insert_queued(
+            [(replace(b.run, id=uuid.uuid4()), RunEvent(1, EventType.RUN_QUEUED, NOW))]
+        )
+    ],
     ("RunStore", "get"): [
         lambda s, b: s.get(b.run.id),
         lambda s, b: s.get(b.run.id, for_update=True),
@@ -948,6 +953,7 @@ CASES: dict[tuple[str, str], list[Call]] = {
 # at B's run or workflow. B's own rows stay as they were, which is checked.
 REFERENCES_B_FROM_A = {
     ("RunStore", "insert"),
+    ("RunStore", "insert_queued"),
     ("RunStore", "append"),
     # The engine records a finished run of the workflow it ran, like RunStore.
     ("StatsStore", "record"),

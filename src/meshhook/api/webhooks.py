@@ -5,16 +5,20 @@ deliveries."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep, SettingsDep
+from meshhook.api.errors import error_response
 from meshhook.api.schemas.webhooks import (
     DeliveriesOut,
     DeliveryOut,
@@ -25,8 +29,9 @@ from meshhook.api.schemas.webhooks import (
     WebhookOut,
 )
 from meshhook.domain.accounts import Role
-from meshhook.domain.errors import PayloadTooLarge
+from meshhook.domain.errors import MeshHookError, PayloadTooLarge, TooManyRequests
 from meshhook.domain.node_types.webhook import HTTP_METHODS
+from meshhook.domain.webhooks import retry_after
 from meshhook.services import webhooks
 from meshhook.services.webhooks import HookGate, HookInfo, Incoming
 
@@ -50,12 +55,57 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
     the run and its first event are committed."""
     started = time.perf_counter()
     gate = gate_of(request)
-    method = request.method
     client = request.client.host if request.client else None
+    # An address that keeps sending bad requests is refused here, unread:
+    # before the hook is looked up, the body read or a signature computed.
+    wait = gate.refusals.wait(client, time.monotonic())
+    if wait > 0:
+        seconds = retry_after(wait)
+        return _problem(
+            TooManyRequests(
+                f"too many refused requests from this address; retry in {seconds} s",
+                extra={"retry_after": seconds},
+            ),
+            request,
+            close=_large_body_coming(request),
+        )
+    try:
+        return await _receive(hook_id, path, request, gate, client, started)
+    except MeshHookError as error:
+        if error.status in COUNTED_REFUSALS:
+            gate.refusals.refused(client, time.monotonic())
+        return _problem(error, request)
+
+
+# Refusals that count against the sender's address (not 429: a sender over a
+# hook's rate limit has done nothing wrong).
+COUNTED_REFUSALS = frozenset({401, 404, 405, 413, 422})
+
+
+def _problem(error: MeshHookError, request: Request, *, close: bool = False) -> Response:
+    """The refusal; the connection ends with it when the body was left unread
+    (an address refused unread, a body over the limit), else the server would
+    still read what the sender keeps sending."""
+    response = error_response(error, instance=request.scope["path"])
+    if close or isinstance(error, PayloadTooLarge):
+        response.headers["connection"] = "close"
+    return response
+
+
+async def _receive(
+    hook_id: str,
+    path: str,
+    request: Request,
+    gate: HookGate,
+    client: str | None,
+    started: float,
+) -> Response:
+    method = request.method
+    declared = _declared_length(request)
     if gate.admits_in_memory(hook_id):
-        target = gate.admit(hook_id, path, method)
+        target = gate.admit(hook_id, path, method, declared, client)
     else:
-        target = await run_in_threadpool(gate.admit, hook_id, path, method)
+        target = await run_in_threadpool(gate.admit, hook_id, path, method, declared, client)
     body = await _read_limited(request, target.config.max_body_bytes, gate, target, client)
     incoming = Incoming(
         method=method,
@@ -72,7 +122,10 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
         value, key = gate.check(target, incoming, started)
     else:
         value, key = await run_in_threadpool(gate.check, target, incoming, started)
-    accepted = await run_in_threadpool(gate.start, target, incoming, value, key, started)
+    # Committed by the writer thread together with the starts that arrived
+    # meanwhile (services/start_batches.py); answered only after the commit.
+    outcome = await asyncio.wrap_future(gate.submit_start(target, value, key))
+    accepted = gate.accepted(target, incoming, outcome, started)
     if accepted.created:
         wake = getattr(request.app.state, "wake_workers", None)
         if wake is not None:
@@ -82,6 +135,20 @@ async def receive_webhook(hook_id: str, path: str, request: Request) -> Response
         status_code=202 if accepted.created else 200,
         media_type="application/json",
     )
+
+
+def _large_body_coming(request: Request) -> bool:
+    """Whether the request's body may be large (streamed, or declared over
+    what is checked inline): refused unread, its connection is better ended
+    than drained. A small one is already in the server's buffer."""
+    declared = _declared_length(request)
+    streamed = request.headers.get("transfer-encoding") is not None
+    return streamed or (declared or 0) > INLINE_CHECK_BYTES
+
+
+def _declared_length(request: Request) -> int | None:
+    declared = request.headers.get("content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -106,6 +173,37 @@ for _method in HTTP_METHODS:
     )
 
 
+class HookFastPath:
+    """Pure ASGI middleware: a request to ``/hooks/{hook id}/{path}`` goes
+    straight to :func:`receive_webhook`, past FastAPI's routing and request
+    handling, which were most of what a refused request cost (a flood's cost).
+    The routes above stay: they document the hook in the OpenAPI document, and
+    the request is tagged with its route as if they had matched (metrics, the
+    body guard). Anything else, a method no route has included, goes on to the
+    app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.routes = {
+            method: route
+            for route in hooks_router.routes
+            if isinstance(route, APIRoute)
+            for method in route.methods or ()
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/hooks/"):
+            route = self.routes.get(scope["method"])
+            hook_id, slash, path = scope["path"][len("/hooks/") :].partition("/")
+            if route is not None and hook_id and slash:
+                scope["route"] = route
+                scope["path_params"] = {"hook_id": hook_id, "path": path}
+                response = await receive_webhook(hook_id, path, Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 async def _read_limited(
     request: Request,
     limit: int,
@@ -113,13 +211,9 @@ async def _read_limited(
     target: webhooks.HookTarget,
     client: str | None,
 ) -> bytes:
-    """The body, refused (413) as soon as it passes ``limit``: by its declared
-    length before a byte is read, else while it streams."""
+    """The body, refused (413) as soon as it passes ``limit`` while it streams
+    (a declared length over it was refused by :meth:`HookGate.admit`)."""
     too_large = PayloadTooLarge(f"the request body is larger than this webhook's {limit} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        gate.refused(target, request.method, 413, "body.size", client, 0.0)
-        raise too_large
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

@@ -4,6 +4,8 @@ and the run input built from a request. No I/O here."""
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,10 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RATE_PER_SECOND = 20.0
 DEFAULT_BURST = 100
 DEFAULT_METHODS = ("POST",)
+# Refused requests a client address may make (per second, and in a burst)
+# before its requests are refused unread (MESHHOOK_HOOK_REFUSALS_PER_SECOND).
+DEFAULT_REFUSALS_PER_SECOND = 10.0
+DEFAULT_REFUSAL_BURST = 100
 SIGNATURE_HEADER = "x-meshhook-signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
 DELIVERIES_SHOWN = 100
@@ -103,6 +109,49 @@ class Bucket:
             return 0.0
         self.tokens = tokens
         return (1 - tokens) / rate
+
+
+class RefusalLimits:
+    """Refused requests per client address, for every hook of the process.
+
+    Each refused request (401, 404, 405, 413, 422) takes a token from its
+    address's bucket (``rate`` a second, up to ``burst``). While an address's
+    bucket is empty its requests are answered 429 before anything else: before
+    the hook is looked up, the body read, or a signature computed. Requests
+    from other addresses are not affected, and an address that stops sending
+    bad requests is heard again as its bucket refills. At most ``max_clients``
+    addresses are remembered (the least recently refused are forgotten first).
+    ``now`` is seconds on a monotonic clock, given by the caller.
+    """
+
+    def __init__(self, rate: float, burst: int, *, max_clients: int = 50_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_clients = max_clients
+        self._buckets: OrderedDict[str, Bucket] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait(self, client: str | None, now: float) -> float:
+        """0 when ``client`` may be heard now, else the seconds until it may."""
+        bucket = self._buckets.get(client) if client is not None and self.rate > 0 else None
+        if bucket is None:
+            return 0.0
+        tokens = min(float(self.burst), bucket.tokens + max(0.0, now - bucket.updated) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+    def refused(self, client: str | None, now: float) -> None:
+        """Count one refused request from ``client``."""
+        if client is None or self.rate <= 0:
+            return
+        with self._lock:
+            bucket = self._buckets.get(client)
+            if bucket is None:
+                bucket = self._buckets[client] = Bucket(float(self.burst), now)
+                if len(self._buckets) > self.max_clients:
+                    self._buckets.popitem(last=False)
+            else:
+                self._buckets.move_to_end(client)
+            bucket.take(now, self.rate, self.burst)
 
 
 def retry_after(seconds: float) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,6 +85,39 @@ def start_in_scope(
     """:func:`start` inside a transaction the caller holds (a webhook, a
     schedule's fire): resolve the version, check the input, insert and queue
     the run. Commits with the caller's transaction."""
+    planned = plan_start(scope, actor, workflow, request, draw=draw, now=now)
+    if isinstance(planned, Started):
+        return planned
+    record_starts(scope, [planned])
+    return Started(planned.run, created=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A run ready to be written: :func:`plan_start`'s answer, :func:`record_starts`'s input."""
+
+    run: Run
+    queued: RunEvent
+    idempotency_key: str | None
+
+
+def plan_start(
+    scope: ProjectScope,
+    actor: Actor,
+    workflow: Workflow,
+    request: StartRequest,
+    *,
+    draw: Draw | None = None,
+    now: datetime | None = None,
+    aliases: Mapping[str, Alias | None] | None = None,
+) -> Planned | Started:
+    """The reading half of :func:`start_in_scope`: the run a start would write
+    (its version resolved, its input checked), or the earlier run of its
+    ``Idempotency-Key``. It writes nothing, so a refusal (a problem raised
+    here) leaves the caller's transaction as it was: a batch of starts
+    (``services/start_batches.py``) refuses one and writes the others.
+    ``aliases``: the workflow's aliases by name as the caller read them (a
+    webhook's cached target), used instead of reading them again."""
     value = {} if request.input is None else request.input
     store = scope.runs
     now = now or datetime.now(UTC)
@@ -94,7 +127,7 @@ def start_in_scope(
             run = store.get(earlier)
             assert run is not None, "an idempotency key points at its run"
             return Started(run, created=False)
-    resolution = resolve_version(scope, workflow, request, draw=draw)
+    resolution = resolve_version(scope, workflow, request, draw=draw, aliases=aliases)
     number = resolution.number
     if request.test:
         definition = _definition(scope, workflow, number)
@@ -133,13 +166,24 @@ def start_in_scope(
         created_by=actor.label,
         view=RunView.of(fold(graph, [queued])),
     )
-    store.insert(run)
-    store.append(run.id, [queued])
-    store.enqueue(run.id, now)
+    return Planned(run, queued, request.idempotency_key)
+
+
+def record_starts(scope: ProjectScope, planned: Sequence[Planned]) -> None:
+    """Write planned runs, each with its first event and its queue row (due
+    now): one statement for all the runs, one for their events, one for their
+    queue rows, then the idempotency keys there are. Commits with the caller's
+    transaction."""
+    if not planned:
+        return
+    store = scope.runs
+    store.insert_queued([(item.run, item.queued) for item in planned])
     announce_work(scope.session)
-    if request.idempotency_key is not None:
-        store.remember_key(workflow.id, request.idempotency_key, run.id, now)
-    return Started(run, created=True)
+    for item in planned:
+        if item.idempotency_key is not None:
+            store.remember_key(
+                item.run.workflow_id, item.idempotency_key, item.run.id, item.run.created_at
+            )
 
 
 Draw = Callable[[], float]
@@ -162,6 +206,7 @@ def resolve_version(
     request: StartRequest,
     *,
     draw: Draw | None = None,
+    aliases: Mapping[str, Alias | None] | None = None,
 ) -> Resolution:
     """The version a start request runs: ``test`` → the head draft; ``version``
     → that published version; ``alias`` → the alias's version, or its canary
@@ -182,11 +227,11 @@ def resolve_version(
             )
         return Resolution(request.version)
     if request.alias is not None:
-        alias = scope.aliases.get(workflow.id, request.alias)
+        alias = _alias(scope, workflow, request.alias, aliases)
         if alias is None:
             raise _bad("/alias", "run.unknown_alias", f"there is no alias {request.alias!r}")
         return _through(alias, draw)
-    production = scope.aliases.get(workflow.id, DEFAULT_ALIAS)
+    production = _alias(scope, workflow, DEFAULT_ALIAS, aliases)
     if production is not None:
         return _through(production, draw)
     if workflow.published_version is None:
@@ -195,6 +240,19 @@ def resolve_version(
             " or start a test run of the head draft"
         )
     return Resolution(workflow.published_version)
+
+
+def _alias(
+    scope: ProjectScope,
+    workflow: Workflow,
+    name: str,
+    known: Mapping[str, Alias | None] | None,
+) -> Alias | None:
+    """The workflow's alias ``name``: from ``known`` (read by the caller
+    recently) when it has it, else from the database."""
+    if known is not None and name in known:
+        return known[name]
+    return scope.aliases.get(workflow.id, name)
 
 
 def default_version(scope: ProjectScope, workflow: Workflow) -> tuple[int, str | None]:

@@ -2,12 +2,15 @@
 ``{public URL}/hooks/{hook id}/{path}`` (docs/webhooks.md).
 
 A request goes through :class:`HookGate` in this order, each step refusing
-before the next costs anything: the hook (404, nothing said about why), the
-path and method (404/405), the rate limit (429, before any write), the body
-size (413, counted while it streams, in ``api/hooks.py``), the sender's
-signature or JWT (401, one message for every failure), the body schema (422);
-then one transaction records the run, its first event and its queue row, and
-only after it commits is 202 sent. Deliveries are logged in batches.
+before the next costs anything: the client address's budget of refusals (429,
+in ``api/webhooks.py``, before the hook is looked up), the hook (404, nothing
+said about why), the path and method (404/405), the declared body size (413),
+the rate limit (429, before any write), the body size again while it streams
+(413, in ``api/webhooks.py``), the sender's signature or JWT (401, one message
+for every failure), the body schema (422); then the writer thread of
+``services/start_batches.py`` commits the run, its first event and its queue
+row (with the runs of other requests that arrived meanwhile), and only after
+that commit is 202 sent. Deliveries are logged in batches.
 
 Management (show the URL, rotate it, read the delivery log, send a test
 request) are ordinary project use cases at the end of this module.
@@ -16,12 +19,14 @@ request) are ordinary project use cases at the end of this module.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import secrets
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +40,7 @@ from meshhook.domain.errors import (
     Conflict,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     Problem,
     TooManyRequests,
     Unauthorized,
@@ -42,6 +48,8 @@ from meshhook.domain.errors import (
 )
 from meshhook.domain.runs.run import Trigger
 from meshhook.domain.webhooks import (
+    DEFAULT_REFUSAL_BURST,
+    DEFAULT_REFUSALS_PER_SECOND,
     DELIVERIES_SHOWN,
     DELIVERY_RETENTION_DAYS,
     SIGNATURE_HEADER,
@@ -49,15 +57,17 @@ from meshhook.domain.webhooks import (
     Bucket,
     HookConfig,
     NotJson,
+    RefusalLimits,
     hook_config,
     retry_after,
     run_input,
 )
-from meshhook.domain.workflows import Workflow
+from meshhook.domain.workflows import Alias, Workflow
 from meshhook.security import webhook_auth
 from meshhook.security.webhook_auth import Refused
 from meshhook.services import definitions, redaction, runs
 from meshhook.services.secrets import Keys, values_for_hook
+from meshhook.services.start_batches import StartBatcher
 from meshhook.services.transactions import (
     ProjectScope,
     enter_project,
@@ -99,6 +109,9 @@ class HookTarget:
     body_validator: Any
     expires_at: datetime | None
     loaded: float
+    production: Alias | None = None
+    """The alias ``production`` as read with the target: a start draws its
+    version (and canary) from it without reading it again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,19 +147,35 @@ class DeliveryLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: list[tuple[uuid.UUID, Delivery]] = []
+        self._refused: dict[uuid.UUID, int] = {}
         self.dropped = 0
+        """Deliveries not logged: past MAX_PENDING_DELIVERIES, or refusals past
+        DELIVERIES_SHOWN for one hook in one batch."""
 
     def add(self, project_id: uuid.UUID, delivery: Delivery) -> None:
         with self._lock:
             if len(self._pending) >= MAX_PENDING_DELIVERIES:
                 self.dropped += 1
                 return
+            if delivery.run_id is None:
+                # Refusals: at most DELIVERIES_SHOWN per hook and batch (more
+                # would push each other out of the log shown); the rest counted.
+                refused = self._refused.get(delivery.workflow_id, 0)
+                if refused >= DELIVERIES_SHOWN:
+                    self.dropped += 1
+                    return
+                self._refused[delivery.workflow_id] = refused + 1
             self._pending.append((project_id, delivery))
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
 
     def flush(self, db: Database) -> int:
         """Write what is pending; prune entries older than the retention."""
         with self._lock:
             pending, self._pending = self._pending, []
+            self._refused.clear()
         by_project: dict[uuid.UUID, list[Delivery]] = {}
         for project_id, delivery in pending:
             by_project.setdefault(project_id, []).append(delivery)
@@ -166,13 +195,25 @@ class HookGate:
     """One per app (per process): the hook cache, the in-memory rate buckets
     (SQLite; PostgreSQL shares a row between processes), the delivery log."""
 
-    def __init__(self, db: Database, keys: Keys, *, ttl: float = TARGET_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keys: Keys,
+        *,
+        ttl: float = TARGET_TTL_SECONDS,
+        refusals: RefusalLimits | None = None,
+    ) -> None:
         self.db = db
         self.keys = keys
         self.ttl = ttl
+        self.refusals = refusals or RefusalLimits(
+            DEFAULT_REFUSALS_PER_SECOND, DEFAULT_REFUSAL_BURST
+        )
         self.deliveries = DeliveryLog()
+        self.starts = StartBatcher(db)
         self._targets: dict[str, HookTarget | None] = {}
         self._loaded_at: dict[str, float] = {}
+        self._reloading: set[str] = set()
         self._buckets: dict[uuid.UUID, Bucket] = {}
         self._lock = threading.Lock()
 
@@ -185,8 +226,14 @@ class HookGate:
             raise NotFound(NOT_FOUND)
         id_hash = hash_id(hook_id)
         now = time.monotonic()
-        if now - self._loaded_at.get(id_hash, -1e9) > self.ttl:
-            found = self._load(id_hash)
+        if now - self._loaded_at.get(id_hash, -1e9) > self.ttl and not self._stale_ok(id_hash):
+            with self._lock:
+                self._reloading.add(id_hash)
+            try:
+                found = self._load(id_hash)
+            finally:
+                with self._lock:
+                    self._reloading.discard(id_hash)
             with self._lock:
                 if len(self._targets) > 10_000:
                     self._targets.clear()
@@ -199,6 +246,12 @@ class HookGate:
         ):
             raise NotFound(NOT_FOUND)
         return target
+
+    def _stale_ok(self, id_hash: str) -> bool:
+        """A target past its TTL may still answer while another request reloads
+        it (one reload at a time, not one per request that finds it stale);
+        one that was forgotten may not."""
+        return id_hash in self._reloading and id_hash in self._loaded_at
 
     def forget(self, hook_ids: Iterable[str] = ()) -> None:
         """Drop cached targets (after a rotation in this process)."""
@@ -229,6 +282,7 @@ class HookGate:
                 return None
             config = hook_config(node.config, workflow.key)
             values = values_for_hook(scope, self.keys, config.secret_names)
+            production = scope.aliases.get(workflow.id, runs.DEFAULT_ALIAS)
         schema = config.body_schema
         return HookTarget(
             project=project,
@@ -240,24 +294,37 @@ class HookGate:
             body_validator=json_schema.Validator(schema) if isinstance(schema, dict) else None,
             expires_at=row.expires_at,
             loaded=time.monotonic(),
+            production=production,
         )
 
     # -- the steps of a request ---------------------------------------------
 
-    def admit(self, hook_id: str, path: str, method: str) -> HookTarget:
-        """Steps before the body is read: hook, path, method, rate limit."""
+    def admit(
+        self,
+        hook_id: str,
+        path: str,
+        method: str,
+        declared: int | None = None,
+        client: str | None = None,
+    ) -> HookTarget:
+        """Steps before the body is read: hook, path, method, the body's
+        declared length (``Content-Length``), rate limit."""
         target = self.target(hook_id)
         if path.strip("/") != target.config.path:
             raise NotFound(NOT_FOUND)
         if method not in target.config.methods:
-            self.refused(target, method, 405, "method", None, 0.0)
+            self.refused(target, method, 405, "method", client, 0.0)
             raise MethodNotAllowed(
                 f"this webhook accepts {', '.join(target.config.methods)}",
                 extra={"allow": list(target.config.methods)},
             )
+        limit = target.config.max_body_bytes
+        if declared is not None and declared > limit:
+            self.refused(target, method, 413, "body.size", client, 0.0)
+            raise PayloadTooLarge(f"the request body is larger than this webhook's {limit} bytes")
         wait = self._take_token(target)
         if wait > 0:
-            self.refused(target, method, 429, "rate_limit", None, 0.0)
+            self.refused(target, method, 429, "rate_limit", client, 0.0)
             seconds = retry_after(wait)
             raise TooManyRequests(
                 f"this webhook's rate limit is reached; retry in {seconds} s",
@@ -288,8 +355,13 @@ class HookGate:
         loop instead of a worker thread."""
         if self.db.is_postgres:
             return False
-        loaded = self._loaded_at.get(hash_id(hook_id)) if _HOOK_ID.match(hook_id) else None
-        return loaded is not None and time.monotonic() - loaded <= self.ttl
+        if not _HOOK_ID.match(hook_id):
+            return False
+        id_hash = hash_id(hook_id)
+        loaded = self._loaded_at.get(id_hash)
+        return loaded is not None and (
+            time.monotonic() - loaded <= self.ttl or self._stale_ok(id_hash)
+        )
 
     def accept(self, target: HookTarget, incoming: Incoming, started: float) -> Accepted:
         """Steps after the body is read: sender, body, then the run (committed)."""
@@ -373,13 +445,32 @@ class HookGate:
         key: str | None,
         started: float,
     ) -> Accepted:
+        """The run, committed (waits for the writer's group commit)."""
+        outcome = self.submit_start(target, value, key).result()
+        return self.accepted(target, incoming, outcome, started)
+
+    def submit_start(
+        self, target: HookTarget, value: dict[str, Any], key: str | None
+    ) -> Future[runs.Started]:
+        """Queue the run for the writer thread (``services/start_batches.py``):
+        the future is resolved once it is committed, with others that arrived
+        meanwhile. The workflow and its alias ``production`` are the ones read
+        with the target (at most ``ttl`` seconds ago): a trash, publish or
+        alias move reaches the hook within that time. The version (and its
+        canary) is drawn per request, like any start."""
         request = runs.StartRequest(input=value, idempotency_key=key, trigger=Trigger.WEBHOOK)
-        with transaction(self.db) as session:
-            scope = enter_project(session, target.project, Role.EDITOR, self.db.keys)
-            # The workflow as read with the target (at most TARGET_TTL_SECONDS
-            # ago): a trash or publish reaches the hook within that time.
-            # The version (and its canary) is drawn per request, like any start.
-            outcome = runs.start_in_scope(scope, CREATED_BY, target.workflow, request)
+        return self.starts.submit(
+            target.project,
+            target.workflow,
+            CREATED_BY,
+            request,
+            aliases={runs.DEFAULT_ALIAS: target.production},
+        )
+
+    def accepted(
+        self, target: HookTarget, incoming: Incoming, outcome: runs.Started, started: float
+    ) -> Accepted:
+        """Log a committed start's delivery (written with the next batch)."""
         status = 202 if outcome.created else 200
         self.deliveries.add(
             target.project.id,
@@ -422,7 +513,9 @@ def _delivery(
 ) -> Delivery:
     latency = (time.perf_counter() - started) * 1000 if started else 0.0
     return Delivery(
-        id=uuid.uuid4(),
+        # Not a secret: a pseudo-random id costs no system call, and on the
+        # event loop a system call lets the writer thread take the GIL.
+        id=uuid.UUID(int=random.getrandbits(128), version=4),
         workflow_id=target.workflow.id,
         at=datetime.now(UTC),
         method=method,

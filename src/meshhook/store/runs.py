@@ -71,24 +71,41 @@ class RunStore(ProjectRepository):
     # -- runs ---------------------------------------------------------------
 
     def insert(self, run: Run) -> None:
+        self.session.execute(insert(runs).values(**self._run_row(run)))
+
+    def insert_queued(self, started: Sequence[tuple[Run, RunEvent]]) -> None:
+        """New runs, each with its first event and a queue row due at its
+        creation: three statements however many runs there are."""
+        self.session.execute(insert(runs), [self._run_row(run) for run, _ in started])
         self.session.execute(
-            insert(runs).values(
-                id=run.id,
-                project_id=self.project_id,
-                workflow_id=run.workflow_id,
-                workflow_key=run.workflow_key,
-                version=run.version,
-                alias=run.alias,
-                test=run.test,
-                trigger=str(run.trigger),
-                created_at=run.created_at,
-                created_by=run.created_by,
-                resumed_from_run=run.resumed_from_run,
-                resumed_from_node=run.resumed_from_node,
-                canary=run.canary,
-                **self._view_columns(run.id, run.view),
-            )
+            insert(run_events),
+            [self._event_row(run.id, event) for run, event in started],
         )
+        self.session.execute(
+            insert(run_queue),
+            [
+                {"run_id": run.id, "project_id": self.project_id, "due_at": run.created_at}
+                for run, _ in started
+            ],
+        )
+
+    def _run_row(self, run: Run) -> dict[str, Any]:
+        return {
+            "id": run.id,
+            "project_id": self.project_id,
+            "workflow_id": run.workflow_id,
+            "workflow_key": run.workflow_key,
+            "version": run.version,
+            "alias": run.alias,
+            "test": run.test,
+            "trigger": str(run.trigger),
+            "created_at": run.created_at,
+            "created_by": run.created_by,
+            "resumed_from_run": run.resumed_from_run,
+            "resumed_from_node": run.resumed_from_node,
+            "canary": run.canary,
+            **self._view_columns(run.id, run.view),
+        }
 
     def get(self, run_id: UUID, *, for_update: bool = False) -> Run | None:
         query = select(runs).where(runs.c.project_id == self.project_id, runs.c.id == run_id)
@@ -219,24 +236,24 @@ class RunStore(ProjectRepository):
         """Insert events; a ``seq`` someone else took first → :class:`EventConflict`."""
         if not events:
             return
-        rows = [
-            {
-                "run_id": run_id,
-                "seq": event.seq,
-                "project_id": self.project_id,
-                "type": str(event.type),
-                "node_id": event.node_id,
-                "at": event.at,
-                "data": self.cipher.seal_event(event.data, run_id, event.seq, event.node_id),
-            }
-            for event in events
-        ]
+        rows = [self._event_row(run_id, event) for event in events]
         # No savepoint: a conflict ends the whole transaction (the caller's
         # commit or start rolls back and looks again), so none is needed.
         try:
             self.session.execute(insert(run_events), rows)
         except IntegrityError:
             raise EventConflict("the run's log moved on meanwhile") from None
+
+    def _event_row(self, run_id: UUID, event: RunEvent) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "seq": event.seq,
+            "project_id": self.project_id,
+            "type": str(event.type),
+            "node_id": event.node_id,
+            "at": event.at,
+            "data": self.cipher.seal_event(event.data, run_id, event.seq, event.node_id),
+        }
 
     # -- queue --------------------------------------------------------------
 
