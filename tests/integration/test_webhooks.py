@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import jwt
@@ -12,9 +13,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from meshhook.api.schemas.webhooks import Received
 from meshhook.security.webhook_auth import sign
+from meshhook.store.tables import runs as runs_table
 from tests.factories import Member, add_member, assert_problem, make_user
 from tests.integration.conftest import Cli
 
@@ -110,6 +113,27 @@ def test_a_signed_request_starts_a_run_with_the_request_as_input(
     assert run["input"]["body"] == {"order": 7}
     assert run["input"]["headers"]["x-shop"] == "a"
     assert "x-meshhook-signature" not in run["input"]["headers"]
+
+
+def test_a_hooks_run_input_is_sealed_at_rest(
+    client: TestClient, owner: Member, hmac_hook: str, db: Any
+) -> None:
+    """Webhook starts are written in groups by their own thread; they are
+    sealed with the project's data key like every other start."""
+    body = b'{"card": "marker-7c1e-webhook-input"}'
+
+    answer = client.post(hmac_hook, content=body, headers=signed(body))
+
+    assert answer.status_code == 202, answer.text
+    with db.engine.connect() as connection:
+        stored = connection.execute(
+            select(runs_table.c.input).where(runs_table.c.id == uuid.UUID(answer.json()["run_id"]))
+        ).scalar_one()
+    assert "marker-7c1e" not in json.dumps(stored)
+    assert "$sealed" in json.dumps(stored)
+    assert run_of(client, owner, answer.json()["run_id"])["input"]["body"]["card"] == (
+        "marker-7c1e-webhook-input"
+    )
 
 
 @pytest.mark.parametrize(
