@@ -26,33 +26,11 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.harness import Server, percentile
+from bench.workloads import chain, fan_out
 from meshhook.store.db import Database
 
 API = "/api/v1/projects/default"
 TERMINAL = {"succeeded", "failed", "cancelled"}
-
-
-def chain(steps: int) -> dict[str, Any]:
-    nodes: list[dict[str, Any]] = [{"id": "start", "type": "manual", "config": {}}]
-    edges = []
-    previous = "start"
-    for index in range(steps):
-        node_id = f"t{index}"
-        nodes.append({"id": node_id, "type": "transform", "config": {"expression": "@"}})
-        edges.append({"from": previous, "to": node_id})
-        previous = node_id
-    return {"nodes": nodes, "edges": edges, "settings": {}}
-
-
-def fan_out(width: int) -> dict[str, Any]:
-    nodes: list[dict[str, Any]] = [{"id": "start", "type": "manual", "config": {}}]
-    edges = []
-    for index in range(width):
-        nodes.append({"id": f"b{index}", "type": "transform", "config": {"expression": "@"}})
-        edges.append({"from": "start", "to": f"b{index}"})
-        edges.append({"from": f"b{index}", "to": "join"})
-    nodes.append({"id": "join", "type": "transform", "config": {"expression": "keys(@)"}})
-    return {"nodes": nodes, "edges": edges, "settings": {}}
 
 
 def _publish(client: Any, key: str, body: dict[str, Any]) -> None:

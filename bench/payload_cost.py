@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.engine import chain
 from bench.harness import temporary_database
+from bench.workloads import chain
 from meshhook.domain.accounts import Actor
 from meshhook.domain.redaction import Redactor
 from meshhook.domain.runs.redacted import redact_event, redact_run

@@ -121,3 +121,29 @@ def draft(size: int, seed: int = 7) -> dict[str, Any]:
         if index % 3 == 0 and node["type"] in ("transform", "http_call"):
             node["config"] = {}
     return value
+
+
+# Engine workloads: trivial transforms, so the engine's own cost shows.
+
+
+def chain(steps: int) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "manual", "config": {}}]
+    edges = []
+    previous = "start"
+    for index in range(steps):
+        node_id = f"t{index}"
+        nodes.append({"id": node_id, "type": "transform", "config": {"expression": "@"}})
+        edges.append({"from": previous, "to": node_id})
+        previous = node_id
+    return {"nodes": nodes, "edges": edges, "settings": {}}
+
+
+def fan_out(width: int) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "manual", "config": {}}]
+    edges = []
+    for index in range(width):
+        nodes.append({"id": f"b{index}", "type": "transform", "config": {"expression": "@"}})
+        edges.append({"from": "start", "to": f"b{index}"})
+        edges.append({"from": f"b{index}", "to": "join"})
+    nodes.append({"id": "join", "type": "transform", "config": {"expression": "keys(@)"}})
+    return {"nodes": nodes, "edges": edges, "settings": {}}
