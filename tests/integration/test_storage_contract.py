@@ -451,7 +451,7 @@ def test_runs(alpha: Database) -> None:
         second = new_run(scope.project.id, workflow, at=NOW + timedelta(seconds=1))
         for run in (first, second):
             scope.runs.insert(run)
-            scope.runs.append(run.id, [RunEvent(1, EventType.RUN_QUEUED, run.created_at)])
+            scope.runs.append(run, [RunEvent(1, EventType.RUN_QUEUED, run.created_at)])
         scope.runs.enqueue(first.id, NOW)
         scope.runs.remember_key(workflow.id, "once", first.id, NOW)
     with scope_of(db, "alpha") as scope:
@@ -464,7 +464,7 @@ def test_runs(alpha: Database) -> None:
         assert runs.page(RunFilter(status="running"), 5, None) == []
         view = replace(first.view, status=RunStatus.RUNNING, last_seq=2, started_at=NOW)
         runs.save_view(first.id, view)
-        runs.append(first.id, [RunEvent(2, EventType.RUN_STARTED, NOW, None, {"worker": "w"})])
+        runs.append(first, [RunEvent(2, EventType.RUN_STARTED, NOW, None, {"worker": "w"})])
         assert [event.seq for event in runs.events(first.id)] == [1, 2]
         assert [event.seq for event in runs.events(first.id, after=1, limit=1)] == [2]
         assert runs.run_for_key(workflow.id, "once", NOW - timedelta(days=1)) == first.id
@@ -477,7 +477,7 @@ def test_runs(alpha: Database) -> None:
         assert stored is not None
         assert stored.view == view
     with pytest.raises(EventConflict), scope_of(db, "alpha") as scope:
-        scope.runs.append(first.id, [RunEvent(2, EventType.RUN_STARTED, NOW)])
+        scope.runs.append(first, [RunEvent(2, EventType.RUN_STARTED, NOW)])
 
 
 def test_every_repository_is_a_door_on_the_scope() -> None:
@@ -574,7 +574,7 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         scope.record_event(CLI, "workflow.create", workflow, {"key": workflow.key})
         run = new_run(pid, workflow)
         scope.runs.insert(run)
-        scope.runs.append(run.id, [RunEvent(1, EventType.RUN_QUEUED, NOW)])
+        scope.runs.append(run, [RunEvent(1, EventType.RUN_QUEUED, NOW)])
         scope.runs.enqueue(run.id, NOW)
         key = f"{project}-once"
         scope.runs.remember_key(workflow.id, key, run.id, NOW)

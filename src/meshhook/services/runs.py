@@ -134,7 +134,7 @@ def start_in_scope(
         view=RunView.of(fold(graph, [queued])),
     )
     store.insert(run)
-    store.append(run.id, [queued])
+    store.append(run, [queued])
     store.enqueue(run.id, now)
     announce_work(scope.session)
     if request.idempotency_key is not None:
@@ -492,7 +492,7 @@ def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> 
             {"error": {"code": "run.cancelled", "message": f"cancelled by {actor.label}"}},
         )
         apply(graph, state, event)
-        store.append(run.id, [event])
+        store.append(run, [event])
         view = RunView.of(state)
         store.save_view(run.id, view)
         if not run.test:
@@ -536,7 +536,7 @@ def resume(db: Database, actor: Actor, project_key: str, run_ref: str, from_node
             canary=old.canary,
         )
         store.insert(run)
-        store.append(run.id, seeded)
+        store.append(run, seeded)
         store.enqueue(run.id, now)
         announce_work(scope.session)
         return run

@@ -135,6 +135,8 @@ class RunStore(ProjectRepository):
             .where(
                 run_events.c.project_id == self.project_id,
                 run_events.c.run_id == run_id,
+                # Names the run's partition (pruned at execution on PostgreSQL).
+                run_events.c.run_created_at == _created_at(run_id),
                 run_events.c.seq > after,
             )
             .order_by(run_events.c.seq)
@@ -152,13 +154,17 @@ class RunStore(ProjectRepository):
             for row in self.session.execute(query)
         ]
 
-    def append(self, run_id: UUID, events: Sequence[RunEvent]) -> None:
-        """Insert events; a ``seq`` someone else took first → :class:`EventConflict`."""
+    def append(self, run: Run, events: Sequence[RunEvent]) -> None:
+        """Insert events; a ``seq`` someone else took first → :class:`EventConflict`.
+
+        Each row carries its run's creation time: the partition key on
+        PostgreSQL, so a run's events share a partition (store/partitions.py)."""
         if not events:
             return
         rows = [
             {
-                "run_id": run_id,
+                "run_id": run.id,
+                "run_created_at": run.created_at,
                 "seq": event.seq,
                 "project_id": self.project_id,
                 "type": str(event.type),
@@ -300,6 +306,10 @@ def queue_stats(session: Session, now: datetime) -> QueueStats:
     return QueueStats(int(row.due), oldest)
 
 
+def _created_at(run_id: UUID) -> Any:
+    return select(runs.c.created_at).where(runs.c.id == run_id).scalar_subquery()
+
+
 def _view_columns(view: RunView) -> dict[str, Any]:
     return {
         "status": str(view.status),
@@ -329,6 +339,7 @@ def _run(row: Any) -> Run:
         resumed_from_run=row.resumed_from_run,
         resumed_from_node=row.resumed_from_node,
         canary=row.canary,
+        scrubbed_at=row.scrubbed_at,
         view=RunView(
             status=RunStatus(row.status),
             input=row.input,
