@@ -21,6 +21,7 @@ from meshhook.api import (
     expressions,
     health,
     projects,
+    retention,
     runs,
     secrets,
     stats,
@@ -145,6 +146,7 @@ def create_app(
         secrets,
         runs,
         stats,
+        retention,
         webhooks,
     ):
         app.include_router(module.router)

@@ -661,6 +661,25 @@ class MeshHookClient:
         figures: Json = self._json("GET", f"{base}/stats", params={"window": window})
         return figures
 
+    def get_retention(self, project: str) -> Json:
+        found: Json = self._json("GET", f"/projects/{_segment(project)}/retention")
+        return found
+
+    def set_retention(
+        self, project: str, delete_after_days: int | None, scrub_after_days: int | None
+    ) -> Json:
+        body = {"delete_after_days": delete_after_days, "scrub_after_days": scrub_after_days}
+        found: Json = self._json("PUT", f"/projects/{_segment(project)}/retention", json=body)
+        return found
+
+    def run_retention(self, project: str, *, dry_run: bool) -> Json:
+        report: Json = self._json(
+            "POST",
+            f"/projects/{_segment(project)}/retention/run",
+            params={"dry_run": "true" if dry_run else "false"},
+        )
+        return report
+
     def run_events(self, project: str, run: str, *, after: int = 0) -> Json:
         page: Json = self._json(
             "GET", f"{self._runs(project, run)}/events", params={"after": after, "limit": PAGE_MAX}

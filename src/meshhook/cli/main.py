@@ -10,6 +10,7 @@ from meshhook.cli import (
     backups,
     bundles,
     hooks,
+    retention,
     runs,
     server,
     stats,
@@ -43,6 +44,7 @@ app.command("worker")(runs.worker)
 app.command("backup")(backups.backup)
 app.command("restore")(backups.restore)
 app.command("stats")(stats.stats)
+app.add_typer(retention.retention_app, name="retention")
 
 
 @app.command("version")

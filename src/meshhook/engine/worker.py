@@ -35,8 +35,10 @@ from meshhook.domain.runs.evaluate import Failed, Succeeded
 from meshhook.domain.runs.events import RunEvent
 from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
 from meshhook.engine.metrics import EngineMetrics
+from meshhook.services import retention as retention_service
 from meshhook.services import run_execution
 from meshhook.services import schedules as schedule_service
+from meshhook.services.retention import Knobs
 from meshhook.services.run_execution import LeaseLost, Work
 from meshhook.services.secrets import Keys
 from meshhook.settings import Settings
@@ -57,6 +59,9 @@ class WorkerSettings:
     drain_seconds: float = 10.0
     schedule_seconds: float = 1.0
     """How often the worker looks for due schedule triggers (0: never)."""
+    retention_seconds: float = 0.0
+    """How often the worker applies the retention policies (0: never)."""
+    retention: Knobs = field(default_factory=Knobs)
     http: HttpSettings = field(default_factory=HttpSettings)
 
 
@@ -66,6 +71,8 @@ def worker_settings(settings: Settings, concurrency: int | None = None) -> Worke
         concurrency=concurrency if concurrency is not None else settings.workers,
         lease_seconds=settings.lease_seconds,
         drain_seconds=settings.drain_seconds,
+        retention_seconds=settings.retention_interval_seconds,
+        retention=Knobs.of(settings),
         http=HttpSettings(
             allow_private=settings.http_allow_private,
             max_response_bytes=settings.http_max_response_bytes,
@@ -125,6 +132,11 @@ class Worker:
             listener = Listener(self.db, from_thread)
             listener.start()
         log.info("worker started", worker=self.name, concurrency=self.settings.concurrency)
+        keeper = (
+            asyncio.create_task(self._retention_loop())
+            if self.settings.retention_seconds > 0
+            else None
+        )
         try:
             while not self.stopping.is_set():
                 try:
@@ -142,6 +154,10 @@ class Worker:
             await self._drain()
         finally:
             self.ended = True
+            if keeper is not None:
+                # It ends after its current batch (it watches ``stopping``).
+                self.stopping.set()
+                await asyncio.gather(keeper, return_exceptions=True)
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
             await self.executor.aclose()
@@ -194,6 +210,25 @@ class Worker:
         except Exception as error:  # a database hiccup: look again next time
             log.error("schedule tick failed", worker=self.name, error=repr(error))
             return 0
+
+    async def _retention_loop(self) -> None:
+        """Apply the retention policies now and every ``retention_seconds``
+        (services/retention.py): partitions ahead, expired ones dropped, runs
+        deleted and scrubbed in short batches. One worker at a time does it."""
+        while not self.stopping.is_set():
+            try:
+                await asyncio.to_thread(
+                    retention_service.job_pass,
+                    self.db,
+                    self.settings.retention,
+                    self.stopping.is_set,
+                )
+            except Exception as error:  # a database hiccup: try again next time
+                log.error("retention pass failed", worker=self.name, error=repr(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.stopping.wait(), timeout=self.settings.retention_seconds
+                )
 
     def status(self) -> dict[str, object]:
         """What /readyz reports of this worker."""

@@ -14,6 +14,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.audit``       :class:`~meshhook.store.audit.AuditStore`
 ``scope.members``     :class:`~meshhook.store.projects.MembershipStore`
 ``scope.runs``        :class:`~meshhook.store.runs.RunStore`
+``scope.retention``   :class:`~meshhook.store.retention.RetentionStore`
 ``scope.webhooks``    :class:`~meshhook.store.webhooks.WebhookStore`
 ``scope.schedules``   :class:`~meshhook.store.schedules.ScheduleStore`
 ====================  =====================================================
@@ -55,6 +56,7 @@ from meshhook.store import tokens as token_store
 from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
+from meshhook.store.retention import RetentionStore
 from meshhook.store.runs import RunStore
 from meshhook.store.schedules import ScheduleStore
 from meshhook.store.secrets import SecretStore
@@ -119,6 +121,7 @@ class ProjectScope:
         "audit",
         "members",
         "project",
+        "retention",
         "role",
         "runs",
         "schedules",
@@ -142,6 +145,7 @@ class ProjectScope:
         self.audit = AuditStore(session, project_id)
         self.members = MembershipStore(session, project_id)
         self.runs = RunStore(session, project_id)
+        self.retention = RetentionStore(session, project_id)
         self.schedules = ScheduleStore(session, project_id)
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)

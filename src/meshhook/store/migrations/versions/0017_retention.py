@@ -123,7 +123,9 @@ def _rebuild_events(*, keyed: bool) -> None:
     """Create the new ``run_events`` beside the old one, copy, swap."""
     if _on_postgres():
         op.execute("ALTER TABLE run_events RENAME TO run_events_old")
-        op.execute("ALTER TABLE run_events_old RENAME CONSTRAINT pk_run_events TO pk_run_events_old")
+        op.execute(
+            "ALTER TABLE run_events_old RENAME CONSTRAINT pk_run_events TO pk_run_events_old"
+        )
         pg.disable_tenant_rls("run_events_old")
         # The owner reads every tenant's rows while copying (not only a superuser).
         op.execute("ALTER TABLE runs NO FORCE ROW LEVEL SECURITY")
