@@ -669,14 +669,14 @@ class MeshHookClient:
         self, project: str, delete_after_days: int | None, scrub_after_days: int | None
     ) -> Json:
         body = {"delete_after_days": delete_after_days, "scrub_after_days": scrub_after_days}
-        found: Json = self._json("PUT", f"/projects/{_segment(project)}/retention", json=body)
+        found: Json = self._json("PUT", f"/projects/{_segment(project)}/retention", body=body)
         return found
 
     def run_retention(self, project: str, *, dry_run: bool) -> Json:
         report: Json = self._json(
             "POST",
             f"/projects/{_segment(project)}/retention/run",
-            params={"dry_run": "true" if dry_run else "false"},
+            params={"dry_run": dry_run},
         )
         return report
 

@@ -17,10 +17,11 @@ retention_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Days = Annotated[
-    int | None,
-    typer.Option(min=1, max=MAX_RETENTION_DAYS, metavar="DAYS", show_default=False),
-]
+
+def _days_option(flag: str, help_text: str) -> typer.models.OptionInfo:
+    return typer.Option(
+        flag, min=1, max=MAX_RETENTION_DAYS, metavar="DAYS", show_default=False, help=help_text
+    )
 
 
 def _days(days: int | None, what: str) -> str:
@@ -57,14 +58,14 @@ def set_policy(
     ctx: typer.Context,
     project: Project,
     delete_after: Annotated[
-        Days,
-        typer.Option("--delete-after", help="Delete finished runs and their events after DAYS."),
+        int | None,
+        _days_option("--delete-after", "Delete finished runs and their events after DAYS."),
     ] = None,
     scrub_after: Annotated[
-        Days,
-        typer.Option(
+        int | None,
+        _days_option(
             "--scrub-after",
-            help="Remove payloads of finished runs after DAYS, keeping metadata and statistics.",
+            "Remove payloads of finished runs after DAYS, keeping metadata and statistics.",
         ),
     ] = None,
     as_json: AsJson = False,

@@ -40,6 +40,9 @@ DROP = "meshhook_run_event_partitions_drop(dry_run boolean)"
 POLICIES = "meshhook_retention_policies()"
 _FUNCTIONS = (ENSURE, DROP, POLICIES)
 _COPY_COLUMNS = "run_id, seq, project_id, type, node_id, at, data"
+# SQLite's batch copy of ``runs`` need not reflect the tables it points at (the
+# workflows table has an expression index reflection cannot describe).
+_NO_FK_REFLECTION = {"resolve_fks": False}
 
 
 def _on_postgres() -> bool:
@@ -93,7 +96,7 @@ def _schema() -> str:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
+    with op.batch_alter_table("runs", reflect_kwargs=_NO_FK_REFLECTION) as batch:
         batch.add_column(sa.Column("scrubbed_at", UTCDateTime(), nullable=True))
         batch.create_unique_constraint("uq_runs_id_created_at", ["id", "created_at"])
     op.create_table(
@@ -296,6 +299,6 @@ def downgrade() -> None:
     pg.disable_tenant_rls("retention_policies")
     pg.revoke_all("retention_policies")
     op.drop_table("retention_policies")
-    with op.batch_alter_table("runs") as batch:
+    with op.batch_alter_table("runs", reflect_kwargs=_NO_FK_REFLECTION) as batch:
         batch.drop_constraint("uq_runs_id_created_at", type_="unique")
         batch.drop_column("scrubbed_at")
