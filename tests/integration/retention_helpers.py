@@ -13,9 +13,9 @@ from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.domain.stats import RunOutcome, StepOutcome
-from meshhook.services.workflows import NewWorkflow
 from meshhook.services import workflows
 from meshhook.services.transactions import project_transaction
+from meshhook.services.workflows import NewWorkflow
 from meshhook.store.db import Database
 from meshhook.store.tables import run_events, runs
 from tests.definitions import linear

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from meshhook.domain.accounts import Actor, Membership, Role
 from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import MeshHookError, NotFound, UniqueConflict
+from meshhook.domain.retention import RetentionPolicy
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.domain.secrets import KEEP, SecretRecord
@@ -40,6 +41,7 @@ from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.store import repository
 from meshhook.store.db import Database
 from meshhook.store.repository import ProjectRepository
+from meshhook.store.retention import RunKey
 from meshhook.store.runs import EventConflict, RunFilter
 from meshhook.store.schedules import ScheduleRow
 from meshhook.store.tables import metadata
@@ -530,6 +532,8 @@ class Tenant:
     member_id: uuid.UUID
     run: Run
     idempotency_key: str
+    finished: Run
+    """A run older than any retention policy keeps."""
 
     def markers(self) -> set[str]:
         """Strings that appear in anything read from this project and nowhere else."""
@@ -539,6 +543,7 @@ class Tenant:
             str(self.trashed.id),
             str(self.member_id),
             str(self.run.id),
+            str(self.finished.id),
             self.workflow.key,
             self.trashed.key,
             self.secret,
@@ -546,7 +551,7 @@ class Tenant:
         }
 
     def ids(self) -> set[uuid.UUID]:
-        return {self.project_id, self.workflow.id, self.trashed.id, self.run.id}
+        return {self.project_id, self.workflow.id, self.trashed.id, self.run.id, self.finished.id}
 
 
 def populate(db: Database, project: str, member_email: str) -> Tenant:
@@ -583,7 +588,12 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         scope.webhooks.add_deliveries([_delivery(workflow.id, run.id)])
         scope.webhooks.take_token(workflow.id, 1.0, 5, NOW)
         scope.schedules.put(_schedule(workflow.id), exists=False)
-    return Tenant(pid, workflow, trashed, secret, member.actor.user_id, run, key)
+        old = new_run(pid, workflow, at=NOW - timedelta(days=400))
+        finished = replace(old, view=replace(old.view, status=RunStatus.SUCCEEDED))
+        scope.runs.insert(finished)
+        scope.runs.append(finished, [RunEvent(1, EventType.RUN_QUEUED, finished.created_at)])
+        scope.retention.save_policy(RetentionPolicy(None, 300), "a@x.org", NOW)
+    return Tenant(pid, workflow, trashed, secret, member.actor.user_id, run, key, finished)
 
 
 Call = Callable[[Any, Tenant], Any]
@@ -611,6 +621,10 @@ def _rewrite_all(version: Any) -> Rewrite:
 
 def _schedule(workflow_id: uuid.UUID) -> ScheduleRow:
     return ScheduleRow(workflow_id, "tick", 1, {"every_seconds": 60}, NOW, None, NOW)
+
+
+def _run_keys(b: Tenant) -> list[RunKey]:
+    return [RunKey(run.id, run.created_at) for run in (b.run, b.finished)]
 
 
 def _alias(b: Tenant) -> Alias:
@@ -668,8 +682,8 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ],
     ("RunStore", "events"): [lambda s, b: s.events(b.run.id)],
     ("RunStore", "append"): [
-        lambda s, b: s.append(b.run.id, [RunEvent(1, EventType.RUN_CANCELLED, NOW)]),
-        lambda s, b: s.append(b.run.id, [RunEvent(2, EventType.RUN_CANCELLED, NOW)]),
+        lambda s, b: s.append(b.run, [RunEvent(1, EventType.RUN_CANCELLED, NOW)]),
+        lambda s, b: s.append(b.run, [RunEvent(2, EventType.RUN_CANCELLED, NOW)]),
     ],
     ("RunStore", "enqueue"): [lambda s, b: s.enqueue(b.run.id, NOW)],
     ("RunStore", "reschedule"): [
@@ -723,6 +737,25 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ("StatsStore", "summary"): [
         lambda s, b: s.summary(Window.MONTH, datetime.now(UTC)),
         lambda s, b: s.summary(Window.MONTH, datetime.now(UTC), b.workflow.id),
+    ],
+    ("RetentionStore", "policy"): [lambda s, b: s.policy()],
+    ("RetentionStore", "save_policy"): [
+        lambda s, b: s.save_policy(RetentionPolicy(1, None), "thief", NOW)
+    ],
+    ("RetentionStore", "mark_scrubbed_before"): [
+        lambda s, b: s.mark_scrubbed_before(NOW + timedelta(days=1))
+    ],
+    ("RetentionStore", "expired"): [lambda s, b: s.expired(NOW + timedelta(days=1), 100)],
+    ("RetentionStore", "unscrubbed"): [
+        lambda s, b: s.unscrubbed(None, NOW + timedelta(days=1), 100)
+    ],
+    ("RetentionStore", "oldest_unfinished"): [
+        lambda s, b: s.oldest_unfinished(None, NOW + timedelta(days=1))
+    ],
+    ("RetentionStore", "delete_runs"): [lambda s, b: s.delete_runs(_run_keys(b))],
+    ("RetentionStore", "scrub_runs"): [lambda s, b: s.scrub_runs(_run_keys(b), NOW)],
+    ("RetentionStore", "backlog"): [
+        lambda s, b: s.backlog(NOW + timedelta(days=1), NOW + timedelta(days=1))
     ],
     ("SecretStore", "insert_data_key"): [lambda s, b: s.insert_data_key("thief", b"w", NOW)],
     ("SecretStore", "replace_data_key"): [lambda s, b: s.replace_data_key("thief", b"w", NOW)],
@@ -810,6 +843,7 @@ STORE_OF = {
     "AliasStore": "aliases",
     "AuditStore": "audit",
     "MembershipStore": "members",
+    "RetentionStore": "retention",
     "RunStore": "runs",
     "ScheduleStore": "schedules",
     "SecretStore": "secrets",

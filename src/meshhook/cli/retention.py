@@ -18,7 +18,7 @@ retention_app = typer.Typer(
 )
 
 
-def _days_option(flag: str, help_text: str) -> typer.models.OptionInfo:
+def _days_option(flag: str, help_text: str) -> Any:
     return typer.Option(
         flag, min=1, max=MAX_RETENTION_DAYS, metavar="DAYS", show_default=False, help=help_text
     )
