@@ -17,7 +17,8 @@ runs rows of a dropped month are then deleted in batches like any others.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,12 @@ import structlog
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.retention import KEEP_FOREVER, RetentionPolicy, checked_policy
-from meshhook.services.transactions import project_transaction, transaction, worker_transaction
+from meshhook.services.transactions import (
+    ProjectScope,
+    project_transaction,
+    transaction,
+    worker_transaction,
+)
 from meshhook.settings import Settings
 from meshhook.store import partitions
 from meshhook.store.db import Database
@@ -159,7 +165,7 @@ def run(db: Database, actor: Actor, project_key: str, knobs: Knobs, *, dry_run: 
 
 class _Pacer:
     """Batch sizes that keep each transaction near ``target`` milliseconds,
-    with a rest as long as the batch took after each one."""
+    with a rest as long as the batch held its transaction after each one."""
 
     def __init__(self, knobs: Knobs, sleep: Callable[[float], None]) -> None:
         self.size = min(100, knobs.batch_runs)
@@ -168,17 +174,33 @@ class _Pacer:
         self.sleep = sleep
         self.batches = 0
 
-    def step(self, work: Callable[[int], int]) -> int:
+    def step(self, work: Callable[[int, _Held], int]) -> int:
         """Run one batch of ``self.size``; its count of runs handled."""
-        started = time.perf_counter()
-        done = work(self.size)
-        took = time.perf_counter() - started
+        timer = _Held()
+        done = work(self.size, timer)
         self.batches += 1
         if done:
+            took = timer.seconds
             wanted = self.size * self.target / max(took, 1e-4)
             self.size = int(max(MIN_BATCH, min(self.most, wanted, self.size * 2)))
             self.sleep(max(took, 0.001))
         return done
+
+
+class _Held:
+    """How long a batch held its transaction: from when it began (on SQLite,
+    with the write lock in hand) to its commit, not the wait for the lock."""
+
+    def __init__(self) -> None:
+        self.began = 0.0
+        self.seconds = 0.0
+
+    @contextmanager
+    def holding(self, transaction: AbstractContextManager[ProjectScope]) -> Iterator[ProjectScope]:
+        with transaction as scope:
+            self.began = time.perf_counter()
+            yield scope
+        self.seconds = time.perf_counter() - self.began
 
 
 def apply_project(
@@ -198,9 +220,15 @@ def apply_project(
     if delete_before is not None:
         while not stop():
 
-            def delete_batch(size: int) -> int:
-                with worker_transaction(db, project_id) as scope:
-                    return scope.retention.delete_runs(scope.retention.expired(delete_before, size))
+            def delete_batch(size: int, timer: _Held) -> int:
+                # Found in a read-only transaction (no write lock on SQLite);
+                # the delete re-checks project and status.
+                with worker_transaction(db, project_id, write=False) as scope:
+                    keys = scope.retention.expired(delete_before, size)
+                if not keys:
+                    return 0
+                with timer.holding(worker_transaction(db, project_id)) as scope:
+                    return scope.retention.delete_runs(keys)
 
             done = pacer.step(delete_batch)
             deleted += done
@@ -228,8 +256,8 @@ def _scrub(
     scrubbed = 0
     while not stop():
 
-        def scrub_batch(size: int) -> int:
-            with worker_transaction(db, project_id) as scope:
+        def scrub_batch(size: int, timer: _Held) -> int:
+            with timer.holding(worker_transaction(db, project_id)) as scope:
                 keys: list[RunKey] = scope.retention.unscrubbed(since, before, size)
                 scope.retention.scrub_runs(keys, now)
                 return len(keys)

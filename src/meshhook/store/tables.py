@@ -310,6 +310,8 @@ run_idempotency = Table(
     Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("run_id", Uuid, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Deleting a run (retention) finds its keys through this, not a table scan.
+    Index("ix_run_idempotency_run_id", "run_id"),
 )
 
 # A workflow's webhook ids: looked up by ``id_hash`` (SHA-256 of the id, so the

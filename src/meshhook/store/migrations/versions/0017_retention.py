@@ -115,6 +115,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("project_id", name="pk_retention_policies"),
     )
+    # Retention deletes runs: the cascade finds their idempotency keys by index.
+    op.create_index("ix_run_idempotency_run_id", "run_idempotency", ["run_id"])
     pg.grant("retention_policies", "SELECT, INSERT, UPDATE, DELETE")
     pg.enable_tenant_rls("retention_policies")
     _rebuild_events(keyed=True)
@@ -299,6 +301,7 @@ def downgrade() -> None:
     pg.disable_tenant_rls("retention_policies")
     pg.revoke_all("retention_policies")
     op.drop_table("retention_policies")
+    op.drop_index("ix_run_idempotency_run_id", table_name="run_idempotency")
     with op.batch_alter_table("runs", reflect_kwargs=_NO_FK_REFLECTION) as batch:
         batch.drop_constraint("uq_runs_id_created_at", type_="unique")
         batch.drop_column("scrubbed_at")
