@@ -150,12 +150,13 @@ class Settings(BaseSettings):
         le=10_000,
         description="Most runs deleted or scrubbed in one retention transaction.",
     )
-    retention_batch_ms: float = Field(
-        default=5.0,
+    retention_batch_ms: float | None = Field(
+        default=None,
         gt=0,
         le=10_000,
         description="Target length of one retention transaction: batches shrink or grow to"
-        " it, and the job rests as long between batches.",
+        " it, and the job rests as long between batches. Default: 5 ms on SQLite (a write"
+        " transaction holds the one write lock), 50 ms on PostgreSQL (it locks its rows only).",
     )
     retention_partitions_ahead: int = Field(
         default=2,

@@ -2,7 +2,8 @@
 applying it now or as a dry run (admin), and the worker's periodic job.
 
 Deleting and scrubbing go in batches, each its own short transaction, sized
-to a target duration (``retention_batch_ms``): a batch that took longer than
+to a target duration (``retention_batch_ms``; 5 ms on SQLite, 50 ms on
+PostgreSQL by default): a batch that took longer than
 the target makes the next one smaller, a quick one makes it larger (up to
 ``retention_batch_runs``), and the job rests as long as each batch took. On
 SQLite, where a write transaction holds the one write lock, a save therefore
@@ -42,12 +43,15 @@ from meshhook.store.retention import RunKey, WorkflowBacklog, all_policies, job_
 log = structlog.get_logger("meshhook.retention")
 
 MIN_BATCH = 10
+SQLITE_BATCH_MS = 5.0
+POSTGRES_BATCH_MS = 50.0
 
 
 @dataclass(frozen=True, slots=True)
 class Knobs:
     batch_runs: int = 500
-    batch_ms: float = 5.0
+    batch_ms: float | None = None
+    """None: :data:`SQLITE_BATCH_MS` or :data:`POSTGRES_BATCH_MS`."""
     partitions_ahead: int = 2
 
     @classmethod
@@ -167,10 +171,11 @@ class _Pacer:
     """Batch sizes that keep each transaction near ``target`` milliseconds,
     with a rest as long as the batch held its transaction after each one."""
 
-    def __init__(self, knobs: Knobs, sleep: Callable[[float], None]) -> None:
+    def __init__(self, knobs: Knobs, sleep: Callable[[float], None], *, postgres: bool) -> None:
         self.size = min(100, knobs.batch_runs)
         self.most = knobs.batch_runs
-        self.target = knobs.batch_ms / 1000
+        default = POSTGRES_BATCH_MS if postgres else SQLITE_BATCH_MS
+        self.target = (knobs.batch_ms or default) / 1000
         self.sleep = sleep
         self.batches = 0
 
@@ -214,7 +219,7 @@ def apply_project(
     stop: Callable[[], bool] = lambda: False,
 ) -> Applied:
     """Delete, then scrub, the project's expired runs, batch by batch."""
-    pacer = _Pacer(knobs, sleep)
+    pacer = _Pacer(knobs, sleep, postgres=db.is_postgres)
     deleted = scrubbed = 0
     delete_before = policy.delete_before(now)
     if delete_before is not None:
