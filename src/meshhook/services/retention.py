@@ -223,15 +223,17 @@ def apply_project(
     deleted = scrubbed = 0
     delete_before = policy.delete_before(now)
     if delete_before is not None:
+        last: list[RunKey] = []
         while not stop():
 
             def delete_batch(size: int, timer: _Held) -> int:
                 # Found in a read-only transaction (no write lock on SQLite);
                 # the delete re-checks project and status.
                 with worker_transaction(db, project_id, write=False) as scope:
-                    keys = scope.retention.expired(delete_before, size)
+                    keys = scope.retention.expired(delete_before, size, last[-1] if last else None)
                 if not keys:
                     return 0
+                last[:] = keys[-1:]
                 with timer.holding(worker_transaction(db, project_id)) as scope:
                     return scope.retention.delete_runs(keys)
 
@@ -259,13 +261,18 @@ def _scrub(
         stored = scope.retention.policy()
     since = stored.scrubbed_before if stored else None
     scrubbed = 0
+    # Each batch starts at the previous one's newest run: rows already
+    # scrubbed are not walked again.
+    cursor = [since]
     while not stop():
 
         def scrub_batch(size: int, timer: _Held) -> int:
             with timer.holding(worker_transaction(db, project_id)) as scope:
-                keys: list[RunKey] = scope.retention.unscrubbed(since, before, size)
+                keys: list[RunKey] = scope.retention.unscrubbed(cursor[0], before, size)
                 scope.retention.scrub_runs(keys, now)
-                return len(keys)
+            if keys:
+                cursor[0] = keys[-1].created_at
+            return len(keys)
 
         done = pacer.step(scrub_batch)
         scrubbed += done

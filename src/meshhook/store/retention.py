@@ -128,18 +128,21 @@ class RetentionStore(ProjectRepository):
 
     # -- batches ------------------------------------------------------------
 
-    def expired(self, before: datetime, limit: int) -> list[RunKey]:
-        """Up to ``limit`` finished runs created before ``before``, oldest first."""
-        rows = self.session.execute(
-            select(runs.c.id, runs.c.created_at)
-            .where(
-                runs.c.project_id == self.project_id,
-                runs.c.created_at < before,
-                runs.c.status.in_(FINISHED),
+    def expired(self, before: datetime, limit: int, after: RunKey | None = None) -> list[RunKey]:
+        """Up to ``limit`` finished runs created before ``before``, oldest first;
+        ``after`` the last key of the previous batch, so a pass does not walk
+        again over the index entries of the rows it deleted (on PostgreSQL
+        they stay until vacuum)."""
+        query = select(runs.c.id, runs.c.created_at).where(
+            runs.c.project_id == self.project_id,
+            runs.c.created_at < before,
+            runs.c.status.in_(FINISHED),
+        )
+        if after is not None:
+            query = query.where(
+                tuple_(runs.c.created_at, runs.c.id) > tuple_(after.created_at, after.id)
             )
-            .order_by(runs.c.created_at, runs.c.id)
-            .limit(limit)
-        ).all()
+        rows = self.session.execute(query.order_by(runs.c.created_at, runs.c.id).limit(limit)).all()
         return [RunKey(row.id, row.created_at) for row in rows]
 
     def unscrubbed(self, since: datetime | None, before: datetime, limit: int) -> list[RunKey]:
