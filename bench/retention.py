@@ -32,7 +32,7 @@ from meshhook.domain.retention import RetentionPolicy
 from meshhook.services import bootstrap, retention, runs, versions, workflows
 from meshhook.services.runs import StartRequest
 from meshhook.services.workflows import NewWorkflow
-from meshhook.store import migrate
+from meshhook.store import migrate, partitions
 from meshhook.store.db import Database, create_database
 from meshhook.store.tables import projects as project_table
 from meshhook.store.tables import run_events
@@ -159,6 +159,9 @@ def retention_section(dialect: str, workdir: Path, *, quick: bool) -> dict[str, 
                 db, actor, PROJECT, NewWorkflow(name="run", key="run"), definition=_definition()
             )
             versions.publish(db, actor, PROJECT, "run")
+            # The seeded months' partitions, as migration 0017 makes for old data.
+            with db.session() as session, session.begin():
+                partitions.ensure_ahead(session, datetime.now(UTC) - timedelta(days=400), 2)
             seeded = _seed(db, project_id, saved.workflow.id, count)
             traffic = _Traffic(db, actor)
             for _ in range(10):  # warm-up
