@@ -224,6 +224,7 @@ def apply_project(
     delete_before = policy.delete_before(now)
     if delete_before is not None:
         last: list[RunKey] = []
+        gone: list[int] = []
         while not stop():
 
             def delete_batch(size: int, timer: _Held) -> int:
@@ -235,12 +236,14 @@ def apply_project(
                     return 0
                 last[:] = keys[-1:]
                 with timer.holding(worker_transaction(db, project_id)) as scope:
-                    return scope.retention.delete_runs(keys)
+                    gone.append(scope.retention.delete_runs(keys))
+                # A run that changed meanwhile is skipped; the pass goes on.
+                return len(keys)
 
-            done = pacer.step(delete_batch)
-            deleted += done
-            if not done:
+            found = pacer.step(delete_batch)
+            if not found:
                 break
+        deleted = sum(gone)
     scrub_before = policy.scrub_before(now)
     if scrub_before is not None:
         scrubbed = _scrub(db, project_id, scrub_before, now, pacer, stop)
