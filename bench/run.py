@@ -25,6 +25,7 @@ from sqlalchemy import func, select, text
 from bench import report, seed
 from bench.engine import engine_section
 from bench.harness import Server, postgres_available, running_server, summary, temporary_database
+from bench.retention import retention_section
 from bench.saves import saves_section
 from bench.stats import stats_section
 from bench.webhooks import webhooks_section
@@ -830,6 +831,7 @@ def merge_section(args: argparse.Namespace, name: str, section: Any) -> None:
 # ``--only NAME``: each measures one section on a fresh database of a dialect.
 ONLY: dict[str, Any] = {
     "engine": partial(run_one_section, "engine"),
+    "retention": retention_section,
     "saves": partial(run_one_section, "saves"),
     "stats": stats_section,
     "webhooks": run_webhooks_only,

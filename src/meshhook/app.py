@@ -23,6 +23,7 @@ from meshhook.api import (
     health,
     projects,
     redaction,
+    retention,
     runs,
     secrets,
     stats,
@@ -163,6 +164,7 @@ def create_app(
         runs,
         stats,
         redaction,
+        retention,
         webhooks,
         alerts,
     ):

@@ -147,6 +147,34 @@ class Settings(BaseSettings):
         description="Let http_call reach loopback and private addresses (never link-local).",
     )
 
+    # Retention (docs/operations.md#retention).
+    retention_interval_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        le=7 * 86400,
+        description="How often each worker applies the retention policies (0: never).",
+    )
+    retention_batch_runs: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Most runs deleted or scrubbed in one retention transaction.",
+    )
+    retention_batch_ms: float | None = Field(
+        default=None,
+        gt=0,
+        le=10_000,
+        description="Target length of one retention transaction: batches shrink or grow to"
+        " it, and the job rests as long between batches. Default: 5 ms on SQLite (a write"
+        " transaction holds the one write lock), 50 ms on PostgreSQL (it locks its rows only).",
+    )
+    retention_partitions_ahead: int = Field(
+        default=2,
+        ge=1,
+        le=36,
+        description="PostgreSQL: monthly run_events partitions created ahead of this month.",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

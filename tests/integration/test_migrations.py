@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, inspect
 
 from meshhook.store import migrate
 from meshhook.store.dialect import SEARCH_TABLE, is_search_object
+from meshhook.store.partitions import is_partition
 from meshhook.store.tables import metadata
 from tests.conftest import create_postgres_database, drop_postgres_database
 
@@ -53,7 +54,7 @@ def _table_names(url: str) -> set[str]:
     engine = create_engine(url)
     try:
         names = set(inspect(engine).get_table_names()) - {"alembic_version"}
-        return {name for name in names if not is_search_object(name)}
+        return {name for name in names if not is_search_object(name) and not is_partition(name)}
     finally:
         engine.dispose()
 

@@ -146,7 +146,7 @@ def test_an_event_number_taken_first_is_a_conflict_and_nothing_is_half_written(
         with worker_transaction(db, run.project_id) as scope:
             store = RunStore(scope.session, scope.project.id)
             store.save_view(run.id, replace(run.view, status=RunStatus.RUNNING))
-            store.append(run.id, [late])
+            store.append(run, [late])
 
     with pytest.raises(EventConflict):
         write_behind_the_log()

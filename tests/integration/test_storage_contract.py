@@ -37,6 +37,7 @@ from meshhook.domain.alerts import Delivery as AlertDelivery
 from meshhook.domain.alerts import Outcome as AlertOutcome
 from meshhook.domain.audit import NewAuditEntry
 from meshhook.domain.errors import MeshHookError, NotFound, UniqueConflict
+from meshhook.domain.retention import RetentionPolicy
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.domain.runs.run import Run, RunView, Trigger
 from meshhook.domain.secrets import KEEP, SecretRecord
@@ -53,6 +54,7 @@ from meshhook.store import repository
 from meshhook.store.db import Database
 from meshhook.store.redaction import PatternRecord
 from meshhook.store.repository import ProjectRepository
+from meshhook.store.retention import RunKey
 from meshhook.store.runs import EventConflict, RunFilter
 from meshhook.store.schedules import ScheduleRow
 from meshhook.store.tables import metadata
@@ -464,7 +466,7 @@ def test_runs(alpha: Database) -> None:
         second = new_run(scope.project.id, workflow, at=NOW + timedelta(seconds=1))
         for run in (first, second):
             scope.runs.insert(run)
-            scope.runs.append(run.id, [RunEvent(1, EventType.RUN_QUEUED, run.created_at)])
+            scope.runs.append(run, [RunEvent(1, EventType.RUN_QUEUED, run.created_at)])
         scope.runs.enqueue(first.id, NOW)
         scope.runs.remember_key(workflow.id, "once", first.id, NOW)
     with scope_of(db, "alpha") as scope:
@@ -477,7 +479,7 @@ def test_runs(alpha: Database) -> None:
         assert runs.page(RunFilter(status="running"), 5, None) == []
         view = replace(first.view, status=RunStatus.RUNNING, last_seq=2, started_at=NOW)
         runs.save_view(first.id, view)
-        runs.append(first.id, [RunEvent(2, EventType.RUN_STARTED, NOW, None, {"worker": "w"})])
+        runs.append(first, [RunEvent(2, EventType.RUN_STARTED, NOW, None, {"worker": "w"})])
         assert [event.seq for event in runs.events(first.id)] == [1, 2]
         assert [event.seq for event in runs.events(first.id, after=1, limit=1)] == [2]
         assert runs.run_for_key(workflow.id, "once", NOW - timedelta(days=1)) == first.id
@@ -490,7 +492,7 @@ def test_runs(alpha: Database) -> None:
         assert stored is not None
         assert stored.view == view
     with pytest.raises(EventConflict), scope_of(db, "alpha") as scope:
-        scope.runs.append(first.id, [RunEvent(2, EventType.RUN_STARTED, NOW)])
+        scope.runs.append(first, [RunEvent(2, EventType.RUN_STARTED, NOW)])
 
 
 def test_every_repository_is_a_door_on_the_scope() -> None:
@@ -546,6 +548,8 @@ class Tenant:
     destination_id: uuid.UUID
     rule_id: uuid.UUID
     delivery_id: uuid.UUID
+    finished: Run
+    """A run older than any retention policy keeps."""
 
     def markers(self) -> set[str]:
         """Strings that appear in anything read from this project and nowhere else."""
@@ -555,6 +559,7 @@ class Tenant:
             str(self.trashed.id),
             str(self.member_id),
             str(self.run.id),
+            str(self.finished.id),
             self.workflow.key,
             self.trashed.key,
             self.secret,
@@ -570,6 +575,7 @@ class Tenant:
             self.workflow.id,
             self.trashed.id,
             self.run.id,
+            self.finished.id,
             self.destination_id,
             self.rule_id,
             self.delivery_id,
@@ -601,7 +607,7 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         scope.record_event(CLI, "workflow.create", workflow, {"key": workflow.key})
         run = new_run(pid, workflow)
         scope.runs.insert(run)
-        scope.runs.append(run.id, [RunEvent(1, EventType.RUN_QUEUED, NOW)])
+        scope.runs.append(run, [RunEvent(1, EventType.RUN_QUEUED, NOW)])
         scope.runs.enqueue(run.id, NOW)
         key = f"{project}-once"
         scope.runs.remember_key(workflow.id, key, run.id, NOW)
@@ -618,6 +624,11 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         scope.alerts.put_rule(rule, exists=False)
         delivery = _alert_delivery(destination.id, rule.id)
         scope.alerts.enqueue([delivery])
+        old = new_run(pid, workflow, at=NOW - timedelta(days=400))
+        finished = replace(old, view=replace(old.view, status=RunStatus.SUCCEEDED))
+        scope.runs.insert(finished)
+        scope.runs.append(finished, [RunEvent(1, EventType.RUN_QUEUED, finished.created_at)])
+        scope.retention.save_policy(RetentionPolicy(None, 300), "a@x.org", NOW)
     return Tenant(
         pid,
         workflow,
@@ -629,6 +640,7 @@ def populate(db: Database, project: str, member_email: str) -> Tenant:
         destination.id,
         rule.id,
         delivery.id,
+        finished,
     )
 
 
@@ -698,6 +710,10 @@ def _rewrite_all(version: Any) -> Rewrite:
 
 def _schedule(workflow_id: uuid.UUID) -> ScheduleRow:
     return ScheduleRow(workflow_id, "tick", 1, {"every_seconds": 60}, NOW, None, NOW)
+
+
+def _run_keys(b: Tenant) -> list[RunKey]:
+    return [RunKey(run.id, run.created_at) for run in (b.run, b.finished)]
 
 
 def _alias(b: Tenant) -> Alias:
@@ -810,8 +826,8 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ],
     ("RunStore", "events"): [lambda s, b: s.events(b.run.id)],
     ("RunStore", "append"): [
-        lambda s, b: s.append(b.run.id, [RunEvent(1, EventType.RUN_CANCELLED, NOW)]),
-        lambda s, b: s.append(b.run.id, [RunEvent(2, EventType.RUN_CANCELLED, NOW)]),
+        lambda s, b: s.append(b.run, [RunEvent(1, EventType.RUN_CANCELLED, NOW)]),
+        lambda s, b: s.append(b.run, [RunEvent(2, EventType.RUN_CANCELLED, NOW)]),
     ],
     ("RunStore", "enqueue"): [lambda s, b: s.enqueue(b.run.id, NOW)],
     ("RunStore", "reschedule"): [
@@ -880,6 +896,25 @@ CASES: dict[tuple[str, str], list[Call]] = {
     ("StatsStore", "series"): [
         lambda s, b: s.series(Window.WEEK, datetime.now(UTC)),
         lambda s, b: s.series(Window.MONTH, datetime.now(UTC), b.workflow.id),
+    ],
+    ("RetentionStore", "policy"): [lambda s, b: s.policy()],
+    ("RetentionStore", "save_policy"): [
+        lambda s, b: s.save_policy(RetentionPolicy(1, None), "thief", NOW)
+    ],
+    ("RetentionStore", "mark_scrubbed_before"): [
+        lambda s, b: s.mark_scrubbed_before(NOW + timedelta(days=1))
+    ],
+    ("RetentionStore", "expired"): [lambda s, b: s.expired(NOW + timedelta(days=1), 100)],
+    ("RetentionStore", "unscrubbed"): [
+        lambda s, b: s.unscrubbed(None, NOW + timedelta(days=1), 100)
+    ],
+    ("RetentionStore", "oldest_unfinished"): [
+        lambda s, b: s.oldest_unfinished(None, NOW + timedelta(days=1))
+    ],
+    ("RetentionStore", "delete_runs"): [lambda s, b: s.delete_runs(_run_keys(b))],
+    ("RetentionStore", "scrub_runs"): [lambda s, b: s.scrub_runs(_run_keys(b), NOW)],
+    ("RetentionStore", "backlog"): [
+        lambda s, b: s.backlog(NOW + timedelta(days=1), NOW + timedelta(days=1))
     ],
     ("SecretStore", "insert_data_key"): [lambda s, b: s.insert_data_key("thief", b"w", NOW)],
     ("SecretStore", "replace_data_key"): [lambda s, b: s.replace_data_key("thief", b"w", NOW)],
@@ -972,6 +1007,7 @@ STORE_OF = {
     "AuditStore": "audit",
     "MembershipStore": "members",
     "RedactionStore": "redaction",
+    "RetentionStore": "retention",
     "RunStore": "runs",
     "ScheduleStore": "schedules",
     "SecretStore": "secrets",

@@ -695,6 +695,27 @@ class MeshHookClient:
         answer: Json = self._json("PUT", path, body={"pointers": pointers})
         return answer
 
+    # -- retention ---------------------------------------------------------------
+
+    def get_retention(self, project: str) -> Json:
+        found: Json = self._json("GET", f"/projects/{_segment(project)}/retention")
+        return found
+
+    def set_retention(
+        self, project: str, delete_after_days: int | None, scrub_after_days: int | None
+    ) -> Json:
+        body = {"delete_after_days": delete_after_days, "scrub_after_days": scrub_after_days}
+        found: Json = self._json("PUT", f"/projects/{_segment(project)}/retention", body=body)
+        return found
+
+    def run_retention(self, project: str, *, dry_run: bool) -> Json:
+        report: Json = self._json(
+            "POST",
+            f"/projects/{_segment(project)}/retention/run",
+            params={"dry_run": dry_run},
+        )
+        return report
+
     def run_events(self, project: str, run: str, *, after: int = 0) -> Json:
         page: Json = self._json(
             "GET", f"{self._runs(project, run)}/events", params={"after": after, "limit": PAGE_MAX}

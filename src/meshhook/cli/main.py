@@ -12,6 +12,7 @@ from meshhook.cli import (
     bundles,
     hooks,
     redaction,
+    retention,
     runs,
     server,
     stats,
@@ -47,6 +48,7 @@ app.command("worker")(runs.worker)
 app.command("backup")(backups.backup)
 app.command("restore")(backups.restore)
 app.command("stats")(stats.stats)
+app.add_typer(retention.retention_app, name="retention")
 
 
 @app.command("version")

@@ -42,6 +42,8 @@ MAX_SEARCH_LENGTH = 200
 # Version numbers are 32-bit in the database; a larger one is a 422, not a 500.
 MAX_VERSION = 2_147_483_647
 MAX_TOKEN_DAYS = 3650
+# Retention policy ages (days since a run was created).
+MAX_RETENTION_DAYS = 36_500
 
 # -- secrets ----------------------------------------------------------------------
 MAX_SECRET_NAME_LENGTH = 128

@@ -38,7 +38,9 @@ from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpS
 from meshhook.engine.metrics import EngineMetrics
 from meshhook.services import alert_outbox, run_execution
 from meshhook.services import alerts as alert_service
+from meshhook.services import retention as retention_service
 from meshhook.services import schedules as schedule_service
+from meshhook.services.retention import Knobs
 from meshhook.services.run_execution import LeaseLost, Work
 from meshhook.services.secrets import Keys
 from meshhook.settings import Settings
@@ -63,6 +65,9 @@ class WorkerSettings:
     """How often the worker sends due alert deliveries (0: never)."""
     threshold_seconds: float = 15.0
     """How often the worker evaluates failure-rate and queue-lag alert rules."""
+    retention_seconds: float = 0.0
+    """How often the worker applies the retention policies (0: never)."""
+    retention: Knobs = field(default_factory=Knobs)
     http: HttpSettings = field(default_factory=HttpSettings)
 
 
@@ -72,6 +77,8 @@ def worker_settings(settings: Settings, concurrency: int | None = None) -> Worke
         concurrency=concurrency if concurrency is not None else settings.workers,
         lease_seconds=settings.lease_seconds,
         drain_seconds=settings.drain_seconds,
+        retention_seconds=settings.retention_interval_seconds,
+        retention=Knobs.of(settings),
         http=HttpSettings(
             allow_private=settings.http_allow_private,
             max_response_bytes=settings.http_max_response_bytes,
@@ -137,6 +144,11 @@ class Worker:
             listener = Listener(self.db, from_thread)
             listener.start()
         log.info("worker started", worker=self.name, concurrency=self.settings.concurrency)
+        keeper = (
+            asyncio.create_task(self._retention_loop())
+            if self.settings.retention_seconds > 0
+            else None
+        )
         try:
             while not self.stopping.is_set():
                 try:
@@ -157,6 +169,10 @@ class Worker:
                 await asyncio.gather(self.alert_task, return_exceptions=True)
         finally:
             self.ended = True
+            if keeper is not None:
+                # It ends after its current batch (it watches ``stopping``).
+                self.stopping.set()
+                await asyncio.gather(keeper, return_exceptions=True)
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
             await self.executor.aclose()
@@ -242,6 +258,25 @@ class Worker:
             return  # another worker has it
         attempt = await self.sender.send(prepared)
         await asyncio.to_thread(alert_outbox.record, self.db, project_id, prepared, attempt)
+
+    async def _retention_loop(self) -> None:
+        """Apply the retention policies now and every ``retention_seconds``
+        (services/retention.py): partitions ahead, expired ones dropped, runs
+        deleted and scrubbed in short batches. One worker at a time does it."""
+        while not self.stopping.is_set():
+            try:
+                await asyncio.to_thread(
+                    retention_service.job_pass,
+                    self.db,
+                    self.settings.retention,
+                    self.stopping.is_set,
+                )
+            except Exception as error:  # a database hiccup: try again next time
+                log.error("retention pass failed", worker=self.name, error=repr(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.stopping.wait(), timeout=self.settings.retention_seconds
+                )
 
     def status(self) -> dict[str, object]:
         """What /readyz reports of this worker."""

@@ -90,7 +90,7 @@ def commit(
             kept = store.reschedule(work.run.id, worker, wake_at or now)
         if not kept:
             raise LeaseLost(f"run {work.run.id}: the lease is no longer {worker}'s")
-        store.append(work.run.id, events)
+        store.append(work.run, events)
         if events:
             view = RunView.of(work.state)
             store.save_view(work.run.id, view)

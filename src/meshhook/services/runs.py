@@ -554,7 +554,7 @@ def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> 
             {"error": {"code": "run.cancelled", "message": f"cancelled by {actor.label}"}},
         )
         apply(graph, state, event)
-        store.append(run.id, [event])
+        store.append(run, [event])
         view = RunView.of(state)
         store.save_view(run.id, view)
         if not run.test:
@@ -598,7 +598,7 @@ def resume(db: Database, actor: Actor, project_key: str, run_ref: str, from_node
             canary=old.canary,
         )
         store.insert(run)
-        store.append(run.id, seeded)
+        store.append(run, seeded)
         store.enqueue(run.id, now)
         announce_work(scope.session)
         return run

@@ -14,6 +14,7 @@ as attributes, each bound to ``(session, project.id)`` when the scope is made:
 ``scope.audit``       :class:`~meshhook.store.audit.AuditStore`
 ``scope.members``     :class:`~meshhook.store.projects.MembershipStore`
 ``scope.runs``        :class:`~meshhook.store.runs.RunStore`
+``scope.retention``   :class:`~meshhook.store.retention.RetentionStore`
 ``scope.webhooks``    :class:`~meshhook.store.webhooks.WebhookStore`
 ``scope.schedules``   :class:`~meshhook.store.schedules.ScheduleStore`
 ``scope.redaction``   :class:`~meshhook.store.redaction.RedactionStore`
@@ -68,6 +69,7 @@ from meshhook.store.audit import AuditStore
 from meshhook.store.db import Database
 from meshhook.store.projects import MembershipStore
 from meshhook.store.redaction import RedactionStore
+from meshhook.store.retention import RetentionStore
 from meshhook.store.runs import RunStore
 from meshhook.store.schedules import ScheduleStore
 from meshhook.store.secrets import SecretStore
@@ -135,6 +137,7 @@ class ProjectScope:
         "members",
         "project",
         "redaction",
+        "retention",
         "role",
         "runs",
         "schedules",
@@ -163,6 +166,7 @@ class ProjectScope:
         # Run payloads are sealed with the project's data key when the database
         # has keys attached (the app's, a worker's): services/payload_keys.py.
         self.runs = RunStore(session, project_id, data_keys_for(keys, self.secrets, project_id))
+        self.retention = RetentionStore(session, project_id)
         self.schedules = ScheduleStore(session, project_id)
         self.stats = StatsStore(session, project_id)
         self.webhooks = WebhookStore(session, project_id)

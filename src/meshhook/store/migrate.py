@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 
 from meshhook.store.db import ensure_sqlite_directory
 from meshhook.store.dialect import is_search_object
+from meshhook.store.partitions import is_partition
 
 SCRIPT_LOCATION = str(files("meshhook.store") / "migrations")
 
@@ -40,8 +41,10 @@ def include_object(
 ) -> bool:
     """Schema comparisons leave aside the search objects of migrations 0005
     (SQLite: an FTS5 table) and 0006 (PostgreSQL: a side table with a trigram
-    index, kept out of the table models because on SQLite the name is 0005's)."""
-    return not is_search_object(name)
+    index, kept out of the table models because on SQLite the name is 0005's),
+    and the partitions of ``run_events`` (0017, PostgreSQL), which are made at
+    run time."""
+    return not is_search_object(name) and not is_partition(name)
 
 
 def upgrade(url: str, *, app_role: str = "meshhook_app", revision: str = "head") -> None:

@@ -79,7 +79,7 @@ class RunStore(ProjectRepository):
         self.session.execute(insert(runs), [self._run_row(run) for run, _ in started])
         self.session.execute(
             insert(run_events),
-            [self._event_row(run.id, event) for run, event in started],
+            [self._event_row(run, event) for run, event in started],
         )
         self.session.execute(
             insert(run_queue),
@@ -193,6 +193,7 @@ class RunStore(ProjectRepository):
             resumed_from_run=row.resumed_from_run,
             resumed_from_node=row.resumed_from_node,
             canary=row.canary,
+            scrubbed_at=row.scrubbed_at,
             view=RunView(
                 status=RunStatus(row.status),
                 input=cipher.open_value(row.input, run_id, "input"),
@@ -214,6 +215,8 @@ class RunStore(ProjectRepository):
             .where(
                 run_events.c.project_id == self.project_id,
                 run_events.c.run_id == run_id,
+                # Names the run's partition (pruned at execution on PostgreSQL).
+                run_events.c.run_created_at == _created_at(run_id),
                 run_events.c.seq > after,
             )
             .order_by(run_events.c.seq)
@@ -232,11 +235,11 @@ class RunStore(ProjectRepository):
             for row in self.session.execute(query)
         ]
 
-    def append(self, run_id: UUID, events: Sequence[RunEvent]) -> None:
+    def append(self, run: Run, events: Sequence[RunEvent]) -> None:
         """Insert events; a ``seq`` someone else took first → :class:`EventConflict`."""
         if not events:
             return
-        rows = [self._event_row(run_id, event) for event in events]
+        rows = [self._event_row(run, event) for event in events]
         # No savepoint: a conflict ends the whole transaction (the caller's
         # commit or start rolls back and looks again), so none is needed.
         try:
@@ -244,9 +247,13 @@ class RunStore(ProjectRepository):
         except IntegrityError:
             raise EventConflict("the run's log moved on meanwhile") from None
 
-    def _event_row(self, run_id: UUID, event: RunEvent) -> dict[str, Any]:
+    def _event_row(self, run: Run, event: RunEvent) -> dict[str, Any]:
+        """Each row carries its run's creation time: the partition key on
+        PostgreSQL, so a run's events share a partition (store/partitions.py)."""
+        run_id = run.id
         return {
             "run_id": run_id,
+            "run_created_at": run.created_at,
             "seq": event.seq,
             "project_id": self.project_id,
             "type": str(event.type),
@@ -378,3 +385,7 @@ def queue_stats(session: Session, now: datetime) -> QueueStats:
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
     return QueueStats(int(row.due), oldest)
+
+
+def _created_at(run_id: UUID) -> Any:
+    return select(runs.c.created_at).where(runs.c.id == run_id).scalar_subquery()

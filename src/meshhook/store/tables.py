@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -251,23 +252,40 @@ runs = Table(
     Column("resumed_from_run", Uuid, nullable=True),
     Column("resumed_from_node", String(64), nullable=True),
     Column("canary", Boolean, nullable=False, server_default=false()),
+    # When retention scrubbed its payloads (domain/retention.py), if it did.
+    Column("scrubbed_at", UTCDateTime, nullable=True),
     CheckConstraint(RUN_STATUS_CHECK, name="status"),
+    # What an event's (run_id, run_created_at) refers to: the events of a run
+    # live in the partition of the run's creation time (PostgreSQL).
+    UniqueConstraint("id", "created_at", name="uq_runs_id_created_at"),
     Index("ix_runs_project_id_created_at", "project_id", "created_at", "id"),
     Index("ix_runs_workflow_id_created_at", "workflow_id", "created_at", "id"),
     Index("ix_runs_workflow_id_version", "workflow_id", "version", "created_at", "id"),
 )
 
-# The append-only log. The app role may only read and insert (PostgreSQL grants).
+# The append-only log. The app role may only read and insert, and update
+# ``data`` for retention's scrub (PostgreSQL grants). On PostgreSQL it is
+# range-partitioned by month on ``run_created_at`` (the run's creation time,
+# so all of a run's events share a partition; migration 0017,
+# store/partitions.py); the key is part of the primary key, as partitioning
+# requires.
 run_events = Table(
     "run_events",
     metadata,
-    Column("run_id", Uuid, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("run_id", Uuid, primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("run_created_at", UTCDateTime, primary_key=True),
     Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("type", String(32), nullable=False),
     Column("node_id", String(64), nullable=True),
     Column("at", UTCDateTime, nullable=False),
     Column("data", JSON, nullable=False),
+    ForeignKeyConstraint(
+        ["run_id", "run_created_at"],
+        ["runs.id", "runs.created_at"],
+        name="fk_run_events_run_id_runs",
+        ondelete="CASCADE",
+    ),
 )
 
 # Work for the workers: a row while a run is not finished, due at ``due_at``,
@@ -292,6 +310,8 @@ run_idempotency = Table(
     Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("run_id", Uuid, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Deleting a run (retention) finds its keys through this, not a table scan.
+    Index("ix_run_idempotency_run_id", "run_id"),
 )
 
 # A workflow's webhook ids: looked up by ``id_hash`` (SHA-256 of the id, so the
@@ -527,4 +547,18 @@ alert_deliveries = Table(
     CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
     Index("ix_alert_deliveries_next_attempt_at", "next_attempt_at"),
     Index("ix_alert_deliveries_project_id_created_at", "project_id", "created_at"),
+)
+
+# A project's retention policy (domain/retention.py); no row keeps everything.
+# ``scrubbed_before``: every finished run created before it is scrubbed already,
+# so the job starts its next pass there.
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("delete_after_days", Integer, nullable=True),
+    Column("scrub_after_days", Integer, nullable=True),
+    Column("scrubbed_before", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
 )

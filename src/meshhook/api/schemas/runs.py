@@ -57,6 +57,11 @@ class RunOut(BaseModel):
     started_at: str | None
     finished_at: str | None
     resumed_from: ResumedFrom | None
+    scrubbed_at: str | None = Field(
+        default=None,
+        description="When the retention policy removed the run's payloads (inputs, outputs,"
+        " recorded requests and responses); null while they are kept.",
+    )
     steps: list[StepOut]
 
 

@@ -85,6 +85,8 @@ class Run:
     resumed_from_node: str | None = None
     canary: bool = False
     """The version was picked through the alias's canary."""
+    scrubbed_at: datetime | None = None
+    """When retention removed its payloads (domain/retention.py), if it did."""
 
     def as_json(self) -> dict[str, Any]:
         """The run as ``GET .../runs/{run}`` returns it."""
@@ -105,6 +107,7 @@ class Run:
             "created_at": _iso(self.created_at),
             "created_by": self.created_by,
             "resumed_from": resumed,
+            "scrubbed_at": _iso(self.scrubbed_at),
             **self.view.as_json(),
         }
 

@@ -551,6 +551,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Retention
+         * @description The project's retention policy (by default, runs are kept forever).
+         */
+        get: operations["get_retention"];
+        /**
+         * Set Retention
+         * @description Replace the policy (admin; audited). An omitted or null age removes that rule.
+         */
+        put: operations["set_retention"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/retention/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Retention
+         * @description Apply the policy now (admin; audited), in short batches, or count what it
+         *     would remove. The background job does the same periodically.
+         */
+        post: operations["run_retention"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/runs": {
         parameters: {
             query?: never;
@@ -2094,6 +2139,65 @@ export interface components {
              */
             run: string;
         };
+        /** RetentionOut */
+        RetentionOut: {
+            /**
+             * Delete After Days
+             * @description Finished runs older than this many days (since they were created) are deleted with their events; null keeps them forever. Statistics are kept.
+             */
+            delete_after_days: number | null;
+            /**
+             * Keeps Forever
+             * @description Neither age is set: nothing is ever removed.
+             */
+            keeps_forever: boolean;
+            /**
+             * Scrub After Days
+             * @description Finished runs older than this many days lose their payloads (inputs, outputs, recorded requests and responses, error details beyond code and message), keeping status, timings and statistics; null never scrubs. Fewer days than delete_after_days.
+             */
+            scrub_after_days: number | null;
+            /**
+             * Updated At
+             * @description Null while the default applies.
+             */
+            updated_at: string | null;
+            /** Updated By */
+            updated_by: string | null;
+        };
+        /** RetentionRunOut */
+        RetentionRunOut: {
+            /**
+             * Delete Before
+             * @description Runs created before this are deleted.
+             */
+            delete_before: string | null;
+            /** Dry Run */
+            dry_run: boolean;
+            /**
+             * Runs Deleted
+             * @description 0 in a dry run.
+             */
+            runs_deleted: number;
+            /**
+             * Runs Scrubbed
+             * @description 0 in a dry run.
+             */
+            runs_scrubbed: number;
+            /** Runs To Delete */
+            runs_to_delete: number;
+            /** Runs To Scrub */
+            runs_to_scrub: number;
+            /**
+             * Scrub Before
+             * @description Runs created before this are scrubbed.
+             */
+            scrub_before: string | null;
+            /**
+             * Workflows
+             * @description Per workflow, what the policy removes (counted before this run).
+             */
+            workflows: components["schemas"]["WorkflowBacklogOut"][];
+        };
         /**
          * Role
          * @description Project roles; each includes every role below it.
@@ -2144,6 +2248,11 @@ export interface components {
             /** Output */
             output: unknown;
             resumed_from: components["schemas"]["ResumedFrom"] | null;
+            /**
+             * Scrubbed At
+             * @description When the retention policy removed the run's payloads (inputs, outputs, recorded requests and responses); null while they are kept.
+             */
+            scrubbed_at?: string | null;
             /** Started At */
             started_at: string | null;
             /** Status */
@@ -2576,6 +2685,26 @@ export interface components {
             name: string;
             /** Running */
             running: boolean;
+        };
+        /** WorkflowBacklogOut */
+        WorkflowBacklogOut: {
+            /**
+             * Runs To Delete
+             * @description Finished runs the policy deletes now.
+             */
+            runs_to_delete: number;
+            /**
+             * Runs To Scrub
+             * @description Finished runs the policy scrubs now.
+             */
+            runs_to_scrub: number;
+            /**
+             * Workflow Id
+             * Format: uuid
+             */
+            workflow_id: string;
+            /** Workflow Key */
+            workflow_key: string;
         };
         /** WorkflowDetailOut */
         WorkflowDetailOut: {
@@ -4591,6 +4720,171 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_retention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_retention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Delete After Days
+                     * @description Finished runs older than this many days (since they were created) are deleted with their events; null keeps them forever. Statistics are kept.
+                     */
+                    delete_after_days?: number | null;
+                    /**
+                     * Scrub After Days
+                     * @description Finished runs older than this many days lose their payloads (inputs, outputs, recorded requests and responses, error details beyond code and message), keeping status, timings and statistics; null never scrubs. Fewer days than delete_after_days.
+                     */
+                    scrub_after_days?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+            /** @description The request does not fit the endpoint. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was refused: problem details say why, with pointers in `errors`. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server could not answer: problem details with a request id. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    run_retention: {
+        parameters: {
+            query?: {
+                /** @description Only count, per workflow, what would be removed. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionRunOut"];
+                };
             };
             /** @description The request does not fit the endpoint. */
             422: {

@@ -16,7 +16,7 @@ from meshhook.store.migrations import postgres as pg
 from meshhook.store.types import UTCDateTime
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

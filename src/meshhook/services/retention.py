@@ -1,0 +1,342 @@
+"""Retention: a project's policy (viewer reads it, admin changes it, audited),
+applying it now or as a dry run (admin), and the worker's periodic job.
+
+Deleting and scrubbing go in batches, each its own short transaction, sized
+to a target duration (``retention_batch_ms``; 5 ms on SQLite, 50 ms on
+PostgreSQL by default): a batch that took longer than
+the target makes the next one smaller, a quick one makes it larger (up to
+``retention_batch_runs``), and the job rests as long as each batch took. On
+SQLite, where a write transaction holds the one write lock, a save therefore
+never waits for more than about one batch; on PostgreSQL batches only lock
+their own rows.
+
+On PostgreSQL the job also creates ``run_events`` partitions ahead and drops
+the ones every project's policy has expired (``store/partitions.py``); the
+runs rows of a dropped month are then deleted in batches like any others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from meshhook.domain.accounts import Actor, Role
+from meshhook.domain.retention import KEEP_FOREVER, RetentionPolicy, checked_policy
+from meshhook.services.transactions import (
+    ProjectScope,
+    project_transaction,
+    transaction,
+    worker_transaction,
+)
+from meshhook.settings import Settings
+from meshhook.store import partitions
+from meshhook.store.db import Database
+from meshhook.store.retention import RunKey, WorkflowBacklog, all_policies, job_lock
+
+log = structlog.get_logger("meshhook.retention")
+
+MIN_BATCH = 10
+SQLITE_BATCH_MS = 5.0
+POSTGRES_BATCH_MS = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class Knobs:
+    batch_runs: int = 500
+    batch_ms: float | None = None
+    """None: :data:`SQLITE_BATCH_MS` or :data:`POSTGRES_BATCH_MS`."""
+    partitions_ahead: int = 2
+
+    @classmethod
+    def of(cls, settings: Settings) -> Knobs:
+        return cls(
+            batch_runs=settings.retention_batch_runs,
+            batch_ms=settings.retention_batch_ms,
+            partitions_ahead=settings.retention_partitions_ahead,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyView:
+    policy: RetentionPolicy
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    runs_deleted: int = 0
+    runs_scrubbed: int = 0
+    batches: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What ``retention run`` did (or, dry, would do) in one project."""
+
+    dry_run: bool
+    policy: RetentionPolicy
+    delete_before: datetime | None
+    scrub_before: datetime | None
+    workflows: tuple[WorkflowBacklog, ...]
+    applied: Applied
+
+
+@dataclass(slots=True)
+class JobReport:
+    """One pass of the background job across projects."""
+
+    partitions_created: list[str] = field(default_factory=list)
+    partitions_dropped: list[str] = field(default_factory=list)
+    projects: dict[UUID, Applied] = field(default_factory=dict)
+
+
+# -- the policy ---------------------------------------------------------------
+
+
+def get_policy(db: Database, actor: Actor, project_key: str) -> PolicyView:
+    """The project's policy; without one, everything is kept forever."""
+    with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        stored = scope.retention.policy()
+    if stored is None:
+        return PolicyView(KEEP_FOREVER, None, None)
+    return PolicyView(stored.policy, stored.updated_at, stored.updated_by)
+
+
+def set_policy(
+    db: Database,
+    actor: Actor,
+    project_key: str,
+    delete_after_days: int | None,
+    scrub_after_days: int | None,
+) -> PolicyView:
+    """Replace the project's policy (admin); audited with the old and new one."""
+    policy = checked_policy(delete_after_days, scrub_after_days)
+    now = datetime.now(UTC)
+    with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
+        before = scope.retention.policy()
+        scope.retention.save_policy(policy, actor.label, now)
+        scope.record(
+            actor,
+            "retention.update",
+            object_type="project",
+            object_id=scope.project.key,
+            summary={
+                "before": (before.policy if before else KEEP_FOREVER).as_json(),
+                "after": policy.as_json(),
+            },
+        )
+    return PolicyView(policy, now, actor.label)
+
+
+# -- applying it --------------------------------------------------------------
+
+
+def run(db: Database, actor: Actor, project_key: str, knobs: Knobs, *, dry_run: bool) -> RunReport:
+    """Apply the project's policy now (admin), or with ``dry_run`` only count
+    per workflow what it would delete and scrub; a real run is audited."""
+    now = datetime.now(UTC)
+    with project_transaction(db, actor, project_key, Role.ADMIN, write=False) as scope:
+        stored = scope.retention.policy()
+        policy = stored.policy if stored else KEEP_FOREVER
+        delete_before = policy.delete_before(now)
+        scrub_before = policy.scrub_before(now)
+        backlog = tuple(scope.retention.backlog(delete_before, scrub_before))
+        project = scope.project
+    applied = Applied()
+    if not dry_run and not policy.keeps_forever:
+        applied = apply_project(db, project.id, policy, now, knobs)
+        with project_transaction(db, actor, project_key, Role.ADMIN) as scope:
+            scope.record(
+                actor,
+                "retention.run",
+                object_type="project",
+                object_id=scope.project.key,
+                summary={
+                    "runs_deleted": applied.runs_deleted,
+                    "runs_scrubbed": applied.runs_scrubbed,
+                },
+            )
+    return RunReport(dry_run, policy, delete_before, scrub_before, backlog, applied)
+
+
+class _Pacer:
+    """Batch sizes that keep each transaction near ``target`` milliseconds,
+    with a rest as long as the batch held its transaction after each one."""
+
+    def __init__(self, knobs: Knobs, sleep: Callable[[float], None], *, postgres: bool) -> None:
+        self.size = min(100, knobs.batch_runs)
+        self.most = knobs.batch_runs
+        default = POSTGRES_BATCH_MS if postgres else SQLITE_BATCH_MS
+        self.target = (knobs.batch_ms or default) / 1000
+        self.sleep = sleep
+        self.batches = 0
+
+    def step(self, work: Callable[[int, _Held], int]) -> int:
+        """Run one batch of ``self.size``; its count of runs handled."""
+        timer = _Held()
+        done = work(self.size, timer)
+        self.batches += 1
+        if done:
+            took = timer.seconds
+            wanted = self.size * self.target / max(took, 1e-4)
+            self.size = int(max(MIN_BATCH, min(self.most, wanted, self.size * 2)))
+            self.sleep(max(took, 0.001))
+        return done
+
+
+class _Held:
+    """How long a batch held its transaction: from when it began (on SQLite,
+    with the write lock in hand) to its commit, not the wait for the lock."""
+
+    def __init__(self) -> None:
+        self.began = 0.0
+        self.seconds = 0.0
+
+    @contextmanager
+    def holding(self, transaction: AbstractContextManager[ProjectScope]) -> Iterator[ProjectScope]:
+        with transaction as scope:
+            self.began = time.perf_counter()
+            yield scope
+        self.seconds = time.perf_counter() - self.began
+
+
+def apply_project(
+    db: Database,
+    project_id: UUID,
+    policy: RetentionPolicy,
+    now: datetime,
+    knobs: Knobs,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    stop: Callable[[], bool] = lambda: False,
+) -> Applied:
+    """Delete, then scrub, the project's expired runs, batch by batch."""
+    pacer = _Pacer(knobs, sleep, postgres=db.is_postgres)
+    deleted = scrubbed = 0
+    delete_before = policy.delete_before(now)
+    if delete_before is not None:
+        last: list[RunKey] = []
+        gone: list[int] = []
+        while not stop():
+
+            def delete_batch(size: int, timer: _Held) -> int:
+                # Found in a read-only transaction (no write lock on SQLite);
+                # the delete re-checks project and status.
+                with worker_transaction(db, project_id, write=False) as scope:
+                    keys = scope.retention.expired(delete_before, size, last[-1] if last else None)
+                if not keys:
+                    return 0
+                last[:] = keys[-1:]
+                with timer.holding(worker_transaction(db, project_id)) as scope:
+                    gone.append(scope.retention.delete_runs(keys))
+                # A run that changed meanwhile is skipped; the pass goes on.
+                return len(keys)
+
+            found = pacer.step(delete_batch)
+            if not found:
+                break
+        deleted = sum(gone)
+    scrub_before = policy.scrub_before(now)
+    if scrub_before is not None:
+        scrubbed = _scrub(db, project_id, scrub_before, now, pacer, stop)
+    return Applied(deleted, scrubbed, pacer.batches)
+
+
+def _scrub(
+    db: Database,
+    project_id: UUID,
+    before: datetime,
+    now: datetime,
+    pacer: _Pacer,
+    stop: Callable[[], bool],
+) -> int:
+    """Scrub from the project's mark (everything before it is done) up to
+    ``before``, then move the mark up to the oldest run still going."""
+    with worker_transaction(db, project_id, write=False) as scope:
+        stored = scope.retention.policy()
+    since = stored.scrubbed_before if stored else None
+    scrubbed = 0
+    # Each batch starts at the previous one's newest run: rows already
+    # scrubbed are not walked again.
+    cursor = [since]
+    while not stop():
+
+        def scrub_batch(size: int, timer: _Held) -> int:
+            with timer.holding(worker_transaction(db, project_id)) as scope:
+                keys: list[RunKey] = scope.retention.unscrubbed(cursor[0], before, size)
+                scope.retention.scrub_runs(keys, now)
+            if keys:
+                cursor[0] = keys[-1].created_at
+            return len(keys)
+
+        done = pacer.step(scrub_batch)
+        scrubbed += done
+        if not done:
+            break
+    if stop():
+        return scrubbed
+    with worker_transaction(db, project_id) as scope:
+        going = scope.retention.oldest_unfinished(since, before)
+        mark = min(going, before) if going is not None else before
+        if since is None or mark > since:
+            scope.retention.mark_scrubbed_before(mark)
+    return scrubbed
+
+
+def apply_all(
+    db: Database,
+    knobs: Knobs,
+    *,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    stop: Callable[[], bool] = lambda: False,
+) -> JobReport:
+    """One pass of the job: partitions ahead and expired ones (PostgreSQL),
+    then every project's policy in batches."""
+    now = now or datetime.now(UTC)
+    report = JobReport()
+    with transaction(db) as session:
+        report.partitions_created = partitions.ensure_ahead(session, now, knobs.partitions_ahead)
+    with transaction(db) as session:
+        report.partitions_dropped = partitions.drop_expired(session)
+        policies = all_policies(session)
+    for item in policies:
+        if stop():
+            break
+        report.projects[item.project_id] = apply_project(
+            db, item.project_id, item.policy, now, knobs, sleep=sleep, stop=stop
+        )
+    if report.partitions_created or report.partitions_dropped or report.projects:
+        log.info("retention pass", **_summary(report))
+    return report
+
+
+def job_pass(db: Database, knobs: Knobs, stop: Callable[[], bool]) -> JobReport | None:
+    """The worker's periodic pass; None when another worker is doing it."""
+    with job_lock(db) as mine:
+        if not mine:
+            return None
+        return apply_all(db, knobs, stop=stop)
+
+
+def _summary(report: JobReport) -> dict[str, Any]:
+    return {
+        "partitions_created": report.partitions_created,
+        "partitions_dropped": report.partitions_dropped,
+        "runs_deleted": sum(a.runs_deleted for a in report.projects.values()),
+        "runs_scrubbed": sum(a.runs_scrubbed for a in report.projects.values()),
+    }
+
+
+def expired_partitions(db: Database) -> list[str]:
+    """PostgreSQL: the partitions the next pass would drop (none on SQLite)."""
+    with transaction(db, write=False) as session:
+        return partitions.drop_expired(session, dry_run=True)
