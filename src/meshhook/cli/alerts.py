@@ -156,21 +156,14 @@ def update_rule(
         destinations=destination,
         enabled=enabled,
     )
-    with api(ctx, as_json) as client:
-        changed = client.update_alert(project, "rules", rule, body)
-    if as_json:
-        emit(changed)
-        return
-    say(f"updated rule {changed['name']}")
+    _update(ctx, project, "rules", rule, body, as_json=as_json)
 
 
 @rules_app.command("delete")
 @report_errors
 def delete_rule(ctx: typer.Context, rule: RuleRef, project: Project) -> None:
     """Delete a rule (admin)."""
-    with api(ctx) as client:
-        client.delete_alert(project, "rules", rule)
-    say(f"deleted rule {rule}")
+    _delete(ctx, project, "rules", rule)
 
 
 # -- destinations -----------------------------------------------------------------
@@ -227,21 +220,14 @@ def update_destination(
 ) -> None:
     """Change a destination (admin); options not given are kept."""
     body = _given(name=name, url=url, signing_secret=signing_secret)
-    with api(ctx, as_json) as client:
-        changed = client.update_alert(project, "destinations", destination, body)
-    if as_json:
-        emit(changed)
-        return
-    say(f"updated destination {changed['name']}")
+    _update(ctx, project, "destinations", destination, body, as_json=as_json)
 
 
 @destinations_app.command("delete")
 @report_errors
 def delete_destination(ctx: typer.Context, destination: DestinationRef, project: Project) -> None:
     """Delete a destination and its delivery log (admin); rules drop it."""
-    with api(ctx) as client:
-        client.delete_alert(project, "destinations", destination)
-    say(f"deleted destination {destination}")
+    _delete(ctx, project, "destinations", destination)
 
 
 # -- deliveries and tests -------------------------------------------------------------
@@ -303,3 +289,21 @@ def send_test(
         say(f"{sent['status']}: {answer} ({cells[5]} ms) delivery {sent['id']}")
     if sent["status"] != "delivered":
         raise typer.Exit(1)
+
+
+def _update(
+    ctx: typer.Context, project: str, what: str, ref: str, body: dict[str, Any], *, as_json: bool
+) -> None:
+    """PATCH a rule or destination (``what``) and say what it is now."""
+    with api(ctx, as_json) as client:
+        changed = client.update_alert(project, what, ref, body)
+    if as_json:
+        emit(changed)
+        return
+    say(f"updated {what[:-1]} {changed['name']}")
+
+
+def _delete(ctx: typer.Context, project: str, what: str, ref: str) -> None:
+    with api(ctx) as client:
+        client.delete_alert(project, what, ref)
+    say(f"deleted {what[:-1]} {ref}")
