@@ -429,6 +429,7 @@ class BundleReader:
             if self._has_nul:
                 bundle_stream.refuse_nul(raw, at)
             bundle_stream.refuse_duplicates(raw, at, self._strict)
+            raw = bundle_stream.plain(raw)
             self.shape.extend(_workflow_shape_problems(index, raw))
             if self.shape:
                 continue

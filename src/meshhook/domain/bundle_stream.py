@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import ijson
+import orjson
 
 from meshhook.domain import pointers
 from meshhook.domain.canonical import nul_pointer
@@ -57,6 +58,35 @@ class _Strict(dict[str, Any]):
 def strict_type() -> type[_Strict]:
     """A fresh :class:`_Strict` subclass for one reading (``found`` unset)."""
     return type("Strict", (_Strict,), {})
+
+
+def plain(value: Any) -> Any:
+    """``value`` with its objects as plain dicts: the definition checks test
+    ``type(x) is dict``, so a :class:`_Strict` object would pass through them
+    unchecked. Built again by orjson (in C); text nested deeper than orjson
+    goes (the depth check refuses it later, with its pointer) is copied here."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        return _plain_deep(value)
+
+
+def _plain_deep(value: Any) -> Any:
+    """:func:`plain` without recursion, for any depth."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        current, parent, slot = stack.pop()
+        if isinstance(current, dict):
+            copy: Any = dict.fromkeys(current)  # the keys in their order
+            stack.extend((item, copy, key) for key, item in current.items())
+        elif isinstance(current, list):
+            copy = [None] * len(current)
+            stack.extend((item, copy, index) for index, item in enumerate(current))
+        else:
+            copy = current
+        parent[slot] = copy
+    return root[0]
 
 
 def refuse_duplicates(value: Any, base: str, kind: type[_Strict]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from meshhook.domain import bundle_format
+from meshhook.domain import bundle_format, bundle_stream
 from meshhook.domain.errors import BadRequest, ValidationFailed
 from meshhook.services.bundles import bundle_schema
 
@@ -111,3 +111,22 @@ def test_a_reader_holds_one_workflow_at_a_time() -> None:
     assert count == len(orjson.loads(data)["workflows"])
     # The parsed document would be held whole; the reader holds one workflow.
     assert streamed < whole / 5, (streamed, whole)
+
+
+def test_plain_copies_objects_as_dicts_in_their_order_at_any_depth() -> None:
+    kind = bundle_stream.strict_type()
+    inner = kind(z=1, a=[2, kind(k="v")])
+    value = kind(b=[1, inner], a=None)
+    deep: list[Any] = [value]
+    for _ in range(2_000):  # deeper than orjson goes
+        deep = [deep]
+
+    for made in (bundle_stream.plain(value), bundle_stream.plain(deep)):
+        while isinstance(made, list) and len(made) == 1:
+            made = made[0]
+        assert made == {"b": [1, {"z": 1, "a": [2, {"k": "v"}]}], "a": None}
+        assert type(made) is dict
+        assert type(made["b"][1]) is dict
+        assert type(made["b"][1]["a"][1]) is dict
+        assert list(made) == ["b", "a"]
+        assert list(made["b"][1]) == ["z", "a"]
