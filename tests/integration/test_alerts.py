@@ -534,6 +534,10 @@ def test_queue_lag_fires_for_runs_waiting_unclaimed(
         "alert.resolved",
     }
     send_due(client, db, later + timedelta(seconds=20))
+    assert [body["type"] for body in receiver.bodies()] == ["alert.fired"], (
+        "a rule's resolved message waits for its fired one"
+    )
+    send_due(client, db, later + timedelta(seconds=21))
     assert [body["type"] for body in receiver.bodies()] == ["alert.fired", "alert.resolved"]
 
 

@@ -246,12 +246,28 @@ class AlertStore(ProjectRepository):
     def claim(self, delivery_id: UUID, now: datetime, until: datetime) -> Delivery | None:
         """Take a due delivery for sending: its next attempt moves to
         ``until`` (so no other worker sends it meanwhile); None when it is not
-        due (sent, given up, or taken by another worker)."""
+        due (sent, given up, or taken by another worker), or while an older
+        delivery of the same rule to the same destination is still pending, so
+        a receiver gets a rule's alerts in order ("resolved" after "fired")."""
+        pending = str(DeliveryStatus.PENDING)
+        earlier = alert_deliveries.alias("earlier")
+        waiting = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.project_id == self.project_id,
+                earlier.c.rule_id == alert_deliveries.c.rule_id,
+                earlier.c.destination_id == alert_deliveries.c.destination_id,
+                earlier.c.status == pending,
+                earlier.c.created_at < alert_deliveries.c.created_at,
+            )
+            .exists()
+        )
         query = select(alert_deliveries).where(
             alert_deliveries.c.project_id == self.project_id,
             alert_deliveries.c.id == delivery_id,
-            alert_deliveries.c.status == str(DeliveryStatus.PENDING),
+            alert_deliveries.c.status == pending,
             alert_deliveries.c.next_attempt_at <= now,
+            ~waiting,
         )
         row = self.session.execute(query.with_for_update(skip_locked=True)).first()
         if row is None:
