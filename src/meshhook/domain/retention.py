@@ -23,7 +23,7 @@ from typing import Any
 
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.limits import MAX_RETENTION_DAYS
-from meshhook.domain.runs.payloads import SEALED
+from meshhook.domain.runs.payloads import SEALED, sealed_steps_metadata
 
 SCRUBBED = "scrubbed"
 """The member a scrubbed event's data carries (``true``): its payload is gone."""
@@ -116,8 +116,9 @@ def scrub_steps(steps: Any) -> Any:
     """A run row's step projection without step inputs and outputs. Steps
     sealed at rest (``{"steps": [metadata...], "$sealed": ...}``) keep their
     metadata and lose the sealed payloads: output and error message."""
-    if isinstance(steps, Mapping) and isinstance(steps.get("steps"), list):
-        return [{"output": None, "error": None, **_scrub_step(step)} for step in steps["steps"]]
+    sealed = sealed_steps_metadata(steps)
+    if sealed is not None:
+        return [{"output": None, "error": None, **_scrub_step(step)} for step in sealed]
     if not isinstance(steps, list):
         return steps
     return [_scrub_step(step) for step in steps]

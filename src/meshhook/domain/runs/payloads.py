@@ -66,3 +66,14 @@ def error_code(error: Any) -> dict[str, Any] | None:
     if isinstance(error, dict) and "code" in error:
         return {"code": error["code"]}
     return None
+
+
+def sealed_steps_metadata(stored: Any) -> list[Any] | None:
+    """The steps' metadata of a run's steps as stored sealed (``{"steps":
+    [metadata...], "$sealed": ...}``, see ``store/run_payloads.py``); ``None``
+    for steps stored in clear (a plain list)."""
+    if isinstance(stored, dict) and sealed_part(stored) is not None:
+        steps = stored.get("steps")
+        if isinstance(steps, list):
+            return steps
+    return None
