@@ -556,6 +556,64 @@ def test_alert_payloads_are_redacted() -> None:
     assert "[redacted:" in text
 
 
+QUOTING = {
+    "nodes": [
+        {"id": "start", "type": "manual", "config": {}},
+        {
+            "id": "wait",
+            "type": "delay",
+            "config": {"until": "join(' ', [customer.ref, customer.employee, customer.city])"},
+        },
+    ],
+    "edges": [{"from": "start", "to": "wait"}],
+    "settings": {},
+}
+"""A run that fails with a message quoting its input (the delay's `until` is
+not a timestamp): ``'REF-kq7zx EMP-123456 Lyon' is not an ISO-8601 timestamp``."""
+
+
+def test_an_alert_hides_the_projects_patterns_and_the_workflows_pointers(
+    alert_runner: TestClient, owner: Member, receiver: Receiver
+) -> None:
+    client = alert_runner
+    hook = hook_destination(client, owner, receiver.url)
+    key = workflow(client, owner, QUOTING, publish=True)
+    pattern = client.put(
+        f"{BASE}/redaction/patterns/employee_id",
+        json={"pattern": r"EMP-\d{6}"},
+        headers=owner.headers,
+    )
+    assert pattern.status_code == 201, pattern.text
+    pointers = client.put(
+        f"{BASE}/workflows/{key}/redaction",
+        json={"pointers": ["/customer/ref"]},
+        headers=owner.headers,
+    )
+    assert pointers.status_code == 200, pointers.text
+    created = client.post(
+        f"{ALERTS}/rules",
+        json={"name": "quoting", "kind": "run.failed", "workflow": key, "destinations": [hook]},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.text
+    customer = {"ref": "REF-kq7zx", "employee": "EMP-123456", "city": "Lyon"}
+    started = client.post(
+        f"{BASE}/workflows/{key}/runs", json={"input": {"customer": customer}}, headers=owner.headers
+    )
+    assert started.status_code == 202, started.text
+    assert finished(client, owner, started.json()["id"])["status"] == "failed"
+    wait_for(lambda: receiver.requests)
+
+    [(_, body)] = receiver.requests
+    text = body.decode()
+    assert "EMP-123456" not in text, "the project's pattern"
+    assert "REF-kq7zx" not in text, "the value the workflow's pointer names"
+    message = orjson.loads(body)["run"]["error"]["message"]
+    assert message == "'[redacted:field] [redacted:employee_id] Lyon' is not an ISO-8601 timestamp"
+    [stored] = deliveries(client, owner, rule="quoting")
+    assert stored["payload"]["run"]["error"]["message"] == message
+
+
 def test_the_alerts_commands_manage_rules_destinations_and_tests(
     alerting: TestClient,
     owner: Member,

@@ -3,9 +3,10 @@
 Built-in detectors (``DETECTORS``) find e-mail addresses, phone numbers,
 payment card numbers (Luhn-checked), IBANs (mod-97-checked), bearer tokens,
 JWTs and common cloud keys; a :class:`Redactor` adds a project's own patterns,
-JSON Pointers that are always hidden, and the secret values a run used. What is
-found becomes ``[redacted:<kind>]``, so a reader still sees that something was
-there and what it was. Pure: no I/O, safe on any thread.
+JSON Pointers that are always hidden, the secret values a run used, and (for
+text about a run, such as an alert) the values those pointers name in the run.
+What is found becomes ``[redacted:<kind>]``, so a reader still sees that
+something was there and what it was. Pure: no I/O, safe on any thread.
 
 Detection is pattern matching, so it has limits (``docs/privacy.md``): a phone
 number written with unusual grouping, or a name, is not found.
@@ -223,11 +224,52 @@ def hide_secrets(value: Any, secrets: tuple[str, ...]) -> Any:
     return value
 
 
-def _hide_secret_text(text: str, secrets: tuple[str, ...]) -> str:
+def _hide_secret_text(text: str, secrets: tuple[str, ...], kind: str = "secret") -> str:
     for secret in secrets:
         if secret in text:
-            text = text.replace(secret, REDACTED.format(kind="secret"))
+            text = text.replace(secret, REDACTED.format(kind=kind))
     return text
+
+
+def pointed_values(value: Any, pointers: Iterable[str]) -> list[str]:
+    """The scalars (strings and numbers, as text) that ``pointers`` name in the
+    JSON ``value``, every leaf of a named object or list included: what those
+    pointers hide in a payload, so that text quoting it can hide it too."""
+    found: list[str] = []
+    for pointer in _parsed(pointers):
+        for named in _at(value, pointer):
+            _leaves(named, found)
+    return found
+
+
+def _at(value: Any, pointer: tuple[str, ...]) -> Iterable[Any]:
+    if not pointer:
+        yield value
+        return
+    head, rest = pointer[0], pointer[1:]
+    if isinstance(value, dict):
+        keys = list(value) if head == "*" else [head] if head in value else []
+        for key in keys:
+            yield from _at(value[key], rest)
+    elif isinstance(value, list):
+        if head == "*":
+            for item in value:
+                yield from _at(item, rest)
+        elif head.isdigit() and int(head) < len(value):
+            yield from _at(value[int(head)], rest)
+
+
+def _leaves(value: Any, found: list[str]) -> None:
+    if isinstance(value, dict):
+        for item in value.values():
+            _leaves(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _leaves(item, found)
+    elif isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        found.append(str(value))
 
 
 # What every built-in detector's hint looks for, in one pass: a text without
@@ -260,6 +302,11 @@ class Redactor:
     secrets: tuple[str, ...] = ()
     """Secret values the run used (from :func:`secret_values`): hidden
     wherever they appear."""
+    fields: tuple[str, ...] = ()
+    """Values the pointers name in the run a text is about (from
+    :func:`pointed_values`), hidden wherever they appear as
+    ``[redacted:field]``: an alert carries text about a run, not its
+    payloads, and a message may quote one of them."""
     memo: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -269,10 +316,12 @@ class Redactor:
         patterns: Mapping[str, str | regex.Pattern[str]] | None = None,
         pointers: Iterable[str] = (),
         secrets: Iterable[str] = (),
+        fields: Iterable[str] = (),
     ) -> Redactor:
-        """From a project's ``{name: regex}`` patterns, JSON Pointer strings and
-        secret values (values shorter than 4 characters are not hidden: they
-        would hide every occurrence of an ordinary word)."""
+        """From a project's ``{name: regex}`` patterns, JSON Pointer strings,
+        secret values and pointed-at field values (values shorter than 4
+        characters are not hidden: they would hide every occurrence of an
+        ordinary word)."""
         return cls(
             patterns=tuple(
                 CustomDetector(
@@ -282,12 +331,14 @@ class Redactor:
             ),
             pointers=tuple(_parsed(pointers)),
             secrets=secret_values(secrets),
+            fields=secret_values(fields),
         )
 
     def text(self, text: str) -> str:
         shown = self.memo.get(text)
         if shown is None:
             hidden = _hide_secret_text(text, self.secrets)
+            hidden = _hide_secret_text(hidden, self.fields, "field")
             shown = redact_text(redact_text(hidden), self.patterns)
             if len(self.memo) < MEMO_SIZE:
                 self.memo[text] = shown

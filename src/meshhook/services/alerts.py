@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
+import orjson
 import structlog
 
 from meshhook.domain.accounts import Actor, Role
@@ -39,9 +41,15 @@ from meshhook.domain.alerts import (
     summary_text,
 )
 from meshhook.domain.errors import NotFound
+from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.redaction import Redactor
 from meshhook.domain.runs.events import RunStatus
+from meshhook.domain.runs.graph import RunGraph
+from meshhook.domain.runs.redacted import redact_error
 from meshhook.domain.runs.run import Run, RunView
+from meshhook.services import redaction
+from meshhook.services import runs as run_service
+from meshhook.services import secrets as secret_service
 from meshhook.services.transactions import (
     WORKER,
     ProjectScope,
@@ -286,13 +294,17 @@ def _replace_destinations(rule: Rule, kept: tuple[UUID, ...]) -> Rule:
 # -- evaluation -----------------------------------------------------------------
 
 
-def run_finished(scope: ProjectScope, run: Run, view: RunView, now: datetime) -> None:
+def run_finished(
+    scope: ProjectScope, run: Run, view: RunView, now: datetime, graph: RunGraph | None = None
+) -> None:
     """Event rules, in the transaction that finishes ``run`` (test runs and
     cancelled runs alert nothing). Rules are read without a lock, and only a
     rule whose state would change is locked and decided again: a success with
-    no rule firing costs one indexed read and takes no lock."""
+    no rule firing costs one indexed read and takes no lock. ``graph`` is the
+    run's (read again when not given)."""
     if run.test or view.status not in (RunStatus.FAILED, RunStatus.SUCCEEDED):
         return
+    shown: tuple[dict[str, Any], Redactor] | None = None
     for seen in scope.alerts.watching(run.workflow_id, events=True, lock=False):
         if _decide(seen, view, now) is None:
             continue
@@ -300,22 +312,57 @@ def run_finished(scope: ProjectScope, run: Run, view: RunView, now: datetime) ->
         decision = _decide(rule, view, now) if rule is not None else None
         if rule is None or decision is None:
             continue
-        error = view.error or {}
-        run_part = {
-            "id": str(run.id),
-            "status": str(view.status),
-            "version": run.version,
-            "dead_letter": view.dead_letter,
-            "error": {"code": error.get("code"), "message": error.get("message")}
-            if error
-            else None,
-        }
+        if shown is None and decision.action in (Action.FIRE, Action.RESOLVE):
+            shown = _shown_run(scope, run, view, graph)
+        run_part, redactor = shown or ({}, REDACTOR)
         if view.status is RunStatus.SUCCEEDED:
             detail = f"run {run.id} of {run.workflow_key} succeeded"
         else:
-            code = error.get("code") or "failed"
+            code = (view.error or {}).get("code") or "failed"
             detail = f"run {run.id} of {run.workflow_key} failed ({code})"
-        _apply(scope, rule, decision, now, run.workflow_key, detail, run=run_part)
+        _apply(
+            scope, rule, decision, now, run.workflow_key, detail, run=run_part, redactor=redactor
+        )
+
+
+def _shown_run(
+    scope: ProjectScope, run: Run, view: RunView, graph: RunGraph | None
+) -> tuple[dict[str, Any], Redactor]:
+    """The ``run`` part of an alert and what hides the rest of its text: the
+    run's error redacted as the console shows it to a viewer (the built-in
+    detectors, the project's patterns, the workflow's and version's pointers),
+    and, since an alert is text about the run, the secret values the run's
+    version references and the values its pointers name in the run's
+    payloads, wherever they appear."""
+    graph = graph or run_service.load_graph(scope, run)
+    secrets = _secret_values(scope, run, graph)
+    redactor = redaction.about_run(scope, run.workflow_id, view, graph.redact, secrets=secrets)
+    error = redact_error(view.error, redactor) if view.error else None
+    part = {
+        "id": str(run.id),
+        "status": str(view.status),
+        "version": run.version,
+        "dead_letter": view.dead_letter,
+        "error": {"code": error.get("code"), "message": error.get("message")} if error else None,
+    }
+    # Pointers name places in a run's payloads, not in the alert: the rest of
+    # the alert gets the text redaction only.
+    return part, replace(redactor, pointers=())
+
+
+def _secret_values(scope: ProjectScope, run: Run, graph: RunGraph) -> list[str]:
+    """The values (and their percent-encoded forms, as a URL carries them) of
+    the secrets the run's version references; each read audited as
+    ``secret.use``. None without keys (a bare test database)."""
+    names = {
+        name for node in graph.nodes for name in secret_names_in(orjson.dumps(node.config).decode())
+    }
+    keys = scope.key_source
+    if not names or keys is None:
+        return []
+    purpose = f"alert redaction for run {run.id}"
+    values = secret_service.values_for_run(scope, keys, WORKER, names, purpose=purpose)
+    return [form for value in values.values() for form in (value, quote(value, safe=""))]
 
 
 def _decide(rule: Rule, view: RunView, now: datetime) -> Decision | None:
@@ -394,9 +441,11 @@ def _apply(
     *,
     run: dict[str, Any] | None = None,
     observed: dict[str, Any] | None = None,
+    redactor: Redactor | None = None,
 ) -> int:
     """Keep the rule's new state; queue an alert to each destination when it
-    fires or resolves. The number of deliveries queued."""
+    fires or resolves, its text hidden by ``redactor`` (by default the built-in
+    detectors and the project's patterns). The number of deliveries queued."""
     if decision.state != rule.state:
         scope.alerts.save_state(rule.id, decision.state)
     if decision.action not in (Action.FIRE, Action.RESOLVE):
@@ -412,6 +461,7 @@ def _apply(
         run=run,
         observed=observed,
         suppressed=decision.suppressed,
+        redactor=redactor or redaction.project_redactor(scope),
     )
     deliveries = [
         _queued(rule.id, destination, event, payload, now) for destination in rule.destinations
@@ -432,9 +482,11 @@ def alert_payload(
     run: dict[str, Any] | None = None,
     observed: dict[str, Any] | None = None,
     suppressed: int = 0,
+    redactor: Redactor = REDACTOR,
 ) -> dict[str, Any]:
-    """The JSON an alert carries, redacted (``domain/redaction.py``): no
-    personal data, no secret value (none is ever put in)."""
+    """The JSON an alert carries, every string through ``redactor`` (the
+    built-in detectors of ``domain/redaction.py`` unless the caller gives the
+    project's): no personal data they find, no secret value."""
     payload = {
         "type": str(event),
         "alert_id": str(uuid.uuid4()),
@@ -461,7 +513,7 @@ def alert_payload(
             detail,
         ),
     }
-    redacted: dict[str, Any] = REDACTOR.value(payload)
+    redacted: dict[str, Any] = redactor.value(payload)
     return redacted
 
 
@@ -515,7 +567,11 @@ def queue_test(db: Database, actor: Actor, project_key: str, ref: str) -> tuple[
         destination = _destination(scope, ref)
         now = datetime.now(UTC)
         payload = alert_payload(
-            Event.TEST, scope.project.key, f"sent by {actor.label} to {destination.name}", now
+            Event.TEST,
+            scope.project.key,
+            f"sent by {actor.label} to {destination.name}",
+            now,
+            redactor=redaction.project_redactor(scope),
         )
         delivery = _queued(None, destination.id, Event.TEST, payload, now)
         scope.alerts.enqueue([delivery])

@@ -2,7 +2,8 @@
 whole project and JSON Pointers per workflow, checked by
 ``domain/redaction_rules.py``; and the :class:`Redactor` a run is shown
 through (built-in detectors, the project's patterns, the workflow's pointers
-and the version's ``settings.redact``)."""
+and the version's ``settings.redact``), in the console or, with the values
+those pointers name and the run's secret values, in an alert."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from uuid import UUID
 from meshhook import logs
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import NotFound
-from meshhook.domain.redaction import Redactor
+from meshhook.domain.redaction import Redactor, pointed_values
 from meshhook.domain.redaction_rules import (
     MAX_PATTERNS,
     check_pattern,
@@ -22,6 +23,7 @@ from meshhook.domain.redaction_rules import (
     check_pointers,
     too_many_patterns,
 )
+from meshhook.domain.runs.run import RunView
 from meshhook.services.transactions import ProjectScope, project_transaction
 from meshhook.store.db import Database
 from meshhook.store.redaction import PatternRecord
@@ -123,6 +125,28 @@ def redactor(
     return Redactor.build(
         patterns=project_patterns(scope) if patterns is None else patterns,
         pointers=[*version_pointers, *scope.redaction.pointers(workflow_id)],
+    )
+
+
+def about_run(
+    scope: ProjectScope,
+    workflow_id: UUID,
+    view: RunView,
+    version_pointers: Iterable[str] = (),
+    *,
+    secrets: Iterable[str] = (),
+) -> Redactor:
+    """How text about a run is shown outside the run console (an alert): what
+    :func:`redactor` hides, plus ``secrets`` (values the run used) and the
+    values the pointers name in the run's input, output and steps, hidden
+    wherever they appear (a message may quote one)."""
+    pointers = [*version_pointers, *scope.redaction.pointers(workflow_id)]
+    payloads = [view.input, view.output]
+    for step in view.steps:
+        payloads.extend(step.get(key) for key in ("input", "output", "error"))
+    fields = [found for payload in payloads for found in pointed_values(payload, pointers)]
+    return Redactor.build(
+        patterns=project_patterns(scope), pointers=pointers, secrets=secrets, fields=fields
     )
 
 

@@ -98,7 +98,7 @@ def commit(
                 scope.stats.record(
                     work.run.workflow_id, RunOutcome.of(work.state, view.dead_letter)
                 )
-                alert_service.run_finished(scope, work.run, view, now)
+                alert_service.run_finished(scope, work.run, view, now, work.graph)
 
 
 def renew(db: Database, work: Work, worker: str, lease_seconds: float) -> bool:

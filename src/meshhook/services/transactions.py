@@ -58,7 +58,7 @@ from meshhook.domain.preparation import (
     same_nodes,
 )
 from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
-from meshhook.security.data_keys import KeySlot
+from meshhook.security.data_keys import KeySlot, KeySource
 from meshhook.services.credentials import PendingActor
 from meshhook.services.payload_keys import data_keys_for
 from meshhook.store import projects as project_store
@@ -272,6 +272,12 @@ class ProjectScope:
             object_id=str(workflow.id),
             summary={**summary},
         )
+
+    @property
+    def key_source(self) -> KeySource | None:
+        """The keys attached to the database (the app's, a worker's), which
+        open the project's vault; ``None`` on a bare test database."""
+        return None if self._keys is None else self._keys.source
 
     @contextmanager
     def other_project(self, project: Project, role: Role) -> Iterator[ProjectScope]:

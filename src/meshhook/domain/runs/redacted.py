@@ -24,7 +24,7 @@ def redact_run(run: Run, redactor: Redactor) -> Run:
             view,
             input=redactor.value(view.input),
             output=redactor.value(view.output),
-            error=_error(view.error, redactor),
+            error=redact_error(view.error, redactor),
             steps=[_step(step, redactor) for step in view.steps],
         ),
     )
@@ -44,7 +44,7 @@ def redact_event(event: RunEvent, redactor: Redactor) -> RunEvent:
 def _payload(key: str, value: Any, redactor: Redactor) -> Any:
     if key in EVENT_METADATA:
         return value
-    return _error(value, redactor) if key == "error" else redactor.value(value)
+    return redact_error(value, redactor) if key == "error" else redactor.value(value)
 
 
 def _step(step: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
@@ -53,11 +53,11 @@ def _step(step: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
         if key in shown:
             shown[key] = redactor.value(shown[key])
     if "error" in shown:
-        shown["error"] = _error(shown["error"], redactor)
+        shown["error"] = redact_error(shown["error"], redactor)
     return shown
 
 
-def _error(error: Any, redactor: Redactor) -> Any:
+def redact_error(error: Any, redactor: Redactor) -> Any:
     """An error's ``code`` stays readable (it is ours); its text and details
     are redacted like any payload."""
     if not isinstance(error, dict):
