@@ -193,3 +193,21 @@ def test_the_redaction_command_sets_lists_and_deletes(
         "patterns": [],
         "pointers": {},
     }
+
+
+def test_webhook_delivery_logs_are_shown_through_the_projects_patterns(
+    client: TestClient, owner: Member
+) -> None:
+    from tests.integration.test_webhooks import make_hook
+
+    key, path = make_hook(client, owner)
+    assert client.post(path, json={}).status_code == 202
+    listed = f"{BASE}/workflows/{key}/webhook/deliveries"
+    [before] = client.get(listed, headers=owner.headers).json()["items"]
+    assert before["client"] == "testclient"
+    created = client.put(
+        f"{BASE}/redaction/patterns/caller", json={"pattern": "test\\w+"}, headers=owner.headers
+    )
+    assert created.status_code == 201, created.text
+    [after] = client.get(listed, headers=owner.headers).json()["items"]
+    assert after["client"] == "[redacted:caller]"

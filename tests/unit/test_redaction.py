@@ -14,7 +14,14 @@ import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshhook.domain.redaction import DETECTORS, Redactor, iban_valid, luhn_valid, redact_text
+from meshhook.domain.redaction import (
+    DETECTORS,
+    Redactor,
+    iban_valid,
+    luhn_valid,
+    pointed_values,
+    redact_text,
+)
 from meshhook.logs import configure_logging
 
 FOUND = [
@@ -125,6 +132,23 @@ def test_the_redactor_hides_pointers_secret_values_and_its_own_patterns() -> Non
         "short": "ab stays: too short to hide",
     }
     assert value["body"]["ssn"] == "123", "the input is not changed"
+
+
+def test_the_values_pointers_name_are_found_for_text_that_quotes_them() -> None:
+    payload = {
+        "customer": {"ref": "REF-kq7zx", "ids": [12345678, True], "tags": {"a": "VIP-1"}},
+        "items": [{"name": "Ann Lee"}, {"name": "Bob Ray"}],
+    }
+    found = pointed_values(
+        payload, ["/customer/ref", "/customer/ids", "/customer/tags", "/items/*/name", "/nope", "x"]
+    )
+    assert found == ["REF-kq7zx", "12345678", "VIP-1", "Ann Lee", "Bob Ray"]
+    redactor = Redactor.build(fields=[*found, "ab"], secrets=["s3cr3t-value"])
+    text = "REF-kq7zx failed for Ann Lee (12345678) with s3cr3t-value; ab stays"
+    assert redactor.text(text) == (
+        "[redacted:field] failed for [redacted:field] ([redacted:field])"
+        " with [redacted:secret]; ab stays"
+    )
 
 
 def test_every_log_line_is_redacted() -> None:
