@@ -3,11 +3,13 @@ import { ApiError } from '../src/lib/api/client';
 import {
   AlertsState,
   attemptText,
+  isSecretReference,
   ruleText,
   stateText,
   type AlertDelivery,
   type AlertDestination,
   type AlertDestinationBody,
+  type AlertDestinationPatch,
   type AlertRule,
   type AlertRuleBody,
   type AlertRulePatch,
@@ -67,6 +69,18 @@ class FakeAlerts implements AlertsPort {
     };
     this.stored.push(created);
     return created;
+  }
+  destinationPatches: AlertDestinationPatch[] = [];
+  async updateDestination(id: string, body: AlertDestinationPatch) {
+    if (this.fail) throw this.fail;
+    this.destinationPatches.push(body);
+    const found = this.stored.find((item) => item.id === id)!;
+    Object.assign(found, {
+      name: body.name ?? found.name,
+      url: body.url ? (body.url.startsWith('{{') ? body.url : `${new URL(body.url).origin}/…`) : found.url,
+      signing_secret: body.signing_secret ?? found.signing_secret,
+    });
+    return { ...found };
   }
   async removeDestination(id: string) {
     this.stored = this.stored.filter((item) => item.id !== id);
@@ -217,5 +231,46 @@ describe('AlertsState', () => {
     expect(model.rules).toHaveLength(1);
     expect(model.rules[0]!.cooldown_seconds).toBe(300);
     expect(ruleText(model.rules[0]!)).toContain('above 40 %');
+  });
+
+  it('edits a destination: a new URL is sent, a blank one keeps the stored one', async () => {
+    const port = new FakeAlerts();
+    await port.createDestination({ name: 'ops', kind: 'webhook', url: 'https://old.example.com/…', signing_secret: '{{ secrets.K }}' });
+    const model = new AlertsState(port);
+    await model.load();
+    model.startEditDestination(model.destinations[0]!);
+    expect(model.destinationForm).toMatchObject({ name: 'ops', kind: 'webhook', url: '', signingSecret: '{{ secrets.K }}' });
+    model.destinationForm!.name = 'pager';
+    expect(await model.saveDestination()).toBe(true);
+    expect(port.destinationPatches[0]).toEqual({ name: 'pager' });
+    model.startEditDestination(model.destinations[0]!);
+    model.destinationForm!.url = 'https://new.example.com/in?key=1';
+    model.destinationForm!.signingSecret = '{{ secrets.K2 }}';
+    expect(await model.saveDestination()).toBe(true);
+    expect(port.destinationPatches[1]).toEqual({ url: 'https://new.example.com/in?key=1', signing_secret: '{{ secrets.K2 }}' });
+    expect(model.destinations).toHaveLength(1);
+    expect(model.destinations[0]).toMatchObject({ name: 'pager', url: 'https://new.example.com/…' });
+  });
+
+  it('shows a vault reference to edit, and the server problem of an edit at its field', async () => {
+    const port = new FakeAlerts();
+    await port.createDestination({ name: 'chat', kind: 'slack', url: '{{ secrets.SLACK_URL }}' });
+    const model = new AlertsState(port);
+    await model.load();
+    expect(isSecretReference(model.destinations[0]!.url)).toBe(true);
+    expect(isSecretReference('https://x.io/…')).toBe(false);
+    model.startEditDestination(model.destinations[0]!);
+    expect(model.destinationForm!.url).toBe('{{ secrets.SLACK_URL }}');
+    model.destinationForm!.url = 'ftp://x.io';
+    port.fail = new ApiError(422, {
+      type: 'x',
+      title: 'Validation failed',
+      status: 422,
+      detail: 'use an http(s) URL',
+      errors: [{ path: '/url', code: 'alert.invalid', message: 'use an http(s) URL', severity: 'error' }],
+    }, 'failed');
+    expect(await model.saveDestination()).toBe(false);
+    expect(model.destinationForm!.problem?.fields.url).toBe('use an http(s) URL');
+    expect(model.destinations[0]!.url).toBe('{{ secrets.SLACK_URL }}');
   });
 });

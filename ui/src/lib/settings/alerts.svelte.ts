@@ -12,6 +12,7 @@ type JsonBody<Operation extends keyof operations> = operations[Operation] extend
   ? Body
   : never;
 export type AlertDestinationBody = JsonBody<'create_alert_destination'>;
+export type AlertDestinationPatch = JsonBody<'update_alert_destination'>;
 export type AlertRule = Schemas['AlertRuleOut'];
 export type AlertRuleBody = JsonBody<'create_alert_rule'>;
 export type AlertRulePatch = JsonBody<'update_alert_rule'>;
@@ -23,6 +24,7 @@ export interface AlertsPort {
   rules(): Promise<AlertRule[]>;
   deliveries(): Promise<AlertDelivery[]>;
   createDestination(body: AlertDestinationBody): Promise<AlertDestination>;
+  updateDestination(id: string, body: AlertDestinationPatch): Promise<AlertDestination>;
   removeDestination(id: string): Promise<void>;
   test(id: string): Promise<AlertDelivery>;
   createRule(body: AlertRuleBody): Promise<AlertRule>;
@@ -39,6 +41,8 @@ export const RULE_KINDS: { kind: AlertRuleKind; label: string; threshold: string
 ];
 
 export interface DestinationForm {
+  /** The destination being edited (its kind is then fixed); null for a new one. */
+  editing: AlertDestination | null;
   name: string;
   kind: 'webhook' | 'slack';
   url: string;
@@ -61,6 +65,13 @@ export interface RuleForm {
   destinations: string[];
   busy: boolean;
   problem: FormProblem | null;
+}
+
+/** Whether a destination's URL is a vault reference (shown as given) rather
+ * than a literal URL (shown as its scheme and host only, so it cannot be
+ * edited in place: a new one is typed instead). */
+export function isSecretReference(url: string): boolean {
+  return /^\{\{\s*secrets\.[^\s{}]+\s*\}\}$/.test(url.trim());
 }
 
 /** What a rule watches, in words. */
@@ -125,7 +136,21 @@ export class AlertsState {
   }
 
   startDestination(): void {
-    this.destinationForm = { name: '', kind: 'webhook', url: '', signingSecret: '', busy: false, problem: null };
+    this.destinationForm = { editing: null, name: '', kind: 'webhook', url: '', signingSecret: '', busy: false, problem: null };
+  }
+
+  /** Edit a destination: a vault reference is shown to change; a literal URL
+   * (the server shows its host only) is left blank, and kept unless a new one is typed. */
+  startEditDestination(destination: AlertDestination): void {
+    this.destinationForm = {
+      editing: destination,
+      name: destination.name,
+      kind: destination.kind,
+      url: isSecretReference(destination.url) ? destination.url : '',
+      signingSecret: destination.signing_secret ?? '',
+      busy: false,
+      problem: null,
+    };
   }
 
   startRule(): void {
@@ -170,11 +195,10 @@ export class AlertsState {
     if (!form) return false;
     form.busy = true;
     form.problem = null;
-    const body: AlertDestinationBody = { name: form.name.trim(), kind: form.kind, url: form.url.trim() };
-    if (form.kind === 'webhook') body.signing_secret = form.signingSecret.trim();
     try {
-      const created = await this.port.createDestination(body);
-      this.destinations = [...this.destinations, created].sort((a, b) => a.name.localeCompare(b.name));
+      const saved = form.editing ? await this.updateDestination(form, form.editing) : await this.createDestination(form);
+      const others = this.destinations.filter((item) => item.id !== saved.id);
+      this.destinations = [...others, saved].sort((a, b) => a.name.localeCompare(b.name));
       this.destinationForm = null;
       return true;
     } catch (failure) {
@@ -182,6 +206,25 @@ export class AlertsState {
       form.problem = formProblem(failure);
       return false;
     }
+  }
+
+  private createDestination(form: DestinationForm): Promise<AlertDestination> {
+    const body: AlertDestinationBody = { name: form.name.trim(), kind: form.kind, url: form.url.trim() };
+    if (form.kind === 'webhook') body.signing_secret = form.signingSecret.trim();
+    return this.port.createDestination(body);
+  }
+
+  /** Only what changed is sent; a blank URL keeps the stored one. */
+  private updateDestination(form: DestinationForm, old: AlertDestination): Promise<AlertDestination> {
+    const body: AlertDestinationPatch = {};
+    const name = form.name.trim();
+    const url = form.url.trim();
+    if (name !== old.name) body.name = name;
+    if (url && url !== old.url) body.url = url;
+    if (old.kind === 'webhook' && form.signingSecret.trim() !== (old.signing_secret ?? '')) {
+      body.signing_secret = form.signingSecret.trim();
+    }
+    return this.port.updateDestination(old.id, body);
   }
 
   async saveRule(): Promise<boolean> {

@@ -131,6 +131,8 @@ export function alertsPort(project: string): AlertsPort {
       (await unwrap(api.GET('/api/v1/projects/{project}/alerts/deliveries', path))).items,
     createDestination: (body) =>
       unwrap(api.POST('/api/v1/projects/{project}/alerts/destinations', { ...path, body })),
+    updateDestination: (id, body) =>
+      unwrap(api.PATCH('/api/v1/projects/{project}/alerts/destinations/{destination}', { ...one(id), body })),
     removeDestination: async (id) => {
       await unwrap(api.DELETE('/api/v1/projects/{project}/alerts/destinations/{destination}', one(id)));
     },
