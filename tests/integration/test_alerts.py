@@ -598,7 +598,9 @@ def test_an_alert_hides_the_projects_patterns_and_the_workflows_pointers(
     assert created.status_code == 201, created.text
     customer = {"ref": "REF-kq7zx", "employee": "EMP-123456", "city": "Lyon"}
     started = client.post(
-        f"{BASE}/workflows/{key}/runs", json={"input": {"customer": customer}}, headers=owner.headers
+        f"{BASE}/workflows/{key}/runs",
+        json={"input": {"customer": customer}},
+        headers=owner.headers,
     )
     assert started.status_code == 202, started.text
     assert finished(client, owner, started.json()["id"])["status"] == "failed"
@@ -751,3 +753,67 @@ def test_a_destination_change_is_checked_and_audited(
         f"{BASE}/audit", params={"action": "alert_destination.update"}, headers=owner.headers
     ).json()["items"]
     assert [entry["summary"]["name"] for entry in updates] == ["pager"]
+
+
+def test_an_edited_destination_url_is_checked_like_a_new_one_and_used_at_once(
+    alerting: TestClient, owner: Member, receiver: Receiver, db: Database
+) -> None:
+    client = alerting
+    hook = hook_destination(client, owner, "https://old.example.com/in")
+    hook_destination(client, owner, "https://other.example.com/in", name="other")
+    put_key(client, owner, "SLACK_URL", "https://hooks.slack.example/services/T/B/x")
+    chat = client.post(
+        f"{ALERTS}/destinations",
+        json={"name": "chat", "kind": "slack", "url": "{{ secrets.SLACK_URL }}"},
+        headers=owner.headers,
+    )
+    assert chat.status_code == 201, chat.text
+
+    def refused(ref: str, body: dict[str, Any], status: int = 422) -> str | None:
+        problem = assert_problem(
+            client.patch(f"{ALERTS}/destinations/{ref}", json=body, headers=owner.headers), status
+        )
+        errors = problem.get("errors") or [{}]
+        path: str | None = errors[0].get("path")
+        return path
+
+    assert refused(hook, {"url": "ftp://x.org/in"}) == "/url"
+    assert refused(hook, {"url": "{{ secrets.NOPE }}"}) == "/url"
+    assert refused(hook, {"url": ""}) == "/url"
+    assert refused(hook, {"signing_secret": "a literal key"}) == "/signing_secret"
+    assert refused(hook, {"signing_secret": None}) == "/signing_secret"
+    assert refused("chat", {"signing_secret": "{{ secrets.ALERT_KEY }}"}) == "/signing_secret"
+    refused(hook, {"kind": "slack"})
+    refused(hook, {"name": "other"}, 409)
+    viewer = make_user(db, "vic@example.com")
+    add_member(db, "alpha", viewer, Role.VIEWER)
+    assert_problem(
+        client.patch(
+            f"{ALERTS}/destinations/{hook}", json={"url": receiver.url}, headers=viewer.headers
+        ),
+        403,
+    )
+    assert client.get(f"{ALERTS}/destinations/{hook}", headers=owner.headers).json()["url"] == (
+        "https://old.example.com/…"
+    ), "nothing refused was kept"
+
+    moved = client.patch(
+        f"{ALERTS}/destinations/{hook}", json={"url": receiver.url}, headers=owner.headers
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["url"] == f"http://127.0.0.1:{receiver.server.server_address[1]}/…"
+    sent = client.post(f"{ALERTS}/destinations/{hook}/test", headers=owner.headers).json()
+    assert sent["status"] == "delivered"
+    [(headers, body)] = receiver.requests
+    verify_signature(headers["x-meshhook-signature"], KEY, body, time.time(), 300)
+    slack = client.patch(
+        f"{ALERTS}/destinations/chat",
+        json={"url": "https://hooks.example.org/x"},
+        headers=owner.headers,
+    )
+    assert slack.status_code == 200, slack.text
+    assert slack.json()["url"] == "https://hooks.example.org/…"
+    updates = client.get(
+        f"{BASE}/audit", params={"action": "alert_destination.update"}, headers=owner.headers
+    ).json()["items"]
+    assert sorted(entry["summary"]["name"] for entry in updates) == ["chat", "ops"]

@@ -106,6 +106,71 @@ def test_an_admin_adds_a_destination_sends_a_test_alert_and_adds_a_rule(
     assert server.api("GET", f"/projects/{project}/alerts/rules").json() == []
 
 
+@pytest.fixture
+def second_receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    found.thread.start()
+    yield found
+    found.server.shutdown()
+    found.server.server_close()
+
+
+def test_an_admin_edits_a_destinations_url_and_the_next_alert_goes_there(
+    page: Any, server: Server, project: str, receiver: Receiver, second_receiver: Receiver
+) -> None:
+    saved = server.api("PUT", f"/projects/{project}/secrets/ALERT_KEY", json={"value": KEY})
+    assert saved.status_code == 201, saved.text
+    made = server.api(
+        "POST",
+        f"/projects/{project}/alerts/destinations",
+        json={
+            "name": "ops",
+            "kind": "webhook",
+            "url": receiver.url,
+            "signing_secret": "{{ secrets.ALERT_KEY }}",
+        },
+    )
+    assert made.status_code == 201, made.text
+    page.goto(f"/p/{project}/settings/alerts")
+    row = page.get_by_test_id("alert-destination-row")
+    row.get_by_test_id("alert-destination-edit").click()
+    dialog = page.get_by_test_id("alert-destination-dialog")
+    expect(dialog.get_by_label("Name")).to_have_value("ops")
+    expect(dialog.get_by_label("Kind")).to_be_disabled()
+    expect(dialog.get_by_label("URL")).to_have_value("")
+    expect(dialog).to_contain_text("Leave empty to keep the current URL")
+    expect(dialog.get_by_label("Signing secret")).to_have_value("{{ secrets.ALERT_KEY }}")
+
+    dialog.get_by_label("URL").fill("http://169.254.169.254/latest")
+    page.get_by_test_id("alert-destination-save").click()
+    expect(page.get_by_test_id("alert-destination-url-error")).to_be_visible()
+    expect(dialog.get_by_label("URL")).to_have_attribute("aria-invalid", "true")
+    assert_accessible(page, "alerts, destination edit refused")
+
+    dialog.get_by_label("Name").fill("pager")
+    dialog.get_by_label("URL").fill(second_receiver.url)
+    page.get_by_test_id("alert-destination-save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("toast").filter(has_text="Destination pager saved")).to_be_visible()
+    expect(row).to_have_attribute("data-name", "pager")
+    port = second_receiver.server.server_address[1]
+    expect(row).to_contain_text(f"http://127.0.0.1:{port}/…")
+    expect(row).not_to_contain_text("t0ps3cret")
+
+    row.get_by_test_id("alert-destination-test").click()
+    expect(page.get_by_test_id("alert-test-result")).to_contain_text("answered 200")
+    assert receiver.requests == [], "the old URL gets nothing"
+    [(headers, body)] = second_receiver.requests
+    verify_signature(headers["x-meshhook-signature"], KEY, body, time.time(), 300)
+    [stored] = server.api("GET", f"/projects/{project}/alerts/destinations").json()
+    assert stored["name"] == "pager"
+    assert stored["signing_secret"] == "{{ secrets.ALERT_KEY }}"
+    audit = server.api(
+        "GET", f"/projects/{project}/audit", params={"action": "alert_destination.update"}
+    ).json()["items"]
+    assert [entry["summary"]["name"] for entry in audit] == ["pager"]
+
+
 def test_a_viewer_reads_alerts_and_is_told_why_nothing_can_be_changed(
     browser: Any, server: Server, project: str
 ) -> None:
@@ -135,6 +200,7 @@ def test_a_viewer_reads_alerts_and_is_told_why_nothing_can_be_changed(
         "alert-destination-add",
         "alert-rule-add",
         "alert-destination-test",
+        "alert-destination-edit",
         "alert-rule-edit",
         "alert-rule-delete",
     ):
