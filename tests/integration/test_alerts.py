@@ -644,6 +644,10 @@ def commands(cli: Cli, receiver: Receiver) -> None:
         "{{ secrets.ALERT_KEY }}",
     )
     assert "created destination ops (webhook)" in created.output
+    refused_update = cli("alerts", "destinations", "update", "ops", "--url", "ftp://x.org", code=1)
+    assert "/url" in refused_update.output
+    updated = cli("alerts", "destinations", "update", "ops", "--url", receiver.url + "&v=2")
+    assert "updated destination ops" in updated.output
     listed = cli("alerts", "destinations", "list")
     assert "ops" in listed.output
     assert "t0ps3cret" not in listed.output
