@@ -616,6 +616,69 @@ def test_an_alert_hides_the_projects_patterns_and_the_workflows_pointers(
     assert stored["payload"]["run"]["error"]["message"] == message
 
 
+def test_an_alert_hides_the_secret_values_the_runs_version_references(
+    alert_runner: TestClient, owner: Member, receiver: Receiver
+) -> None:
+    client = alert_runner
+    hook = hook_destination(client, owner, receiver.url)
+    token = "tok-9f3b7c1e5a"
+    put_key(client, owner, "API_TOKEN", token)
+    # The caller's input happens to hold the token; the branch skips the call
+    # that uses it, and the delay fails quoting the input.
+    key = workflow(
+        client,
+        owner,
+        {
+            "nodes": [
+                {"id": "start", "type": "manual", "config": {}},
+                {"id": "go", "type": "branch", "config": {"condition": "call"}},
+                {
+                    "id": "call",
+                    "type": "http_call",
+                    "config": {
+                        "method": "POST",
+                        "url": "https://api.example.com/charge",
+                        "headers": {"Authorization": "Bearer {{ secrets.API_TOKEN }}"},
+                    },
+                },
+                {"id": "wait", "type": "delay", "config": {"until": "note"}},
+            ],
+            "edges": [
+                {"from": "start", "to": "go"},
+                {"from": "go", "to": "call", "when": "true"},
+                {"from": "go", "to": "wait", "when": "false"},
+            ],
+            "settings": {},
+        },
+        publish=True,
+    )
+    created = client.post(
+        f"{ALERTS}/rules",
+        json={"name": "leaky", "kind": "run.failed", "workflow": key, "destinations": [hook]},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.text
+    started = client.post(
+        f"{BASE}/workflows/{key}/runs",
+        json={"input": {"call": False, "note": f"key {token}"}},
+        headers=owner.headers,
+    )
+    assert started.status_code == 202, started.text
+    assert finished(client, owner, started.json()["id"])["status"] == "failed"
+    wait_for(lambda: receiver.requests)
+
+    [(_, body)] = receiver.requests
+    assert token not in body.decode()
+    message = orjson.loads(body)["run"]["error"]["message"]
+    assert message == "'key [redacted:secret]' is not an ISO-8601 timestamp"
+    uses = client.get(
+        f"{BASE}/audit", params={"action": "secret.use"}, headers=owner.headers
+    ).json()["items"]
+    assert [
+        entry["summary"]["purpose"] for entry in uses if entry["summary"]["name"] == "API_TOKEN"
+    ] == [f"alert redaction for run {started.json()['id']}"]
+
+
 def test_the_alerts_commands_manage_rules_destinations_and_tests(
     alerting: TestClient,
     owner: Member,
