@@ -312,9 +312,10 @@ def run_finished(
         decision = _decide(rule, view, now) if rule is not None else None
         if rule is None or decision is None:
             continue
-        if shown is None and decision.action in (Action.FIRE, Action.RESOLVE):
-            shown = _shown_run(scope, run, view, graph)
-        run_part, redactor = shown or ({}, REDACTOR)
+        run_part, redactor = None, None
+        if decision.action in (Action.FIRE, Action.RESOLVE):
+            shown = shown or _shown_run(scope, run, view, graph)
+            run_part, redactor = shown
         if view.status is RunStatus.SUCCEEDED:
             detail = f"run {run.id} of {run.workflow_key} succeeded"
         else:
@@ -333,18 +334,22 @@ def _shown_run(
     detectors, the project's patterns, the workflow's and version's pointers),
     and, since an alert is text about the run, the secret values the run's
     version references and the values its pointers name in the run's
-    payloads, wherever they appear."""
-    graph = graph or run_service.load_graph(scope, run)
-    secrets = _secret_values(scope, run, graph)
-    redactor = redaction.about_run(scope, run.workflow_id, view, graph.redact, secrets=secrets)
-    error = redact_error(view.error, redactor) if view.error else None
-    part = {
+    payloads, wherever they appear. A run without an error (a success that
+    resolves a rule) says nothing of its payloads: the project's patterns do."""
+    part: dict[str, Any] = {
         "id": str(run.id),
         "status": str(view.status),
         "version": run.version,
         "dead_letter": view.dead_letter,
-        "error": {"code": error.get("code"), "message": error.get("message")} if error else None,
+        "error": None,
     }
+    if not view.error:
+        return part, redaction.project_redactor(scope)
+    graph = graph or run_service.load_graph(scope, run)
+    secrets = _secret_values(scope, run, graph)
+    redactor = redaction.about_run(scope, run.workflow_id, view, graph.redact, secrets=secrets)
+    error = redact_error(view.error, redactor)
+    part["error"] = {"code": error.get("code"), "message": error.get("message")}
     # Pointers name places in a run's payloads, not in the alert: the rest of
     # the alert gets the text redaction only.
     return part, replace(redactor, pointers=())
