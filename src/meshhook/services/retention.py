@@ -187,7 +187,7 @@ class _Pacer:
         if done:
             took = timer.seconds
             wanted = self.size * self.target / max(took, 1e-4)
-            self.size = int(max(MIN_BATCH, min(self.most, wanted, self.size * 2)))
+            self.size = int(min(self.most, max(MIN_BATCH, min(wanted, self.size * 2))))
             self.sleep(max(took, 0.001))
         return done
 
@@ -223,27 +223,19 @@ def apply_project(
     deleted = scrubbed = 0
     delete_before = policy.delete_before(now)
     if delete_before is not None:
-        last: list[RunKey] = []
-        gone: list[int] = []
-        while not stop():
+        last: list[RunKey | None] = [None]
+        more = [True]
+        while more[0] and not stop():
 
             def delete_batch(size: int, timer: _Held) -> int:
-                # Found in a read-only transaction (no write lock on SQLite);
-                # the delete re-checks project and status.
-                with worker_transaction(db, project_id, write=False) as scope:
-                    keys = scope.retention.expired(delete_before, size, last[-1] if last else None)
-                if not keys:
-                    return 0
-                last[:] = keys[-1:]
-                with timer.holding(worker_transaction(db, project_id)) as scope:
-                    gone.append(scope.retention.delete_runs(keys))
-                # A run that changed meanwhile is skipped; the pass goes on.
-                return len(keys)
+                # One writing statement: on SQLite its own transaction, so the
+                # write lock is held only while SQLite deletes (store/db.py).
+                with timer.holding(worker_transaction(db, project_id, statements=True)) as scope:
+                    batch = scope.retention.delete_expired(delete_before, size, last[0])
+                last[0], more[0] = batch.last, batch.more
+                return batch.deleted
 
-            found = pacer.step(delete_batch)
-            if not found:
-                break
-        deleted = sum(gone)
+            deleted += pacer.step(delete_batch)
     scrub_before = policy.scrub_before(now)
     if scrub_before is not None:
         scrubbed = _scrub(db, project_id, scrub_before, now, pacer, stop)

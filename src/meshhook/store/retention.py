@@ -28,6 +28,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
@@ -65,6 +66,17 @@ class RunKey:
 
     id: UUID
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedBatch:
+    """One batch of :meth:`RetentionStore.delete_expired`."""
+
+    deleted: int
+    more: bool
+    """Whether expired finished runs may be left after this batch."""
+    last: RunKey | None
+    """Where the next batch starts (PostgreSQL's keyset; None on SQLite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +181,45 @@ class RetentionStore(ProjectRepository):
             query = query.where(runs.c.created_at >= since)
         moment: datetime | None = self.session.execute(query).scalar()
         return moment
+
+    def delete_expired(
+        self, before: datetime, limit: int, after: RunKey | None = None
+    ) -> DeletedBatch:
+        """Delete up to ``limit`` of the oldest finished runs created before
+        ``before`` (with their events, queue entries and idempotency keys).
+
+        On SQLite this is one ``DELETE`` whose subquery picks the runs, so in a
+        ``statements`` session (store/db.py) it holds the write lock only while
+        SQLite runs it, with no Python (and no wait for the GIL) inside; rows
+        it deletes leave the index at once, so each batch starts at the oldest
+        run again. On PostgreSQL the runs are picked after ``after`` (deleted
+        rows' index entries stay until vacuum, and are not walked again), then
+        deleted re-checking their status.
+        """
+        finished = (
+            runs.c.project_id == self.project_id,
+            runs.c.created_at < before,
+            runs.c.status.in_(FINISHED),
+        )
+        if self.session.get_bind().dialect.name != "postgresql":
+            # By rowid: with ``project_id = :p AND id IN (...)`` SQLite's
+            # planner walks the project's whole index instead of the primary
+            # key (a scan per batch). The subquery names the project.
+            rowid = literal_column("rowid")
+            picked = (
+                select(rowid)
+                .select_from(runs)
+                .where(*finished)
+                .order_by(runs.c.created_at, runs.c.id)
+                .limit(limit)
+            )
+            result = self.session.execute(delete(runs).where(rowid.in_(picked)))
+            deleted = int(result.rowcount)  # type: ignore[attr-defined]
+            return DeletedBatch(deleted, deleted >= limit, None)
+        keys = self.expired(before, limit, after)
+        deleted = self.delete_runs(keys)
+        # A run that changed meanwhile is skipped; the pass goes on past it.
+        return DeletedBatch(deleted, len(keys) >= limit, keys[-1] if keys else after)
 
     def delete_runs(self, keys: Sequence[RunKey]) -> int:
         """Delete these runs with their events, queue entries and idempotency keys."""
