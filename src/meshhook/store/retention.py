@@ -22,6 +22,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -186,40 +187,54 @@ class RetentionStore(ProjectRepository):
         self, before: datetime, limit: int, after: RunKey | None = None
     ) -> DeletedBatch:
         """Delete up to ``limit`` of the oldest finished runs created before
-        ``before`` (with their events, queue entries and idempotency keys).
+        ``before`` (with their events, queue entries and idempotency keys), in
+        one statement: a subquery walks the project's index by creation time
+        and the ``DELETE`` takes the rows it picked by their physical address
+        (``rowid`` on SQLite, ``ctid`` on PostgreSQL).
 
-        On SQLite this is one ``DELETE`` whose subquery picks the runs, so in a
-        ``statements`` session (store/db.py) it holds the write lock only while
-        SQLite runs it, with no Python (and no wait for the GIL) inside; rows
-        it deletes leave the index at once, so each batch starts at the oldest
-        run again. On PostgreSQL the runs are picked after ``after`` (deleted
-        rows' index entries stay until vacuum, and are not walked again), then
-        deleted re-checking their status.
+        Not ``project_id = :p AND id IN (...)``: both planners may walk the
+        project's whole index for that instead of the primary key (SQLite
+        always, PostgreSQL before ``runs`` was analyzed), a scan per batch.
+        On SQLite, in a ``statements`` session (store/db.py), the write lock
+        is held only while SQLite runs it, with no Python inside; deleted rows
+        leave the index at once, so each batch starts at the oldest run again.
+        On PostgreSQL the batch starts after ``after`` (deleted rows' index
+        entries stay until vacuum and are not walked again), and a run that
+        changed meanwhile is skipped.
         """
-        finished = (
-            runs.c.project_id == self.project_id,
-            runs.c.created_at < before,
-            runs.c.status.in_(FINISHED),
-        )
-        if self.session.get_bind().dialect.name != "postgresql":
-            # By rowid: with ``project_id = :p AND id IN (...)`` SQLite's
-            # planner walks the project's whole index instead of the primary
-            # key (a scan per batch). The subquery names the project.
-            rowid = literal_column("rowid")
-            picked = (
-                select(rowid)
-                .select_from(runs)
-                .where(*finished)
-                .order_by(runs.c.created_at, runs.c.id)
-                .limit(limit)
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        address = literal_column("ctid" if postgres else "rowid")
+        picked = (
+            select(address)
+            .select_from(runs)
+            .where(
+                runs.c.project_id == self.project_id,
+                runs.c.created_at < before,
+                runs.c.status.in_(FINISHED),
             )
-            result = self.session.execute(delete(runs).where(rowid.in_(picked)))
+            .order_by(runs.c.created_at, runs.c.id)
+            .limit(limit)
+        )
+        if not postgres:
+            result = self.session.execute(delete(runs).where(address.in_(picked)))
             deleted = int(result.rowcount)  # type: ignore[attr-defined]
             return DeletedBatch(deleted, deleted >= limit, None)
-        keys = self.expired(before, limit, after)
-        deleted = self.delete_runs(keys)
-        # A run that changed meanwhile is skipped; the pass goes on past it.
-        return DeletedBatch(deleted, len(keys) >= limit, keys[-1] if keys else after)
+        if after is not None:
+            picked = picked.where(
+                tuple_(runs.c.created_at, runs.c.id) > tuple_(after.created_at, after.id)
+            )
+        gone = self.session.execute(
+            delete(runs)
+            .where(
+                address == any_(func.array(picked.scalar_subquery())),
+                runs.c.status.in_(FINISHED),
+            )
+            .returning(runs.c.created_at, runs.c.id)
+        ).all()
+        last = max(((row.created_at, row.id) for row in gone), default=None)
+        return DeletedBatch(
+            len(gone), len(gone) >= limit, RunKey(last[1], last[0]) if last else after
+        )
 
     def delete_runs(self, keys: Sequence[RunKey]) -> int:
         """Delete these runs with their events, queue entries and idempotency keys."""
