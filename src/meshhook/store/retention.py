@@ -37,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnClause
 
 from meshhook.domain.retention import (
     RetentionPolicy,
@@ -203,7 +204,7 @@ class RetentionStore(ProjectRepository):
         changed meanwhile is skipped.
         """
         postgres = self.session.get_bind().dialect.name == "postgresql"
-        address = literal_column("ctid" if postgres else "rowid")
+        address: ColumnClause[Any] = literal_column("ctid" if postgres else "rowid")
         picked = (
             select(address)
             .select_from(runs)
