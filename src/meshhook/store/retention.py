@@ -47,6 +47,7 @@ from meshhook.domain.retention import (
 )
 from meshhook.domain.runs.events import RunStatus
 from meshhook.store.db import Database
+from meshhook.store.dialect import same_project
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import retention_policies, run_events, runs
 
@@ -257,7 +258,7 @@ class RetentionStore(ProjectRepository):
             return 0
         rows = self.session.execute(
             select(runs.c.id, runs.c.error, runs.c.steps).where(
-                runs.c.project_id == self.project_id,
+                same_project(self.session, runs.c.project_id, self.project_id),
                 runs.c.id.in_([key.id for key in keys]),
                 runs.c.status.in_(FINISHED),
                 runs.c.scrubbed_at.is_(None),
@@ -294,7 +295,10 @@ class RetentionStore(ProjectRepository):
                 run_events.c.run_created_at,
                 run_events.c.data,
             ).where(
-                run_events.c.project_id == self.project_id,
+                same_project(self.session, run_events.c.project_id, self.project_id),
+                # run_id alone finds them through the primary key on SQLite;
+                # the pair prunes to their months' partitions on PostgreSQL.
+                run_events.c.run_id.in_([pair[0] for pair in wanted]),
                 tuple_(run_events.c.run_id, run_events.c.run_created_at).in_(wanted),
             )
         ).all()
