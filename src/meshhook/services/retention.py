@@ -5,8 +5,10 @@ Deleting and scrubbing go in batches, each its own short transaction, sized
 to a target duration (``retention_batch_ms``; 5 ms on SQLite, 50 ms on
 PostgreSQL by default): a batch that took longer than
 the target makes the next one smaller, a quick one makes it larger (up to
-``retention_batch_runs``), and the job rests as long as each batch took. On
-SQLite, where a write transaction holds the one write lock, a save therefore
+``retention_batch_runs``), and the job rests as long as each batch took. A
+deletion batch is one statement (``RetentionStore.delete_expired``), on SQLite
+its own transaction: the one write lock is held only while SQLite deletes, and
+a save waiting for it is woken when it frees (store/write_queue.py), so it
 never waits for more than about one batch; on PostgreSQL batches only lock
 their own rows.
 
