@@ -60,7 +60,7 @@ def aged_run(
             error=None,
             steps=[
                 {
-                    "node_id": "fetch",
+                    "node_id": "send",
                     "status": "succeeded",
                     "attempts": 1,
                     "started_at": created.isoformat(),
@@ -82,7 +82,7 @@ def aged_run(
             3,
             EventType.STEP_SUCCEEDED,
             created,
-            "fetch",
+            "send",
             {
                 "attempt": 1,
                 "output": {"body": SECRET_INPUT},
@@ -110,7 +110,7 @@ def aged_run(
                     lag_milliseconds=1.0,
                     dead_letter=False,
                     error_code=None,
-                    steps=(StepOutcome("fetch", 1500.0, failed=False),),
+                    steps=(StepOutcome("send", 1500.0, failed=False),),
                 ),
             )
     return run.id

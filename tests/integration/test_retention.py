@@ -280,3 +280,37 @@ def test_a_stopping_worker_ends_the_pass_between_batches(db: Database, owner: Me
     deleted = sum(applied.runs_deleted for applied in report.projects.values())
     assert 0 < deleted < 9
     assert len(run_ids(db)) == 9 - deleted
+
+
+def test_a_scrubbed_run_cannot_be_resumed_or_replayed(
+    client: TestClient, db: Database, owner: Member, cli: Cli
+) -> None:
+    orders = make_workflow(db, "alpha", "Orders")
+    old = aged_run(db, "alpha", orders, 20)
+    fresh = aged_run(db, "alpha", orders, 2)
+    _put(client, owner, {"scrub_after_days": 10})
+    assert retention.run(db, owner.actor, "alpha", SMALL, dry_run=False).applied.runs_scrubbed == 1
+
+    resumed = client.post(
+        f"{ALPHA}/runs/{old}/resume", json={"from_node": "shape"}, headers=owner.headers
+    )
+    replayed = client.get(f"{ALPHA}/runs/{old}/replay", headers=owner.headers)
+
+    for answer in (resumed, replayed):
+        body = assert_problem(answer, 409)
+        assert body["type"].endswith("/problems/run-payloads-scrubbed")
+        assert body["code"] == "run.payloads_scrubbed"
+        assert body["scrubbed_at"] is not None
+        assert "retention scrubbed its payloads" in body["detail"]
+    assert "cannot resume" in resumed.json()["detail"]
+    assert "cannot replay" in replayed.json()["detail"]
+    refused = cli("runs", "resume", str(old), "--from", "shape", code=1)
+    assert "cannot resume this run: retention scrubbed its payloads" in refused.output
+    refused = cli("runs", "replay", str(old), code=1)
+    assert "cannot replay this run: retention scrubbed its payloads" in refused.output
+    # A run retention left alone still resumes and replays.
+    assert client.get(f"{ALPHA}/runs/{fresh}/replay", headers=owner.headers).status_code == 200
+    again = client.post(
+        f"{ALPHA}/runs/{fresh}/resume", json={"from_node": "shape"}, headers=owner.headers
+    )
+    assert again.status_code == 202, again.text

@@ -912,6 +912,9 @@ CASES: dict[tuple[str, str], list[Call]] = {
         lambda s, b: s.oldest_unfinished(None, NOW + timedelta(days=1))
     ],
     ("RetentionStore", "delete_runs"): [lambda s, b: s.delete_runs(_run_keys(b))],
+    ("RetentionStore", "delete_expired"): [
+        lambda s, b: s.delete_expired(NOW + timedelta(days=1), 100)
+    ],
     ("RetentionStore", "scrub_runs"): [lambda s, b: s.scrub_runs(_run_keys(b), NOW)],
     ("RetentionStore", "backlog"): [
         lambda s, b: s.backlog(NOW + timedelta(days=1), NOW + timedelta(days=1))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from meshhook.domain.errors import Problem, ValidationFailed
+from meshhook.domain.errors import Conflict, Problem, ValidationFailed
 from meshhook.domain.limits import MAX_RETENTION_DAYS
 from meshhook.domain.runs.payloads import SEALED, sealed_steps_metadata
 
@@ -34,6 +34,33 @@ sealed at rest in one ``$sealed`` member (domain/runs/payloads.py)."""
 
 ERROR_KEPT = ("code", "message")
 """What a scrub keeps of an ``error`` member."""
+
+PAYLOADS_SCRUBBED = "run.payloads_scrubbed"
+"""The problem code of an action refused because it needs payloads retention
+scrubbed."""
+
+
+class PayloadsScrubbed(Conflict):
+    """A run whose payloads retention scrubbed cannot be resumed (the outputs
+    it would reuse are gone) nor replayed (its events no longer hold what it
+    computed)."""
+
+    title = "Run payloads scrubbed by retention"
+    slug = "run-payloads-scrubbed"
+
+
+def refuse_scrubbed(scrubbed_at: datetime | None, action: str) -> None:
+    """Raise :class:`PayloadsScrubbed` when ``scrubbed_at`` is set: ``action``
+    (``resume``, ``replay``) needs the run's payloads."""
+    if scrubbed_at is None:
+        return
+    message = (
+        f"cannot {action} this run: retention scrubbed its payloads on"
+        f" {scrubbed_at.isoformat()} (the project's scrub_after_days)"
+    )
+    raise PayloadsScrubbed(
+        message, extra={"code": PAYLOADS_SCRUBBED, "scrubbed_at": scrubbed_at.isoformat()}
+    )
 
 
 @dataclass(frozen=True, slots=True)

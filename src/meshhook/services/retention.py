@@ -5,8 +5,10 @@ Deleting and scrubbing go in batches, each its own short transaction, sized
 to a target duration (``retention_batch_ms``; 5 ms on SQLite, 50 ms on
 PostgreSQL by default): a batch that took longer than
 the target makes the next one smaller, a quick one makes it larger (up to
-``retention_batch_runs``), and the job rests as long as each batch took. On
-SQLite, where a write transaction holds the one write lock, a save therefore
+``retention_batch_runs``), and the job rests as long as each batch took. A
+deletion batch is one statement (``RetentionStore.delete_expired``), on SQLite
+its own transaction: the one write lock is held only while SQLite deletes, and
+a save waiting for it is woken when it frees (store/write_queue.py), so it
 never waits for more than about one batch; on PostgreSQL batches only lock
 their own rows.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -187,7 +189,7 @@ class _Pacer:
         if done:
             took = timer.seconds
             wanted = self.size * self.target / max(took, 1e-4)
-            self.size = int(max(MIN_BATCH, min(self.most, wanted, self.size * 2)))
+            self.size = int(min(self.most, max(MIN_BATCH, min(wanted, self.size * 2))))
             self.sleep(max(took, 0.001))
         return done
 
@@ -223,27 +225,32 @@ def apply_project(
     deleted = scrubbed = 0
     delete_before = policy.delete_before(now)
     if delete_before is not None:
-        last: list[RunKey] = []
-        gone: list[int] = []
-        while not stop():
+        last: list[RunKey | None] = [None]
+        more = [True]
+        with ExitStack() as stack:
+            # SQLite: one session for the whole pass, each DELETE its own
+            # transaction, so a batch builds no scope and looks up nothing
+            # (less Python, less GIL taken from requests). PostgreSQL: a
+            # transaction per batch.
+            shared = (
+                None
+                if db.is_postgres
+                else stack.enter_context(worker_transaction(db, project_id, statements=True))
+            )
+            while more[0] and not stop():
 
-            def delete_batch(size: int, timer: _Held) -> int:
-                # Found in a read-only transaction (no write lock on SQLite);
-                # the delete re-checks project and status.
-                with worker_transaction(db, project_id, write=False) as scope:
-                    keys = scope.retention.expired(delete_before, size, last[-1] if last else None)
-                if not keys:
-                    return 0
-                last[:] = keys[-1:]
-                with timer.holding(worker_transaction(db, project_id)) as scope:
-                    gone.append(scope.retention.delete_runs(keys))
-                # A run that changed meanwhile is skipped; the pass goes on.
-                return len(keys)
+                def delete_batch(size: int, timer: _Held) -> int:
+                    opened = (
+                        nullcontext(shared)
+                        if shared is not None
+                        else worker_transaction(db, project_id, statements=True)
+                    )
+                    with timer.holding(opened) as scope:
+                        batch = scope.retention.delete_expired(delete_before, size, last[0])
+                    last[0], more[0] = batch.last, batch.more
+                    return batch.deleted
 
-            found = pacer.step(delete_batch)
-            if not found:
-                break
-        deleted = sum(gone)
+                deleted += pacer.step(delete_batch)
     scrub_before = policy.scrub_before(now)
     if scrub_before is not None:
         scrubbed = _scrub(db, project_id, scrub_before, now, pacer, stop)

@@ -16,6 +16,7 @@ from meshhook.domain.errors import Conflict, Forbidden, NotFound, Problem, Valid
 from meshhook.domain.limits import DEFAULT_PAGE_SIZE
 from meshhook.domain.pagination import decode_cursor, encode_cursor
 from meshhook.domain.redaction import Redactor
+from meshhook.domain.retention import refuse_scrubbed
 from meshhook.domain.runs.events import EventType, RunEvent
 from meshhook.domain.runs.graph import RunGraph
 from meshhook.domain.runs.redacted import redact_event, redact_run
@@ -505,10 +506,12 @@ class Replay:
 
 
 def replay(db: Database, actor: Actor, project_key: str, run_ref: str) -> Replay:
-    """Recompute the run from its events alone and compare with what is served."""
+    """Recompute the run from its events alone and compare with what is served;
+    409 when retention scrubbed its payloads (there is nothing to recompute from)."""
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
         store = scope.runs
         run = _find(store, run_ref)
+        refuse_scrubbed(run.scrubbed_at, "replay")
         graph = load_graph(scope, run)
         state = fold(graph, store.events(run.id))
         shown_through = redaction.redactor(scope, run.workflow_id, graph.redact)
@@ -567,12 +570,14 @@ def _cancel_once(db: Database, actor: Actor, project_key: str, run_ref: str) -> 
 
 def resume(db: Database, actor: Actor, project_key: str, run_ref: str, from_node: str) -> Run:
     """A new run of the same version that reuses the recorded outputs of every
-    step that is not ``from_node`` or downstream of it, and executes from there."""
+    step that is not ``from_node`` or downstream of it, and executes from there;
+    409 when retention scrubbed the old run's payloads (the outputs are gone)."""
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
         store = scope.runs
         old = _find(store, run_ref)
         if not old.view.status.is_terminal:
             raise Conflict("the run has not finished: cancel it first, or wait for it")
+        refuse_scrubbed(old.scrubbed_at, "resume")
         graph = load_graph(scope, old)
         if from_node not in graph.by_id:
             raise _bad(

@@ -81,7 +81,7 @@ from meshhook.store.workflows import WorkflowStore
 
 @contextmanager
 def transaction(
-    db: Database, actor: Actor | None = None, *, write: bool = True
+    db: Database, actor: Actor | None = None, *, write: bool = True, statements: bool = False
 ) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any error.
 
@@ -91,7 +91,7 @@ def transaction(
     """
     pending = actor if isinstance(actor, PendingActor) and not actor.checked else None
     used: UUID | None = None
-    session = db.session(write=write)
+    session = db.session(write=write, statements=statements)
     try:
         with session.begin():
             tenancy.enter_scope(
@@ -382,14 +382,16 @@ WORKER = Actor(user_id=None, label="worker", is_admin=False)
 
 @contextmanager
 def worker_transaction(
-    db: Database, project_id: UUID, *, write: bool = True
+    db: Database, project_id: UUID, *, write: bool = True, statements: bool = False
 ) -> Iterator[ProjectScope]:
     """A transaction scoped to the project of a run a worker claimed.
 
     The project comes from the claim, never from the run's content, and the
     transaction runs under the same RLS scope as a request in that project.
+    ``statements``: see :meth:`~meshhook.store.db.Database.session` (one
+    writing statement, its own transaction on SQLite).
     """
-    with transaction(db, WORKER, write=write) as session:
+    with transaction(db, WORKER, write=write, statements=statements) as session:
         tenancy.switch_project(session, project_id)
         project = project_store.get_by_id(session, project_id)
         if project is None:

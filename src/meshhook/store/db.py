@@ -3,8 +3,11 @@
 SQLite allows one writer at a time. A write transaction takes the write lock at
 its start (``BEGIN IMMEDIATE``) and waits up to ``busy_timeout`` for it, so
 concurrent writers queue instead of failing with "database is locked" half-way
-through. Read-only transactions use a plain deferred ``BEGIN`` and never block
-writers (WAL mode).
+through; the writers of one process first wait their turn in the file's
+:class:`~meshhook.store.write_queue.WriteQueue`, which wakes each the moment
+the previous one commits (SQLite's busy handler polls). Read-only
+transactions use a plain deferred ``BEGIN`` and never block writers (WAL
+mode).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from meshhook.security import files
 from meshhook.security.data_keys import KeySlot
-from meshhook.store import checkpoints
+from meshhook.store import checkpoints, write_queue
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "meshhook_write"
+_STATEMENTS_OPTION = "meshhook_statements"
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,18 @@ class Database:
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
 
-    def session(self, *, write: bool = True) -> Session:
-        """A new session; ``write=False`` lets SQLite skip the write lock."""
-        bind = self.engine.execution_options(**{_WRITE_OPTION: write})
+    def session(self, *, write: bool = True, statements: bool = False) -> Session:
+        """A new session; ``write=False`` lets SQLite skip the write lock.
+
+        ``statements=True``: on SQLite every statement is its own transaction
+        (no ``BEGIN``), so a writing statement holds the write lock only while
+        SQLite runs it, never while Python works between statements. Only for
+        a block whose one writing statement is the whole change (a retention
+        batch); on PostgreSQL it is an ordinary transaction.
+        """
+        bind = self.engine.execution_options(
+            **{_WRITE_OPTION: write, _STATEMENTS_OPTION: statements}
+        )
         return Session(bind=bind, expire_on_commit=False, autoflush=False)
 
     def ping(self) -> None:
@@ -74,13 +87,17 @@ def create_database(
         engine = create_engine(
             url,
             echo=echo,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                "factory": write_queue.QueuedConnection,
+            },
         )
         path = engine.url.database
         checkpointer = (
             checkpoints.BackgroundCheckpointer(path) if path and path != ":memory:" else None
         )
-        _configure_sqlite(engine, checkpointer)
+        _configure_sqlite(engine, checkpointer, path)
         return Database(engine=engine, app_role=app_role, checkpointer=checkpointer)
     engine = create_engine(
         url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
@@ -112,10 +129,13 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _configure_sqlite(
-    engine: Engine, checkpointer: checkpoints.BackgroundCheckpointer | None
+    engine: Engine, checkpointer: checkpoints.BackgroundCheckpointer | None, path: str | None
 ) -> None:
+    timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        write_queue.attach(dbapi_connection, path)
         # Hand transaction control to us: pysqlite's implicit BEGIN cannot be
         # made IMMEDIATE.
         dbapi_connection.isolation_level = None
@@ -131,8 +151,35 @@ def _configure_sqlite(
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(_WRITE_OPTION, True)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(_STATEMENTS_OPTION, False):
+            return  # autocommit: each statement takes the lock for itself
+        if not options.get(_WRITE_OPTION, True):
+            connection.exec_driver_sql("BEGIN")
+            return
+        # Our turn first (given back when the transaction ends), then the lock.
+        raw = connection.connection.dbapi_connection
+        raw.take_turn(timeout)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            raw.give_turn()
+            raise
+
+    # A ``statements`` session's writing statement waits its turn too, and
+    # gives it back as soon as SQLite has run (and so committed) it; if it
+    # fails, the rollback that follows gives it back.
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_statement(connection: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if connection.get_execution_options().get(
+            _STATEMENTS_OPTION, False
+        ) and not statement.lstrip()[:6].upper().startswith("SELECT"):
+            cursor.connection.take_turn(timeout)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after_statement(connection: Any, cursor: Any, *_args: Any) -> None:
+        if connection.get_execution_options().get(_STATEMENTS_OPTION, False):
+            cursor.connection.give_turn()
 
     if checkpointer is not None:
 

@@ -24,6 +24,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from meshhook.store.tables import workflows
 
@@ -166,3 +168,15 @@ def insert_if_absent(session: Session, target: Table, values: dict[str, Any]) ->
         session.execute(postgresql_insert(target).values(**values).on_conflict_do_nothing())
     else:
         session.execute(sqlite_insert(target).values(**values).on_conflict_do_nothing())
+
+
+def same_project(session: Session, column: ColumnElement[Any], project_id: Any) -> Any:
+    """``column = project_id`` for a query that picks rows by key
+    (``... AND id IN (...)``): on SQLite written ``+column = :p``, which its
+    planner does not answer from an index, since without statistics it would
+    walk the project's whole ``(project_id, ...)`` index instead of the key's.
+    PostgreSQL's planner weighs both with its statistics."""
+    if _dialect(session) == "postgresql":
+        return column == project_id
+    plus = UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+    return plus == project_id

@@ -22,12 +22,14 @@ from uuid import UUID
 
 from sqlalchemy import (
     and_,
+    any_,
     bindparam,
     case,
     delete,
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
@@ -35,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnClause
 
 from meshhook.domain.retention import (
     RetentionPolicy,
@@ -44,6 +47,7 @@ from meshhook.domain.retention import (
 )
 from meshhook.domain.runs.events import RunStatus
 from meshhook.store.db import Database
+from meshhook.store.dialect import same_project
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import retention_policies, run_events, runs
 
@@ -65,6 +69,17 @@ class RunKey:
 
     id: UUID
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedBatch:
+    """One batch of :meth:`RetentionStore.delete_expired`."""
+
+    deleted: int
+    more: bool
+    """Whether expired finished runs may be left after this batch."""
+    last: RunKey | None
+    """Where the next batch starts (PostgreSQL's keyset; None on SQLite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +185,59 @@ class RetentionStore(ProjectRepository):
         moment: datetime | None = self.session.execute(query).scalar()
         return moment
 
+    def delete_expired(
+        self, before: datetime, limit: int, after: RunKey | None = None
+    ) -> DeletedBatch:
+        """Delete up to ``limit`` of the oldest finished runs created before
+        ``before`` (with their events, queue entries and idempotency keys), in
+        one statement: a subquery walks the project's index by creation time
+        and the ``DELETE`` takes the rows it picked by their physical address
+        (``rowid`` on SQLite, ``ctid`` on PostgreSQL).
+
+        Not ``project_id = :p AND id IN (...)``: both planners may walk the
+        project's whole index for that instead of the primary key (SQLite
+        always, PostgreSQL before ``runs`` was analyzed), a scan per batch.
+        On SQLite, in a ``statements`` session (store/db.py), the write lock
+        is held only while SQLite runs it, with no Python inside; deleted rows
+        leave the index at once, so each batch starts at the oldest run again.
+        On PostgreSQL the batch starts after ``after`` (deleted rows' index
+        entries stay until vacuum and are not walked again), and a run that
+        changed meanwhile is skipped.
+        """
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        address: ColumnClause[Any] = literal_column("ctid" if postgres else "rowid")
+        picked = (
+            select(address)
+            .select_from(runs)
+            .where(
+                runs.c.project_id == self.project_id,
+                runs.c.created_at < before,
+                runs.c.status.in_(FINISHED),
+            )
+            .order_by(runs.c.created_at, runs.c.id)
+            .limit(limit)
+        )
+        if not postgres:
+            result = self.session.execute(delete(runs).where(address.in_(picked)))
+            deleted = int(result.rowcount)  # type: ignore[attr-defined]
+            return DeletedBatch(deleted, deleted >= limit, None)
+        if after is not None:
+            picked = picked.where(
+                tuple_(runs.c.created_at, runs.c.id) > tuple_(after.created_at, after.id)
+            )
+        gone = self.session.execute(
+            delete(runs)
+            .where(
+                address == any_(func.array(picked.scalar_subquery())),
+                runs.c.status.in_(FINISHED),
+            )
+            .returning(runs.c.created_at, runs.c.id)
+        ).all()
+        last = max(((row.created_at, row.id) for row in gone), default=None)
+        return DeletedBatch(
+            len(gone), len(gone) >= limit, RunKey(last[1], last[0]) if last else after
+        )
+
     def delete_runs(self, keys: Sequence[RunKey]) -> int:
         """Delete these runs with their events, queue entries and idempotency keys."""
         if not keys:
@@ -190,7 +258,7 @@ class RetentionStore(ProjectRepository):
             return 0
         rows = self.session.execute(
             select(runs.c.id, runs.c.error, runs.c.steps).where(
-                runs.c.project_id == self.project_id,
+                same_project(self.session, runs.c.project_id, self.project_id),
                 runs.c.id.in_([key.id for key in keys]),
                 runs.c.status.in_(FINISHED),
                 runs.c.scrubbed_at.is_(None),
@@ -227,7 +295,10 @@ class RetentionStore(ProjectRepository):
                 run_events.c.run_created_at,
                 run_events.c.data,
             ).where(
-                run_events.c.project_id == self.project_id,
+                same_project(self.session, run_events.c.project_id, self.project_id),
+                # run_id alone finds them through the primary key on SQLite;
+                # the pair prunes to their months' partitions on PostgreSQL.
+                run_events.c.run_id.in_([pair[0] for pair in wanted]),
                 tuple_(run_events.c.run_id, run_events.c.run_created_at).in_(wanted),
             )
         ).all()
