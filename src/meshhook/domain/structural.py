@@ -16,6 +16,7 @@ from typing import Any
 from meshhook.domain import pointers
 from meshhook.domain.errors import Problem
 from meshhook.domain.graph_memo import GraphMemo, graph_signature
+from meshhook.domain.indexes import AllExcept, not_in
 from meshhook.domain.limits import (
     MAX_DEFINITION_BYTES,
     MAX_DEPTH,
@@ -100,9 +101,10 @@ def _free_form_problem(
     if type(settings) is dict:
         roots.append((settings, 2, -1))
     nodes = definition.get("nodes")
-    for i, node in enumerate(nodes if type(nodes) is list else ()):
-        if i in unchanged:
-            continue  # as deep and as plain as in the checked definition it comes from
+    listed: list[Any] = nodes if type(nodes) is list else []
+    # Unchanged nodes are as deep and as plain as in the checked definition they come from.
+    for i in not_in(unchanged, len(listed)):
+        node = listed[i]
         config = node.get("config") if type(node) is dict else None
         if type(config) is dict and config:
             roots.append((config, 4, i))
@@ -153,8 +155,10 @@ def _node_problems(
     only its id's uniqueness among the others is checked again."""
     index: dict[str, int] = {}
     types: dict[str, NodeType] = {}
+    # A patch's untouched nodes: one set lookup per node, not a method call.
+    excluded = unchanged.excluded if isinstance(unchanged, AllExcept) else None
     for i, node in enumerate(nodes):
-        if i in unchanged:
+        if (i not in excluded) if excluded is not None else (i in unchanged):
             node_id = node["id"]
             if node_id not in index:
                 index[node_id] = i
@@ -471,6 +475,7 @@ def check_structure(
     size_bytes: int | None = None,
     unchanged: Container[int] = (),
     secrets_unchanged: bool = False,
+    graph: bytes | None = None,
 ) -> StructureCheck:
     """:func:`structural_problems`, and whether the definition is plain JSON.
 
@@ -479,9 +484,18 @@ def check_structure(
     from JSON (a stored version): their shape and depth are not checked again.
     Edges and the graph are always checked whole (memoised by graph signature),
     and so are the secret rules (cached per config) unless ``secrets_unchanged``
-    says that definition passed them too (a stored version may predate them)."""
+    says that definition passed them too (a stored version may predate them).
+    ``graph``: the graph signature, when known to be that definition's (an edit
+    that changed no node id, type or edge: ``patch.keeps_graph``); it is then
+    not computed again."""
     return StructureCheck(
-        *_check(definition, size_bytes, unchanged, unchanged if secrets_unchanged else ())
+        *_check(
+            definition,
+            size_bytes,
+            unchanged,
+            unchanged if secrets_unchanged else (),
+            known_graph=graph,
+        )
     )
 
 
@@ -490,6 +504,7 @@ def _check(
     size_bytes: int | None,
     unchanged: Container[int] = (),
     secrets_unchanged: Container[int] = (),
+    known_graph: bytes | None = None,
 ) -> tuple[list[Problem], bool, bytes | None]:
     if size_bytes is not None and size_bytes > MAX_DEFINITION_BYTES:
         message = f"definition is {size_bytes} bytes; the limit is 5 MiB"
@@ -537,7 +552,12 @@ def _check(
         return [*problems, depth_problem], False, None
     index, types = _node_problems(nodes, problems, unchanged)
     # With every node sound, the edge and cycle checks read only the graph.
-    graph = graph_signature(nodes, edges) if not problems else None
+    if problems:
+        graph = None
+    elif known_graph is None:
+        graph = graph_signature(nodes, edges)
+    else:
+        graph = known_graph
     problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, index, types)))
     # Literal credentials and misplaced secret references: never stored (secret_fields.py).
     problems.extend(secret_field_problems(nodes, skip=secrets_unchanged))
