@@ -261,7 +261,7 @@ def completeness_findings(
     edges: list[dict[str, Any]] = definition.get("edges", [])
     known = None if secret_names is None else frozenset(secret_names)
     reuse = known_nodes or {}
-    by_node: list[tuple[Problem, ...] | None] = [reuse.get(i) for i in range(len(nodes))]
+    by_node: list[tuple[Problem, ...] | None] = list(map(reuse.get, range(len(nodes))))
     for i in [i for i, held in enumerate(by_node) if held is None]:
         node = nodes[i]
         node_type = REGISTRY[node["type"]]

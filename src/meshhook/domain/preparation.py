@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Container, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from meshhook.domain import canonical
@@ -197,8 +198,7 @@ def derived_findings(
         graph=graph,
         known_nodes=known_nodes,
     )
-    for found in by_node:
-        problems.extend(found)
+    problems.extend(chain.from_iterable(by_node))
     problems.extend(rest)
     return Findings(tuple(cap_problems(problems)), by_node)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,10 +155,39 @@ def _node_problems(
     only its id's uniqueness among the others is checked again."""
     index: dict[str, int] = {}
     types: dict[str, NodeType] = {}
-    # A patch's untouched nodes: one set lookup per node, not a method call.
-    excluded = unchanged.excluded if isinstance(unchanged, AllExcept) else None
-    for i, node in enumerate(nodes):
-        if (i not in excluded) if excluded is not None else (i in unchanged):
+    if not isinstance(unchanged, AllExcept):
+        _check_nodes(nodes, range(len(nodes)), unchanged, index, types, problems)
+        return index, types
+    # A patch's: runs of untouched nodes between the few it touched. A run's ids
+    # were unique in the checked base; unless a touched node took one of them,
+    # the run joins the index whole, in bulk.
+    start = 0
+    for touched in [*not_in(unchanged, len(nodes)), len(nodes)]:
+        if start < touched:
+            run = {nodes[i]["id"]: i for i in range(start, touched)}
+            if len(run) == touched - start and run.keys().isdisjoint(index):
+                index.update(run)
+                types.update({node_id: _TYPES[nodes[i]["type"]] for node_id, i in run.items()})
+            else:
+                _check_nodes(nodes, range(start, touched), unchanged, index, types, problems)
+        if touched < len(nodes):
+            _check_nodes(nodes, (touched,), unchanged, index, types, problems)
+        start = touched + 1
+    return index, types
+
+
+def _check_nodes(
+    nodes: list[Any],
+    indexes: Iterable[int],
+    unchanged: Container[int],
+    index: dict[str, int],
+    types: dict[str, NodeType],
+    problems: list[Problem],
+) -> None:
+    """:func:`_node_problems` for the nodes at ``indexes``, in that order."""
+    for i in indexes:
+        node = nodes[i]
+        if i in unchanged:
             node_id = node["id"]
             if node_id not in index:
                 index[node_id] = i
@@ -194,7 +223,6 @@ def _node_problems(
                 types[node_id] = node_type
                 continue
         _one_node_problems(i, node, index, types, problems)
-    return index, types
 
 
 def _one_node_problems(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -249,3 +250,29 @@ def test_a_shared_patch_copies_only_along_its_paths() -> None:
     assert patched["nodes"][0]["config"] == {"h": {"k": 2}}
     assert patched["nodes"][1] == {"id": "b", "url": "x"}
     assert patched["edges"] == [{"from": "a", "to": "b"}]
+
+
+@pytest.mark.parametrize("taker", [0, 5, 9])
+@pytest.mark.parametrize("taken", [0, 4, 9])
+def test_a_touched_node_taking_an_untouched_nodes_id_is_found_as_by_a_full_check(
+    taker: int, taken: int
+) -> None:
+    """Untouched runs join the id index in bulk; a touched node that took one of
+    their ids (before or after it) is reported exactly where a full check does."""
+    base = bulk_definition(10)
+    assert not check_structure(base).problems
+    patch = [{"op": "replace", "path": f"/nodes/{taker}/id", "value": f"n{taken}"}]
+    patched = patch_definition(copy.deepcopy(base), patch)
+    keep = AllExcept(touched_nodes(patch) or set())
+    full = check_structure(patched)
+    assert (taker == taken) == (not full.problems)
+    assert check_structure(patched, unchanged=keep).problems == full.problems
+    assert check_structure(patched, unchanged=keep, secrets_unchanged=True).problems == (
+        full.problems
+    )
+
+
+def bulk_definition(count: int) -> dict[str, Any]:
+    nodes = [{"id": f"n{i}", "type": "transform", "config": {}} for i in range(count)]
+    edges = [{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(count - 1)]
+    return {"nodes": nodes, "edges": edges}
