@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -139,61 +138,6 @@ def _plain_canonical_bytes(value: Any) -> bytes | None:
     if _INTEGRAL_FLOAT_LINE.search(data) is not None or _TOO_DEEP_INDENT in data:
         return None
     return data
-
-
-_NODES_OPEN = b'\n  "nodes": [\n'
-_NODES_CLOSE = b"\n  ]"
-_NODE_CLOSE = re.compile(rb"\n    \}")
-_NODE_OPEN = b"    {\n"
-_NODE_INDENT = b"    "
-
-
-def spliced_canonical_bytes(base: bytes, nodes: list[Any], changed: Iterable[int]) -> bytes | None:
-    """The canonical bytes of a definition that differs from the one whose
-    canonical bytes are ``base`` only in the nodes at the indexes ``changed``
-    (same number of nodes; every other node, the edges and the settings as
-    they were), with ``nodes`` its (normalised, plain) node list. Only the
-    changed nodes are serialised; the rest of ``base`` is copied. ``None``
-    when the careful path must decide (an integral float or great depth in a
-    changed node, or ``base`` not laid out as expected).
-
-    In the canonical layout (sorted keys, two-space indentation) the nodes are
-    the elements of the top-level ``"nodes"`` array, each opening with a line
-    ``    {`` and closing with a line ``    }``: no string holds a raw line
-    break and everything inside a node is indented further, so those lines
-    are the nodes' bounds.
-    """
-    start = base.find(_NODES_OPEN)
-    if start < 0:
-        return None
-    start += len(_NODES_OPEN)
-    end = base.find(_NODES_CLOSE, start - 1)
-    if end < 0:
-        return None
-    closes = [match.start() for match in _NODE_CLOSE.finditer(base, start - 1, end + 1)]
-    if len(closes) != len(nodes):
-        return None
-    pieces: list[bytes | memoryview] = []
-    view = memoryview(base)
-    at = 0
-    for i in sorted(set(changed)):
-        if not 0 <= i < len(nodes):
-            return None
-        opens = start if i == 0 else closes[i - 1] + len(b"\n    },\n")
-        if base[opens : opens + len(_NODE_OPEN)] != _NODE_OPEN:
-            return None
-        try:
-            text = orjson.dumps(nodes[i], option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
-        except TypeError:
-            return None
-        text = _NODE_INDENT + text.replace(b"\n", b"\n" + _NODE_INDENT)
-        if _INTEGRAL_FLOAT_LINE.search(text + b"\n") is not None or _TOO_DEEP_INDENT in text:
-            return None
-        pieces.append(view[at:opens])
-        pieces.append(text)
-        at = closes[i] + len(b"\n    }")
-    pieces.append(view[at:])
-    return b"".join(pieces)
 
 
 def canonical_bytes(value: Any, *, plain: bool = False) -> bytes:

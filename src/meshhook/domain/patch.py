@@ -308,31 +308,6 @@ def keeps_graph(patch: Any) -> bool:
     return True
 
 
-def only_nodes(patch: Any) -> bool:
-    """Whether every operation that writes (and a ``move``'s source) is inside
-    one node (``/nodes/<i>/...``): the edges, the settings and the number of
-    nodes stay as they were, whatever the patch does inside the nodes."""
-    if not isinstance(patch, list):
-        return False
-    for op in patch:
-        if not isinstance(op, dict):
-            return False
-        name = op.get("op")
-        if name == "test":
-            continue
-        for key in ("path", "from") if name == "move" else ("path",):
-            value = op.get(key)
-            if not isinstance(value, str):
-                return False
-            try:
-                tokens = pointers.split(value)
-            except ValueError:
-                return False
-            if len(tokens) < 3 or tokens[0] != "nodes":
-                return False
-    return True
-
-
 def make_patch(old: Any, new: Any) -> list[dict[str, Any]]:
     """An RFC 6902 patch taking ``old`` to ``new`` (any JSON values): objects key
     by key, arrays of equal length index by index, anything else replaced whole.

@@ -64,7 +64,6 @@ def prepare(
     unchanged: Container[int] = (),
     sound_base: bool = False,
     graph: bytes | None = None,
-    splice: tuple[bytes, Collection[int]] | None = None,
 ) -> PreparedDefinition:
     """Validate the structure (422 on failure, paths under ``pointer_prefix``) and
     compute what a version stores. The structural check runs once; the size
@@ -74,20 +73,14 @@ def prepare(
     ``sound_base`` that version passed this check whole (secret rules included),
     so their secret rules are not checked again either. ``graph``: the graph
     signature of that version when the edit kept its graph (see
-    ``check_structure``). ``splice``: that version's canonical bytes and the
-    indexes of the only nodes that differ from it (nothing else does): the
-    canonical bytes are then built by replacing those nodes' text only."""
+    ``check_structure``)."""
     check: StructureCheck = check_structure(
         definition, unchanged=unchanged, secrets_unchanged=sound_base, graph=graph
     )
     if check.problems:
         raise under(_refusal(check.problems), pointer_prefix)
     normalised = normalize_definition(definition)
-    data = None
-    if splice is not None and check.plain:
-        data = canonical.spliced_canonical_bytes(splice[0], normalised["nodes"], splice[1])
-    if data is None:
-        data = canonical.canonical_bytes(normalised, plain=check.plain)
+    data = canonical.canonical_bytes(normalised, plain=check.plain)
     if len(data) > MAX_DEFINITION_BYTES:
         message = f"definition is {len(data)} bytes; the limit is 5 MiB"
         raise under(_refusal([Problem("", "limit.size", message)]), pointer_prefix)

@@ -23,7 +23,7 @@ from meshhook.domain.indexes import AllExcept
 from meshhook.domain.limits import MAX_NOTE_LENGTH, cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
-from meshhook.domain.patch import keeps_graph, only_nodes, patch_definition, touched_nodes
+from meshhook.domain.patch import keeps_graph, patch_definition, touched_nodes
 from meshhook.domain.preparation import SOUND
 from meshhook.domain.workflows import (
     Alias,
@@ -140,18 +140,17 @@ def save_patch(
         # Incremental validation: nodes the patch does not touch are as stored.
         unchanged = AllExcept(touched) if touched is not None else ()
         # A patch of a held base that changes no node id, type or edge keeps its graph.
-        keeps = shared is not None and keeps_graph(patch)
-        graph = SOUND.graph(base.info.content_hash) if keeps else None
-        # A patch inside some nodes only: the base's canonical text, those nodes replaced.
-        inside = shared is not None and touched is not None and only_nodes(patch)
-        splice = (bytes(base.definition), touched) if inside and touched is not None else None
+        graph = (
+            SOUND.graph(base.info.content_hash)
+            if shared is not None and keeps_graph(patch)
+            else None
+        )
         prepared = definitions.prepare(
             document,
             pointer_prefix="",
             unchanged=unchanged,
             sound_base=shared is not None,
             graph=graph,
-            splice=splice,
         )
         return _save_locked(
             scope,

@@ -6,33 +6,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshhook.domain.canonical import (
-    CANONICAL_OPTIONS,
-    canonical_bytes,
-    json_equal,
-    spliced_canonical_bytes,
-)
+from meshhook.domain.canonical import json_equal
 from meshhook.domain.diff import diff_definitions
 from meshhook.domain.graph_memo import graph_signature
 from meshhook.domain.indexes import AllExcept, not_in
-from meshhook.domain.patch import (
-    keeps_graph,
-    make_patch,
-    only_nodes,
-    patch_definition,
-    touched_nodes,
-)
-from meshhook.domain.preparation import (
-    derived_findings,
-    normalize_definition,
-    same_nodes,
-    unchanged_nodes,
-)
+from meshhook.domain.patch import keeps_graph, make_patch, patch_definition, touched_nodes
+from meshhook.domain.preparation import derived_findings, same_nodes, unchanged_nodes
 from meshhook.domain.structural import check_structure
 from tests.unit.domain.strategies import definitions, edited
 
@@ -293,109 +276,3 @@ def bulk_definition(count: int) -> dict[str, Any]:
     nodes = [{"id": f"n{i}", "type": "transform", "config": {}} for i in range(count)]
     edges = [{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(count - 1)]
     return {"nodes": nodes, "edges": edges}
-
-
-@settings(max_examples=300, deadline=None)
-@given(pair=edits(), data=st.data())
-def test_a_spliced_canonical_text_is_the_canonical_text(
-    pair: tuple[dict[str, Any], dict[str, Any]], data: st.DataObject
-) -> None:
-    """Replacing the changed nodes' text in the base's canonical bytes gives the
-    bytes canonicalising the whole definition gives, or defers (``None``)."""
-    base, new = pair
-    if data.draw(st.booleans()):  # integral floats and deeper configs in a changed node
-        i = data.draw(st.integers(0, len(new["nodes"]) - 1))
-        value = data.draw(st.sampled_from([1.0, 2.5, -0.0, {"a": [1.0, {"b": 3}]}, [], {}]))
-        new = copy.deepcopy(new)
-        config = new["nodes"][i].get("config", {})
-        if isinstance(config, dict):
-            new["nodes"][i]["config"] = {**config, "z": value}
-    if check_structure(new).problems:
-        return  # only a sound definition is canonicalised (and spliced)
-    base_text = canonical_bytes(normalize_definition(base))
-    patch = diff_definitions(base, new, mask=False)["patch"]
-    touched = touched_nodes(patch)
-    if touched is None or not only_nodes(patch):
-        return
-    expected = canonical_bytes(normalize_definition(new))
-    spliced = spliced_canonical_bytes(base_text, normalize_definition(new)["nodes"], touched)
-    assert spliced is None or spliced == expected
-    if spliced is None:  # only for what the careful path must rewrite
-        assert (
-            b".0\n" in expected
-            or b".0,\n" in expected
-            or b"-0.0" in expected
-            or (expected != orjson.dumps(normalize_definition(new), option=CANONICAL_OPTIONS))
-        )
-
-
-def test_splicing_replaces_only_the_named_nodes() -> None:
-    base = normalize_definition(bulk_definition(5))
-    text = canonical_bytes(base)
-    new = copy.deepcopy(base)
-    new["nodes"][0]["config"] = {"b": [1, {"c": "x\ny"}], "a": None}
-    new["nodes"][4]["name"] = "last"
-    spliced = spliced_canonical_bytes(text, new["nodes"], {4, 0})
-    assert spliced == canonical_bytes(new)
-    assert spliced_canonical_bytes(text, new["nodes"], {0}) != canonical_bytes(new)
-    new["nodes"][2]["config"] = {"n": 2.0}  # integral float: canonical form is 2
-    assert spliced_canonical_bytes(text, new["nodes"], {2}) is None
-    assert spliced_canonical_bytes(text, new["nodes"][:4], {0}) is None  # not its layout
-    assert spliced_canonical_bytes(text, new["nodes"], {7}) is None
-    assert spliced_canonical_bytes(b"{}\n", new["nodes"], {0}) is None
-
-
-def test_only_nodes_reads_the_pointers() -> None:
-    def op(path: str, name: str = "replace", **extra: Any) -> list[dict[str, Any]]:
-        return [{"op": name, "path": path, "value": 1, **extra}]
-
-    assert only_nodes(op("/nodes/3/config/url"))
-    assert only_nodes(op("/nodes/3/id"))
-    assert only_nodes(op("/nodes/0/config/a", "copy", **{"from": "/settings"}))
-    assert only_nodes([{"op": "test", "path": "/settings", "value": {}}])
-    assert not only_nodes(op("/nodes/3"))
-    assert not only_nodes(op("/nodes/-", "add"))
-    assert not only_nodes(op("/settings/x"))
-    assert not only_nodes(op("/edges/0/to"))
-    assert not only_nodes(op("/nodes/0/config/a", "move", **{"from": "/settings/a"}))
-    assert not only_nodes(op(""))
-    assert not only_nodes({"op": "add"})
-
-
-CONFIG_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=5),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
-    ),
-    max_leaves=12,
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    base=definitions(max_nodes=8),
-    data=st.data(),
-    configs=st.lists(
-        st.dictionaries(st.text(max_size=4), CONFIG_VALUES, max_size=4), min_size=1, max_size=3
-    ),
-)
-def test_splicing_random_configs_into_random_definitions(
-    base: dict[str, Any], data: st.DataObject, configs: list[dict[str, Any]]
-) -> None:
-    base = normalize_definition(base)
-    text = canonical_bytes(base)
-    new = copy.deepcopy(base)
-    changed = set()
-    for config in configs:
-        i = data.draw(st.integers(0, len(new["nodes"]) - 1))
-        new["nodes"][i]["config"] = config
-        changed.add(i)
-    spliced = spliced_canonical_bytes(text, new["nodes"], changed)
-    if spliced is not None:
-        assert spliced == canonical_bytes(new)
-    else:  # deferred only for what canonicalisation rewrites (an integral float)
-        assert canonical_bytes(new) != orjson.dumps(new, option=CANONICAL_OPTIONS)
