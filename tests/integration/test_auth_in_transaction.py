@@ -3,6 +3,7 @@ with the answers of an eager check: 401 first, CSRF and roles unchanged."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -133,3 +134,109 @@ def test_a_pending_actor_checks_once_and_remembers_a_refusal() -> None:
         with pytest.raises(Unauthorized):
             _ = bad.user_id
     assert calls == ["good", "bad"]
+
+
+def test_a_save_checks_its_bearer_token_in_the_role_check(
+    client: TestClient, owner: Member, db: Database
+) -> None:
+    """A write whose route checks the role before reading the body (PUT, the
+    definition PATCH) verifies the token in that check: two transactions, the
+    check and the save, not three."""
+    created = client.post(
+        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
+    )
+    assert created.status_code == 201
+    set_last_used(db, owner, datetime.now(UTC))  # last_used_at is not due
+    edited = linear()
+    edited["nodes"][0]["name"] = "First"
+    with transactions(db) as begun:
+        saved = client.put(
+            f"{BASE}/sync",
+            json={"definition": edited},
+            headers={**owner.headers, "If-Match": '"1"'},
+        )
+    assert saved.status_code == 200, saved.text
+    assert len(begun) == 2
+    patch = [{"op": "replace", "path": "/nodes/0/name", "value": "Second"}]
+    with transactions(db) as begun:
+        patched = client.patch(
+            f"{BASE}/sync/definition",
+            content=json.dumps(patch),
+            headers={
+                **owner.headers,
+                "Content-Type": "application/json-patch+json",
+                "If-Match": '"2"',
+            },
+        )
+    assert patched.status_code == 200, patched.text
+    assert len(begun) == 2
+    set_last_used(db, owner, None)  # due: recorded after the check, as on reads
+    again = client.patch(
+        f"{BASE}/sync/definition",
+        content=json.dumps([{"op": "replace", "path": "/nodes/0/name", "value": "Third"}]),
+        headers={
+            **owner.headers,
+            "Content-Type": "application/json-patch+json",
+            "If-Match": '"3"',
+        },
+    )
+    assert again.status_code == 200, again.text
+    assert last_used(db, owner) is not None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content", "content_type"),
+    [
+        ("PUT", f"{BASE}/sync", b"{not json", "application/json"),  # 400 for a valid token
+        ("PATCH", f"{BASE}/sync/definition", b"[]", "application/json"),  # 415
+        ("PATCH", f"{BASE}/sync/definition", b"[nope", "application/json-patch+json"),  # 400
+        ("PUT", "/api/v1/projects/nowhere/workflows/sync", b"{}", "application/json"),  # 404
+        ("PUT", f"{BASE}/sync", b'{"definition": 5}', "application/json"),  # 422
+    ],
+)
+def test_a_refused_token_is_401_before_a_write_reads_its_body(
+    client: TestClient, owner: Member, method: str, path: str, content: bytes, content_type: str
+) -> None:
+    created = client.post(
+        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
+    )
+    assert created.status_code == 201
+    headers = {"Content-Type": content_type, "If-Match": '"1"'}
+    answered = client.request(method, path, content=content, headers={**owner.headers, **headers})
+    assert answered.status_code in {400, 404, 415, 422}, answered.text
+    bad = {"Authorization": "Bearer mh_00000000_nope-nope-nope-nope", **headers}
+    assert_problem(client.request(method, path, content=content, headers=bad), 401)
+    assert_problem(client.request(method, path, content=content, headers=headers), 401)
+
+
+def test_a_write_below_the_role_is_still_refused(
+    client: TestClient, owner: Member, db: Database
+) -> None:
+    created = client.post(
+        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
+    )
+    assert created.status_code == 201
+    viewer = make_user(db, "vera@example.com")
+    add_member(db, "alpha", viewer, Role.VIEWER)
+    patch = json.dumps([{"op": "replace", "path": "/nodes/0/name", "value": "X"}])
+    headers = {"Content-Type": "application/json-patch+json", "If-Match": '"1"'}
+    assert_problem(
+        client.patch(
+            f"{BASE}/sync/definition", content=patch, headers={**viewer.headers, **headers}
+        ),
+        403,
+    )
+    outsider = make_user(db, "olga@example.com")
+    assert_problem(
+        client.patch(
+            f"{BASE}/sync/definition", content=patch, headers={**outsider.headers, **headers}
+        ),
+        404,
+    )
+    accounts.set_disabled(db, Actor.cli(), "vera@example.com", disabled=True)
+    assert_problem(
+        client.patch(
+            f"{BASE}/sync/definition", content=patch, headers={**viewer.headers, **headers}
+        ),
+        401,
+    )

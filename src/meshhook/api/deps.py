@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -50,12 +50,18 @@ async def current_actor(request: Request, db: DatabaseDep) -> AsyncIterator[Acto
     Cookie-authenticated writes must echo the session's CSRF token in
     ``X-CSRF-Token``: a cross-site form can send the cookie, never the header.
 
-    A write checks the token here, first. A read (GET, HEAD, OPTIONS) gets a
-    :class:`~meshhook.services.credentials.PendingActor`, checked inside the
-    transaction that answers it, so it costs one transaction, not two. The
+    A write checks the token here, first, unless it is a bearer token and the
+    route checks the caller's role in ``{project}`` before reading the body
+    (:func:`project_role`): that check then verifies the token in its own
+    transaction, one thread hop and one transaction fewer, and still before a
+    byte of the body is read or the endpoint runs. A read (GET, HEAD, OPTIONS)
+    gets a :class:`~meshhook.services.credentials.PendingActor`, checked inside
+    the transaction that answers it, so it costs one transaction, not two. The
     answers stay those of an eager check: an endpoint that never used the actor
     has it checked when it returns, and any error raised before it was checked
     (a 422 for a query parameter, a 404) gives way to the 401 of a refused token.
+    (A session cookie's write stays eager: its CSRF header is judged after the
+    session is.)
     """
     header = request.headers.get("authorization")
     if header is not None:
@@ -68,7 +74,7 @@ async def current_actor(request: Request, db: DatabaseDep) -> AsyncIterator[Acto
         if cookie is None:
             raise Unauthorized("sign in, or send Authorization: Bearer <token>")
         value = cookie
-    if request.method not in _SAFE_METHODS:
+    if request.method not in _SAFE_METHODS and (header is None or not _checks_role(request)):
         actor = await run_in_threadpool(accounts.authenticate, db, value)
         if header is None:
             sent = request.headers.get(CSRF_HEADER, "")
@@ -102,14 +108,42 @@ def project_role(minimum: Role) -> Callable[[str, Actor, Database], Actor]:
     ``minimum`` (404 for a non-member, 403 below it).
 
     Body-reading dependencies depend on this, so the check runs before the body
-    is read; the service checks again inside its own transaction.
+    is read; the service checks again inside its own transaction. A bearer
+    token of a write on such a route is verified here, in the same transaction
+    (see :func:`current_actor`): use this only as a dependency of the route's
+    body reader, never after something that reads the body or acts.
     """
 
     def check(project: str, actor: CurrentActor, db: DatabaseDep) -> Actor:
-        check_role(db, actor, project, minimum)
+        check_role(db, actor, project, minimum)  # verifies a pending actor's token first
         return actor
 
+    setattr(check, _ROLE_CHECK, True)
     return check
+
+
+_ROLE_CHECK = "meshhook_checks_role"
+
+
+def _checks_role(request: Request) -> bool:
+    """Whether the matched route checks the caller's role (and so the token)
+    before its body is read; worked out once per route and kept on it."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return False
+    known: bool | None = getattr(route, _ROLE_CHECK, None)
+    if known is None:
+        known = _has_role_check(dependant)
+        setattr(route, _ROLE_CHECK, known)
+    return known
+
+
+def _has_role_check(dependant: Any) -> bool:
+    return any(
+        getattr(sub.call, _ROLE_CHECK, False) or _has_role_check(sub)
+        for sub in dependant.dependencies
+    )
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")]

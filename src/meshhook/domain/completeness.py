@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -261,15 +261,10 @@ def completeness_findings(
     edges: list[dict[str, Any]] = definition.get("edges", [])
     known = None if secret_names is None else frozenset(secret_names)
     reuse = known_nodes or {}
-    by_node: list[tuple[Problem, ...]] = []
-    types: dict[str, NodeType] = {}
-    for i, node in enumerate(nodes):
+    by_node: list[tuple[Problem, ...] | None] = list(map(reuse.get, range(len(nodes))))
+    for i in [i for i, held in enumerate(by_node) if held is None]:
+        node = nodes[i]
         node_type = REGISTRY[node["type"]]
-        types[node["id"]] = node_type
-        held = reuse.get(i)
-        if held is not None:
-            by_node.append(held)
-            continue
         config = node.get("config", {})
         found = _node_config_problems(node_type, config, i)
         if known is not None and isinstance(config, dict):
@@ -283,11 +278,16 @@ def completeness_findings(
                             f"create it with `meshhook secrets set {name}`",
                         )
                     )
-        by_node.append(tuple(found))
+        by_node[i] = tuple(found)
     problems: list[Problem] = []
     if allowed_hosts:
         problems.extend(host_problems(definition, allowed_hosts))
-    problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(nodes, edges, types)))
+
+    def graph_problems() -> tuple[Problem, ...]:
+        types = {node["id"]: REGISTRY[node["type"]] for node in nodes}
+        return _graph_problems(nodes, edges, types)
+
+    problems.extend(_GRAPH_PROBLEMS.get(graph, graph_problems))
     settings = definition.get("settings", {})
     for error in _SETTINGS_VALIDATOR.iter_errors(settings):
         problems.append(
@@ -297,4 +297,4 @@ def completeness_findings(
                 error.message,
             )
         )
-    return tuple(by_node), problems
+    return cast(NodeProblems, tuple(by_node)), problems

@@ -233,18 +233,6 @@ def patch_definition(document: Any, patch: Any, *, shared: bool = False) -> Any:
     return _run(document, patch, into_patch=True, writable=writable)
 
 
-class AllExcept:
-    """Every index but some: ``i in AllExcept({3})`` for all ``i != 3``."""
-
-    __slots__ = ("excluded",)
-
-    def __init__(self, excluded: set[int]) -> None:
-        self.excluded = excluded
-
-    def __contains__(self, item: object) -> bool:
-        return item not in self.excluded
-
-
 def touched_nodes(patch: Any) -> set[int] | None:
     """The indexes of the nodes a patch may change, when every other node keeps
     its index and content; ``None`` when it may add, remove or move nodes (or
@@ -285,6 +273,39 @@ def touched_nodes(patch: Any) -> set[int] | None:
                 return None  # adds, removes or moves a node: later indexes shift
             touched.add(int(step))
     return touched
+
+
+# What a node may have changed without changing the graph (its id, its type, and
+# the edges are the graph: domain/graph_memo.py).
+_OFF_GRAPH = frozenset({"config", "name", "position"})
+
+
+def keeps_graph(patch: Any) -> bool:
+    """Whether a patch, if it applies, leaves the graph as it was: node ids and
+    types in order, and the edges (what ``graph_signature`` reads). True when
+    every operation that writes (and a ``move``'s source) is inside a node's
+    ``config``, ``name`` or ``position``, or outside ``nodes`` and ``edges``."""
+    if not isinstance(patch, list):
+        return False
+    for op in patch:
+        if not isinstance(op, dict):
+            return False
+        name = op.get("op")
+        if name == "test":
+            continue
+        for key in ("path", "from") if name == "move" else ("path",):
+            value = op.get(key)
+            if not isinstance(value, str):
+                return False
+            try:
+                tokens = pointers.split(value)
+            except ValueError:
+                return False
+            if not tokens or tokens[0] == "edges":
+                return False
+            if tokens[0] == "nodes" and (len(tokens) < 3 or tokens[2] not in _OFF_GRAPH):
+                return False
+    return True
 
 
 def make_patch(old: Any, new: Any) -> list[dict[str, Any]]:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Container, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from meshhook.domain import canonical
 from meshhook.domain.bounded_cache import BoundedCache
 from meshhook.domain.completeness import NodeProblems, completeness_findings
 from meshhook.domain.errors import Problem, ValidationFailed
+from meshhook.domain.indexes import AllExcept
 from meshhook.domain.limits import MAX_DEFINITION_BYTES, cap_problems
 from meshhook.domain.secret_fields import secret_field_problems
 from meshhook.domain.structural import StructureCheck, check_structure
@@ -61,6 +63,7 @@ def prepare(
     pointer_prefix: str = "/definition",
     unchanged: Container[int] = (),
     sound_base: bool = False,
+    graph: bytes | None = None,
 ) -> PreparedDefinition:
     """Validate the structure (422 on failure, paths under ``pointer_prefix``) and
     compute what a version stores. The structural check runs once; the size
@@ -68,9 +71,11 @@ def prepare(
     ``unchanged``: the indexes of nodes as they were in the stored version this
     is an edit of (see ``check_structure``): not checked again; with
     ``sound_base`` that version passed this check whole (secret rules included),
-    so their secret rules are not checked again either."""
+    so their secret rules are not checked again either. ``graph``: the graph
+    signature of that version when the edit kept its graph (see
+    ``check_structure``)."""
     check: StructureCheck = check_structure(
-        definition, unchanged=unchanged, secrets_unchanged=sound_base
+        definition, unchanged=unchanged, secrets_unchanged=sound_base, graph=graph
     )
     if check.problems:
         raise under(_refusal(check.problems), pointer_prefix)
@@ -107,18 +112,26 @@ class SoundDefinitions:
     MIN_BYTES = 32 * 1024
 
     def __init__(self, *, max_entries: int = 16, max_bytes: int = 16 * 1024 * 1024) -> None:
-        self._cache: BoundedCache[str, dict[str, Any]] = BoundedCache(
+        # The parsed definition, and its graph signature (see ``graph``).
+        self._cache: BoundedCache[str, tuple[dict[str, Any], bytes | None]] = BoundedCache(
             max_entries=max_entries, max_bytes=max_bytes, max_entry_bytes=max_bytes // 2
         )
 
     def remember(self, prepared: PreparedDefinition) -> None:
         if len(prepared.canonical) >= self.MIN_BYTES:
             weight = self.WEIGHT * len(prepared.canonical)
-            self._cache.put(prepared.content_hash, prepared.definition, weight)
+            entry = (prepared.definition, prepared.graph)
+            self._cache.put(prepared.content_hash, entry, weight)
 
     def get(self, content_hash: str) -> dict[str, Any] | None:
         """The parsed definition of ``content_hash`` if held: never change it."""
-        return self._cache.lookup(content_hash)[1]
+        entry = self._cache.lookup(content_hash)[1]
+        return entry[0] if entry is not None else None
+
+    def graph(self, content_hash: str) -> bytes | None:
+        """The graph signature ``prepare`` found for ``content_hash``, if held."""
+        entry = self._cache.lookup(content_hash)[1]
+        return entry[1] if entry is not None else None
 
     def load(self, content_hash: str, data: bytes) -> dict[str, Any]:
         """The definition of ``content_hash`` (canonical ``data``), read-only."""
@@ -185,8 +198,7 @@ def derived_findings(
         graph=graph,
         known_nodes=known_nodes,
     )
-    for found in by_node:
-        problems.extend(found)
+    problems.extend(chain.from_iterable(by_node))
     problems.extend(rest)
     return Findings(tuple(cap_problems(problems)), by_node)
 
@@ -219,6 +231,11 @@ def unchanged_nodes(
     index (``unchanged``; a node's own problems depend on nothing else but the
     project's secrets, which are part of the cache key)."""
     count = min(len(by_node), len(new.get("nodes", [])))
+    if isinstance(unchanged, AllExcept):  # a patch's: drop its few touched nodes
+        known = dict(enumerate(by_node[:count]))
+        for i in unchanged.excluded:
+            known.pop(i, None)
+        return known
     return {i: by_node[i] for i in range(count) if i in unchanged}
 
 

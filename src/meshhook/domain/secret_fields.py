@@ -26,6 +26,7 @@ import orjson
 from meshhook.domain import pointers
 from meshhook.domain.errors import Problem
 from meshhook.domain.expressions import is_secret_reference, secret_names_in
+from meshhook.domain.indexes import not_in
 from meshhook.domain.node_types import REGISTRY, NodeType
 from meshhook.domain.secrets import host_matches, url_host
 
@@ -131,8 +132,10 @@ def secret_field_problems(nodes: Sequence[Any], *, skip: Container[int] = ()) ->
     """
     problems: list[Problem] = []
     mentions: bool | None = None
-    for i, node in enumerate(nodes):
-        if type(node) is not dict or i in skip:
+    checked = not_in(skip, len(nodes))
+    for i in checked:
+        node = nodes[i]
+        if type(node) is not dict:
             continue
         config = node.get("config")
         type_name = node.get("type")
@@ -145,9 +148,7 @@ def secret_field_problems(nodes: Sequence[Any], *, skip: Container[int] = ()) ->
             found: Sequence[Problem] = _config_problems(node_type, config)
         else:
             if mentions is None:
-                mentions = _mentions_secrets(
-                    [node for i, node in enumerate(nodes) if i not in skip] if skip else nodes
-                )
+                mentions = _mentions_secrets([nodes[j] for j in checked] if skip else nodes)
             if not mentions:
                 continue
             found = config_secret_problems(node_type, config, "")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from meshhook.domain import pointers
 from meshhook.domain.errors import Problem
 from meshhook.domain.graph_memo import GraphMemo, graph_signature
+from meshhook.domain.indexes import AllExcept, not_in
 from meshhook.domain.limits import (
     MAX_DEFINITION_BYTES,
     MAX_DEPTH,
@@ -100,9 +101,10 @@ def _free_form_problem(
     if type(settings) is dict:
         roots.append((settings, 2, -1))
     nodes = definition.get("nodes")
-    for i, node in enumerate(nodes if type(nodes) is list else ()):
-        if i in unchanged:
-            continue  # as deep and as plain as in the checked definition it comes from
+    listed: list[Any] = nodes if type(nodes) is list else []
+    # Unchanged nodes are as deep and as plain as in the checked definition they come from.
+    for i in not_in(unchanged, len(listed)):
+        node = listed[i]
         config = node.get("config") if type(node) is dict else None
         if type(config) is dict and config:
             roots.append((config, 4, i))
@@ -153,7 +155,38 @@ def _node_problems(
     only its id's uniqueness among the others is checked again."""
     index: dict[str, int] = {}
     types: dict[str, NodeType] = {}
-    for i, node in enumerate(nodes):
+    if not isinstance(unchanged, AllExcept):
+        _check_nodes(nodes, range(len(nodes)), unchanged, index, types, problems)
+        return index, types
+    # A patch's: runs of untouched nodes between the few it touched. A run's ids
+    # were unique in the checked base; unless a touched node took one of them,
+    # the run joins the index whole, in bulk.
+    start = 0
+    for touched in [*not_in(unchanged, len(nodes)), len(nodes)]:
+        if start < touched:
+            run = {nodes[i]["id"]: i for i in range(start, touched)}
+            if len(run) == touched - start and run.keys().isdisjoint(index):
+                index.update(run)
+                types.update({node_id: _TYPES[nodes[i]["type"]] for node_id, i in run.items()})
+            else:
+                _check_nodes(nodes, range(start, touched), unchanged, index, types, problems)
+        if touched < len(nodes):
+            _check_nodes(nodes, (touched,), unchanged, index, types, problems)
+        start = touched + 1
+    return index, types
+
+
+def _check_nodes(
+    nodes: list[Any],
+    indexes: Iterable[int],
+    unchanged: Container[int],
+    index: dict[str, int],
+    types: dict[str, NodeType],
+    problems: list[Problem],
+) -> None:
+    """:func:`_node_problems` for the nodes at ``indexes``, in that order."""
+    for i in indexes:
+        node = nodes[i]
         if i in unchanged:
             node_id = node["id"]
             if node_id not in index:
@@ -190,7 +223,6 @@ def _node_problems(
                 types[node_id] = node_type
                 continue
         _one_node_problems(i, node, index, types, problems)
-    return index, types
 
 
 def _one_node_problems(
@@ -471,6 +503,7 @@ def check_structure(
     size_bytes: int | None = None,
     unchanged: Container[int] = (),
     secrets_unchanged: bool = False,
+    graph: bytes | None = None,
 ) -> StructureCheck:
     """:func:`structural_problems`, and whether the definition is plain JSON.
 
@@ -479,9 +512,18 @@ def check_structure(
     from JSON (a stored version): their shape and depth are not checked again.
     Edges and the graph are always checked whole (memoised by graph signature),
     and so are the secret rules (cached per config) unless ``secrets_unchanged``
-    says that definition passed them too (a stored version may predate them)."""
+    says that definition passed them too (a stored version may predate them).
+    ``graph``: the graph signature, when known to be that definition's (an edit
+    that changed no node id, type or edge: ``patch.keeps_graph``); it is then
+    not computed again."""
     return StructureCheck(
-        *_check(definition, size_bytes, unchanged, unchanged if secrets_unchanged else ())
+        *_check(
+            definition,
+            size_bytes,
+            unchanged,
+            unchanged if secrets_unchanged else (),
+            known_graph=graph,
+        )
     )
 
 
@@ -490,6 +532,7 @@ def _check(
     size_bytes: int | None,
     unchanged: Container[int] = (),
     secrets_unchanged: Container[int] = (),
+    known_graph: bytes | None = None,
 ) -> tuple[list[Problem], bool, bytes | None]:
     if size_bytes is not None and size_bytes > MAX_DEFINITION_BYTES:
         message = f"definition is {size_bytes} bytes; the limit is 5 MiB"
@@ -537,7 +580,12 @@ def _check(
         return [*problems, depth_problem], False, None
     index, types = _node_problems(nodes, problems, unchanged)
     # With every node sound, the edge and cycle checks read only the graph.
-    graph = graph_signature(nodes, edges) if not problems else None
+    if problems:
+        graph = None
+    elif known_graph is None:
+        graph = graph_signature(nodes, edges)
+    else:
+        graph = known_graph
     problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, index, types)))
     # Literal credentials and misplaced secret references: never stored (secret_fields.py).
     problems.extend(secret_field_problems(nodes, skip=secrets_unchanged))

@@ -19,10 +19,11 @@ from meshhook.domain.errors import (
     UniqueConflict,
     ValidationFailed,
 )
+from meshhook.domain.indexes import AllExcept
 from meshhook.domain.limits import MAX_NOTE_LENGTH, cap_problems
 from meshhook.domain.merge import three_way_merge
 from meshhook.domain.pagination import decode_cursor, encode_cursor
-from meshhook.domain.patch import AllExcept, patch_definition, touched_nodes
+from meshhook.domain.patch import keeps_graph, patch_definition, touched_nodes
 from meshhook.domain.preparation import SOUND
 from meshhook.domain.workflows import (
     Alias,
@@ -138,8 +139,18 @@ def save_patch(
             document = patch_definition(definitions.load(base.definition), patch)
         # Incremental validation: nodes the patch does not touch are as stored.
         unchanged = AllExcept(touched) if touched is not None else ()
+        # A patch of a held base that changes no node id, type or edge keeps its graph.
+        graph = (
+            SOUND.graph(base.info.content_hash)
+            if shared is not None and keeps_graph(patch)
+            else None
+        )
         prepared = definitions.prepare(
-            document, pointer_prefix="", unchanged=unchanged, sound_base=shared is not None
+            document,
+            pointer_prefix="",
+            unchanged=unchanged,
+            sound_base=shared is not None,
+            graph=graph,
         )
         return _save_locked(
             scope,

@@ -6,12 +6,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshhook.domain.canonical import json_equal
 from meshhook.domain.diff import diff_definitions
-from meshhook.domain.patch import AllExcept, make_patch, patch_definition, touched_nodes
+from meshhook.domain.graph_memo import graph_signature
+from meshhook.domain.indexes import AllExcept, not_in
+from meshhook.domain.patch import keeps_graph, make_patch, patch_definition, touched_nodes
 from meshhook.domain.preparation import derived_findings, same_nodes, unchanged_nodes
 from meshhook.domain.structural import check_structure
 from tests.unit.domain.strategies import definitions, edited
@@ -105,6 +108,67 @@ def test_a_patch_leaves_every_node_it_does_not_touch_as_it_was(
             assert node == base["nodes"][i]
     full = check_structure(patched)
     assert check_structure(patched, unchanged=keep).problems == full.problems
+    trusted = check_structure(patched, unchanged=keep, secrets_unchanged=True)
+    assert trusted.problems == full.problems
+    assert trusted.plain == full.plain
+    if keeps_graph(patch):
+        # The base's graph signature is the patched definition's.
+        assert graph_signature(patched["nodes"], patched["edges"]) == check_structure(base).graph
+        kept = check_structure(
+            patched, unchanged=keep, secrets_unchanged=True, graph=check_structure(base).graph
+        )
+        assert (kept.problems, kept.plain, kept.graph) == (full.problems, full.plain, full.graph)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=edits(), names=SECRETS)
+def test_a_patchs_untouched_nodes_keep_their_problems(
+    pair: tuple[dict[str, Any], dict[str, Any]], names: set[str]
+) -> None:
+    base, new = pair
+    patch = diff_definitions(base, new, mask=False)["patch"]
+    touched = touched_nodes(patch)
+    if touched is None or check_structure(new).problems:
+        return
+    before = derived_findings(base, secret_names=names, allowed_hosts=None)
+    known = unchanged_nodes(AllExcept(touched), new, before.by_node)
+    count = min(len(before.by_node), len(new["nodes"]))
+    assert known == {i: before.by_node[i] for i in range(count) if i not in touched}
+    incremental = derived_findings(new, secret_names=names, allowed_hosts=None, known_nodes=known)
+    assert incremental == derived_findings(new, secret_names=names, allowed_hosts=None)
+
+
+def test_keeps_graph_reads_the_pointers() -> None:
+    def op(path: str, name: str = "replace", **extra: Any) -> list[dict[str, Any]]:
+        return [{"op": name, "path": path, "value": 1, **extra}]
+
+    assert keeps_graph(op("/nodes/3/config/url"))
+    assert keeps_graph(op("/nodes/3/config"))
+    assert keeps_graph(op("/nodes/3/name", "add"))
+    assert keeps_graph(op("/nodes/3/position/x"))
+    assert keeps_graph(op("/settings/timeout"))
+    assert keeps_graph(op("/nodes/0/config/a", "copy", **{"from": "/edges/0"}))
+    assert keeps_graph([{"op": "test", "path": "/edges", "value": []}])
+    assert not keeps_graph(op("/nodes/3/id"))
+    assert not keeps_graph(op("/nodes/3/type"))
+    assert not keeps_graph(op("/nodes/3"))
+    assert not keeps_graph(op("/nodes/-", "add"))
+    assert not keeps_graph(op("/nodes"))
+    assert not keeps_graph(op("/edges/0/to"))
+    assert not keeps_graph(op(""))
+    assert not keeps_graph(op("/nodes/0/config/a", "move", **{"from": "/nodes/1/id"}))
+    assert not keeps_graph(op("/nodes/0/config/a", "move", **{"from": "/edges/0"}))
+    assert not keeps_graph([{"op": "replace", "value": 1}])
+    assert not keeps_graph({"op": "replace"})
+    assert not keeps_graph(["not an operation"])
+    assert not keeps_graph(op("no-leading-slash"))
+
+
+def test_not_in_lists_the_indexes_left_to_check() -> None:
+    assert list(not_in((), 3)) == [0, 1, 2]
+    assert list(not_in({1}, 3)) == [0, 2]
+    assert list(not_in(AllExcept({5, 1, -1, 3}), 4)) == [1, 3]
+    assert list(not_in(AllExcept(set()), 4)) == []
 
 
 def test_touched_nodes_reads_the_pointers() -> None:
@@ -186,3 +250,29 @@ def test_a_shared_patch_copies_only_along_its_paths() -> None:
     assert patched["nodes"][0]["config"] == {"h": {"k": 2}}
     assert patched["nodes"][1] == {"id": "b", "url": "x"}
     assert patched["edges"] == [{"from": "a", "to": "b"}]
+
+
+@pytest.mark.parametrize("taker", [0, 5, 9])
+@pytest.mark.parametrize("taken", [0, 4, 9])
+def test_a_touched_node_taking_an_untouched_nodes_id_is_found_as_by_a_full_check(
+    taker: int, taken: int
+) -> None:
+    """Untouched runs join the id index in bulk; a touched node that took one of
+    their ids (before or after it) is reported exactly where a full check does."""
+    base = bulk_definition(10)
+    assert not check_structure(base).problems
+    patch = [{"op": "replace", "path": f"/nodes/{taker}/id", "value": f"n{taken}"}]
+    patched = patch_definition(copy.deepcopy(base), patch)
+    keep = AllExcept(touched_nodes(patch) or set())
+    full = check_structure(patched)
+    assert (taker == taken) == (not full.problems)
+    assert check_structure(patched, unchanged=keep).problems == full.problems
+    assert check_structure(patched, unchanged=keep, secrets_unchanged=True).problems == (
+        full.problems
+    )
+
+
+def bulk_definition(count: int) -> dict[str, Any]:
+    nodes = [{"id": f"n{i}", "type": "transform", "config": {}} for i in range(count)]
+    edges = [{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(count - 1)]
+    return {"nodes": nodes, "edges": edges}
