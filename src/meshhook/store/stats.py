@@ -159,7 +159,8 @@ class StatsStore(ProjectRepository):
         result.errors = [
             (code, int(total)) for code, total in self.session.execute(_ERRORS[one], scope)
         ]
-        # Every node's figures in one pass; the two top lists are picked here.
+        # Every node's figures (with its workflow's key) in one pass; the two
+        # top lists are picked here.
         nodes = self.session.execute(_NODES[one], scope).all()
         slowest = sorted(nodes, key=lambda n: float(n.total) / max(int(n.steps), 1), reverse=True)[
             :TOP
@@ -167,16 +168,8 @@ class StatsStore(ProjectRepository):
         failing = sorted(
             (node for node in nodes if node.failures), key=lambda n: int(n.failures), reverse=True
         )[:TOP]
-        wanted = {node.workflow_id for node in (*slowest, *failing)}
-        keys = dict(
-            self.session.execute(
-                select(workflows.c.id, workflows.c.key).where(
-                    workflows.c.project_id == self.project_id, workflows.c.id.in_(wanted)
-                )
-            ).all()
-        )
-        result.slowest = [_figures(node, keys) for node in slowest]
-        result.failing = [_figures(node, keys) for node in failing]
+        result.slowest = [_figures(node) for node in slowest]
+        result.failing = [_figures(node) for node in failing]
         return result
 
     def series(self, window: Window, now: datetime, workflow_id: UUID | None = None) -> Series:
@@ -191,22 +184,23 @@ class StatsStore(ProjectRepository):
             "workflow_id": workflow_id,
         }
         found = {}
+        counters = len(RUN_COUNTERS)
+        histogram = counters + len(DURATION_SLOTS)
         for row in self.session.execute(_SERIES[workflow_id is not None], scope):
-            figures = dict(zip(_ALL_COUNTERS, (int(value) for value in row[1:]), strict=True))
-            at = row[0]
+            at, *values = row  # the columns of _ALL_COUNTERS, in order
             found[at] = SeriesPoint(
                 at=at,
-                by_status={name: figures[name] for name in ("succeeded", "failed", "cancelled")},
-                dead_lettered=figures["dead_lettered"],
-                durations=[figures[name] for name in DURATION_SLOTS],
-                lags=[figures[name] for name in LAG_SLOTS],
+                by_status={"succeeded": values[0], "failed": values[1], "cancelled": values[2]},
+                dead_lettered=values[3],
+                durations=values[counters:histogram],
+                lags=values[histogram:],
             )
         return Series.dense(window, now, found)
 
 
-def _figures(node: Any, keys: dict[UUID, str]) -> NodeFigures:
+def _figures(node: Any) -> NodeFigures:
     return NodeFigures(
-        workflow_key=keys.get(node.workflow_id, str(node.workflow_id)),
+        workflow_key=node.key,
         node_id=node.node_id,
         steps=int(node.steps),
         failures=int(node.failures),
@@ -292,14 +286,23 @@ _ERRORS = {one: _errors(one) for one in (False, True)}
 def _nodes(one_workflow: bool) -> Select[Any]:
     columns = ("workflow_id", "node_id", "steps", "failures", "total_ms", "max_ms")
     rows = _segments(node_stats, [node_stats.c[name] for name in columns], one_workflow).subquery()
-    return select(
-        rows.c.workflow_id,
-        rows.c.node_id,
-        func.sum(rows.c.steps).label("steps"),
-        func.sum(rows.c.failures).label("failures"),
-        func.sum(rows.c.total_ms).label("total"),
-        func.max(rows.c.max_ms).label("highest"),
-    ).group_by(rows.c.workflow_id, rows.c.node_id)
+    figures = (
+        select(
+            rows.c.workflow_id,
+            rows.c.node_id,
+            func.sum(rows.c.steps).label("steps"),
+            func.sum(rows.c.failures).label("failures"),
+            func.sum(rows.c.total_ms).label("total"),
+            func.max(rows.c.max_ms).label("highest"),
+        )
+        .group_by(rows.c.workflow_id, rows.c.node_id)
+        .subquery()
+    )
+    return select(figures, workflows.c.key).join(
+        workflows,
+        (workflows.c.id == figures.c.workflow_id)
+        & (workflows.c.project_id == bindparam("project_id")),
+    )
 
 
 _NODES = {one: _nodes(one) for one in (False, True)}
