@@ -72,14 +72,18 @@ class StatsStore(ProjectRepository):
             added["dead_lettered"] = 1
         if outcome.lag_milliseconds is not None:
             added[LAG_SLOTS[slot_of(outcome.lag_milliseconds)]] = 1
-        zeros = dict.fromkeys(_ALL_COUNTERS, 0)
-        counted = sorted(added)
-        self._add(run_stats, [{**key, **zeros, **added} for key in keys], counted)
-        project_rows = [
-            {"project_id": self.project_id, "period": key["period"], "bucket": key["bucket"]}
-            for key in keys
-        ]
-        self._add(project_run_stats, [{**key, **zeros, **added} for key in project_rows], counted)
+        # Every counter is in the statement (most added as 0): one statement
+        # per table, built once (see _upsert), whatever the outcome.
+        counters = {**_ZEROS, **added}
+        self._add(run_stats, [{**key, **counters} for key in keys])
+        self._add(
+            project_run_stats,
+            [
+                {"project_id": self.project_id, "period": key["period"], "bucket": key["bucket"]}
+                | counters
+                for key in keys
+            ],
+        )
         if outcome.steps:
             rows = [
                 {
@@ -93,32 +97,15 @@ class StatsStore(ProjectRepository):
                 for key in keys
                 for step in outcome.steps
             ]
-            self._add(node_stats, rows, ["steps", "failures", "total_ms"], highest="max_ms")
+            self._add(node_stats, rows)
         if outcome.error_code:
             code = outcome.error_code[:64]
-            self._add(error_stats, [{**key, "code": code, "count": 1} for key in keys], ["count"])
+            self._add(error_stats, [{**key, "code": code, "count": 1} for key in keys])
 
-    def _add(
-        self,
-        table: Any,
-        rows: list[dict[str, Any]],
-        summed: list[str],
-        highest: str | None = None,
-    ) -> None:
-        """Insert ``rows``, or add their ``summed`` columns to the rows that
-        exist (and keep the larger ``highest``), in one statement."""
+    def _add(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows``, or add them to the rows that exist, in one statement."""
         postgres = self.session.get_bind().dialect.name == "postgresql"
-        statement = (postgresql_insert if postgres else sqlite_insert)(table)
-        changes: dict[str, ColumnElement[Any]] = {
-            name: table.c[name] + statement.excluded[name] for name in summed
-        }
-        if highest is not None:
-            larger = func.greatest if postgres else func.max
-            changes[highest] = larger(table.c[highest], statement.excluded[highest])
-        primary = [column.name for column in table.primary_key.columns]
-        self.session.execute(
-            statement.on_conflict_do_update(index_elements=primary, set_=changes), rows
-        )
+        self.session.execute(_upsert(table, postgres), rows)
 
     def _scope(self, window: Window, now: datetime, workflow_id: UUID | None) -> dict[str, Any]:
         fine, coarse = window.segments(now)
@@ -210,6 +197,32 @@ def _figures(node: Any) -> NodeFigures:
 
 
 _ALL_COUNTERS = (*RUN_COUNTERS, *DURATION_SLOTS, *LAG_SLOTS)
+_ZEROS = dict.fromkeys(_ALL_COUNTERS, 0)
+_UPSERTS: dict[tuple[str, bool], Any] = {}
+
+
+def _upsert(table: Any, postgres: bool) -> Any:
+    """The statement that inserts a rollup row or adds it to the one there
+    (every column that is not in the primary key summed, ``max_ms`` the larger
+    kept); built once per table and dialect: building ``excluded`` for a
+    table of 70 columns costs more than running the statement."""
+    statement = _UPSERTS.get((table.name, postgres))
+    if statement is None:
+        insert = (postgresql_insert if postgres else sqlite_insert)(table)
+        larger = func.greatest if postgres else func.max
+        changes: dict[str, ColumnElement[Any]] = {
+            column.name: (
+                larger(column, insert.excluded[column.name])
+                if column.name == "max_ms"
+                else column + insert.excluded[column.name]
+            )
+            for column in table.columns
+            if not column.primary_key
+        }
+        primary = [column.name for column in table.primary_key.columns]
+        statement = insert.on_conflict_do_update(index_elements=primary, set_=changes)
+        _UPSERTS[(table.name, postgres)] = statement
+    return statement
 
 
 def _segments(table: Any, columns: list[Any], one_workflow: bool) -> Any:
