@@ -317,7 +317,8 @@ def test_migration_0019_fills_the_new_levels_as_the_engine_writes_them(url: str)
         connection.execute(
             workflows.insert().values(
                 id=workflow_id, project_id=project, key="orders", name="Orders", description="",
-                tags=[], is_template=False, head_version=1, created_at=LAST, created_by="t", updated_at=LAST, updated_by="t",
+                tags=[], is_template=False, head_version=1, created_at=LAST, created_by="t",
+                updated_at=LAST, updated_by="t",
             )
         )  # fmt: skip
     with sa.orm.Session(engine) as session, session.begin():

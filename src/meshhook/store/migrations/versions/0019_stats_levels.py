@@ -55,19 +55,24 @@ def _bucket(moment: datetime, period: int) -> datetime:
     return start if moment.tzinfo else start.replace(tzinfo=None)
 
 
+def _number(column: str) -> sa.types.TypeEngine[Any]:
+    return sa.Float() if column.endswith("_ms") else sa.BigInteger()
+
+
 def _coarser_rows(connection: Any, name: str, finer: int, coarser: int) -> None:
     keys, summed, highest = _ROLLUPS[name]
-    types = {"workflow_id": sa.Uuid(), "node_id": sa.String(64), "code": sa.String(64)}
+    types: dict[str, sa.types.TypeEngine[Any]] = {
+        "workflow_id": sa.Uuid(),
+        "node_id": sa.String(64),
+        "code": sa.String(64),
+    }
     table = sa.table(
         name,
         sa.column("project_id", sa.Uuid()),
         sa.column("period", sa.Integer()),
         sa.column("bucket", UTCDateTime()),
         *(sa.column(key, types[key]) for key in keys),
-        *(
-            sa.column(column, sa.Float() if "_ms" in column else sa.BigInteger())
-            for column in summed
-        ),
+        *(sa.column(column, _number(column)) for column in summed),
         *(sa.column(column, sa.Float()) for column in highest),
     )
     grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
