@@ -12,10 +12,12 @@ Pure: no I/O.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from itertools import accumulate
 from typing import Any
 
 from meshhook.domain.runs.events import RunStatus, StepStatus
@@ -250,31 +252,28 @@ _FINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
 def _percentiles(histogram: Sequence[int]) -> dict[str, float | None]:
-    """p50, p95 and p99 (as ``percentile``), in one pass over the slots."""
-    total = sum(histogram)
+    """p50, p95 and p99 (as ``percentile``): the running totals once, then a
+    bisection per quantile (a chart asks for 338 of these)."""
+    running = list(accumulate(histogram))
+    total = running[-1] if running else 0
     if total == 0:
         return dict.fromkeys(_QUANTILES.values())
     found: dict[str, float | None] = {}
-    wanted = iter(_QUANTILES.items())
-    quantile, name = next(wanted)
-    seen = 0
-    for slot, count in enumerate(histogram):
-        if not count:
-            continue
-        while seen + count >= quantile * total:
-            low, high = slot_bounds(slot)
-            value = low + (high - low) * max(0.0, quantile * total - seen) / count
-            found[name] = round(value, 3)
-            step = next(wanted, None)
-            if step is None:
-                return found
-            quantile, name = step
-        seen += count
-    high = slot_bounds(len(histogram) - 1)[1]
-    return {name: found.get(name, high) for name in _QUANTILES.values()}
+    for quantile, name in _QUANTILES.items():
+        rank = quantile * total
+        # The first slot whose running total reaches the rank (never an
+        # empty one: its running total equals the slot's before it).
+        slot = bisect_left(running, rank)
+        count = histogram[slot]
+        low, high = _BOUNDS[slot]
+        found[name] = round(
+            low + (high - low) * max(0.0, rank - (running[slot] - count)) / count, 3
+        )
+    return found
 
 
 _QUANTILES = {0.50: "p50", 0.95: "p95", 0.99: "p99"}
+_BOUNDS = tuple(slot_bounds(slot) for slot in range(SLOTS))
 
 
 @dataclass(frozen=True, slots=True)
