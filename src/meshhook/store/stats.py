@@ -76,14 +76,6 @@ class StatsStore(ProjectRepository):
         # per table, built once (see _upsert), whatever the outcome.
         counters = {**_ZEROS, **added}
         self._add(run_stats, [{**key, **counters} for key in keys])
-        self._add(
-            project_run_stats,
-            [
-                {"project_id": self.project_id, "period": key["period"], "bucket": key["bucket"]}
-                | counters
-                for key in keys
-            ],
-        )
         if outcome.steps:
             rows = [
                 {
@@ -101,6 +93,16 @@ class StatsStore(ProjectRepository):
         if outcome.error_code:
             code = outcome.error_code[:64]
             self._add(error_stats, [{**key, "code": code, "count": 1} for key in keys])
+        # Last: every finishing run of the project updates these rows, so
+        # (on PostgreSQL) their lock is held for as short a time as may be.
+        self._add(
+            project_run_stats,
+            [
+                {"project_id": self.project_id, "period": key["period"], "bucket": key["bucket"]}
+                | counters
+                for key in keys
+            ],
+        )
 
     def _add(self, table: Any, rows: list[dict[str, Any]]) -> None:
         """Insert ``rows``, or add them to the rows that exist, in one statement."""
