@@ -10,20 +10,22 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bench.harness import measure, temporary_database
 from meshhook.domain.accounts import Actor
-from meshhook.domain.stats import PERIODS, SLOTS, Window, bucket_of, slot_of
+from meshhook.domain.stats import PERIODS, SLOTS, Series, Summary, Window, bucket_of, slot_of
 from meshhook.services import bootstrap, stats, workflows
 from meshhook.services.workflows import NewWorkflow
 from meshhook.store import migrate
 from meshhook.store.db import Database, create_database
-from meshhook.store.tables import error_stats, node_stats, projects, run_stats
+from meshhook.store.tables import error_stats, node_stats, project_run_stats, projects, run_stats
 
 RUNS = 10_000_000
 PROJECT = "default"
@@ -43,59 +45,89 @@ def _definition(nodes: int) -> dict[str, Any]:
 def _history(
     db: Database, project_id: uuid.UUID, workflow_ids: list[uuid.UUID], nodes: int, days: int
 ) -> int:
-    """Hourly and daily rollup rows for RUNS runs spread over ``days`` days
-    (what the engine leaves behind); returns the rows written."""
+    """The rollup rows RUNS runs spread over ``days`` days leave (what the
+    engine writes: every hour's figures added to its hour, quarter, day and
+    week, per workflow, node and error code, and per project); returns the
+    rows written."""
     generator = random.Random(42)
     now = datetime.now(UTC)
+    hours = sorted({bucket_of(now - timedelta(hours=h)) for h in range(days * 24)})
+    per_row = RUNS // (len(hours) * len(workflow_ids))
+    failed = per_row // 20
     written = 0
-    for period in PERIODS:
-        buckets = sorted({bucket_of(now - timedelta(hours=h), period) for h in range(days * 24)})
-        per_row = RUNS // (len(buckets) * len(workflow_ids))
-        with db.engine.begin() as connection:
-            for workflow_id in workflow_ids:
-                run_rows, node_rows, error_rows = [], [], []
-                for bucket in buckets:
-                    keys = {
-                        "project_id": project_id,
-                        "period": period,
-                        "workflow_id": workflow_id,
-                        "bucket": bucket,
-                    }
-                    failed = per_row // 20
-                    counts = [0] * SLOTS
-                    for _ in range(200):
-                        counts[slot_of(generator.lognormvariate(6, 1))] += 1
-                    scale = per_row / 200
-                    row: dict[str, Any] = {
-                        **keys,
-                        "succeeded": per_row - failed,
-                        "failed": failed,
-                        "cancelled": 0,
-                        "dead_lettered": failed,
-                    }
-                    row.update({f"d{i}": int(c * scale) for i, c in enumerate(counts)})
-                    row.update({f"l{i}": int(c * scale) for i, c in enumerate(counts[::-1])})
-                    run_rows.append(row)
-                    node_rows += [
-                        {
-                            **keys,
-                            "node_id": f"n{index}",
-                            "steps": per_row,
-                            "failures": failed if index == nodes - 1 else 0,
-                            "total_ms": per_row * generator.uniform(1, 50),
-                            "max_ms": generator.uniform(50, 500),
-                        }
-                        for index in range(nodes)
-                    ]
-                    error_rows += [
-                        {**keys, "code": code, "count": failed // 3}
-                        for code in ("http.timeout", "http.status", "run.timeout")
-                    ]
-                connection.execute(run_stats.insert(), run_rows)
-                connection.execute(node_stats.insert(), node_rows)
-                connection.execute(error_stats.insert(), error_rows)
-                written += len(run_rows) + len(node_rows) + len(error_rows)
+    project: dict[tuple[int, datetime], dict[str, Any]] = {}
+    with db.engine.begin() as connection:
+        for workflow_id in workflow_ids:
+            runs: dict[tuple[Any, ...], dict[str, Any]] = {}
+            steps: dict[tuple[Any, ...], dict[str, Any]] = {}
+            errors: dict[tuple[Any, ...], dict[str, Any]] = {}
+            for hour in hours:
+                counts = [0] * SLOTS
+                for _ in range(200):
+                    counts[slot_of(generator.lognormvariate(6, 1))] += 1
+                scale = per_row / 200
+                figures: dict[str, int] = {
+                    "succeeded": per_row - failed,
+                    "failed": failed,
+                    "cancelled": 0,
+                    "dead_lettered": failed,
+                }
+                figures.update({f"d{i}": int(c * scale) for i, c in enumerate(counts)})
+                figures.update({f"l{i}": int(c * scale) for i, c in enumerate(counts[::-1])})
+                node_figures = [
+                    (
+                        f"n{index}",
+                        failed if index == nodes - 1 else 0,
+                        per_row * generator.uniform(1, 50),
+                        generator.uniform(50, 500),
+                    )
+                    for index in range(nodes)
+                ]
+                for period in PERIODS:
+                    bucket = bucket_of(hour, period)
+                    keys: dict[str, Any] = {"period": period, "bucket": bucket}
+                    for target in (
+                        runs.setdefault((period, bucket), {**keys, "workflow_id": workflow_id}),
+                        project.setdefault((period, bucket), {**keys}),
+                    ):
+                        for name, value in figures.items():
+                            target[name] = target.get(name, 0) + value
+                    for node_id, failures, total, highest in node_figures:
+                        row = steps.setdefault(
+                            (period, keys["bucket"], node_id),
+                            {
+                                **keys,
+                                "workflow_id": workflow_id,
+                                "node_id": node_id,
+                                "steps": 0,
+                                "failures": 0,
+                                "total_ms": 0.0,
+                                "max_ms": 0.0,
+                            },
+                        )
+                        row["steps"] += per_row
+                        row["failures"] += failures
+                        row["total_ms"] += total
+                        row["max_ms"] = max(row["max_ms"], highest)
+                    for code in ("http.timeout", "http.status", "run.timeout"):
+                        row = errors.setdefault(
+                            (period, keys["bucket"], code),
+                            {**keys, "workflow_id": workflow_id, "code": code, "count": 0},
+                        )
+                        row["count"] += failed // 3
+            for table, rows in ((run_stats, runs), (node_stats, steps), (error_stats, errors)):
+                batch = [{"project_id": project_id, **row} for row in rows.values()]
+                connection.execute(table.insert(), batch)
+                written += len(batch)
+        batch = [{"project_id": project_id, **row} for row in project.values()]
+        connection.execute(project_run_stats.insert(), batch)
+        written += len(batch)
     return written
+
+
+def _answer(call: Callable[[Window], Summary | Series], window: Window, _: int) -> object:
+    """What the endpoint sends (before orjson): the figures as JSON-ready dicts."""
+    return call(window).as_json()
 
 
 def stats_section(dialect: str, workdir: Path, *, quick: bool) -> dict[str, Any]:
@@ -126,39 +158,52 @@ def stats_section(dialect: str, workdir: Path, *, quick: bool) -> dict[str, Any]
             started = time.perf_counter()
             rows = _history(db, project_id, ids, nodes, days)
             seeded = time.perf_counter() - started
-            window = Window.MONTH if days == 30 else Window.WEEK
-            short = measure(
-                lambda _: stats.project_stats(db, actor, PROJECT, Window.DAY), iterations
-            )
-            result = {
+            # What autovacuum does soon after a bulk load: without it every
+            # index-only read of the rollups also visits the table.
+            started = time.perf_counter()
+            if db.is_postgres:
+                with db.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                ) as connection:
+                    connection.execute(
+                        text("VACUUM ANALYZE run_stats, project_run_stats, node_stats, error_stats")
+                    )
+            vacuumed = time.perf_counter() - started
+            result: dict[str, Any] = {
                 "runs": RUNS,
                 "workflows": workflow_count,
                 "nodes_per_workflow": nodes,
                 "days": days,
                 "rollup_rows": rows,
                 "seed_seconds": round(seeded, 1),
-                "window": str(window),
+                "vacuum_analyze_seconds": round(vacuumed, 1),
                 "baseline_get_workflow": measure(
                     lambda _: workflows.get(db, actor, PROJECT, "stats-0"), iterations
                 ),
-                "project_24h": short,
-                "project": measure(
-                    lambda _: stats.project_stats(db, actor, PROJECT, window), iterations
+            }
+            base = result["baseline_get_workflow"]["p99_ms"]
+            timed: dict[str, Callable[[Window], Summary | Series]] = {
+                "project": lambda window: stats.project_stats(db, actor, PROJECT, window),
+                "workflow": lambda window: stats.workflow_stats(
+                    db, actor, PROJECT, "stats-0", window
                 ),
-                "workflow": measure(
-                    lambda _: stats.workflow_stats(db, actor, PROJECT, "stats-0", window),
-                    iterations,
+                "project_series": lambda window: stats.project_series(db, actor, PROJECT, window),
+                "workflow_series": lambda window: stats.workflow_series(
+                    db, actor, PROJECT, "stats-0", window
                 ),
             }
-            check = stats.project_stats(db, actor, PROJECT, window)
-            result["finished_counted"] = check.finished
-            base = result["baseline_get_workflow"]["p99_ms"]
-            for key in ("project", "workflow", "project_24h"):
-                result[key]["ratio_to_baseline_p99"] = (
-                    round(result[key]["p99_ms"] / base, 2) if base else None
-                )
-                result[key]["target_p99_ms"] = 50
-                result[key]["met"] = result[key]["p99_ms"] <= 50
+            for name, call in timed.items():
+                for window in Window:
+                    figures = measure(partial(_answer, call, window), iterations)
+                    figures["ratio_to_baseline_p99"] = (
+                        round(figures["p99_ms"] / base, 2) if base else None
+                    )
+                    figures["target_p99_ms"] = 50
+                    figures["met"] = figures["p99_ms"] <= 50
+                    result[f"{name}_{window}"] = figures
+            result["finished_counted_30d"] = stats.project_stats(
+                db, actor, PROJECT, Window.MONTH
+            ).finished
             return result
         finally:
             db.dispose()

@@ -1,7 +1,9 @@
 """Run statistics rollups of one project: added to as runs finish (one upsert
-per table, adding to the hour's and the day's counters), read back summed over a window.
-A window's answer reads at most about 720 rows per workflow (hours up to a
-day, days beyond), however many runs there were."""
+per table, adding to the hour's, quarter's, day's and week's counters of the
+workflow, its nodes and its error code, and of the whole project), read back
+summed over a window's segments (``Window.segments``): about a dozen rows per
+workflow, node and error code whatever the window, and for the project's own
+figures one row per bucket."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,6 +35,7 @@ from meshhook.store.tables import (
     RUN_COUNTERS,
     error_stats,
     node_stats,
+    project_run_stats,
     run_stats,
     workflows,
 )
@@ -50,7 +53,8 @@ class StatsStore(ProjectRepository):
     __slots__ = ()
 
     def record(self, workflow_id: UUID, outcome: RunOutcome) -> None:
-        """Add one finished run to its workflow's hour and day."""
+        """Add one finished run to its workflow's (and project's) hour,
+        quarter, day and week."""
         keys = [
             {
                 "project_id": self.project_id,
@@ -68,8 +72,10 @@ class StatsStore(ProjectRepository):
             added["dead_lettered"] = 1
         if outcome.lag_milliseconds is not None:
             added[LAG_SLOTS[slot_of(outcome.lag_milliseconds)]] = 1
-        zeros = dict.fromkeys(_ALL_COUNTERS, 0)
-        self._add(run_stats, [{**key, **zeros, **added} for key in keys], sorted(added))
+        # Every counter is in the statement (most added as 0): one statement
+        # per table, built once (see _upsert), whatever the outcome.
+        counters = {**_ZEROS, **added}
+        self._add(run_stats, [{**key, **counters} for key in keys])
         if outcome.steps:
             rows = [
                 {
@@ -83,61 +89,56 @@ class StatsStore(ProjectRepository):
                 for key in keys
                 for step in outcome.steps
             ]
-            self._add(node_stats, rows, ["steps", "failures", "total_ms"], highest="max_ms")
+            self._add(node_stats, rows)
         if outcome.error_code:
             code = outcome.error_code[:64]
-            self._add(error_stats, [{**key, "code": code, "count": 1} for key in keys], ["count"])
-
-    def _add(
-        self,
-        table: Any,
-        rows: list[dict[str, Any]],
-        summed: list[str],
-        highest: str | None = None,
-    ) -> None:
-        """Insert ``rows``, or add their ``summed`` columns to the rows that
-        exist (and keep the larger ``highest``), in one statement."""
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        statement = (postgresql_insert if postgres else sqlite_insert)(table)
-        changes: dict[str, ColumnElement[Any]] = {
-            name: table.c[name] + statement.excluded[name] for name in summed
-        }
-        if highest is not None:
-            larger = func.greatest if postgres else func.max
-            changes[highest] = larger(table.c[highest], statement.excluded[highest])
-        primary = [column.name for column in table.primary_key.columns]
-        self.session.execute(
-            statement.on_conflict_do_update(index_elements=primary, set_=changes), rows
+            self._add(error_stats, [{**key, "code": code, "count": 1} for key in keys])
+        # Last: every finishing run of the project updates these rows, so
+        # (on PostgreSQL) their lock is held for as short a time as may be.
+        self._add(
+            project_run_stats,
+            [
+                {"project_id": self.project_id, "period": key["period"], "bucket": key["bucket"]}
+                | counters
+                for key in keys
+            ],
         )
+
+    def _add(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows``, or add them to the rows that exist, in one statement."""
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        self.session.execute(_upsert(table, postgres), rows)
+
+    def _scope(self, window: Window, now: datetime, workflow_id: UUID | None) -> dict[str, Any]:
+        fine, coarse = window.segments(now)
+        return {
+            "project_id": self.project_id,
+            "fine": fine.period,
+            "since": fine.since,
+            "edge": fine.until,
+            "coarse": coarse.period,
+            "workflow_id": workflow_id,
+        }
 
     def counts(
         self, window: Window, now: datetime, workflow_id: UUID | None = None
     ) -> tuple[int, int]:
         """(finished, failed) runs of the project (or one workflow) over
-        ``window``: one indexed sum over the rollup rows (alert rules)."""
-        scope = {
-            "project_id": self.project_id,
-            "period": window.period,
-            "since": window.since(now),
-            "workflow_id": workflow_id,
-        }
-        row = self.session.execute(_COUNTS[workflow_id is not None], scope).one()
-        succeeded, failed, cancelled = (int(value) for value in row)
+        ``window``: a dozen rollup rows at most, summed (alert rules)."""
+        scope = self._scope(window, now, workflow_id)
+        rows = self.session.execute(_COUNTS[workflow_id is not None], scope).all()
+        succeeded, failed, cancelled = (sum(int(row[i]) for row in rows) for i in range(3))
         return succeeded + failed + cancelled, failed
 
     def summary(self, window: Window, now: datetime, workflow_id: UUID | None = None) -> Summary:
         """The figures of the project (or one workflow) over ``window``."""
-        since = window.since(now)
-        result = Summary(window=window, since=since, until=now)
-        scope = {
-            "project_id": self.project_id,
-            "period": window.period,
-            "since": since,
-            "workflow_id": workflow_id,
-        }
+        scope = self._scope(window, now, workflow_id)
+        result = Summary(window=window, since=scope["since"], until=now)
         one = workflow_id is not None
-        row = self.session.execute(_TOTALS[one], scope).one()
-        figures = dict(zip(_ALL_COUNTERS, (int(value) for value in row), strict=True))
+        # A dozen rows at most (the project's own, or the workflow's): summed here.
+        rows = self.session.execute(_TOTALS[one], scope).all()
+        totals = [sum(int(row[i]) for row in rows) for i in range(len(_ALL_COUNTERS))]
+        figures = dict(zip(_ALL_COUNTERS, totals, strict=True))
         result.by_status = {name: figures[name] for name in ("succeeded", "failed", "cancelled")}
         result.dead_lettered = figures["dead_lettered"]
         result.durations = [figures[name] for name in DURATION_SLOTS]
@@ -147,7 +148,8 @@ class StatsStore(ProjectRepository):
         result.errors = [
             (code, int(total)) for code, total in self.session.execute(_ERRORS[one], scope)
         ]
-        # Every node's figures in one pass; the two top lists are picked here.
+        # Every node's figures (with its workflow's key) in one pass; the two
+        # top lists are picked here.
         nodes = self.session.execute(_NODES[one], scope).all()
         slowest = sorted(nodes, key=lambda n: float(n.total) / max(int(n.steps), 1), reverse=True)[
             :TOP
@@ -155,21 +157,14 @@ class StatsStore(ProjectRepository):
         failing = sorted(
             (node for node in nodes if node.failures), key=lambda n: int(n.failures), reverse=True
         )[:TOP]
-        wanted = {node.workflow_id for node in (*slowest, *failing)}
-        keys = dict(
-            self.session.execute(
-                select(workflows.c.id, workflows.c.key).where(
-                    workflows.c.project_id == self.project_id, workflows.c.id.in_(wanted)
-                )
-            ).all()
-        )
-        result.slowest = [_figures(node, keys) for node in slowest]
-        result.failing = [_figures(node, keys) for node in failing]
+        result.slowest = [_figures(node) for node in slowest]
+        result.failing = [_figures(node) for node in failing]
         return result
 
     def series(self, window: Window, now: datetime, workflow_id: UUID | None = None) -> Series:
         """The figures of the project (or one workflow) bucket by bucket over
-        ``window`` (hours up to 7 days, days beyond), for a chart."""
+        ``window`` (hours up to 7 days, days beyond), for a chart: one row per
+        bucket, read in key order."""
         period = window.series_period
         scope = {
             "project_id": self.project_id,
@@ -178,22 +173,23 @@ class StatsStore(ProjectRepository):
             "workflow_id": workflow_id,
         }
         found = {}
+        counters = len(RUN_COUNTERS)
+        histogram = counters + len(DURATION_SLOTS)
         for row in self.session.execute(_SERIES[workflow_id is not None], scope):
-            figures = dict(zip(_ALL_COUNTERS, (int(value) for value in row[1:]), strict=True))
-            at = row[0]
+            at, *values = row  # the columns of _ALL_COUNTERS, in order
             found[at] = SeriesPoint(
                 at=at,
-                by_status={name: figures[name] for name in ("succeeded", "failed", "cancelled")},
-                dead_lettered=figures["dead_lettered"],
-                durations=[figures[name] for name in DURATION_SLOTS],
-                lags=[figures[name] for name in LAG_SLOTS],
+                by_status={"succeeded": values[0], "failed": values[1], "cancelled": values[2]},
+                dead_lettered=values[3],
+                durations=values[counters:histogram],
+                lags=values[histogram:],
             )
         return Series.dense(window, now, found)
 
 
-def _figures(node: Any, keys: dict[UUID, str]) -> NodeFigures:
+def _figures(node: Any) -> NodeFigures:
     return NodeFigures(
-        workflow_key=keys.get(node.workflow_id, str(node.workflow_id)),
+        workflow_key=node.key,
         node_id=node.node_id,
         steps=int(node.steps),
         failures=int(node.failures),
@@ -202,78 +198,126 @@ def _figures(node: Any, keys: dict[UUID, str]) -> NodeFigures:
     )
 
 
-def _scoped(query: Select[Any], table: Any, one_workflow: bool) -> Select[Any]:
-    """``query`` over the project's rows since the window's first hour (and one
-    workflow's); built once per shape, with bound parameters."""
-    query = query.where(
+_ALL_COUNTERS = (*RUN_COUNTERS, *DURATION_SLOTS, *LAG_SLOTS)
+_ZEROS = dict.fromkeys(_ALL_COUNTERS, 0)
+_UPSERTS: dict[tuple[str, bool], Any] = {}
+
+
+def _upsert(table: Any, postgres: bool) -> Any:
+    """The statement that inserts a rollup row or adds it to the one there
+    (every column that is not in the primary key summed, ``max_ms`` the larger
+    kept); built once per table and dialect: building ``excluded`` for a
+    table of 70 columns costs more than running the statement."""
+    statement = _UPSERTS.get((table.name, postgres))
+    if statement is None:
+        insert = (postgresql_insert if postgres else sqlite_insert)(table)
+        larger = func.greatest if postgres else func.max
+        changes: dict[str, ColumnElement[Any]] = {
+            column.name: (
+                larger(column, insert.excluded[column.name])
+                if column.name == "max_ms"
+                else column + insert.excluded[column.name]
+            )
+            for column in table.columns
+            if not column.primary_key
+        }
+        primary = [column.name for column in table.primary_key.columns]
+        statement = insert.on_conflict_do_update(index_elements=primary, set_=changes)
+        _UPSERTS[(table.name, postgres)] = statement
+    return statement
+
+
+def _segments(table: Any, columns: list[Any], one_workflow: bool) -> Any:
+    """The rows of the window's two segments (``Window.segments``): the finer
+    period's from ``since`` to ``edge``, the coarser one's from ``edge`` on;
+    each an index range. Built once per shape, with bound parameters."""
+
+    def rows(*where: ColumnElement[bool]) -> Select[Any]:
+        query = select(*columns).where(table.c.project_id == bindparam("project_id"), *where)
+        if one_workflow:
+            query = query.where(table.c.workflow_id == bindparam("workflow_id"))
+        return query
+
+    return union_all(
+        rows(
+            table.c.period == bindparam("fine"),
+            table.c.bucket >= bindparam("since"),
+            table.c.bucket < bindparam("edge"),
+        ),
+        rows(table.c.period == bindparam("coarse"), table.c.bucket >= bindparam("edge")),
+    )
+
+
+def _own_rows(one_workflow: bool) -> Any:
+    """The project's own rows, or the workflow's."""
+    return run_stats if one_workflow else project_run_stats
+
+
+_TOTALS = {
+    one: _segments(_own_rows(one), [_own_rows(one).c[name] for name in _ALL_COUNTERS], one)
+    for one in (False, True)
+}
+_COUNTS = {
+    one: _segments(
+        _own_rows(one),
+        [_own_rows(one).c[name] for name in ("succeeded", "failed", "cancelled")],
+        one,
+    )
+    for one in (False, True)
+}
+
+
+def _series(one_workflow: bool) -> Select[Any]:
+    table = _own_rows(one_workflow)
+    query = select(table.c.bucket, *(table.c[name] for name in _ALL_COUNTERS)).where(
         table.c.project_id == bindparam("project_id"),
         table.c.period == bindparam("period"),
         table.c.bucket >= bindparam("since"),
     )
     if one_workflow:
         query = query.where(table.c.workflow_id == bindparam("workflow_id"))
-    return query
+    return query.order_by(table.c.bucket)
 
 
-_ALL_COUNTERS = (*RUN_COUNTERS, *DURATION_SLOTS, *LAG_SLOTS)
+_SERIES = {one: _series(one) for one in (False, True)}
 
-_TOTALS = {
-    one: _scoped(
-        select(*(func.coalesce(func.sum(run_stats.c[name]), 0) for name in _ALL_COUNTERS)),
-        run_stats,
-        one,
+
+def _errors(one_workflow: bool) -> Select[Any]:
+    rows = _segments(
+        error_stats, [error_stats.c.code, error_stats.c["count"]], one_workflow
+    ).subquery()
+    total = func.sum(rows.c["count"])
+    return (
+        select(rows.c.code, total.label("total"))
+        .group_by(rows.c.code)
+        .order_by(total.desc(), rows.c.code)
+        .limit(TOP)
     )
-    for one in (False, True)
-}
-_COUNTS = {
-    one: _scoped(
+
+
+_ERRORS = {one: _errors(one) for one in (False, True)}
+
+
+def _nodes(one_workflow: bool) -> Select[Any]:
+    columns = ("workflow_id", "node_id", "steps", "failures", "total_ms", "max_ms")
+    rows = _segments(node_stats, [node_stats.c[name] for name in columns], one_workflow).subquery()
+    figures = (
         select(
-            *(
-                func.coalesce(func.sum(run_stats.c[name]), 0)
-                for name in ("succeeded", "failed", "cancelled")
-            )
-        ),
-        run_stats,
-        one,
+            rows.c.workflow_id,
+            rows.c.node_id,
+            func.sum(rows.c.steps).label("steps"),
+            func.sum(rows.c.failures).label("failures"),
+            func.sum(rows.c.total_ms).label("total"),
+            func.max(rows.c.max_ms).label("highest"),
+        )
+        .group_by(rows.c.workflow_id, rows.c.node_id)
+        .subquery()
     )
-    for one in (False, True)
-}
-_SERIES = {
-    one: _scoped(
-        select(
-            run_stats.c.bucket,
-            *(func.coalesce(func.sum(run_stats.c[name]), 0) for name in _ALL_COUNTERS),
-        ),
-        run_stats,
-        one,
+    return select(figures, workflows.c.key).join(
+        workflows,
+        (workflows.c.id == figures.c.workflow_id)
+        & (workflows.c.project_id == bindparam("project_id")),
     )
-    .group_by(run_stats.c.bucket)
-    .order_by(run_stats.c.bucket)
-    for one in (False, True)
-}
-_ERRORS = {
-    one: _scoped(
-        select(error_stats.c.code, func.sum(error_stats.c["count"]).label("total")),
-        error_stats,
-        one,
-    )
-    .group_by(error_stats.c.code)
-    .order_by(func.sum(error_stats.c["count"]).desc())
-    .limit(TOP)
-    for one in (False, True)
-}
-_NODES = {
-    one: _scoped(
-        select(
-            node_stats.c.workflow_id,
-            node_stats.c.node_id,
-            func.sum(node_stats.c.steps).label("steps"),
-            func.sum(node_stats.c.failures).label("failures"),
-            func.sum(node_stats.c.total_ms).label("total"),
-            func.max(node_stats.c.max_ms).label("highest"),
-        ),
-        node_stats,
-        one,
-    ).group_by(node_stats.c.workflow_id, node_stats.c.node_id)
-    for one in (False, True)
-}
+
+
+_NODES = {one: _nodes(one) for one in (False, True)}

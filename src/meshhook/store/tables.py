@@ -390,10 +390,10 @@ login_attempts = Table(
     Index("ix_login_attempts_updated_at", "updated_at"),
 )
 
-# Run statistics (domain/stats.py): one row per workflow and hour, and per
-# workflow and day (``period`` 3600 or 86400 seconds), added to as runs finish,
-# so a window's figures never scan runs or events. ``d<i>`` and
-# ``l<i>`` are the duration and queue-lag histogram slots.
+# Run statistics (domain/stats.py): one row per workflow and hour, quarter of
+# a day, day and week (``period`` 3600, 21600, 86400 or 604800 seconds), added
+# to as runs finish, so a window's figures never scan runs or events. ``d<i>``
+# and ``l<i>`` are the duration and queue-lag histogram slots.
 HISTOGRAM_SLOTS = 32
 DURATION_SLOTS = tuple(f"d{slot}" for slot in range(HISTOGRAM_SLOTS))
 LAG_SLOTS = tuple(f"l{slot}" for slot in range(HISTOGRAM_SLOTS))
@@ -410,6 +410,19 @@ run_stats = Table(
     *(Column(name, BigInteger, nullable=False, default=0) for name in DURATION_SLOTS),
     *(Column(name, BigInteger, nullable=False, default=0) for name in LAG_SLOTS),
     Index("ix_run_stats_project_period_bucket", "project_id", "period", "bucket"),
+)
+
+# The same figures for the whole project (every workflow's runs together), so
+# a project's window and chart read one row per bucket, not one per workflow.
+project_run_stats = Table(
+    "project_run_stats",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("bucket", UTCDateTime, primary_key=True),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in RUN_COUNTERS),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in DURATION_SLOTS),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in LAG_SLOTS),
 )
 
 node_stats = Table(
