@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -166,3 +167,22 @@ def insert_if_absent(session: Session, target: Table, values: dict[str, Any]) ->
         session.execute(postgresql_insert(target).values(**values).on_conflict_do_nothing())
     else:
         session.execute(sqlite_insert(target).values(**values).on_conflict_do_nothing())
+
+
+def adding_upsert(
+    target: Table, summed: Sequence[str], highest: str | None = None, *, postgres: bool
+) -> Any:
+    """An insert of rows of ``target`` that, where a row with the same primary
+    key exists, adds the ``summed`` columns to it (and keeps the larger
+    ``highest``) instead; executed with a list of rows. Build it once: it does
+    not depend on the rows."""
+    statement = (postgresql_insert if postgres else sqlite_insert)(target)
+    excluded = statement.excluded
+    changes: dict[str, ColumnElement[Any]] = {
+        name: target.c[name] + excluded[name] for name in summed
+    }
+    if highest is not None:
+        larger = func.greatest if postgres else func.max
+        changes[highest] = larger(target.c[highest], excluded[highest])
+    primary = [column.name for column in target.primary_key.columns]
+    return statement.on_conflict_do_update(index_elements=primary, set_=changes)
