@@ -170,13 +170,22 @@ def insert_if_absent(session: Session, target: Table, values: dict[str, Any]) ->
 
 
 def adding_upsert(
-    target: Table, summed: Sequence[str], highest: str | None = None, *, postgres: bool
+    target: Table,
+    summed: Sequence[str],
+    highest: str | None = None,
+    *,
+    postgres: bool,
+    zeros: Sequence[str] = (),
 ) -> Any:
     """An insert of rows of ``target`` that, where a row with the same primary
     key exists, adds the ``summed`` columns to it (and keeps the larger
-    ``highest``) instead; executed with a list of rows. Build it once: it does
-    not depend on the rows."""
+    ``highest``) instead; executed with a list of rows. ``zeros``: columns a
+    new row starts at 0, written in the statement rather than as parameters
+    (psycopg caches the parsing of a statement only up to 50 parameters and
+    4,096 characters). Build it once: it does not depend on the rows."""
     statement = (postgresql_insert if postgres else sqlite_insert)(target)
+    if zeros:
+        statement = statement.values({name: literal_column("0") for name in zeros})
     excluded = statement.excluded
     changes: dict[str, ColumnElement[Any]] = {
         name: target.c[name] + excluded[name] for name in summed
