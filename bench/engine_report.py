@@ -150,6 +150,13 @@ def engine_lines(results: dict[str, Any]) -> list[str]:
 def _payload_lines(payloads: dict[str, Any] | None) -> list[str]:
     if not payloads:
         return []
+    wall = payloads.get("cipher_wall_ms_per_step")
+    measured = (
+        " (CPU time of the sealing thread; a wall clock around the same calls, GIL waits"
+        f" included, read {wall:.3f} ms)"
+        if wall is not None
+        else ""
+    )
     return [
         "",
         f"Payloads sealed at rest (in-process worker, {payloads['runs_per_round']} runs"
@@ -158,7 +165,7 @@ def _payload_lines(payloads: dict[str, Any] | None) -> list[str]:
         f" {payloads['steps_per_second_clear']} steps/s (sealed / clear"
         f" {payloads['sealed_over_clear_throughput']}); inside the cipher"
         f" {payloads['cipher_ms_per_step']:.3f} ms per step ({payloads['cipher_calls_per_step']}"
-        f" seals and opens) of {payloads['engine_ms_per_step']:.3f} ms ="
+        f" seals and opens){measured} of {payloads['engine_ms_per_step']:.3f} ms ="
         f" {payloads['cipher_share_of_engine']:.1%}; redacting a console read of the run"
         f" {payloads['redaction_ms_per_step']:.3f} ms per step ="
         f" {payloads['redaction_share_of_engine']:.1%}.",

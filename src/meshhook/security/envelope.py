@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -247,7 +248,10 @@ def seal_payload(
 def open_payload(key: DataKey, blob: bytes, *, project_id: str, place: tuple[str, ...]) -> bytes:
     """The run payload in ``blob``; :class:`DecryptionFailed` if it was moved
     to another project, run or place, or altered, or ``key`` is not its key."""
-    what = f"run payload {'/'.join(place)} of project {project_id!r}"
+
+    def what() -> str:  # spelled out only when it fails: a run's load opens several
+        return f"run payload {'/'.join(place)} of project {project_id!r}"
+
     return _open(key.material, blob, _payload_aad(project_id, place), what=what, aead=key.aead)
 
 
@@ -259,8 +263,12 @@ def _check_data_key(data_key: bytes) -> None:
 def _fields(*values: str) -> bytes:
     # Length-prefixed, so no choice of ids can make two different
     # (project, name) pairs encode to the same associated data.
-    encoded = [value.encode("utf-8") for value in values]
-    return b"".join(len(item).to_bytes(4, "big") + item for item in encoded)
+    out = bytearray()
+    for value in values:
+        item = value.encode("utf-8")
+        out += len(item).to_bytes(4, "big")
+        out += item
+    return bytes(out)
 
 
 def _data_key_aad(project_id: str, key_id: str) -> bytes:
@@ -272,8 +280,9 @@ def _value_aad(project_id: str, name: str) -> bytes:
 
 
 def _payload_aad(project_id: str, place: tuple[str, ...]) -> bytes:
-    # ``_fields(project_id, *place)``, its constant head (project and run) cached.
-    return _payload_head(project_id, place[0]) + _fields(*place[1:])
+    # ``_fields(project_id, *place)``, its head (project and run) and its tail
+    # (field, or event sequence number and node: the same few in every run) cached.
+    return _payload_head(project_id, place[0]) + _payload_tail(place[1:])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -281,24 +290,44 @@ def _payload_head(project_id: str, run_id: str) -> bytes:
     return _PAYLOAD_DOMAIN + _VERSION_PREFIX + _fields(project_id, run_id)
 
 
+@functools.lru_cache(maxsize=4096)
+def _payload_tail(rest: tuple[str, ...]) -> bytes:
+    return _fields(*rest)
+
+
 def _seal(key: bytes, plaintext: bytes, aad: bytes, *, aead: AESGCM | None = None) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
     return _VERSION_PREFIX + nonce + (aead or AESGCM(key)).encrypt(nonce, plaintext, aad)
 
 
-def _open(key: bytes, blob: bytes, aad: bytes, *, what: str, aead: AESGCM | None = None) -> bytes:
+def _open(
+    key: bytes,
+    blob: bytes,
+    aad: bytes,
+    *,
+    what: str | Callable[[], str],
+    aead: AESGCM | None = None,
+) -> bytes:
+    try:
+        return _open_named(key, blob, aad, aead)
+    except _Refused as refused:
+        name = what() if callable(what) else what
+        raise DecryptionFailed(f"{name} could not be decrypted: {refused.reason}") from None
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _open_named(key: bytes, blob: bytes, aad: bytes, aead: AESGCM | None) -> bytes:
     blob = bytes(blob)
     if len(blob) < _MIN_BLOB_BYTES:
-        raise DecryptionFailed(f"{what} could not be decrypted: ciphertext is truncated")
+        raise _Refused("ciphertext is truncated")
     if blob[0] != FORMAT_VERSION:
-        raise DecryptionFailed(
-            f"{what} could not be decrypted: unsupported format version {blob[0]}"
-        )
+        raise _Refused(f"unsupported format version {blob[0]}")
     nonce = blob[1 : 1 + NONCE_BYTES]
     try:
         return (aead or AESGCM(key)).decrypt(nonce, blob[1 + NONCE_BYTES :], aad)
     except InvalidTag:
-        raise DecryptionFailed(
-            f"{what} could not be decrypted: wrong key, wrong project or name, "
-            "or the ciphertext was altered"
-        ) from None
+        raise _Refused("wrong key, wrong project or name, or the ciphertext was altered") from None

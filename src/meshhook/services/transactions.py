@@ -81,13 +81,19 @@ from meshhook.store.workflows import WorkflowStore
 
 @contextmanager
 def transaction(
-    db: Database, actor: Actor | None = None, *, write: bool = True, statements: bool = False
+    db: Database,
+    actor: Actor | None = None,
+    *,
+    write: bool = True,
+    statements: bool = False,
+    project_id: UUID | None = None,
 ) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any error.
 
     It starts scoped to the acting user and no project, so on PostgreSQL no
     tenant row is visible until :func:`project_transaction` (or
-    :func:`enter_project`) names one.
+    :func:`enter_project`) names one; ``project_id``: scoped to that project
+    from the start (the caller knows it already, as a worker does).
     """
     pending = actor if isinstance(actor, PendingActor) and not actor.checked else None
     used: UUID | None = None
@@ -97,7 +103,7 @@ def transaction(
             tenancy.enter_scope(
                 session,
                 app_role=db.app_role,
-                project_id=None,
+                project_id=project_id,
                 user_id=actor.user_id if actor and not pending else None,
             )
             if pending is not None:
@@ -391,8 +397,10 @@ def worker_transaction(
     ``statements``: see :meth:`~meshhook.store.db.Database.session` (one
     writing statement, its own transaction on SQLite).
     """
-    with transaction(db, WORKER, write=write, statements=statements) as session:
-        tenancy.switch_project(session, project_id)
+    # Scoped to the project as it begins: no round trip of its own for that.
+    with transaction(
+        db, WORKER, write=write, statements=statements, project_id=project_id
+    ) as session:
         project = project_store.get_by_id(session, project_id)
         if project is None:
             raise NotFound(f"project {project_id} was not found")

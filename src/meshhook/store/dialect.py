@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -180,3 +181,31 @@ def same_project(session: Session, column: ColumnElement[Any], project_id: Any) 
         return column == project_id
     plus = UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
     return plus == project_id
+
+
+def adding_upsert(
+    target: Table,
+    summed: Sequence[str],
+    highest: str | None = None,
+    *,
+    postgres: bool,
+    zeros: Sequence[str] = (),
+) -> Any:
+    """An insert of rows of ``target`` that, where a row with the same primary
+    key exists, adds the ``summed`` columns to it (and keeps the larger
+    ``highest``) instead; executed with a list of rows. ``zeros``: columns a
+    new row starts at 0, written in the statement rather than as parameters
+    (psycopg caches the parsing of a statement only up to 50 parameters and
+    4,096 characters). Build it once: it does not depend on the rows."""
+    statement = (postgresql_insert if postgres else sqlite_insert)(target)
+    if zeros:
+        statement = statement.values({name: literal_column("0") for name in zeros})
+    excluded = statement.excluded
+    changes: dict[str, ColumnElement[Any]] = {
+        name: target.c[name] + excluded[name] for name in summed
+    }
+    if highest is not None:
+        larger = func.greatest if postgres else func.max
+        changes[highest] = larger(target.c[highest], excluded[highest])
+    primary = [column.name for column in target.primary_key.columns]
+    return statement.on_conflict_do_update(index_elements=primary, set_=changes)

@@ -62,6 +62,10 @@ _ENTER: dict[bool, Any] = {
 }
 
 
+# Every worker transaction reads its project: the statement is built once.
+_BY_ID = select(projects).where(projects.c.id == bindparam("project_id"))
+
+
 def enter_by_key(
     session: Session, key: str, user_id: UUID | None
 ) -> tuple[Project, Role | None] | None:
@@ -76,7 +80,7 @@ def enter_by_key(
 
 
 def get_by_id(session: Session, project_id: UUID) -> Project | None:
-    row = session.execute(select(projects).where(projects.c.id == project_id)).first()
+    row = session.execute(_BY_ID, {"project_id": project_id}).first()
     return _project(row) if row else None
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -108,10 +108,9 @@ class RunStore(ProjectRepository):
         }
 
     def get(self, run_id: UUID, *, for_update: bool = False) -> Run | None:
-        query = select(runs).where(runs.c.project_id == self.project_id, runs.c.id == run_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self.session.execute(query).first()
+        row = self.session.execute(
+            _GET[for_update], {"b_project": self.project_id, "b_run": run_id}
+        ).first()
         return self._run(row) if row else None
 
     def page(
@@ -150,11 +149,7 @@ class RunStore(ProjectRepository):
         """Refresh the projection; its ``input`` was written with the run and
         never changes, so it is not sealed and written again."""
         columns = self._view_columns(run_id, view, with_input=False)
-        self.session.execute(
-            update(runs)
-            .where(runs.c.project_id == self.project_id, runs.c.id == run_id)
-            .values(**columns)
-        )
+        self.session.execute(_SAVE_VIEW, {**columns, "b_project": self.project_id, "b_run": run_id})
 
     # -- payloads sealed and opened here, and nowhere else -------------------
 
@@ -210,19 +205,8 @@ class RunStore(ProjectRepository):
     # -- events -------------------------------------------------------------
 
     def events(self, run_id: UUID, *, after: int = 0, limit: int | None = None) -> list[RunEvent]:
-        query = (
-            select(run_events)
-            .where(
-                run_events.c.project_id == self.project_id,
-                run_events.c.run_id == run_id,
-                # Names the run's partition (pruned at execution on PostgreSQL).
-                run_events.c.run_created_at == _created_at(run_id),
-                run_events.c.seq > after,
-            )
-            .order_by(run_events.c.seq)
-        )
-        if limit is not None:
-            query = query.limit(limit)
+        query = _EVENTS if limit is None else _EVENTS.limit(limit)
+        scope = {"b_project": self.project_id, "b_run": run_id, "b_after": after}
         open_event = self.cipher.open_event
         return [
             RunEvent(
@@ -232,7 +216,7 @@ class RunStore(ProjectRepository):
                 node_id=row.node_id,
                 data=open_event(row.data, run_id, row.seq, row.node_id),
             )
-            for row in self.session.execute(query)
+            for row in self.session.execute(query, scope)
         ]
 
     def append(self, run: Run, events: Sequence[RunEvent]) -> None:
@@ -272,31 +256,18 @@ class RunStore(ProjectRepository):
     def reschedule(self, run_id: UUID, worker: str, due_at: datetime | None) -> bool:
         """Hand the run back (due again at ``due_at``, or done when ``None``);
         False when ``worker`` no longer holds its lease."""
-        guard = (
-            run_queue.c.project_id == self.project_id,
-            run_queue.c.run_id == run_id,
-            run_queue.c.lease_owner == worker,
-        )
+        guard = {"b_project": self.project_id, "b_run": run_id, "b_worker": worker}
         if due_at is None:
-            result = self.session.execute(delete(run_queue).where(*guard))
+            result = self.session.execute(_FINISH, guard)
         else:
-            result = self.session.execute(
-                update(run_queue)
-                .where(*guard)
-                .values(due_at=due_at, lease_owner=None, lease_until=None)
-            )
+            result = self.session.execute(_HAND_BACK, {**guard, "b_due": due_at})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def holds_lease(self, run_id: UUID, worker: str, until: datetime) -> bool:
         """Extend ``worker``'s lease to ``until``; False when it was lost."""
         result = self.session.execute(
-            update(run_queue)
-            .where(
-                run_queue.c.project_id == self.project_id,
-                run_queue.c.run_id == run_id,
-                run_queue.c.lease_owner == worker,
-            )
-            .values(lease_until=until)
+            _HOLD,
+            {"b_project": self.project_id, "b_run": run_id, "b_worker": worker, "b_until": until},
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -387,5 +358,34 @@ def queue_stats(session: Session, now: datetime) -> QueueStats:
     return QueueStats(int(row.due), oldest)
 
 
-def _created_at(run_id: UUID) -> Any:
-    return select(runs.c.created_at).where(runs.c.id == run_id).scalar_subquery()
+# The statements a worker runs for every stretch of a run, built once (their
+# bound parameters are prefixed ``b_`` so they never clash with a column that
+# an update sets from the parameters).
+_RUN = (runs.c.project_id == bindparam("b_project"), runs.c.id == bindparam("b_run"))
+_GET = {False: select(runs).where(*_RUN), True: select(runs).where(*_RUN).with_for_update()}
+_SAVE_VIEW = update(runs).where(*_RUN)
+"""Sets the columns its parameters name (``RunStore._view_columns``)."""
+_EVENTS = (
+    select(run_events)
+    .where(
+        run_events.c.project_id == bindparam("b_project"),
+        run_events.c.run_id == bindparam("b_run"),
+        # Names the run's partition (pruned at execution on PostgreSQL).
+        run_events.c.run_created_at
+        == select(runs.c.created_at).where(runs.c.id == bindparam("b_run")).scalar_subquery(),
+        run_events.c.seq > bindparam("b_after", type_=Integer),
+    )
+    .order_by(run_events.c.seq)
+)
+_LEASED = (
+    run_queue.c.project_id == bindparam("b_project"),
+    run_queue.c.run_id == bindparam("b_run"),
+    run_queue.c.lease_owner == bindparam("b_worker"),
+)
+_FINISH = delete(run_queue).where(*_LEASED)
+_HAND_BACK = (
+    update(run_queue)
+    .where(*_LEASED)
+    .values(due_at=bindparam("b_due"), lease_owner=None, lease_until=None)
+)
+_HOLD = update(run_queue).where(*_LEASED).values(lease_until=bindparam("b_until"))

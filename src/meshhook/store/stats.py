@@ -1,5 +1,5 @@
 """Run statistics rollups of one project: added to as runs finish (one upsert
-per table, adding to the hour's, quarter's, day's and week's counters of the
+per table, built once, adding to the hour's, quarter's, day's and week's counters of the
 workflow, its nodes and its error code, and of the whole project), read back
 summed over a window's segments (``Window.segments``): about a dozen rows per
 workflow, node and error code whatever the window, and for the project's own
@@ -7,13 +7,12 @@ figures one row per bucket."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, union_all
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from meshhook.domain.runs.events import RunStatus
 from meshhook.domain.stats import (
@@ -28,6 +27,7 @@ from meshhook.domain.stats import (
     bucket_of,
     slot_of,
 )
+from meshhook.store import dialect, tenancy
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import (
     DURATION_SLOTS,
@@ -72,10 +72,10 @@ class StatsStore(ProjectRepository):
             added["dead_lettered"] = 1
         if outcome.lag_milliseconds is not None:
             added[LAG_SLOTS[slot_of(outcome.lag_milliseconds)]] = 1
-        # Every counter is in the statement (most added as 0): one statement
-        # per table, built once (see _upsert), whatever the outcome.
-        counters = {**_ZEROS, **added}
-        self._add(run_stats, [{**key, **counters} for key in keys])
+        postgres = tenancy.is_postgres(self.session)
+        execute = self.session.execute
+        shape = tuple(sorted(added))
+        execute(_counters_upsert("run_stats", postgres, shape), [{**key, **added} for key in keys])
         if outcome.steps:
             rows = [
                 {
@@ -89,25 +89,21 @@ class StatsStore(ProjectRepository):
                 for key in keys
                 for step in outcome.steps
             ]
-            self._add(node_stats, rows)
+            execute(_UPSERTS[postgres, "node_stats"], rows)
         if outcome.error_code:
             code = outcome.error_code[:64]
-            self._add(error_stats, [{**key, "code": code, "count": 1} for key in keys])
+            rows = [{**key, "code": code, "count": 1} for key in keys]
+            execute(_UPSERTS[postgres, "error_stats"], rows)
         # Last: every finishing run of the project updates these rows, so
         # (on PostgreSQL) their lock is held for as short a time as may be.
-        self._add(
-            project_run_stats,
+        execute(
+            _counters_upsert("project_run_stats", postgres, shape),
             [
                 {"project_id": self.project_id, "period": key["period"], "bucket": key["bucket"]}
-                | counters
+                | added
                 for key in keys
             ],
         )
-
-    def _add(self, table: Any, rows: list[dict[str, Any]]) -> None:
-        """Insert ``rows``, or add them to the rows that exist, in one statement."""
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        self.session.execute(_upsert(table, postgres), rows)
 
     def _scope(self, window: Window, now: datetime, workflow_id: UUID | None) -> dict[str, Any]:
         fine, coarse = window.segments(now)
@@ -199,32 +195,30 @@ def _figures(node: Any) -> NodeFigures:
 
 
 _ALL_COUNTERS = (*RUN_COUNTERS, *DURATION_SLOTS, *LAG_SLOTS)
-_ZEROS = dict.fromkeys(_ALL_COUNTERS, 0)
-_UPSERTS: dict[tuple[str, bool], Any] = {}
+# Built once: building them per finished run cost more than the rest of the
+# finishing transaction (each ``excluded`` alias lays out the table's columns
+# again).
+_UPSERTS = {
+    (postgres, table.name): dialect.adding_upsert(table, summed, highest, postgres=postgres)
+    for postgres in (False, True)
+    for table, summed, highest in (
+        (node_stats, ("steps", "failures", "total_ms"), "max_ms"),
+        (error_stats, ("count",), None),
+    )
+}
+_COUNTER_TABLES = {"run_stats": run_stats, "project_run_stats": project_run_stats}
 
 
-def _upsert(table: Any, postgres: bool) -> Any:
-    """The statement that inserts a rollup row or adds it to the one there
-    (every column that is not in the primary key summed, ``max_ms`` the larger
-    kept); built once per table and dialect: building ``excluded`` for a
-    table of 70 columns costs more than running the statement."""
-    statement = _UPSERTS.get((table.name, postgres))
-    if statement is None:
-        insert = (postgresql_insert if postgres else sqlite_insert)(table)
-        larger = func.greatest if postgres else func.max
-        changes: dict[str, ColumnElement[Any]] = {
-            column.name: (
-                larger(column, insert.excluded[column.name])
-                if column.name == "max_ms"
-                else column + insert.excluded[column.name]
-            )
-            for column in table.columns
-            if not column.primary_key
-        }
-        primary = [column.name for column in table.primary_key.columns]
-        statement = insert.on_conflict_do_update(index_elements=primary, set_=changes)
-        _UPSERTS[(table.name, postgres)] = statement
-    return statement
+@functools.lru_cache(maxsize=1024)
+def _counters_upsert(table: str, postgres: bool, added: tuple[str, ...]) -> Any:
+    """The upsert of a run's counters (``run_stats`` or ``project_run_stats``)
+    that adds 1 to ``added`` (a status, a duration and a lag slot,
+    dead-lettered or not: a few hundred shapes at most), the other counters of
+    a new row 0 in the statement itself: few parameters and a short text,
+    which psycopg parses once (all 68 counters as parameters were parsed again
+    for every run)."""
+    zeros = [name for name in _ALL_COUNTERS if name not in added]
+    return dialect.adding_upsert(_COUNTER_TABLES[table], added, postgres=postgres, zeros=zeros)
 
 
 def _segments(table: Any, columns: list[Any], one_workflow: bool) -> Any:
