@@ -25,10 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import orjson
 import structlog
 
-from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.runs.advance import advance, record_outcome
 from meshhook.domain.runs.decide import StartStep
 from meshhook.domain.runs.evaluate import Failed, Succeeded
@@ -415,7 +413,7 @@ class Worker:
     async def _attempt(self, work: Work, command: StartStep) -> Attempt:
         assert self.executor is not None
         node = work.graph.by_id[command.node_id]
-        names = secret_names_in(_config_text(node.config))
+        names = node.secret_names()
         secrets = await asyncio.to_thread(
             run_execution.step_secrets, self.db, self.keys, work, node.id, names
         )
@@ -444,7 +442,3 @@ class Worker:
                 outcome.error if isinstance(outcome, Failed) else None,
             )
         return attempt
-
-
-def _config_text(config: object) -> str:
-    return orjson.dumps(config).decode()

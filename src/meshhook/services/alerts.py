@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-import orjson
 import structlog
 
 from meshhook.domain.accounts import Actor, Role
@@ -41,7 +40,6 @@ from meshhook.domain.alerts import (
     summary_text,
 )
 from meshhook.domain.errors import NotFound
-from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.redaction import Redactor
 from meshhook.domain.runs.events import RunStatus
 from meshhook.domain.runs.graph import RunGraph
@@ -359,9 +357,7 @@ def _secret_values(scope: ProjectScope, run: Run, graph: RunGraph) -> list[str]:
     """The values (and their percent-encoded forms, as a URL carries them) of
     the secrets the run's version references; each read audited as
     ``secret.use``. None without keys (a bare test database)."""
-    names = {
-        name for node in graph.nodes for name in secret_names_in(orjson.dumps(node.config).decode())
-    }
+    names = {name for node in graph.nodes for name in node.secret_names()}
     keys = scope.key_source
     if not names or keys is None:
         return []

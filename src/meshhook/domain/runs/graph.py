@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from meshhook.domain.expressions import secret_names_in
 from meshhook.domain.node_types import REGISTRY
 
 ERROR_OUTPUT = "error"
@@ -32,6 +35,10 @@ class Node:
 
     def pointer(self, inside_config: str = "") -> str:
         return f"/nodes/{self.index}/config{inside_config}"
+
+    def secret_names(self) -> list[str]:
+        """The names of the secrets its config references (``{{ secrets.X }}``)."""
+        return secret_names_in(orjson.dumps(self.config).decode())
 
 
 @dataclass(frozen=True)
