@@ -145,7 +145,7 @@ def _configure_sqlite(
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if checkpointer is not None:
-            cursor.execute(f"PRAGMA wal_autocheckpoint={checkpoints.BACKSTOP_PAGES}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={checkpoints.LAST_RESORT_PAGES}")
             cursor.execute(f"PRAGMA journal_size_limit={checkpoints.JOURNAL_SIZE_LIMIT}")
         cursor.close()
 
