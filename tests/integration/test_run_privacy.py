@@ -118,3 +118,47 @@ def test_a_malformed_redact_pointer_is_a_problem_that_blocks_publishing(
         f"{BASE}/workflows/{created.json()['key']}/versions/publish", json={}, headers=owner.headers
     )
     assert_problem(published, 422)
+
+
+def quoting() -> dict[str, Any]:
+    """A run that fails with a message quoting its input: the delay's ``until``
+    is not a timestamp (``'REF-kq7zx Lyon' is not an ISO-8601 timestamp``)."""
+    return {
+        "nodes": [
+            {"id": "start", "type": "manual", "config": {}},
+            {
+                "id": "wait",
+                "type": "delay",
+                "config": {"until": "join(' ', [customer.ref, customer.city])"},
+            },
+        ],
+        "edges": [{"from": "start", "to": "wait"}],
+        "settings": {"redact": ["/customer/ref"]},
+    }
+
+
+def test_an_error_message_quoting_a_pointed_value_hides_it_in_the_console(
+    runner: TestClient, owner: Member
+) -> None:
+    key = workflow(runner, owner, quoting(), publish=True)
+    started = runner.post(
+        f"{BASE}/workflows/{key}/runs",
+        json={"input": {"customer": {"ref": "REF-kq7zx", "city": "Lyon"}}},
+        headers=owner.headers,
+    )
+    run_id = started.json()["id"]
+    assert finished(runner, owner, run_id)["status"] == "failed"
+    reads = {
+        "run": runner.get(f"{BASE}/runs/{run_id}", headers=owner.headers),
+        "events": runner.get(f"{BASE}/runs/{run_id}/events", headers=owner.headers),
+        "list": runner.get(f"{BASE}/runs", headers=owner.headers),
+        "replay": runner.get(f"{BASE}/runs/{run_id}/replay", headers=owner.headers),
+        "stream": runner.get(f"{BASE}/runs/{run_id}/events/stream", headers=owner.headers),
+    }
+    for name, read in reads.items():
+        assert read.status_code == 200, (name, read.text)
+        assert "REF-kq7zx" not in read.text, name
+    message = reads["run"].json()["error"]["message"]
+    assert message == "'[redacted:field] Lyon' is not an ISO-8601 timestamp"
+    revealed = runner.get(f"{BASE}/runs/{run_id}", params={"reveal": "true"}, headers=owner.headers)
+    assert "'REF-kq7zx Lyon'" in revealed.json()["error"]["message"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import regex
@@ -236,10 +236,14 @@ def pointed_values(value: Any, pointers: Iterable[str]) -> list[str]:
     JSON ``value``, every leaf of a named object or list included: what those
     pointers hide in a payload, so that text quoting it can hide it too."""
     found: list[str] = []
-    for pointer in _parsed(pointers):
+    _collect(value, _parsed(pointers), found)
+    return found
+
+
+def _collect(value: Any, pointers: Iterable[tuple[str, ...]], found: list[str]) -> None:
+    for pointer in pointers:
         for named in _at(value, pointer):
             _leaves(named, found)
-    return found
 
 
 def _at(value: Any, pointer: tuple[str, ...]) -> Iterable[Any]:
@@ -333,6 +337,19 @@ class Redactor:
             secrets=secret_values(secrets),
             fields=secret_values(fields),
         )
+
+    def quoting(self, payloads: Iterable[Any]) -> Redactor:
+        """This redactor, also hiding the values its pointers name in
+        ``payloads`` wherever they appear (an error message about a run may quote
+        one): itself when they name nothing, else a copy with a memo of its own."""
+        if not self.pointers:
+            return self
+        found: list[str] = []
+        for payload in payloads:
+            _collect(payload, self.pointers, found)
+        if not found:
+            return self
+        return replace(self, fields=secret_values([*self.fields, *found]), memo={})
 
     def text(self, text: str) -> str:
         shown = self.memo.get(text)

@@ -15,7 +15,7 @@ from uuid import UUID
 from meshhook import logs
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import NotFound
-from meshhook.domain.redaction import Redactor, pointed_values
+from meshhook.domain.redaction import Redactor
 from meshhook.domain.redaction_rules import (
     MAX_PATTERNS,
     check_pattern,
@@ -138,16 +138,13 @@ def about_run(
 ) -> Redactor:
     """How text about a run is shown outside the run console (an alert): what
     :func:`redactor` hides, plus ``secrets`` (values the run used) and the
-    values the pointers name in the run's input, output and steps, hidden
-    wherever they appear (a message may quote one)."""
-    pointers = [*version_pointers, *scope.redaction.pointers(workflow_id)]
-    payloads = [view.input, view.output]
-    for step in view.steps:
-        payloads.extend(step.get(key) for key in ("input", "output", "error"))
-    fields = [found for payload in payloads for found in pointed_values(payload, pointers)]
+    values the pointers name in the run's payloads, hidden wherever they
+    appear (a message may quote one)."""
     return Redactor.build(
-        patterns=project_patterns(scope), pointers=pointers, secrets=secrets, fields=fields
-    )
+        patterns=project_patterns(scope),
+        pointers=[*version_pointers, *scope.redaction.pointers(workflow_id)],
+        secrets=secrets,
+    ).quoting(view.payloads())
 
 
 def project_patterns(scope: ProjectScope) -> dict[str, str]:

@@ -495,6 +495,9 @@ def events(
         redactor = _redactor(scope, actor, run, reveal=reveal, audit=audit)
         found = store.events(run.id, after=after, limit=limit)
         if redactor is not None:
+            # The values the pointers name anywhere in the run, not just in
+            # this page: an event's error may quote another step's input.
+            redactor = redactor.quoting(run.view.payloads())
             found = [redact_event(event, redactor) for event in found]
         return found, run.view.status.is_terminal
 

@@ -71,6 +71,9 @@ class BackgroundCheckpointer:
         self.restart_pages = restart_pages
         self.checkpoints = 0  # completed PASSIVE checkpoints, for tests and metrics
         self.restarts = 0  # RESTART checkpoints that rewound the WAL
+        # The WAL's length when the last RESTART finished: until a writer
+        # rewinds it, PASSIVE checkpoints keep reporting that length.
+        self._restarted_at = -1
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -120,7 +123,7 @@ class BackgroundCheckpointer:
             log.debug("sqlite checkpoint skipped", error=str(error))
             return
         self.checkpoints += 1
-        if wal_pages > self.restart_pages:
+        if wal_pages > self.restart_pages and wal_pages != self._restarted_at:
             self._restart(connection)
 
     def _restart(self, connection: sqlite3.Connection) -> None:
@@ -142,4 +145,5 @@ class BackgroundCheckpointer:
             queue.release()
         if not busy:
             self.restarts += 1
+            self._restarted_at = wal_pages
         log.debug("sqlite wal restart", busy=busy, wal_pages=wal_pages, copied=copied)

@@ -17,7 +17,11 @@ from meshhook.domain.runs.run import Run
 
 
 def redact_run(run: Run, redactor: Redactor) -> Run:
+    """``run`` as shown through ``redactor``, which also hides, wherever they
+    appear, the values its pointers name in this run (an error message may quote
+    one)."""
     view = run.view
+    redactor = redactor.quoting(view.payloads())
     return replace(
         run,
         view=replace(

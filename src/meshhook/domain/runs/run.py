@@ -55,6 +55,14 @@ class RunView:
             last_seq=state.last_seq,
         )
 
+    def payloads(self) -> list[Any]:
+        """Every payload of the run: its input and output, each step's input,
+        output and error (what a redactor's pointers are applied to)."""
+        found = [self.input, self.output]
+        for step in self.steps:
+            found.extend(step.get(key) for key in ("input", "output", "error"))
+        return found
+
     def as_json(self) -> dict[str, Any]:
         return {
             "status": str(self.status),
