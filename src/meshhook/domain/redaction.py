@@ -308,9 +308,9 @@ class Redactor:
     wherever they appear."""
     fields: tuple[str, ...] = ()
     """Values the pointers name in the run a text is about (from
-    :func:`pointed_values`), hidden wherever they appear as
-    ``[redacted:field]``: an alert carries text about a run, not its
-    payloads, and a message may quote one of them."""
+    :func:`pointed_values`, :meth:`quoting`), hidden wherever they appear as
+    ``[redacted:field]``: a message about a run (its error, an alert) may
+    quote one of them."""
     memo: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
