@@ -314,3 +314,49 @@ def test_a_scrubbed_run_cannot_be_resumed_or_replayed(
         f"{ALPHA}/runs/{fresh}/resume", json={"from_node": "shape"}, headers=owner.headers
     )
     assert again.status_code == 202, again.text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_on_sqlite_a_pass_copies_its_wal_back_between_its_batches(
+    db: Database, owner: Member
+) -> None:
+    """A pass writes WAL faster than the checkpoint thread copies it back (a
+    million runs: gigabytes), and the checkpoint that catches up must not run
+    while a save waits: the pass checkpoints between its own batches, so the
+    WAL holds about one batch when it ends."""
+    checkpointer = db.checkpointer
+    assert checkpointer is not None
+    checkpointer.coalesce_seconds = 3600  # the thread would not get to it
+    orders = make_workflow(db, "alpha", "Orders")
+    for n in range(30):
+        aged_run(db, "alpha", orders, 40 + n)
+    retention.set_policy(db, CLI, "alpha", 30, None)
+    db.settle()
+    before = checkpointer.checkpoints
+
+    report = retention.apply_all(db, SMALL, sleep=lambda _seconds: None)
+
+    [applied] = report.projects.values()
+    assert applied.runs_deleted == 30
+    assert checkpointer.checkpoints - before >= applied.batches
+    wal_pages = _wal_pages(db)
+    assert wal_pages <= 3 * _wal_pages_of_one_batch(db, orders), wal_pages
+
+
+def _wal_pages(db: Database) -> int:
+    """The WAL's length in pages (a PASSIVE checkpoint reports it)."""
+    raw = db.engine.raw_connection()
+    try:
+        row = raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        raw.close()
+    return int(row[1])
+
+
+def _wal_pages_of_one_batch(db: Database, orders: tuple[Any, str]) -> int:
+    """How much WAL deleting one batch of runs writes, from a rewound WAL."""
+    for n in range(3):
+        aged_run(db, "alpha", orders, 40 + n)
+    db.settle()
+    retention.apply_all(db, SMALL, sleep=lambda _seconds: None, stop=lambda: False)
+    return _wal_pages(db)

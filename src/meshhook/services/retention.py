@@ -173,12 +173,20 @@ class _Pacer:
     """Batch sizes that keep each transaction near ``target`` milliseconds,
     with a rest as long as the batch held its transaction after each one."""
 
-    def __init__(self, knobs: Knobs, sleep: Callable[[float], None], *, postgres: bool) -> None:
+    def __init__(
+        self,
+        knobs: Knobs,
+        sleep: Callable[[float], None],
+        *,
+        postgres: bool,
+        settle: Callable[[], None] = lambda: None,
+    ) -> None:
         self.size = min(100, knobs.batch_runs)
         self.most = knobs.batch_runs
         default = POSTGRES_BATCH_MS if postgres else SQLITE_BATCH_MS
         self.target = (knobs.batch_ms or default) / 1000
         self.sleep = sleep
+        self.settle = settle
         self.batches = 0
 
     def step(self, work: Callable[[int, _Held], int]) -> int:
@@ -186,6 +194,9 @@ class _Pacer:
         timer = _Held()
         done = work(self.size, timer)
         self.batches += 1
+        # SQLite: copy this batch's WAL back before the next one (the pass
+        # pays for its own checkpoints; see store/checkpoints.py).
+        self.settle()
         if done:
             took = timer.seconds
             wanted = self.size * self.target / max(took, 1e-4)
@@ -221,7 +232,7 @@ def apply_project(
     stop: Callable[[], bool] = lambda: False,
 ) -> Applied:
     """Delete, then scrub, the project's expired runs, batch by batch."""
-    pacer = _Pacer(knobs, sleep, postgres=db.is_postgres)
+    pacer = _Pacer(knobs, sleep, postgres=db.is_postgres, settle=db.settle)
     deleted = scrubbed = 0
     delete_before = policy.delete_before(now)
     if delete_before is not None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import structlog
 
@@ -78,6 +79,10 @@ class BackgroundCheckpointer:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # One checkpointing connection, used by the thread and by callers of
+        # :meth:`checkpoint`, one at a time.
+        self._checkpointing = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
 
     def committed(self) -> None:
         """Called after every write commit: schedule a checkpoint."""
@@ -101,18 +106,31 @@ class BackgroundCheckpointer:
                 )
                 self._thread.start()
 
+    def checkpoint(self) -> None:
+        """Checkpoint now, in the calling thread. A writer that produces WAL
+        faster than the thread copies it back (a retention pass deleting a
+        million runs) calls this between its batches: it pays for its own
+        copying, and so paces itself, and a ``RESTART`` then has only the
+        frames other writers added meanwhile to copy while it holds the turn."""
+        with self._checkpointing:
+            if self._connection is None:
+                self._connection = sqlite3.connect(self.path, check_same_thread=False, timeout=0)
+            self._checkpoint(self._connection)
+
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, check_same_thread=False, timeout=0)
         try:
             while not self._stopping.is_set():
                 self._wake.wait()
                 # Let the rest of a burst commit first: one checkpoint for all of it.
                 self._stopping.wait(self.coalesce_seconds)
                 self._wake.clear()
-                self._checkpoint(connection)
-            self._checkpoint(connection)
+                self.checkpoint()
+            self.checkpoint()
         finally:
-            connection.close()
+            with self._checkpointing:
+                if self._connection is not None:
+                    self._connection.close()
+                    self._connection = None
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
         try:
@@ -132,6 +150,7 @@ class BackgroundCheckpointer:
         queue = write_queue.queue_for(self.path)
         if not queue.acquire(RESTART_TURN_SECONDS):
             return  # the writers are busy for that long: next round
+        began = time.perf_counter()
         try:
             connection.execute(f"PRAGMA busy_timeout={RESTART_READERS_MS}")
             busy, wal_pages, copied = connection.execute(
@@ -146,4 +165,10 @@ class BackgroundCheckpointer:
         if not busy:
             self.restarts += 1
             self._restarted_at = wal_pages
-        log.debug("sqlite wal restart", busy=busy, wal_pages=wal_pages, copied=copied)
+        log.debug(
+            "sqlite wal restart",
+            busy=busy,
+            wal_pages=wal_pages,
+            copied=copied,
+            held_ms=round((time.perf_counter() - began) * 1000, 1),
+        )

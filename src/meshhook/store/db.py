@@ -67,6 +67,12 @@ class Database:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def settle(self) -> None:
+        """On a SQLite file, checkpoint the WAL now, in the calling thread (see
+        :meth:`BackgroundCheckpointer.checkpoint`); nothing on PostgreSQL."""
+        if self.checkpointer is not None:
+            self.checkpointer.checkpoint()
+
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
