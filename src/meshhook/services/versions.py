@@ -151,6 +151,7 @@ def save_patch(
             unchanged=unchanged,
             sound_base=shared is not None,
             graph=graph,
+            edit_of=(base.definition, shared) if shared is not None else None,
         )
         return _save_locked(
             scope,
