@@ -9,11 +9,13 @@ does the latter when it can prove the result equals
 cannot.
 
 Why the splice is exact: in the canonical form (sorted keys, 2-space indent)
-every item of the top-level ``nodes`` array starts on a line of its own,
-``"    {"``, and ends on one, ``"    }"``; no string holds a raw newline and
-anything nested deeper is indented further, so a match of a node's whole
-indented text inside the array is an item of the array, and a text that
-occurs once there is the item it was serialised from.
+every item of a top-level array starts on a line of its own, ``"    {"``, and
+ends on one, ``"    }"``; no string holds a raw newline and anything nested
+deeper is indented further. A definition's only top-level arrays are
+``edges`` and ``nodes`` (``settings`` is an object), in that order, so a match
+of a node's whole indented text after ``"nodes": [`` is an item of ``nodes``;
+and as node ids are unique (the base passed the structural check), it is the
+item that node was serialised from.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ _ARRAY_END = b"\n  ]"
 _ITEM_INDENT = b"\n    "
 _TOO_DEEP = b"\n" + b"  " * MAX_CANONICAL_DEPTH
 _MISSING = object()
+# The top-level members of a definition (``structural.TOP_LEVEL_KEYS``).
+_OBJECT_MEMBERS = frozenset({"settings"})
+_ARRAY_MEMBERS = frozenset({"edges", "nodes"})
 
 
 def _item_text(node: Any) -> bytes | None:
@@ -49,7 +54,9 @@ def changed_nodes(base: dict[str, Any], edited: dict[str, Any]) -> list[int] | N
     ``base``'s (a copy-on-write patch shares the others), or ``None`` when
     anything outside the nodes differs, the node count changed, or more than
     :data:`MAX_SPLICED_NODES` nodes did."""
-    if len(base) != len(edited):
+    if len(base) != len(edited) or not base.keys() <= _OBJECT_MEMBERS | _ARRAY_MEMBERS:
+        return None
+    if any(type(base[key]) is not dict for key in _OBJECT_MEMBERS & base.keys()):
         return None
     for key, value in edited.items():
         if key != "nodes" and base.get(key, _MISSING) is not value:
@@ -78,7 +85,8 @@ def spliced_canonical(
     bytes of ``base``) by replacing the text of the nodes ``edited`` changed
     (see :func:`changed_nodes`); ``None`` when that cannot be done exactly.
 
-    ``edited`` must be a copy-on-write edit of ``base`` (``patch_definition(...,
+    ``base`` must have passed the structural check (node ids unique), and
+    ``edited`` be a copy-on-write edit of it (``patch_definition(...,
     shared=True)``, then normalised): a node changed in place would be taken
     for an untouched one."""
     changed = changed_nodes(base, edited)
@@ -87,8 +95,9 @@ def spliced_canonical(
     if not changed:
         return base_canonical
     start = base_canonical.find(_NODES_START)
-    end = base_canonical.find(_ARRAY_END, start) if start >= 0 else -1
-    if end < 0:
+    # The last top-level array to close is ``nodes`` (only ``settings`` follows).
+    end = base_canonical.rfind(_ARRAY_END)
+    if start < 0 or end < start:
         return None
     parts: list[bytes | memoryview] = []
     view = memoryview(base_canonical)
@@ -99,8 +108,7 @@ def spliced_canonical(
         if old is None or new is None or _TOO_DEEP in new:
             return None
         found = base_canonical.find(old, start, end)
-        # Exactly one match, after the nodes before it: the item itself.
-        if found < at or base_canonical.find(old, found + 1, end) >= 0:
+        if found < at:  # not there, or not after the nodes before it
             return None
         parts += (view[at:found], new)
         at = found + len(old)
