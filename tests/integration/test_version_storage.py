@@ -338,3 +338,52 @@ def _head_row_of(engine: sa.Engine, workflow_id: Any) -> Any:
                 workflow_heads.c.workflow_id == workflow_id
             )
         ).one()
+
+
+def test_a_head_this_process_holds_is_loaded_without_reading_its_text(
+    db: Database, owner: Member
+) -> None:
+    current = definition(30)
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Held"), definition=current
+    )
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        held = workflows.get(db, owner.actor, "alpha", "held")
+        reads_text = [s for s in statements if "workflow_heads.definition" in s]
+        assert held.definition == created.definition
+        assert reads_text == []
+        version_content.TEXTS.clear()
+        cold = workflows.get(db, owner.actor, "alpha", "held")
+        assert cold.definition == created.definition
+        assert [s for s in statements if "workflow_heads.definition" in s]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_head_row_changed_between_two_reads_is_rebuilt_from_the_versions(
+    db: Database, owner: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read holds no lock: if a save commits between reading the head row's
+    columns and its text, the head comes from the (immutable) version rows."""
+    monkeypatch.setattr(version_content, "MAX_HEAD_LAG", 0)  # every save writes its text
+    current = definition(30)
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Race"), definition=current
+    )
+    set_edit(current, 1)
+    saved = versions.save(db, owner.actor, "alpha", "race", current, base_version=1)
+    version_content.TEXTS.clear()
+    with project_transaction(db, owner.actor, "alpha", Role.VIEWER, write=False) as scope:
+        # The columns as read before the save: version 1, its own text.
+        before = version_content.HeadRow(1, 1, 0, 0, None, None)
+        head = version_content.head_of(
+            scope.session, scope.project.id, created.workflow.id, before, content_hash=None
+        )
+    assert head.text == created.definition
+    assert saved.definition != created.definition

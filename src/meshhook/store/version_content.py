@@ -147,14 +147,20 @@ def current_head(session: Session, project_id: UUID, workflow_id: UUID) -> Head 
 
 
 class HeadRow(NamedTuple):
-    """A ``workflow_heads`` row's columns."""
+    """A ``workflow_heads`` row's columns (``definition``: ``None`` when not read)."""
 
     number: int
     keyframe: int
     chain_length: int
     chain_bytes: int
-    definition: str
+    definition: str | None
     text_number: int | None
+
+
+_HEAD_TEXT = select(workflow_heads.c.definition, workflow_heads.c.text_number).where(
+    workflow_heads.c.project_id == bindparam("project_id"),
+    workflow_heads.c.workflow_id == bindparam("workflow_id"),
+)
 
 
 def head_of(
@@ -165,13 +171,25 @@ def head_of(
     *,
     content_hash: str | None,
 ) -> Head:
-    """The head a ``workflow_heads`` row stands for; the head's text from
-    :data:`TEXTS` by ``content_hash`` (the head version's) when the row's lags."""
+    """The head a ``workflow_heads`` row stands for. Its text comes from
+    :data:`TEXTS` by ``content_hash`` (the head version's) when held there (the
+    row's 347 KB are then not even read), else from the row (read now if
+    ``row.definition`` is ``None``) and the deltas after it."""
     number = row.number
     stored = number if row.text_number is None else row.text_number
-    text = None if stored == number or content_hash is None else TEXTS.lookup(content_hash)[1]
+    text = None if content_hash is None else TEXTS.lookup(content_hash)[1]
     if text is None:
-        text = row.definition.encode()
+        definition = row.definition
+        if definition is None:
+            parameters = {"project_id": project_id, "workflow_id": workflow_id}
+            found = session.execute(_HEAD_TEXT, parameters).first()
+            if found is None or found.text_number != row.text_number:
+                # A save committed in between (a read holds no lock): the
+                # version rows do not change, so the head is rebuilt from them.
+                text = rebuild_from_start(session, project_id, workflow_id, number)
+                return Head(number, row.keyframe, row.chain_length, row.chain_bytes, text, stored)
+            definition = found.definition
+        text = definition.encode()
         if stored != number:
             text = _newer_text(session, project_id, workflow_id, stored, text, number)
             if content_hash is not None:

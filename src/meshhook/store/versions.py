@@ -59,7 +59,6 @@ _HEAD_COLUMNS = [
     workflow_heads.c.chain_length,
     workflow_heads.c.chain_bytes,
     workflow_heads.c.keyframe.label("head_keyframe"),
-    workflow_heads.c.definition,
     workflow_heads.c.text_number,
 ]
 
@@ -176,13 +175,14 @@ class VersionStore(ProjectRepository):
         ).first()
         if row is None:
             return None
-        if row.definition is not None:
+        if row.head_number is not None:
+            # The head: its text is read only if this process does not hold it.
             stored = version_content.HeadRow(
                 row.head_number,
                 row.head_keyframe,
                 row.chain_length,
                 row.chain_bytes,
-                row.definition,
+                None,
                 row.text_number,
             )
             head = version_content.head_of(
