@@ -86,16 +86,16 @@ def test_only_edits_confined_to_existing_nodes_are_spliced() -> None:
     assert spliced_canonical(text, base, patch_definition(base, [], shared=True)) == text
 
 
-def test_a_node_whose_text_occurs_twice_is_not_spliced() -> None:
-    # Two equal nodes (a base no structural check would pass): which one to
-    # replace cannot be told from the text, so the whole is serialised.
-    node = {"id": "a", "type": "manual", "config": {}}
-    base = {"edges": [], "nodes": [node, copy.deepcopy(node)], "settings": {}}
-    text = canonical_bytes(base)
+def test_a_node_whose_old_text_is_not_in_the_base_bytes_is_not_spliced() -> None:
+    # Bytes that are not the base's (its node changed after they were made):
+    # the node's old text is not found, so the whole is serialised.
+    text, base = _base({"nodes": [{"id": "a", "type": "manual"}], "edges": []})
+    stale = text.replace(b'"id": "a"', b'"id": "b"')
     patched = patch_definition(
-        base, [{"op": "add", "path": "/nodes/1/name", "value": "x"}], shared=True
+        base, [{"op": "add", "path": "/nodes/0/name", "value": "x"}], shared=True
     )
-    assert spliced_canonical(text, base, patched) is None
+    assert spliced_canonical(stale, base, patched) is None
+    assert spliced_canonical(text, base, patched) == canonical_bytes(patched)
 
 
 def test_more_than_a_few_changed_nodes_are_serialised_whole() -> None:
