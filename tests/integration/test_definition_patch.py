@@ -14,7 +14,7 @@ from meshhook.domain.accounts import Role
 from meshhook.domain.preparation import SOUND
 from meshhook.store.db import Database
 from tests.definitions import edited, linear
-from tests.factories import Member, add_member, assert_problem, make_user
+from tests.factories import PASSWORD, Member, add_member, assert_problem, make_user
 
 BASE = "/api/v1/projects/alpha/workflows"
 URL = f"{BASE}/sync"
@@ -263,3 +263,21 @@ def test_a_patch_is_answered_in_the_order_of_every_write(
     )
     assert_problem(too_long, 422)
     assert client.get(URL, headers=owner.headers).headers["etag"] == '"1"'
+
+
+def test_a_patch_by_the_ui_session_still_needs_its_csrf_header(
+    client: TestClient, owner: Member
+) -> None:
+    _create(client, owner)
+    login = client.post("/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD})
+    assert login.status_code == 200
+    csrf = login.json()["csrf_token"]
+    headers = {"Content-Type": PATCH_TYPE, "If-Match": '"1"'}
+    body = orjson.dumps(_url_op("https://b.example"))
+    refused = client.patch(f"{URL}/definition", content=body, headers=headers)
+    assert_problem(refused, 403)
+    saved = client.patch(
+        f"{URL}/definition", content=body, headers={**headers, "X-CSRF-Token": csrf}
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.headers["etag"] == '"2"'
