@@ -14,7 +14,7 @@ from meshhook.domain.accounts import Role
 from meshhook.domain.preparation import SOUND
 from meshhook.store.db import Database
 from tests.definitions import edited, linear
-from tests.factories import Member, add_member, assert_problem, make_user
+from tests.factories import PASSWORD, Member, add_member, assert_problem, make_user
 
 BASE = "/api/v1/projects/alpha/workflows"
 URL = f"{BASE}/sync"
@@ -224,3 +224,60 @@ def test_prefer_return_minimal_leaves_the_definition_out_unless_merged(
         headers={**headers, "If-Match": '"4"', "Prefer": "return=representation"},
     )
     assert other.json()["definition"]["nodes"][2]["config"]["url"] == "https://d.example"
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_a_patch_is_answered_in_the_order_of_every_write(
+    client: TestClient, owner: Member, outsider: Member, db: Database, size: str
+) -> None:
+    """401, then the role (404, 403), then the body (415, 400), then If-Match
+    (428): whether the patch is small (parsed in the save's transaction once
+    the role is checked there) or large (read only after a role check)."""
+    _create(client, owner)
+    viewer = make_user(db, "vic@example.com")
+    add_member(db, "alpha", viewer, Role.VIEWER)
+    padding = "x" * (70 * 1024 if size == "large" else 10)
+    malformed = b'[{"op": "test", "path": "", "value": "' + padding.encode() + b'"'
+
+    def send(member: Member | None, content_type: str, base: str | None) -> Any:
+        headers = {"Content-Type": content_type, **(member.headers if member else {})}
+        if base is not None:
+            headers["If-Match"] = base
+        return client.patch(
+            f"{URL}/definition", content=malformed, headers=headers, params={"message": "m" * 3000}
+        )
+
+    assert_problem(send(None, "application/json", None), 401)
+    assert_problem(send(outsider, "application/json", None), 404)
+    assert_problem(send(viewer, "application/json", None), 403)
+    assert_problem(send(owner, "application/json", None), 415)
+    assert_problem(send(owner, PATCH_TYPE, None), 400)
+    well_formed = orjson.dumps([{"op": "test", "path": "/nodes/0/id", "value": "start"}])
+    headers = {**owner.headers, "Content-Type": PATCH_TYPE}
+    assert_problem(client.patch(f"{URL}/definition", content=well_formed, headers=headers), 428)
+    too_long = client.patch(
+        f"{URL}/definition",
+        content=well_formed,
+        headers={**headers, "If-Match": '"1"'},
+        params={"message": "m" * 3000},
+    )
+    assert_problem(too_long, 422)
+    assert client.get(URL, headers=owner.headers).headers["etag"] == '"1"'
+
+
+def test_a_patch_by_the_ui_session_still_needs_its_csrf_header(
+    client: TestClient, owner: Member
+) -> None:
+    _create(client, owner)
+    login = client.post("/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD})
+    assert login.status_code == 200
+    csrf = login.json()["csrf_token"]
+    headers = {"Content-Type": PATCH_TYPE, "If-Match": '"1"'}
+    body = orjson.dumps(_url_op("https://b.example"))
+    refused = client.patch(f"{URL}/definition", content=body, headers=headers)
+    assert_problem(refused, 403)
+    saved = client.patch(
+        f"{URL}/definition", content=body, headers={**headers, "X-CSRF-Token": csrf}
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.headers["etag"] == '"2"'

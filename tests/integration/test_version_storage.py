@@ -28,7 +28,7 @@ from meshhook.store import migrate, version_content
 from meshhook.store.db import Database
 from meshhook.store.tables import workflow_heads, workflow_versions
 from meshhook.store.tables import workflows as workflow_rows
-from meshhook.store.versions import VersionStore
+from meshhook.store.versions import Rewrite, VersionStore
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import Member
 from tests.unit.domain.strategies import definitions, edited
@@ -220,3 +220,170 @@ def test_the_migration_converts_full_copies_and_back(empty_url: str) -> None:
         assert restored == texts
     finally:
         engine.dispose()
+
+
+def _head_row(db: Database, workflow_id: uuid.UUID) -> Any:
+    with db.engine.connect() as connection:
+        return connection.execute(
+            select(workflow_heads.c.number, workflow_heads.c.text_number).where(
+                workflow_heads.c.workflow_id == workflow_id
+            )
+        ).one()
+
+
+def test_a_head_whose_row_text_lags_loads_byte_exact_in_any_process(
+    db: Database, owner: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save rewrites the head row's full text only every MAX_HEAD_LAG
+    versions; in between the head is the row's text and the deltas after it,
+    as another process (nothing cached) finds it."""
+    monkeypatch.setattr(version_content, "MAX_HEAD_LAG", 3)
+    current = definition(30)
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Lag"), definition=current
+    )
+    workflow_id = created.workflow.id
+    texts = {1: created.definition}
+    lags = set()
+    for step in range(1, 12):
+        set_edit(current, step)
+        saved = versions.save(db, owner.actor, "alpha", "lag", current, base_version=step)
+        texts[saved.workflow.head_version] = saved.definition
+        number, stored = _head_row(db, workflow_id)
+        assert number == saved.workflow.head_version
+        assert stored is not None
+        assert 0 <= number - stored <= 3
+        lags.add(number - stored)
+        version_content.TEXTS.clear()  # as a process that did not save it
+        head = workflows.get(db, owner.actor, "alpha", "lag")
+        assert head.definition == saved.definition
+    assert lags == {0, 1, 2, 3}
+    version_content.TEXTS.clear()
+    for number, text in texts.items():
+        assert versions.get_version(db, owner.actor, "alpha", "lag", number).definition == text
+    # The next save diffs against the rebuilt head: still byte exact.
+    set_edit(current, 99)
+    saved = versions.save(db, owner.actor, "alpha", "lag", current, base_version=12)
+    version_content.TEXTS.clear()
+    assert versions.get_version(db, owner.actor, "alpha", "lag", 13).definition == saved.definition
+
+
+def test_a_secrets_scrub_rewrites_a_lagging_head_rows_text(
+    db: Database, owner: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(version_content, "MAX_HEAD_LAG", 5)
+    current = definition(20)
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Scrub"), definition=current
+    )
+    for step in range(1, 4):
+        set_edit(current, step)
+        versions.save(db, owner.actor, "alpha", "scrub", current, base_version=step)
+    assert _head_row(db, created.workflow.id) == (4, 1)
+    rewritten = canonical_bytes({**current, "settings": {"owner": "scrubbed"}})
+    with project_transaction(db, owner.actor, "alpha", Role.OWNER) as scope:
+        changed = scope.versions.rewrite_history(
+            created.workflow.id,
+            lambda version: versions_rewrite(rewritten) if version.info.number == 4 else None,
+        )
+    assert changed == [4]
+    assert _head_row(db, created.workflow.id) == (4, 4)
+    version_content.TEXTS.clear()
+    assert versions.get_version(db, owner.actor, "alpha", "scrub", 4).definition == rewritten
+
+
+def versions_rewrite(text: bytes) -> Rewrite:
+    return Rewrite(definition=text, content_hash=content_hash(text))
+
+
+def test_downgrading_gives_lagging_head_rows_their_heads_text(empty_url: str) -> None:
+    migrate.upgrade(empty_url, revision="0003")
+    engine = sa.create_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            texts = _old_rows(connection, [2])
+        migrate.upgrade(empty_url)
+        ((workflow_id, _),) = [key for key in texts if key[1] == 2]
+        with Session(engine) as session, session.begin():
+            project_id = session.execute(
+                select(workflow_rows.c.project_id).where(workflow_rows.c.id == workflow_id)
+            ).scalar_one()
+            store = VersionStore(session, project_id)
+            first = store.get_info(workflow_id, 1)
+            assert first is not None
+            current = definition(40)
+            for number in range(3, 7):  # the row keeps version 2's text
+                set_edit(current, number)
+                text = canonical_bytes(current)
+                texts[workflow_id, number] = text.decode()
+                info = dataclasses.replace(first, number=number, content_hash=content_hash(text))
+                store.insert(info, text)
+        number, stored = _head_row_of(engine, workflow_id)
+        assert (number, stored) == (6, 2)
+        migrate.downgrade(empty_url, revision="0019")
+        with engine.connect() as connection:
+            text = connection.execute(
+                sa.text("SELECT definition FROM workflow_heads WHERE number = 6")
+            ).scalar_one()
+        assert text == texts[workflow_id, 6]
+        migrate.upgrade(empty_url)
+    finally:
+        engine.dispose()
+
+
+def _head_row_of(engine: sa.Engine, workflow_id: Any) -> Any:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(workflow_heads.c.number, workflow_heads.c.text_number).where(
+                workflow_heads.c.workflow_id == workflow_id
+            )
+        ).one()
+
+
+def test_a_head_this_process_holds_is_loaded_without_reading_its_text(
+    db: Database, owner: Member
+) -> None:
+    current = definition(30)
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Held"), definition=current
+    )
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        held = workflows.get(db, owner.actor, "alpha", "held")
+        reads_text = [s for s in statements if "workflow_heads.definition" in s]
+        assert held.definition == created.definition
+        assert reads_text == []
+        version_content.TEXTS.clear()
+        cold = workflows.get(db, owner.actor, "alpha", "held")
+        assert cold.definition == created.definition
+        assert [s for s in statements if "workflow_heads.definition" in s]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_head_row_changed_between_two_reads_is_rebuilt_from_the_versions(
+    db: Database, owner: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read holds no lock: if a save commits between reading the head row's
+    columns and its text, the head comes from the (immutable) version rows."""
+    monkeypatch.setattr(version_content, "MAX_HEAD_LAG", 0)  # every save writes its text
+    current = definition(30)
+    created = workflows.create(
+        db, owner.actor, "alpha", NewWorkflow(name="Race"), definition=current
+    )
+    set_edit(current, 1)
+    saved = versions.save(db, owner.actor, "alpha", "race", current, base_version=1)
+    version_content.TEXTS.clear()
+    with project_transaction(db, owner.actor, "alpha", Role.VIEWER, write=False) as scope:
+        # The columns as read before the save: version 1, its own text.
+        before = version_content.HeadRow(1, 1, 0, 0, None, None)
+        head = version_content.head_of(
+            scope.session, scope.project.id, created.workflow.id, before, content_hash=None
+        )
+    assert head.text == created.definition
+    assert saved.definition != created.definition

@@ -98,28 +98,40 @@ def spooled_body(*, role: Role) -> Callable[..., AsyncIterator[BinaryIO]]:
 JSON_PATCH = "application/json-patch+json"
 
 
-def json_patch_body(*, role: Role) -> Callable[..., Awaitable[Any]]:
-    """A dependency reading an RFC 6902 JSON Patch, after the ``{project}`` role
-    check: 415 unless the body is ``application/json-patch+json`` (checked
-    before a byte is read), 400 when it is not JSON, 422 on a NUL or a
+# A body declared this small is in the server's buffer by the time its headers
+# are read (as a webhook's: api/webhooks.py): taking it before the role check
+# costs nothing; it is still parsed only after.
+SMALL_BODY_BYTES = 64 * 1024
+
+
+def body_is_small(request: Request) -> bool:
+    """Whether the request declares a body of at most :data:`SMALL_BODY_BYTES`
+    (not streamed): one that may be read before the caller's role is checked."""
+    if request.headers.get("transfer-encoding") is not None:
+        return False
+    declared = request.headers.get("content-length")
+    return declared is not None and declared.isdigit() and int(declared) <= SMALL_BODY_BYTES
+
+
+def check_json_patch_type(request: Request) -> None:
+    """415 unless the body is ``application/json-patch+json``."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != JSON_PATCH:
+        raise UnsupportedMediaType(
+            f"send the patch as Content-Type: {JSON_PATCH} (got {media or 'none'!r})"
+        )
+
+
+def parse_json_patch(raw: bytes) -> Any:
+    """An RFC 6902 JSON Patch body: 400 when it is not JSON, 422 on a NUL or a
     duplicated key. The operations themselves are checked when applied."""
-
-    async def read_as_member(request: Request, _: Actor = Depends(project_role(role))) -> Any:
-        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media != JSON_PATCH:
-            raise UnsupportedMediaType(
-                f"send the patch as Content-Type: {JSON_PATCH} (got {media or 'none'!r})"
-            )
-        raw = await request.body()
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise BadRequest(f"the request body is not valid JSON: {error}") from None
-        canonical.refuse_nul(raw, data)
-        refuse_duplicate_keys(raw, data)
-        return data
-
-    return read_as_member
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    canonical.refuse_nul(raw, data)
+    refuse_duplicate_keys(raw, data)
+    return data
 
 
 def parse_model(model: type[Model], raw: bytes) -> Model:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -123,18 +123,28 @@ def project_role(minimum: Role) -> Callable[[str, Actor, Database], Actor]:
 
 
 _ROLE_CHECK = "meshhook_checks_role"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def checks_role_first(endpoint: Endpoint) -> Endpoint:
+    """Mark an endpoint whose first transaction checks the caller's role in
+    ``{project}`` before it parses the body or acts (a bearer token of a write
+    is then verified there too, as under :func:`project_role`)."""
+    setattr(endpoint, _ROLE_CHECK, True)
+    return endpoint
 
 
 def _checks_role(request: Request) -> bool:
     """Whether the matched route checks the caller's role (and so the token)
-    before its body is read; worked out once per route and kept on it."""
+    before its body is parsed; worked out once per route and kept on it."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return False
     known: bool | None = getattr(route, _ROLE_CHECK, None)
     if known is None:
-        known = _has_role_check(dependant)
+        endpoint = getattr(route, "endpoint", None)
+        known = bool(getattr(endpoint, _ROLE_CHECK, False)) or _has_role_check(dependant)
         setattr(route, _ROLE_CHECK, known)
     return known
 

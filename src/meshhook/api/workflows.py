@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from meshhook.api.bodies import (
     JSON_PATCH,
+    body_is_small,
+    check_json_patch_type,
     json_body,
-    json_patch_body,
     model_json,
     openapi_body,
+    parse_json_patch,
     raw_json,
 )
-from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit
+from meshhook.api.deps import CurrentActor, Cursor, DatabaseDep, Limit, checks_role_first
 from meshhook.api.schemas.common import Page
 from meshhook.api.schemas.workflows import (
     CloneBody,
@@ -38,6 +41,7 @@ from meshhook.domain.limits import (
 )
 from meshhook.domain.workflows import WorkflowFilter
 from meshhook.services import versions, workflows
+from meshhook.services.transactions import check_role
 from meshhook.services.workflows import NewWorkflow, WorkflowDetail
 
 router = APIRouter(prefix="/api/v1/projects/{project}/workflows", tags=["workflows"])
@@ -240,11 +244,12 @@ _PATCH_OPENAPI: dict[str, Any] = {
     response_model=WorkflowSavedOut,
     openapi_extra=_PATCH_OPENAPI,
 )
-def patch_workflow_definition(
+@checks_role_first
+async def patch_workflow_definition(
     project: str,
     workflow: str,
+    request: Request,
     actor: CurrentActor,
-    patch: Annotated[Any, Depends(json_patch_body(role=Role.EDITOR))],
     db: DatabaseDep,
     if_match: Annotated[str | None, Header(description='"<base version>"')] = None,
     message: Annotated[str, Query(description="The version's message")] = "",
@@ -255,10 +260,28 @@ def patch_workflow_definition(
     base is merged or refused with the conflicts). A patch that does not apply is
     422 with pointers into the patch (``/3``: its fourth operation). With
     ``Prefer: return=minimal`` the answer leaves the definition out."""
-    saved = versions.save_patch(
-        db, actor, project, workflow, patch, base_version=parse_if_match(if_match), message=message
-    )
-    return detail_response(saved, minimal=wants_minimal(prefer))
+    # The answers come in the order of every write: 401, the role (404, 403),
+    # then the body (415, 400, 422), If-Match (428), the save. A small patch is
+    # taken as it arrived and parsed in the save's own transaction once the role
+    # is checked there: one transaction and one thread hop. A larger one is read
+    # only after a role check of its own.
+    small = body_is_small(request)
+    if not small:
+        await run_in_threadpool(check_role, db, actor, project, Role.EDITOR)
+        check_json_patch_type(request)
+    raw = await request.body()
+
+    def edit() -> versions.PatchRequest:
+        if small:
+            check_json_patch_type(request)
+        patch = parse_json_patch(raw)
+        return versions.PatchRequest(patch, parse_if_match(if_match), message)
+
+    def save() -> Response:
+        saved = versions.save_patch(db, actor, project, workflow, edit)
+        return detail_response(saved, minimal=wants_minimal(prefer))
+
+    return await run_in_threadpool(save)
 
 
 @router.patch(

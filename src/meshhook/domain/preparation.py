@@ -25,6 +25,7 @@ from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.domain.indexes import AllExcept
 from meshhook.domain.limits import MAX_DEFINITION_BYTES, cap_problems
 from meshhook.domain.secret_fields import secret_field_problems
+from meshhook.domain.splice import spliced_canonical
 from meshhook.domain.structural import StructureCheck, check_structure
 
 
@@ -64,6 +65,7 @@ def prepare(
     unchanged: Container[int] = (),
     sound_base: bool = False,
     graph: bytes | None = None,
+    edit_of: tuple[bytes, dict[str, Any]] | None = None,
 ) -> PreparedDefinition:
     """Validate the structure (422 on failure, paths under ``pointer_prefix``) and
     compute what a version stores. The structural check runs once; the size
@@ -73,14 +75,18 @@ def prepare(
     ``sound_base`` that version passed this check whole (secret rules included),
     so their secret rules are not checked again either. ``graph``: the graph
     signature of that version when the edit kept its graph (see
-    ``check_structure``)."""
+    ``check_structure``). ``edit_of``: the canonical bytes and the parsed
+    definition of the version ``definition`` is a copy-on-write edit of: the
+    canonical bytes are spliced from that version's (see ``domain/splice.py``)."""
     check: StructureCheck = check_structure(
         definition, unchanged=unchanged, secrets_unchanged=sound_base, graph=graph
     )
     if check.problems:
         raise under(_refusal(check.problems), pointer_prefix)
     normalised = normalize_definition(definition)
-    data = canonical.canonical_bytes(normalised, plain=check.plain)
+    data = spliced_canonical(*edit_of, normalised) if edit_of is not None else None
+    if data is None:
+        data = canonical.canonical_bytes(normalised, plain=check.plain)
     if len(data) > MAX_DEFINITION_BYTES:
         message = f"definition is {len(data)} bytes; the limit is 5 MiB"
         raise under(_refusal([Problem("", "limit.size", message)]), pointer_prefix)

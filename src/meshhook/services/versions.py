@@ -4,7 +4,7 @@ draft → published state change."""
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -105,15 +105,21 @@ def save(
         return _save_locked(scope, actor, workflow, head, prepared, base_version, message)
 
 
+@dataclass(frozen=True, slots=True)
+class PatchRequest:
+    """A definition PATCH: RFC 6902 operations on version ``base_version``."""
+
+    patch: Any
+    base_version: int
+    message: str = ""
+
+
 def save_patch(
     db: Database,
     actor: Actor,
     project_key: str,
     ref: str,
-    patch: Any,
-    *,
-    base_version: int,
-    message: str = "",
+    request: PatchRequest | Callable[[], PatchRequest],
 ) -> WorkflowDetail:
     """Apply an RFC 6902 JSON Patch to version ``base_version``'s definition, then
     save the result exactly as :func:`save` would (merge and 409 rules included).
@@ -121,9 +127,15 @@ def save_patch(
     A patch that does not apply is a 422 whose problem paths point into the
     patch (``/3`` is its fourth operation); a result that is not a sound
     definition is a 422 with paths into that definition.
+
+    ``request`` may be a function returning it, called in the transaction once
+    the caller's role is checked: the API parses a small body that way, after
+    the role check and in the same transaction as the save.
     """
-    message = check_text(message, path="/message", maximum=2_000)
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
+        edit = request() if callable(request) else request
+        patch, base_version = edit.patch, edit.base_version
+        message = check_text(edit.message, path="/message", maximum=2_000)
         workflow = scope.find_workflow(ref, for_update=True)
         _check_base(workflow, base_version)
         head = _version(scope, workflow, workflow.head_version)
@@ -151,6 +163,7 @@ def save_patch(
             unchanged=unchanged,
             sound_base=shared is not None,
             graph=graph,
+            edit_of=(base.definition, shared) if shared is not None else None,
         )
         return _save_locked(
             scope,

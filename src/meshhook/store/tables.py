@@ -167,8 +167,9 @@ workflow_versions = Table(
     UniqueConstraint("workflow_id", "tag", name="uq_workflow_versions_workflow_id_tag"),
 )
 
-# The newest version's full canonical text, one row per workflow: loading the
-# head is one primary-key read, and the next save diffs against it.
+# The head of each workflow: where its delta chain stands, and the full canonical
+# text of a version at most MAX_HEAD_LAG behind it (``text_number``; NULL: the
+# head's own), so a save need not rewrite the whole text (store/version_content.py).
 workflow_heads = Table(
     "workflow_heads",
     metadata,
@@ -179,6 +180,7 @@ workflow_heads = Table(
     Column("chain_length", Integer, nullable=False),
     Column("chain_bytes", Integer, nullable=False),
     Column("definition", Text, nullable=False),
+    Column("text_number", Integer, nullable=True),
 )
 
 aliases = Table(

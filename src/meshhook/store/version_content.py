@@ -8,9 +8,15 @@ History grows with the change, not the workflow:
   zlib-compressed *keyframe*. ``keyframe`` names the version a row's chain
   starts from, so any version is rebuilt from one range read of at most
   ``MAX_CHAIN_LENGTH`` rows.
-- ``workflow_heads`` keeps the newest version's full text per workflow, so
-  loading the head (what every read and save does) is one primary-key read,
-  and the next save diffs against it without rebuilding anything.
+- ``workflow_heads`` keeps a recent version's full text per workflow
+  (``text_number``; ``NULL``: the head's own): at most ``MAX_HEAD_LAG``
+  versions behind the head. A save rewrites that 347 KB text (1,000 nodes)
+  only every ``MAX_HEAD_LAG`` versions; in between it updates the row's small
+  columns alone, which SQLite overwrites in place (one page into the WAL
+  instead of ~170) and PostgreSQL without a new TOAST value. The head's text
+  is then that text plus the few deltas after it, or, in the process that
+  saved it, :data:`TEXTS` by content hash; the next save diffs against it
+  without rebuilding anything.
 
 Every read and write names the project as well as the workflow (the callers
 are ``VersionStore`` methods, bound to one project).
@@ -23,13 +29,14 @@ delete keeps everything, because the workflow stays restorable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from meshhook.domain.bounded_cache import BoundedCache
 from meshhook.store import deltas
 from meshhook.store.tables import workflow_heads, workflow_versions
 
@@ -39,19 +46,37 @@ from meshhook.store.tables import workflow_heads, workflow_versions
 MAX_CHAIN_LENGTH = 64
 # A delta larger than this fraction of the text is stored as a keyframe instead.
 _DELTA_WORTH = 4
+# Most versions the head row's full text may be behind the head: a cold load of
+# the head replays at most this many deltas (~40 us each for 347 KB).
+MAX_HEAD_LAG = 16
+
+# Canonical texts by content hash, as this process saved or rebuilt them: a
+# head whose row text lags is served from here without replaying its deltas.
+# Content-addressed, so an entry is right for whoever holds the hash.
+TEXTS: BoundedCache[str, bytes] = BoundedCache(
+    max_entries=32, max_bytes=16 * 1024 * 1024, max_entry_bytes=8 * 1024 * 1024
+)
 
 _CACHE = "meshhook.version_heads"
 
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The newest version of a workflow, with where its delta chain stands."""
+    """The newest version of a workflow, with where its delta chain stands.
+
+    ``text`` is always the head's own; ``stored`` is the version whose full
+    text the row holds (``number`` when it is the head's)."""
 
     number: int
     keyframe: int
     chain_length: int
     chain_bytes: int
     text: bytes
+    stored: int
+
+    def settled(self) -> Head:
+        """This head with its own text to be stored."""
+        return replace(self, stored=self.number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +96,18 @@ def pack(head: Head | None, number: int, text: bytes) -> tuple[Packed, Head | No
     """
     if head is not None and number <= head.number:
         return Packed(deltas.pack_keyframe(text), None, number), None
+    # The row's text stays until it is MAX_HEAD_LAG versions behind.
+    stored = head.stored if head is not None and number - head.stored <= MAX_HEAD_LAG else number
     if head is not None and head.chain_length + 1 < MAX_CHAIN_LENGTH:
         delta = deltas.pack_delta(deltas.diff_texts(head.text, text))
         chain_bytes = head.chain_bytes + len(delta)
         if len(delta) * _DELTA_WORTH <= len(text) and chain_bytes <= len(text):
             packed = Packed(delta, head.number, head.keyframe)
-            return packed, Head(number, head.keyframe, head.chain_length + 1, chain_bytes, text)
-    return Packed(deltas.pack_keyframe(text), None, number), Head(number, number, 0, 0, text)
+            new_head = Head(number, head.keyframe, head.chain_length + 1, chain_bytes, text, stored)
+            return packed, new_head
+    return Packed(deltas.pack_keyframe(text), None, number), Head(
+        number, number, 0, 0, text, stored
+    )
 
 
 # Every save reads and writes the head: built once (store/__init__.py, "Statements").
@@ -91,6 +121,14 @@ _UPDATE_HEAD = update(workflow_heads).where(
     workflow_heads.c.workflow_id == bindparam("head_of"),
 )
 _INSERT_HEAD = insert(workflow_heads)
+_CHAIN = select(
+    workflow_versions.c.number, workflow_versions.c.base_number, workflow_versions.c.content
+).where(
+    workflow_versions.c.project_id == bindparam("project_id"),
+    workflow_versions.c.workflow_id == bindparam("workflow_id"),
+    workflow_versions.c.number > bindparam("after"),
+    workflow_versions.c.number <= bindparam("number"),
+)
 
 
 def current_head(session: Session, project_id: UUID, workflow_id: UUID) -> Head | None:
@@ -101,29 +139,108 @@ def current_head(session: Session, project_id: UUID, workflow_id: UUID) -> Head 
     row = session.execute(_HEAD, {"project_id": project_id, "workflow_id": workflow_id}).first()
     if row is None:
         return None
-    return remember(session, project_id, workflow_id, _head_of(row))
-
-
-def _head_of(row: Any) -> Head:
-    return Head(
-        number=row.number,
-        keyframe=row.keyframe,
-        chain_length=row.chain_length,
-        chain_bytes=row.chain_bytes,
-        text=row.definition.encode(),
+    stored = HeadRow(
+        row.number, row.keyframe, row.chain_length, row.chain_bytes, row.definition, row.text_number
     )
+    head = head_of(session, project_id, workflow_id, stored, content_hash=None)
+    return remember(session, project_id, workflow_id, head)
+
+
+class HeadRow(NamedTuple):
+    """A ``workflow_heads`` row's columns (``definition``: ``None`` when not read)."""
+
+    number: int
+    keyframe: int
+    chain_length: int
+    chain_bytes: int
+    definition: str | None
+    text_number: int | None
+
+
+_HEAD_TEXT = select(workflow_heads.c.definition, workflow_heads.c.text_number).where(
+    workflow_heads.c.project_id == bindparam("project_id"),
+    workflow_heads.c.workflow_id == bindparam("workflow_id"),
+)
+
+
+def head_of(
+    session: Session,
+    project_id: UUID,
+    workflow_id: UUID,
+    row: HeadRow,
+    *,
+    content_hash: str | None,
+) -> Head:
+    """The head a ``workflow_heads`` row stands for. Its text comes from
+    :data:`TEXTS` by ``content_hash`` (the head version's) when held there (the
+    row's 347 KB are then not even read), else from the row (read now if
+    ``row.definition`` is ``None``) and the deltas after it."""
+    number = row.number
+    stored = number if row.text_number is None else row.text_number
+    text = None if content_hash is None else TEXTS.lookup(content_hash)[1]
+    if text is None:
+        definition = row.definition
+        if definition is None:
+            parameters = {"project_id": project_id, "workflow_id": workflow_id}
+            found = session.execute(_HEAD_TEXT, parameters).first()
+            if found is None or found.text_number != row.text_number:
+                # A save committed in between (a read holds no lock): the
+                # version rows do not change, so the head is rebuilt from them.
+                text = rebuild_from_start(session, project_id, workflow_id, number)
+                return Head(number, row.keyframe, row.chain_length, row.chain_bytes, text, stored)
+            definition = found.definition
+        text = definition.encode()
+        if stored != number:
+            text = _newer_text(session, project_id, workflow_id, stored, text, number)
+            if content_hash is not None:
+                TEXTS.put(content_hash, text, len(text))
+    return Head(number, row.keyframe, row.chain_length, row.chain_bytes, text, stored)
+
+
+def _newer_text(
+    session: Session, project_id: UUID, workflow_id: UUID, stored: int, text: bytes, number: int
+) -> bytes:
+    """Version ``number``'s text from version ``stored``'s (``text``): the deltas
+    in between applied, back along ``base_number`` to ``stored`` or a keyframe."""
+    rows = session.execute(
+        _CHAIN,
+        {"project_id": project_id, "workflow_id": workflow_id, "after": stored, "number": number},
+    ).all()
+    chain = {row.number: (row.base_number, bytes(row.content)) for row in rows}
+    steps: list[bytes] = []
+    at = number
+    while at != stored:
+        if at not in chain:  # not a chain through ``stored``: rebuilt from its keyframe
+            return rebuild_from_start(session, project_id, workflow_id, number)
+        base, content = chain[at]
+        if base is None:
+            text = deltas.unpack_keyframe(content)
+            break
+        steps.append(content)
+        at = base
+    for content in reversed(steps):
+        text = deltas.apply_delta(text, content)
+    return text
 
 
 def put_head(
     session: Session, project_id: UUID, workflow_id: UUID, head: Head, *, exists: bool
 ) -> None:
-    values = {
+    """Store ``head``: its full text only when ``head.stored`` is the head itself
+    (always for a new row), else only where its chain stands."""
+    if not exists:
+        head = head.settled()
+    values: dict[str, Any] = {
         "number": head.number,
         "keyframe": head.keyframe,
         "chain_length": head.chain_length,
         "chain_bytes": head.chain_bytes,
-        "definition": head.text.decode(),
+        # Always named (a NULL would mean the head's own text); unchanged while
+        # the text lags, so the row keeps its size and is overwritten in place.
+        "text_number": head.stored,
     }
+    if head.stored == head.number:
+        values["definition"] = head.text.decode()
     if exists:
         session.execute(
             _UPDATE_HEAD, {"head_project": project_id, "head_of": workflow_id, **values}
@@ -150,6 +267,18 @@ def _cache(session: Session) -> dict[tuple[UUID, UUID], Head]:
         session.info[_CACHE] = entry
     cache: dict[tuple[UUID, UUID], Head] = entry[1]
     return cache
+
+
+def rebuild_from_start(session: Session, project_id: UUID, workflow_id: UUID, number: int) -> bytes:
+    """The canonical text of version ``number``, from its row's keyframe on."""
+    keyframe = session.execute(
+        select(workflow_versions.c.keyframe).where(
+            workflow_versions.c.project_id == project_id,
+            workflow_versions.c.workflow_id == workflow_id,
+            workflow_versions.c.number == number,
+        )
+    ).scalar_one()
+    return rebuild(session, project_id, workflow_id, number, keyframe)
 
 
 def rebuild(

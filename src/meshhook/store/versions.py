@@ -59,7 +59,7 @@ _HEAD_COLUMNS = [
     workflow_heads.c.chain_length,
     workflow_heads.c.chain_bytes,
     workflow_heads.c.keyframe.label("head_keyframe"),
-    workflow_heads.c.definition,
+    workflow_heads.c.text_number,
 ]
 
 _THIS_VERSION = and_(
@@ -160,6 +160,7 @@ class VersionStore(ProjectRepository):
             version_content.put_head(
                 session, project_id, info.workflow_id, new_head, exists=head is not None
             )
+            version_content.TEXTS.put(info.content_hash, definition, len(definition))
 
     def _has_workflow(self, workflow_id: UUID) -> bool:
         parameters = {"project_id": self.project_id, "workflow_id": workflow_id}
@@ -174,13 +175,18 @@ class VersionStore(ProjectRepository):
         ).first()
         if row is None:
             return None
-        if row.definition is not None:
-            head = version_content.Head(
-                number=row.head_number,
-                keyframe=row.head_keyframe,
-                chain_length=row.chain_length,
-                chain_bytes=row.chain_bytes,
-                text=row.definition.encode(),
+        if row.head_number is not None:
+            # The head: its text is read only if this process does not hold it.
+            stored = version_content.HeadRow(
+                row.head_number,
+                row.head_keyframe,
+                row.chain_length,
+                row.chain_bytes,
+                None,
+                row.text_number,
+            )
+            head = version_content.head_of(
+                session, project_id, workflow_id, stored, content_hash=row.content_hash
             )
             version_content.remember(session, project_id, workflow_id, head)
             return Version(info=_info(row), definition=head.text)
@@ -299,8 +305,10 @@ class VersionStore(ProjectRepository):
                     **values,
                 )
             )
-        if head is not None:
-            version_content.put_head(self.session, self.project_id, workflow_id, head, exists=True)
+        if head is not None:  # its text rewritten too: the row's may be an old one
+            version_content.put_head(
+                self.session, self.project_id, workflow_id, head.settled(), exists=True
+            )
         return changed
 
 
