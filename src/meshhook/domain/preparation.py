@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
+import orjson
+
 from meshhook.domain import canonical
 from meshhook.domain.bounded_cache import BoundedCache
 from meshhook.domain.completeness import NodeProblems, completeness_findings
@@ -223,11 +225,25 @@ def derived_problems(
 
 
 def same_nodes(old: dict[str, Any], new: dict[str, Any]) -> set[int]:
-    """The indexes at which ``new`` has exactly ``old``'s node."""
+    """The indexes at which ``new`` has exactly ``old``'s node.
+
+    Python's ``==`` takes ``true`` for ``1`` and ``1.0`` for ``1``, so the nodes
+    it finds equal are confirmed by their JSON text, which keeps the types
+    (all at once; one by one only when that differs): a node whose ``1``
+    became ``true`` is checked again, not passed as unchanged."""
     old_nodes = old.get("nodes", [])
-    return {
-        i for i, node in enumerate(new.get("nodes", [])[: len(old_nodes)]) if node == old_nodes[i]
-    }
+    new_nodes = new.get("nodes", [])
+    equal = [i for i, node in enumerate(new_nodes[: len(old_nodes)]) if node == old_nodes[i]]
+    try:
+        if _json([new_nodes[i] for i in equal]) == _json([old_nodes[i] for i in equal]):
+            return set(equal)
+        return {i for i in equal if _json(new_nodes[i]) == _json(old_nodes[i])}
+    except orjson.JSONEncodeError:  # not JSON orjson writes: take nothing as unchanged
+        return set()
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value)
 
 
 def unchanged_nodes(

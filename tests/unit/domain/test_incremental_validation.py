@@ -276,3 +276,24 @@ def bulk_definition(count: int) -> dict[str, Any]:
     nodes = [{"id": f"n{i}", "type": "transform", "config": {}} for i in range(count)]
     edges = [{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(count - 1)]
     return {"nodes": nodes, "edges": edges}
+
+
+def test_a_node_whose_number_became_true_is_checked_again() -> None:
+    """``==`` takes ``true`` for ``1``: the node would pass as unchanged and keep
+    the base's clean bill, though ``max_attempts: true`` is not an integer."""
+    node = {
+        "id": "call",
+        "type": "http_call",
+        "config": {"method": "GET", "url": "https://example.com/", "retry": {"max_attempts": 1}},
+    }
+    base = {"nodes": [{"id": "start", "type": "manual", "config": {}}, node], "edges": []}
+    new = copy.deepcopy(base)
+    new["nodes"][1]["config"]["retry"]["max_attempts"] = True
+
+    assert same_nodes(base, new) == {0}
+    before = derived_findings(base, secret_names=set(), allowed_hosts=None)
+    full = derived_findings(new, secret_names=set(), allowed_hosts=None)
+    assert len(full.problems) > len(before.problems), "a boolean is not an integer"
+    known = unchanged_nodes(same_nodes(base, new), new, before.by_node)
+    incremental = derived_findings(new, secret_names=set(), allowed_hosts=None, known_nodes=known)
+    assert incremental == full

@@ -4,7 +4,7 @@ own), so a save rewrites the head's whole text only every few versions
 (``store/version_content.py``). Existing rows hold their head's text: NULL.
 On downgrade every head row gets its own head's text back.
 
-Revision ID: 0021
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-03
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 from meshhook.store import version_content
 
-revision = "0021"
+revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
