@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from meshhook.domain import canonical
 from meshhook.domain.accounts import Role
 from meshhook.services import bundles
+from meshhook.services import workflows as workflow_service
+from meshhook.services.workflows import NewWorkflow
 from meshhook.store.db import Database
 from meshhook.store.tables import audit_log, workflow_versions, workflows
 from meshhook.store.versions import VersionStore
 from tests.definitions import edited, linear
-from tests.factories import Member, add_member, assert_problem, make_user
+from tests.factories import Member, add_member, assert_problem, make_project, make_user
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "realistic.bundle.json"
 ALPHA = "/api/v1/projects/alpha"
@@ -471,6 +475,83 @@ def test_a_failure_halfway_through_an_import_rolls_everything_back(
         bundles.import_bundle(db, owner.actor, "alpha", fixture_bytes())
     assert calls == 5
     assert counts(db) == before
+
+
+def _chain(length: int) -> dict[str, Any]:
+    """A manual trigger and ``length`` transforms in a row (~150 bytes a node)."""
+    nodes: list[dict[str, Any]] = [
+        {
+            "id": "start",
+            "type": "manual",
+            "name": "Start",
+            "config": {},
+            "position": {"x": 0, "y": 0},
+        }
+    ]
+    edges = []
+    for index in range(length):
+        nodes.append(
+            {
+                "id": f"t{index}",
+                "type": "transform",
+                "name": f"Transform {index}",
+                "config": {"expression": "{id: id, total: total}"},
+                "position": {"x": 200 * (index + 1), "y": 0},
+            }
+        )
+        edges.append({"from": nodes[-2]["id"], "to": nodes[-1]["id"]})
+    return {"nodes": nodes, "edges": edges, "settings": {"timeout_seconds": 60}}
+
+
+def _peak_bytes(action: Any) -> int:
+    """The most Python memory ``action()`` held at once, beyond what was held before."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        action()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def _import_peaks(db: Database, owner: Member, template: dict[str, Any], count: int) -> list[int]:
+    """Peak Python memory of importing ``count`` copies of ``template`` into a
+    project of their own: created, then a dry run replacing them, then replaced."""
+    project = f"p{count}"
+    make_project(db, project, owner)
+    document = {
+        **template,
+        "workflows": [
+            {**template["workflows"][0], "key": f"w-{index:04d}"} for index in range(count)
+        ],
+    }
+    data = orjson.dumps(document)
+    return [
+        _peak_bytes(lambda: bundles.import_bundle(db, owner.actor, project, data)),
+        _peak_bytes(
+            lambda: bundles.import_bundle(db, owner.actor, project, data, force=True, dry_run=True)
+        ),
+        _peak_bytes(lambda: bundles.import_bundle(db, owner.actor, project, data, force=True)),
+    ]
+
+
+def test_an_import_holds_one_workflow_at_a_time_not_the_bundle(db: Database, owner: Member) -> None:
+    """Writing the workflows (and, in a dry run, reading the heads they would
+    replace) in the one transaction keeps no definition per workflow: four
+    times the workflows cost far less than four times the memory. (The
+    transaction's head cache kept every head's text until it committed.)"""
+    definition = _chain(60)
+    size = len(canonical.canonical_bytes(definition))
+    workflow_service.create(
+        db, owner.actor, "alpha", NewWorkflow(name="c", key="c"), definition=definition
+    )
+    template = orjson.loads(bundles.export_workflow(db, owner.actor, "alpha", "c").data)
+    small, large = 30, 120
+    few = _import_peaks(db, owner, template, small)
+    many = _import_peaks(db, owner, template, large)
+    extra_definitions = (large - small) * size
+    for low, high in zip(few, many, strict=True):
+        assert high - low < extra_definitions / 4, (low, high, extra_definitions)
 
 
 def test_only_admins_import_and_export(client: TestClient, owner: Member, db: Database) -> None:

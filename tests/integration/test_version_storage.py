@@ -122,6 +122,45 @@ def test_versions_written_with_gaps_and_out_of_order_load_byte_exact(
     assert head == 9
 
 
+def test_a_transaction_over_many_workflows_keeps_few_heads_and_loads_byte_exact(
+    db: Database, owner: Member
+) -> None:
+    """A transaction that writes more workflows than it keeps heads of (a bundle
+    import) reads an evicted head again, with its own writes: saving on top of
+    it after the others still stores every version byte for byte."""
+    base = definition(20)
+    count = version_content._HEADS_KEPT + 4
+    created = [
+        workflows.create(db, owner.actor, "alpha", NewWorkflow(name=f"H{i}"), definition=base)
+        for i in range(count)
+    ]
+    texts: dict[tuple[uuid.UUID, int], bytes] = {}
+    with project_transaction(db, owner.actor, "alpha", Role.OWNER) as scope:
+        for round_ in range(2):  # the second round finds every first-round head evicted
+            for index, item in enumerate(created):
+                workflow_id = item.workflow.id
+                changed = copy.deepcopy(base)
+                set_edit(changed, 100 * round_ + index)
+                number = 2 + round_
+                texts[workflow_id, number] = canonical_bytes(changed)
+                first = scope.versions.get_info(workflow_id, 1)
+                assert first is not None
+                info = dataclasses.replace(
+                    first,
+                    number=number,
+                    parent_number=number - 1,
+                    content_hash=content_hash(texts[workflow_id, number]),
+                )
+                scope.versions.insert(info, texts[workflow_id, number])
+                kept = version_content._cache(scope.session)
+                assert len(kept) <= version_content._HEADS_KEPT
+    with project_transaction(db, owner.actor, "alpha", Role.OWNER) as scope:
+        for (workflow_id, number), text in texts.items():
+            version = scope.versions.get(workflow_id, number)
+            assert version is not None
+            assert version.definition == text, (workflow_id, number)
+
+
 def test_a_one_node_edit_adds_at_most_five_percent_of_the_definition(
     db: Database, owner: Member
 ) -> None:

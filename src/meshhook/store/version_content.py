@@ -58,6 +58,11 @@ TEXTS: BoundedCache[str, bytes] = BoundedCache(
 )
 
 _CACHE = "meshhook.version_heads"
+# Heads one transaction keeps (the most recently seen): a save needs one; an
+# import of a thousand workflows must not keep every head's text until it
+# commits (issue #15 §4). A head evicted is read again, with the transaction's
+# own writes, so the bound never changes an answer.
+_HEADS_KEPT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +258,14 @@ def put_head(
 
 
 def remember(session: Session, project_id: UUID, workflow_id: UUID, head: Head) -> Head:
-    """Keep the head for the rest of this transaction (a save reads, then diffs)."""
-    _cache(session)[project_id, workflow_id] = head
+    """Keep the head for the rest of this transaction (a save reads, then diffs),
+    among the last ``_HEADS_KEPT`` heads it saw."""
+    cache = _cache(session)
+    key = (project_id, workflow_id)
+    cache.pop(key, None)
+    cache[key] = head
+    while len(cache) > _HEADS_KEPT:
+        del cache[next(iter(cache))]
     return head
 
 
