@@ -165,7 +165,7 @@ class Settings(BaseSettings):
         gt=0,
         le=10_000,
         description="Target length of one retention transaction: batches shrink or grow to"
-        " it, and the job rests as long between batches. Default: 5 ms on SQLite (a write"
+        " it, and the job rests as long between batches. Default: 2 ms on SQLite (a write"
         " transaction holds the one write lock), 50 ms on PostgreSQL (it locks its rows only).",
     )
     retention_partitions_ahead: int = Field(

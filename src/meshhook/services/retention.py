@@ -2,7 +2,7 @@
 applying it now or as a dry run (admin), and the worker's periodic job.
 
 Deleting and scrubbing go in batches, each its own short transaction, sized
-to a target duration (``retention_batch_ms``; 5 ms on SQLite, 50 ms on
+to a target duration (``retention_batch_ms``; 2 ms on SQLite, 50 ms on
 PostgreSQL by default): a batch that took longer than
 the target makes the next one smaller, a quick one makes it larger (up to
 ``retention_batch_runs``), and the job rests as long as each batch took. A
@@ -45,7 +45,7 @@ from meshhook.store.retention import RunKey, WorkflowBacklog, all_policies, job_
 log = structlog.get_logger("meshhook.retention")
 
 MIN_BATCH = 10
-SQLITE_BATCH_MS = 5.0
+SQLITE_BATCH_MS = 2.0
 POSTGRES_BATCH_MS = 50.0
 
 
