@@ -51,9 +51,10 @@ LAST_RESORT_PAGES = 262_144
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 # A burst of commits is checkpointed once, this long after it started.
 COALESCE_SECONDS = 0.5
-# How long a RESTART waits for its turn among the writers, and then for readers
-# of old frames, before it gives up until the next round.
-RESTART_TURN_SECONDS = 5.0
+# How long a RESTART waits for its turn among the writers (briefly: what they
+# write meanwhile is what it copies while holding the turn), and then for
+# readers of old frames, before it gives up until the next round.
+RESTART_TURN_SECONDS = 0.02
 RESTART_READERS_MS = 200
 
 
@@ -149,7 +150,7 @@ class BackgroundCheckpointer:
         process's writers' turn so queued writers sleep until it is done."""
         queue = write_queue.queue_for(self.path)
         if not queue.acquire(RESTART_TURN_SECONDS):
-            return  # the writers are busy for that long: next round
+            return  # a writer is at work: after its commit, a PASSIVE first again
         began = time.perf_counter()
         try:
             connection.execute(f"PRAGMA busy_timeout={RESTART_READERS_MS}")
