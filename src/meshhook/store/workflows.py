@@ -39,7 +39,8 @@ from meshhook.store.tables import workflows
 _IN_CHUNK = 500
 
 
-def _workflow(row: Any) -> Workflow:
+def workflow_from_row(row: Any) -> Workflow:
+    """A workflow from a row with the ``workflows`` table's columns."""
     return Workflow(
         id=row.id,
         project_id=row.project_id,
@@ -135,7 +136,7 @@ class WorkflowStore(ProjectRepository):
         query = _find_statement(workflow_id is not None, key is not None, deleted, for_update)
         parameters = {"project_id": self.project_id, "workflow_id": workflow_id, "key": key}
         row = self.session.execute(query, parameters).first()
-        return _workflow(row) if row else None
+        return workflow_from_row(row) if row else None
 
     def live_by_keys(self, keys: Collection[str]) -> list[Workflow]:
         """The live workflows whose key is among ``keys``, sorted by key."""
@@ -147,7 +148,7 @@ class WorkflowStore(ProjectRepository):
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             rows = self.session.execute(query.where(workflows.c.key.in_(chunk))).all()
-            found.extend(_workflow(row) for row in rows)
+            found.extend(workflow_from_row(row) for row in rows)
         return sorted(found, key=lambda workflow: workflow.key)
 
     def all_live(self) -> list[Workflow]:
@@ -157,7 +158,7 @@ class WorkflowStore(ProjectRepository):
             .where(workflows.c.project_id == self.project_id, workflows.c.deleted_at.is_(None))
             .order_by(workflows.c.key)
         ).all()
-        return [_workflow(row) for row in rows]
+        return [workflow_from_row(row) for row in rows]
 
     def all_with_trash(self, *, for_update: bool) -> list[Workflow]:
         """Every workflow of the project, live or in the trash, by key then id."""
@@ -167,7 +168,7 @@ class WorkflowStore(ProjectRepository):
             .order_by(workflows.c.key, workflows.c.id)
         )
         rows = self.session.execute(lock_rows(query) if for_update else query).all()
-        return [_workflow(row) for row in rows]
+        return [workflow_from_row(row) for row in rows]
 
     def purge(self, workflow_id: UUID) -> None:
         """Delete a workflow for good: its versions and aliases go with it (cascade)."""
@@ -227,7 +228,7 @@ class WorkflowStore(ProjectRepository):
         if descending:
             order = [key.desc() for key in order]
         rows = session.execute(query.order_by(*order).limit(limit)).all()
-        return [_workflow(row) for row in rows]
+        return [workflow_from_row(row) for row in rows]
 
     def list_templates(self) -> list[Workflow]:
         """The live template workflows of the project, by name."""
@@ -240,7 +241,7 @@ class WorkflowStore(ProjectRepository):
             )
             .order_by(*name_sort_keys(self.session, workflows.c.name))
         ).all()
-        return [_workflow(row) for row in rows]
+        return [workflow_from_row(row) for row in rows]
 
 
 def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter) -> Select[Any]:
