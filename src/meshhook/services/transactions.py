@@ -253,7 +253,9 @@ class ProjectScope:
             found = self.versions.workflow_with_head(key=ref)
         if found is None:
             raise NotFound(f"no workflow {ref!r} in project {self.project.key!r}")
-        workflow, head = found
+        workflow, head, (names, hosts) = found
+        if self._context is None:
+            self._context = context_key(names, hosts)
         return WorkflowDetail(
             workflow=workflow,
             head=head.info,

@@ -25,8 +25,11 @@ from meshhook.domain.errors import NotFound
 from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, Workflow
 from meshhook.store import deltas, version_content
 from meshhook.store.repository import ProjectRepository, unique_conflicts
+from meshhook.store.secrets import names_and_hosts_column, names_and_hosts_from
 from meshhook.store.tables import aliases, workflow_heads, workflow_versions, workflows
 from meshhook.store.workflows import workflow_from_row
+
+SecretNamesAndHosts = tuple[set[str], dict[str, tuple[str, ...]]]
 
 _STORAGE_COLUMNS = ("project_id", "content", "base_number", "keyframe")
 _INFO_COLUMNS = [c for c in workflow_versions.c if c.name not in _STORAGE_COLUMNS]
@@ -97,8 +100,9 @@ _VERSION_PREFIX = "version_"
 
 
 @cache
-def _workflow_with_head(by_id: bool) -> Select[Any]:
-    """A live workflow by id or key, its head version and the head's text: one
+def _workflow_with_head(by_id: bool, postgres: bool) -> Select[Any]:
+    """A live workflow by id or key, its head version, the head's text and the
+    project's secret names and hosts (what its problems depend on): one
     statement for a load (store/__init__.py, "Statements"). The version and
     head rows are those of the workflow's project, as in ``_VERSION_WITH_HEAD``."""
     found = (
@@ -106,7 +110,13 @@ def _workflow_with_head(by_id: bool) -> Select[Any]:
     )
     version_columns = [column.label(_VERSION_PREFIX + column.name) for column in _INFO_COLUMNS]
     return (
-        select(workflows, *version_columns, workflow_versions.c.keyframe, *_HEAD_COLUMNS)
+        select(
+            workflows,
+            *version_columns,
+            workflow_versions.c.keyframe,
+            *_HEAD_COLUMNS,
+            names_and_hosts_column(postgres).label("secret_names_and_hosts"),
+        )
         .select_from(
             workflows.join(
                 workflow_versions,
@@ -237,22 +247,26 @@ class VersionStore(ProjectRepository):
 
     def workflow_with_head(
         self, *, workflow_id: UUID | None = None, key: str | None = None
-    ) -> tuple[Workflow, Version] | None:
-        """A live workflow by id (or else key) and its head version, in one read."""
+    ) -> tuple[Workflow, Version, SecretNamesAndHosts] | None:
+        """A live workflow by id (or else key), its head version, and the
+        project's secret names and hosts (as ``scope.secrets.names_and_hosts()``
+        answers them), in one read."""
         session, project_id = self.session, self.project_id
+        postgres = session.get_bind().dialect.name == "postgresql"
         row = session.execute(
-            _workflow_with_head(workflow_id is not None),
+            _workflow_with_head(workflow_id is not None, postgres),
             {"project_id": project_id, "workflow_id": workflow_id, "key": key},
         ).first()
         if row is None:
             return None
         workflow = workflow_from_row(row)
         info = _prefixed_info(row, _VERSION_PREFIX)
+        context = names_and_hosts_from(row.secret_names_and_hosts)
         if row.definition is None:
             text = version_content.rebuild(
                 session, project_id, workflow.id, info.number, row.keyframe
             )
-            return workflow, Version(info=info, definition=text)
+            return workflow, Version(info=info, definition=text), context
         head = version_content.Head(
             number=row.head_number,
             keyframe=row.head_keyframe,
@@ -261,7 +275,7 @@ class VersionStore(ProjectRepository):
             text=row.definition.encode(),
         )
         version_content.remember(session, project_id, workflow.id, head)
-        return workflow, Version(info=info, definition=head.text)
+        return workflow, Version(info=info, definition=head.text), context
 
     def get_info(self, workflow_id: UUID, number: int) -> VersionInfo | None:
         row = self.session.execute(
