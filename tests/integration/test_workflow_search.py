@@ -401,7 +401,10 @@ def test_a_request_scoped_search_uses_the_trigram_index(
             session.execute(sa.text("SELECT 1"))  # the last plan's notice comes with the next
             rare_notices = len(notices)
             # A common term (10,000 matches): too many candidates, so the page is
-            # found by walking the updated_at index, not by sorting every match.
+            # found by walking the updated_at index, not by sorting every match;
+            # the candidate query itself arranged that (no statement of its own).
+            sent: list[str] = []
+            sa.event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
             page = WorkflowStore(session, alpha).list_page(
                 WorkflowFilter(q="billing"),
                 sort="updated_at",
@@ -409,6 +412,7 @@ def test_a_request_scoped_search_uses_the_trigram_index(
                 after=None,
                 limit=51,
             )
+            assert len(sent) == 2, sent  # the candidates, the page
             assert len(page) == 51
             assert all("Billing" in workflow.name for workflow in page)
             session.execute(sa.text("SELECT 1"))

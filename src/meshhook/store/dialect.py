@@ -74,10 +74,14 @@ def lock_rows(query: Select[Any]) -> Select[Any]:
 # use a trigram index on `workflows` itself).
 SEARCH_TABLE = "workflow_search"
 # All the candidates in one array, or NULL when there are too many: a common term
-# then costs one row, not 2,001.
+# then costs one row, not 2,001. For such a term the same statement also has the
+# rest of the transaction walk in page order (`walk_in_page_order`), instead of
+# a round trip of its own; otherwise it sets `enable_sort` to what it already is.
 _POSTGRES_CANDIDATES = text(
     "SELECT CASE WHEN count(*) > :max_rows THEN NULL"
-    " ELSE coalesce(array_agg(id), ARRAY[]::uuid[]) END"
+    " ELSE coalesce(array_agg(id), ARRAY[]::uuid[]) END AS ids,"
+    " set_config('enable_sort', CASE WHEN count(*) > :max_rows THEN 'off'"
+    " ELSE current_setting('enable_sort') END, true) = 'off' AS walking"
     " FROM meshhook_search_candidates(:pattern, :max_rows + 1) AS id"
 )
 # Trigram indexes find substrings of at least three characters.
@@ -141,20 +145,34 @@ def walk_in_page_order(session: Session) -> None:
     scan (48 ms) instead of walking the index (0.6 ms). The setting is
     transaction-local; a search's transaction runs nothing after the page.
     """
-    if _dialect(session) == "postgresql":
+    if _dialect(session) == "postgresql" and not _walking(session):
         session.execute(_NO_SORT)
+        _walking_from_now(session)
 
 
 _NO_SORT = text("SELECT set_config('enable_sort', 'off', true)")
+_WALKING = "meshhook_walking_in_page_order"
+
+
+def _walking(session: Session) -> bool:
+    """Whether this transaction already walks in page order."""
+    return session.info.get(_WALKING) is session.get_transaction()
+
+
+def _walking_from_now(session: Session) -> None:
+    # Keyed by the transaction: the setting ends with it.
+    session.info[_WALKING] = session.get_transaction()
 
 
 def _postgres_candidates(session: Session, needle: str) -> ColumnElement[bool] | None:
     # The function matches lower(name), lower(description) and key joined by
     # newlines with LIKE, the same pattern as the exact conditions use.
-    found = session.execute(
+    found, walking = session.execute(
         _POSTGRES_CANDIDATES,
         {"pattern": contains_pattern(needle), "max_rows": _MAX_CANDIDATES},
-    ).scalar_one()
+    ).one()
+    if walking:
+        _walking_from_now(session)
     if found is None:
         return None
     # One array parameter, answered by the primary key even when empty (a
