@@ -237,6 +237,9 @@ class WorkflowStore(ProjectRepository):
             needle = filters.q.lower()
             candidates = substring_candidates(session, needle, FEW_CANDIDATES)
             if candidates is None:
+                # Already arranged by the probe when it found more candidates;
+                # a term too short for the index has not asked it.
+                walk_in_page_order(session)
                 nearby = _nearby(session, in_range, filters, sort, descending, limit)
                 if nearby is not None:
                     return nearby
