@@ -930,6 +930,10 @@ CASES: dict[tuple[str, str], list[Call]] = {
         lambda s, b: s.get(b.workflow.id, 2),
     ],
     ("VersionStore", "get_info"): [lambda s, b: s.get_info(b.workflow.id, 2)],
+    ("VersionStore", "workflow_with_head"): [
+        lambda s, b: s.workflow_with_head(workflow_id=b.workflow.id),
+        lambda s, b: s.workflow_with_head(key=b.workflow.key),
+    ],
     ("VersionStore", "list_infos"): [
         lambda s, b: s.list_infos(b.workflow.id, before=None, limit=9)
     ],

@@ -87,8 +87,8 @@ class _Spy:
     def __init__(self) -> None:
         self.narrowed = 0
 
-    def __call__(self, session: Session, needle: str) -> Any:
-        found = dialect.substring_candidates(session, needle)
+    def __call__(self, session: Session, needle: str, *most: int) -> Any:
+        found = dialect.substring_candidates(session, needle, *most)
         self.narrowed += found is not None
         return found
 
@@ -400,8 +400,12 @@ def test_a_request_scoped_search_uses_the_trigram_index(
             assert list(rows) == [rare]
             session.execute(sa.text("SELECT 1"))  # the last plan's notice comes with the next
             rare_notices = len(notices)
-            # A common term (10,000 matches): too many candidates, so the page is
-            # found by walking the updated_at index, not by sorting every match.
+            # A common term (10,000 matches): more than a few candidates, so the
+            # page is looked for among the next rows in page order, found by
+            # walking the updated_at index (not by sorting every match, nor the
+            # project's rows); the candidate query itself arranged that.
+            sent: list[str] = []
+            sa.event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
             page = WorkflowStore(session, alpha).list_page(
                 WorkflowFilter(q="billing"),
                 sort="updated_at",
@@ -409,6 +413,7 @@ def test_a_request_scoped_search_uses_the_trigram_index(
                 after=None,
                 limit=51,
             )
+            assert len(sent) == 2, sent  # a few candidates, the page nearby
             assert len(page) == 51
             assert all("Billing" in workflow.name for workflow in page)
             session.execute(sa.text("SELECT 1"))
@@ -424,7 +429,81 @@ def test_a_request_scoped_search_uses_the_trigram_index(
     common = [notice for notice in notices[rare_notices:] if "FROM workflows" in notice]
     assert len(common) == 1, notices[rare_notices:]
     assert "Index Scan Backward using ix_workflows_project_id_updated_at" in common[0], common[0]
-    assert "Sort" not in common[0], common[0]
+    # The only sort is of the few hundred rows read: below it, a limit.
+    assert "Bitmap" not in common[0], common[0]
+    assert "Seq Scan" not in common[0], common[0]
+    assert common[0].count("Sort") <= 2, common[0]  # "Sort" and its "Sort Key"
+
+
+def _every_page(client: TestClient, member: Member, params: dict[str, Any]) -> list[str]:
+    """The names on every page of a search, following the cursors."""
+    names: list[str] = []
+    cursor = None
+    while True:
+        query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = client.get(BASE, params=query, headers=member.headers)
+        assert response.status_code == 200, response.text
+        names += [workflow["name"] for workflow in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return names
+
+
+def test_a_page_found_among_the_nearby_rows_is_the_page_found_every_other_way(
+    client: TestClient, owner: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A term with more than a few candidates is first looked for among the next
+    rows in page order; what it finds there, or not, the pages are the same as
+    from the candidates or from a walk through every row."""
+    for index in range(36):
+        word = "Billing" if index % 3 else "Other"
+        created = client.post(
+            BASE,
+            json={
+                "name": f"{word} job {index:02d}",
+                "key": f"job-{index:02d}",
+                "tags": ["even"] if index % 2 == 0 else [],
+                "definition": linear(),
+            },
+            headers=owner.headers,
+        )
+        assert created.status_code == 201, created.text
+        if index % 7 == 3:
+            assert client.delete(f"{BASE}/job-{index:02d}", headers=owner.headers).status_code
+    found_nearby: list[int] = []
+    nearby = workflow_store._nearby
+
+    def counted(*args: Any) -> Any:
+        page = nearby(*args)
+        found_nearby.append(page is not None)
+        return page
+
+    cases = [
+        {"q": q, "sort": sort, "deleted": deleted, **({"tag": "even"} if tagged else {})}
+        for q in ("billing", "other", "job 1", "ing job 3", "zzz", "jo")
+        for sort in ("name", "-name", "-updated_at", "created_at")
+        for deleted in (False, True)
+        for tagged in (False, True)
+    ]
+    for params in cases:
+        as_it_is = _every_page(client, owner, params)
+        with monkeypatch.context() as patch:
+            patch.setattr(workflow_store, "FEW_CANDIDATES", 0)  # always looked for nearby
+            patch.setattr(workflow_store, "_nearby", counted)
+            first_nearby = _every_page(client, owner, params)
+        with monkeypatch.context() as patch:
+            patch.setattr(workflow_store, "substring_candidates", lambda *_: None)
+            patch.setattr(workflow_store, "_nearby", lambda *_: None)
+            walked = _every_page(client, owner, params)
+        assert as_it_is == first_nearby == walked, params
+        assert len(as_it_is) == len(set(as_it_is)), params
+    assert any(found_nearby)
+    assert not all(found_nearby)
+    assert _every_page(client, owner, {"q": "billing", "sort": "name"})[:3] == [
+        "Billing job 01",
+        "Billing job 02",
+        "Billing job 04",
+    ]
 
 
 # Migration 0006 with data in place.

@@ -242,6 +242,27 @@ class ProjectScope:
             raise NotFound(f"no workflow {ref!r} {where} project {self.project.key!r}")
         return workflow
 
+    def find_detail(self, ref: str) -> WorkflowDetail:
+        """A live workflow by UUID or key with its head version (404 when absent),
+        as ``detail(find_workflow(ref))`` answers it, read in one statement."""
+        found = None
+        as_id = as_uuid(ref)
+        if as_id is not None:
+            found = self.versions.workflow_with_head(workflow_id=as_id)
+        if found is None:
+            found = self.versions.workflow_with_head(key=ref)
+        if found is None:
+            raise NotFound(f"no workflow {ref!r} in project {self.project.key!r}")
+        workflow, head, (names, hosts) = found
+        if self._context is None:
+            self._context = context_key(names, hosts)
+        return WorkflowDetail(
+            workflow=workflow,
+            head=head.info,
+            definition=head.definition,
+            problems=self.problems(head.info.content_hash, head.definition),
+        )
+
     def detail(self, workflow: Workflow, *, merged: bool = False) -> WorkflowDetail:
         """``workflow`` with its head version."""
         head = self.versions.get(workflow.id, workflow.head_version)

@@ -234,7 +234,7 @@ def _template_elsewhere(scope: ProjectScope, actor: Actor, ref: str) -> tuple[An
 
 def get(db: Database, actor: Actor, project_key: str, ref: str) -> WorkflowDetail:
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
-        return scope.detail(scope.find_workflow(ref))
+        return scope.find_detail(ref)
 
 
 def list_workflows(

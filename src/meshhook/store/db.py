@@ -12,12 +12,14 @@ mode).
 
 from __future__ import annotations
 
+import select
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 from meshhook.security import files
@@ -105,10 +107,37 @@ def create_database(
         )
         _configure_sqlite(engine, checkpointer, path)
         return Database(engine=engine, app_role=app_role, checkpointer=checkpointer)
-    engine = create_engine(
-        url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
-    )
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
+    event.listen(engine, "checkout", _replace_if_dropped)
     return Database(engine=engine, app_role=app_role)
+
+
+def _replace_if_dropped(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out a pooled PostgreSQL connection only if it is still open.
+
+    What ``pool_pre_ping`` does, without its round trip on every checkout: an
+    idle pooled connection has nothing to read, unless the server sent something
+    (the notice of a restart, ``pg_terminate_backend``, an idle timeout) or
+    closed it. Only then is it pinged; if that fails, the pool opens a new one
+    (``DisconnectionError``). A connection dropped without a word from the
+    server (a cut cable) hangs a ping as it hangs the first query.
+    """
+    if not (dbapi_connection.closed or dbapi_connection.broken or _readable(dbapi_connection)):
+        return
+    try:
+        dbapi_connection.execute("SELECT 1")
+    except Exception as error:
+        raise DisconnectionError("the pooled connection was closed by the server") from error
+    dbapi_connection.rollback()  # the ping opened a transaction of its own
+
+
+def _readable(dbapi_connection: Any) -> bool:
+    """Whether the server sent anything to an idle connection (without waiting)."""
+    if not hasattr(select, "poll"):
+        return True  # no poll(2) (Windows): always ping
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def ensure_sqlite_directory(url: str) -> bool:

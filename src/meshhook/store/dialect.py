@@ -74,10 +74,15 @@ def lock_rows(query: Select[Any]) -> Select[Any]:
 # use a trigram index on `workflows` itself).
 SEARCH_TABLE = "workflow_search"
 # All the candidates in one array, or NULL when there are too many: a common term
-# then costs one row, not 2,001.
+# then costs one row, not 2,001. For such a term the same statement also has the
+# rest of the transaction walk in page order (`walk_in_page_order`), instead of
+# a round trip of its own; otherwise it resets `enable_sort` (a NULL value), as an
+# earlier probe for fewer candidates may have turned it off.
 _POSTGRES_CANDIDATES = text(
     "SELECT CASE WHEN count(*) > :max_rows THEN NULL"
-    " ELSE coalesce(array_agg(id), ARRAY[]::uuid[]) END"
+    " ELSE coalesce(array_agg(id), ARRAY[]::uuid[]) END AS ids,"
+    " set_config('enable_sort', CASE WHEN count(*) > :max_rows THEN 'off' END, true)"
+    " = 'off' AS walking"
     " FROM meshhook_search_candidates(:pattern, :max_rows + 1) AS id"
 )
 # Trigram indexes find substrings of at least three characters.
@@ -85,6 +90,9 @@ _TRIGRAM = 3
 # Up to this many candidates the index narrows the search; beyond, the term is
 # common and scanning in page order finds a page of matches sooner.
 _MAX_CANDIDATES = 2_000
+# A search asks for this many first: finding 2,001 to learn that a term is common
+# costs more than the page (store/workflows.py, ``list_page``).
+FEW_CANDIDATES = 200
 
 
 def contains_pattern(text: str) -> str:
@@ -104,18 +112,23 @@ def is_search_object(name: str | None) -> bool:
     return name is not None and (name.startswith(SEARCH_TABLE) or name == NAME_SORT_INDEX)
 
 
-def substring_candidates(session: Session, needle: str) -> ColumnElement[bool] | None:
+def substring_candidates(
+    session: Session, needle: str, most: int = _MAX_CANDIDATES
+) -> ColumnElement[bool] | None:
     """A condition an index answers that every workflow whose name, description
     or key contains ``needle`` (already lower-cased) meets, and perhaps a few more.
 
     It only narrows the search: the exact ``LIKE`` conditions still decide, so the
     results are the same with or without it. ``None``: no index helps (fewer than
-    three characters, or so many candidates that a scan is faster).
+    three characters, or more than ``most`` candidates). A ``None`` for more
+    than ``most`` candidates has already arranged :func:`walk_in_page_order`
+    for the rest of the transaction (the page is looked for in page order);
+    any other answer has undone it.
     """
     if len(needle) < _TRIGRAM:
         return None
     if _dialect(session) == "postgresql":
-        return _postgres_candidates(session, needle)
+        return _postgres_candidates(session, needle, most)
     # A quoted FTS5 phrase of trigrams: the text as a substring, nothing parsed.
     phrase = '"' + needle.replace('"', '""') + '"'
     candidates: Select[Any] = (
@@ -123,8 +136,8 @@ def substring_candidates(session: Session, needle: str) -> ColumnElement[bool] |
         .select_from(table(SEARCH_TABLE))
         .where(text(f"{SEARCH_TABLE} MATCH :search_phrase").bindparams(search_phrase=phrase))
     )
-    found = session.execute(candidates.limit(_MAX_CANDIDATES + 1)).scalars().all()
-    if len(found) > _MAX_CANDIDATES:
+    found = session.execute(candidates.limit(most + 1)).scalars().all()
+    if len(found) > most:
         return None
     return literal_column("workflows.rowid").in_(found)
 
@@ -141,20 +154,33 @@ def walk_in_page_order(session: Session) -> None:
     scan (48 ms) instead of walking the index (0.6 ms). The setting is
     transaction-local; a search's transaction runs nothing after the page.
     """
-    if _dialect(session) == "postgresql":
+    if _dialect(session) == "postgresql" and not _walking(session):
         session.execute(_NO_SORT)
+        _walking_from_now(session)
 
 
 _NO_SORT = text("SELECT set_config('enable_sort', 'off', true)")
+_WALKING = "meshhook_walking_in_page_order"
 
 
-def _postgres_candidates(session: Session, needle: str) -> ColumnElement[bool] | None:
+def _walking(session: Session) -> bool:
+    """Whether this transaction already walks in page order."""
+    return session.info.get(_WALKING) is session.get_transaction()
+
+
+def _walking_from_now(session: Session, walking: bool = True) -> None:
+    # Keyed by the transaction: the setting ends with it.
+    session.info[_WALKING] = session.get_transaction() if walking else None
+
+
+def _postgres_candidates(session: Session, needle: str, most: int) -> ColumnElement[bool] | None:
     # The function matches lower(name), lower(description) and key joined by
     # newlines with LIKE, the same pattern as the exact conditions use.
-    found = session.execute(
+    found, walking = session.execute(
         _POSTGRES_CANDIDATES,
-        {"pattern": contains_pattern(needle), "max_rows": _MAX_CANDIDATES},
-    ).scalar_one()
+        {"pattern": contains_pattern(needle), "max_rows": most},
+    ).one()
+    _walking_from_now(session, walking)
     if found is None:
         return None
     # One array parameter, answered by the primary key even when empty (a

@@ -12,7 +12,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 
 from meshhook.domain.secrets import KEEP, Keep, SecretRecord
 from meshhook.store.dialect import insert_if_absent, lock_rows
@@ -46,6 +57,35 @@ def _hosts(hosts: tuple[str, ...] | None) -> list[str] | None:
 _NAMES_AND_HOSTS = select(secrets.c.name, secrets.c.allowed_hosts).where(
     secrets.c.project_id == bindparam("project_id")
 )
+
+
+def names_and_hosts_column(postgres: bool) -> ColumnElement[Any]:
+    """The project's (``:project_id``) secret names and allowed hosts as one JSON
+    array of ``[name, hosts or null]``, for a statement that reads them along
+    with something else (a load: no round trip of their own); read it with
+    :func:`names_and_hosts_from`."""
+    if postgres:
+        aggregate = func.json_agg(func.json_build_array(secrets.c.name, secrets.c.allowed_hosts))
+    else:
+        aggregate = func.json_group_array(
+            func.json_array(secrets.c.name, func.json(secrets.c.allowed_hosts))
+        )
+    found = select(aggregate).where(secrets.c.project_id == bindparam("project_id"))
+    return type_coerce(found.scalar_subquery(), JSON)
+
+
+def names_and_hosts_from(
+    value: list[list[Any]] | None,
+) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+    """What :meth:`SecretStore.names_and_hosts` answers, from
+    :func:`names_and_hosts_column`'s value."""
+    names: set[str] = set()
+    hosts: dict[str, tuple[str, ...]] = {}
+    for name, allowed in value or ():
+        names.add(name)
+        if allowed is not None:
+            hosts[name] = tuple(allowed)
+    return names, hosts
 
 
 class SecretStore(ProjectRepository):

@@ -15,16 +15,21 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, insert, literal, select, update
+from sqlalchemy import Select, and_, bindparam, delete, insert, literal, select, update
 
 from meshhook.domain.errors import NotFound
-from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState
+from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, Workflow
 from meshhook.store import deltas, version_content
 from meshhook.store.repository import ProjectRepository, unique_conflicts
+from meshhook.store.secrets import names_and_hosts_column, names_and_hosts_from
 from meshhook.store.tables import aliases, workflow_heads, workflow_versions, workflows
+from meshhook.store.workflows import workflow_from_row
+
+SecretNamesAndHosts = tuple[set[str], dict[str, tuple[str, ...]]]
 
 _STORAGE_COLUMNS = ("project_id", "content", "base_number", "keyframe")
 _INFO_COLUMNS = [c for c in workflow_versions.c if c.name not in _STORAGE_COLUMNS]
@@ -45,6 +50,14 @@ def _info(row: Any) -> VersionInfo:
         tag=row.tag,
         note=row.note,
     )
+
+
+def _prefixed_info(row: Any, prefix: str) -> VersionInfo:
+    """:func:`_info` of a row whose version columns are labelled ``prefix`` + name."""
+    mapping = row._mapping
+    values = {column.name: mapping[prefix + column.name] for column in _INFO_COLUMNS}
+    values["state"] = VersionState(values["state"])
+    return VersionInfo(**values)
 
 
 # Statements every save or load runs, built once (store/__init__.py, "Statements").
@@ -81,6 +94,51 @@ _VERSION_WITH_HEAD = (
     .where(_THIS_VERSION)
 )
 _VERSION_INFO = select(*_INFO_COLUMNS).where(_THIS_VERSION)
+
+
+_VERSION_PREFIX = "version_"
+
+
+@cache
+def _workflow_with_head(by_id: bool, postgres: bool) -> Select[Any]:
+    """A live workflow by id or key, its head version, the head's text and the
+    project's secret names and hosts (what its problems depend on): one
+    statement for a load (store/__init__.py, "Statements"). The version and
+    head rows are those of the workflow's project, as in ``_VERSION_WITH_HEAD``."""
+    found = (
+        workflows.c.id == bindparam("workflow_id") if by_id else workflows.c.key == bindparam("key")
+    )
+    version_columns = [column.label(_VERSION_PREFIX + column.name) for column in _INFO_COLUMNS]
+    return (
+        select(
+            workflows,
+            *version_columns,
+            workflow_versions.c.keyframe,
+            *_HEAD_COLUMNS,
+            names_and_hosts_column(postgres).label("secret_names_and_hosts"),
+        )
+        .select_from(
+            workflows.join(
+                workflow_versions,
+                and_(
+                    workflow_versions.c.project_id == workflows.c.project_id,
+                    workflow_versions.c.workflow_id == workflows.c.id,
+                    workflow_versions.c.number == workflows.c.head_version,
+                ),
+            ).outerjoin(
+                workflow_heads,
+                and_(
+                    workflow_heads.c.workflow_id == workflow_versions.c.workflow_id,
+                    workflow_heads.c.number == workflow_versions.c.number,
+                ),
+            )
+        )
+        .where(
+            workflows.c.project_id == bindparam("project_id"),
+            found,
+            workflows.c.deleted_at.is_(None),
+        )
+    )
 
 
 def _no_workflow(workflow_id: UUID) -> NotFound:
@@ -192,6 +250,38 @@ class VersionStore(ProjectRepository):
             return Version(info=_info(row), definition=head.text)
         text = version_content.rebuild(session, project_id, workflow_id, number, row.keyframe)
         return Version(info=_info(row), definition=text)
+
+    def workflow_with_head(
+        self, *, workflow_id: UUID | None = None, key: str | None = None
+    ) -> tuple[Workflow, Version, SecretNamesAndHosts] | None:
+        """A live workflow by id (or else key), its head version, and the
+        project's secret names and hosts (as ``scope.secrets.names_and_hosts()``
+        answers them), in one read."""
+        session, project_id = self.session, self.project_id
+        postgres = session.get_bind().dialect.name == "postgresql"
+        row = session.execute(
+            _workflow_with_head(workflow_id is not None, postgres),
+            {"project_id": project_id, "workflow_id": workflow_id, "key": key},
+        ).first()
+        if row is None:
+            return None
+        workflow = workflow_from_row(row)
+        info = _prefixed_info(row, _VERSION_PREFIX)
+        context = names_and_hosts_from(row.secret_names_and_hosts)
+        if row.definition is None:
+            text = version_content.rebuild(
+                session, project_id, workflow.id, info.number, row.keyframe
+            )
+            return workflow, Version(info=info, definition=text), context
+        head = version_content.Head(
+            number=row.head_number,
+            keyframe=row.head_keyframe,
+            chain_length=row.chain_length,
+            chain_bytes=row.chain_bytes,
+            text=row.definition.encode(),
+        )
+        version_content.remember(session, project_id, workflow.id, head)
+        return workflow, Version(info=info, definition=head.text), context
 
     def get_info(self, workflow_id: UUID, number: int) -> VersionInfo | None:
         row = self.session.execute(

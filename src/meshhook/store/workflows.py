@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     bindparam,
     delete,
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
 from meshhook.store.dialect import (
+    FEW_CANDIDATES,
     contains_pattern,
     json_array_contains,
     lock_rows,
@@ -39,7 +41,8 @@ from meshhook.store.tables import workflows
 _IN_CHUNK = 500
 
 
-def _workflow(row: Any) -> Workflow:
+def workflow_from_row(row: Any) -> Workflow:
+    """A workflow from a row with the ``workflows`` table's columns."""
     return Workflow(
         id=row.id,
         project_id=row.project_id,
@@ -135,7 +138,7 @@ class WorkflowStore(ProjectRepository):
         query = _find_statement(workflow_id is not None, key is not None, deleted, for_update)
         parameters = {"project_id": self.project_id, "workflow_id": workflow_id, "key": key}
         row = self.session.execute(query, parameters).first()
-        return _workflow(row) if row else None
+        return workflow_from_row(row) if row else None
 
     def live_by_keys(self, keys: Collection[str]) -> list[Workflow]:
         """The live workflows whose key is among ``keys``, sorted by key."""
@@ -147,7 +150,7 @@ class WorkflowStore(ProjectRepository):
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             rows = self.session.execute(query.where(workflows.c.key.in_(chunk))).all()
-            found.extend(_workflow(row) for row in rows)
+            found.extend(workflow_from_row(row) for row in rows)
         return sorted(found, key=lambda workflow: workflow.key)
 
     def all_live(self) -> list[Workflow]:
@@ -157,7 +160,7 @@ class WorkflowStore(ProjectRepository):
             .where(workflows.c.project_id == self.project_id, workflows.c.deleted_at.is_(None))
             .order_by(workflows.c.key)
         ).all()
-        return [_workflow(row) for row in rows]
+        return [workflow_from_row(row) for row in rows]
 
     def all_with_trash(self, *, for_update: bool) -> list[Workflow]:
         """Every workflow of the project, live or in the trash, by key then id."""
@@ -167,7 +170,7 @@ class WorkflowStore(ProjectRepository):
             .order_by(workflows.c.key, workflows.c.id)
         )
         rows = self.session.execute(lock_rows(query) if for_update else query).all()
-        return [_workflow(row) for row in rows]
+        return [workflow_from_row(row) for row in rows]
 
     def purge(self, workflow_id: UUID) -> None:
         """Delete a workflow for good: its versions and aliases go with it (cascade)."""
@@ -207,12 +210,18 @@ class WorkflowStore(ProjectRepository):
         """One keyset page ordered by ``sort`` then id (stable under concurrent writes).
 
         Names sort case-insensitively (see :func:`dialect.name_sort_keys`).
+
+        A search (``filters.q``) first asks the index for a few candidates: a
+        rare term is answered from them. A term with more is looked for among
+        the next :data:`NEARBY_PAGES` pages' worth of rows in page order, which
+        answers a common term in one statement; only when that does not fill
+        the page is the index asked for up to 2,000 candidates, and beyond
+        those the page is found by walking in page order. Each way gives the
+        same rows: the exact conditions decide.
         """
         session = self.session
         column = SORTS[sort]
-        keys = name_sort_keys(session, column) if sort == "name" else [column]
-        query: Select[Any] = select(workflows).where(workflows.c.project_id == self.project_id)
-        query = _apply_filters(session, query, filters)
+        in_range: Select[Any] = select(workflows).where(workflows.c.project_id == self.project_id)
         if after is not None:
             # A row-value comparison, which both databases answer with a range scan of
             # an index on (project_id, sort keys, id): deep pages cost what the first
@@ -220,14 +229,29 @@ class WorkflowStore(ProjectRepository):
             value, last_id = after
             mark = literal(value, column.type)
             marks = name_sort_keys(session, mark) if sort == "name" else [mark]
-            position = tuple_(*keys, workflows.c.id)
+            position = tuple_(*_sort_keys(session, workflows.c, sort), workflows.c.id)
             start = tuple_(*marks, literal(last_id, workflows.c.id.type))
-            query = query.where(position < start if descending else position > start)
-        order = [*keys, workflows.c.id]
-        if descending:
-            order = [key.desc() for key in order]
+            in_range = in_range.where(position < start if descending else position > start)
+        query = in_range.where(*_conditions(session, workflows.c, filters))
+        if filters.q:
+            needle = filters.q.lower()
+            candidates = substring_candidates(session, needle, FEW_CANDIDATES)
+            if candidates is None:
+                # Already arranged by the probe when it found more candidates;
+                # a term too short for the index has not asked it.
+                walk_in_page_order(session)
+                nearby = _nearby(session, in_range, filters, sort, descending, limit)
+                if nearby is not None:
+                    return nearby
+                candidates = substring_candidates(session, needle)
+            if candidates is not None:
+                query = query.where(candidates)
+            else:
+                walk_in_page_order(session)
+            query = query.where(_contains(workflows.c, needle))
+        order = _order(session, workflows.c, sort, descending)
         rows = session.execute(query.order_by(*order).limit(limit)).all()
-        return [_workflow(row) for row in rows]
+        return [workflow_from_row(row) for row in rows]
 
     def list_templates(self) -> list[Workflow]:
         """The live template workflows of the project, by name."""
@@ -240,32 +264,72 @@ class WorkflowStore(ProjectRepository):
             )
             .order_by(*name_sort_keys(self.session, workflows.c.name))
         ).all()
-        return [_workflow(row) for row in rows]
+        return [workflow_from_row(row) for row in rows]
 
 
-def _apply_filters(session: Session, query: Select[Any], filters: WorkflowFilter) -> Select[Any]:
-    deleted = workflows.c.deleted_at
-    query = query.where(deleted.is_not(None) if filters.deleted else deleted.is_(None))
-    if filters.q:
-        lowered = filters.q.lower()
-        needle = contains_pattern(lowered)
-        candidates = substring_candidates(session, lowered)
-        if candidates is not None:
-            query = query.where(candidates)
-        else:
-            walk_in_page_order(session)
-        query = query.where(
-            or_(
-                func.lower(workflows.c.name).like(needle, escape="\\"),
-                func.lower(workflows.c.description).like(needle, escape="\\"),
-                workflows.c.key.like(needle, escape="\\"),
-            )
-        )
+# A search whose term the index finds more than FEW_CANDIDATES times first looks
+# for its page among this many pages' worth of rows from where the page starts:
+# a term in one row of ten or more fills it there.
+NEARBY_PAGES = 10
+
+
+def _nearby(
+    session: Session,
+    in_range: Select[Any],
+    filters: WorkflowFilter,
+    sort: str,
+    descending: bool,
+    limit: int,
+) -> list[Workflow] | None:
+    """The page of a search if it lies within the first ``NEARBY_PAGES * limit``
+    rows of the project in page order from the cursor on (``None`` when fewer
+    than ``limit`` of those match). Only the sort index bounds those rows, so
+    the statement reads at most that many whatever the filters: a page found
+    there is the page, as the first ``limit`` matches in page order."""
+    rows_read = in_range.order_by(*_order(session, workflows.c, sort, descending))
+    window = rows_read.limit(NEARBY_PAGES * limit).subquery("nearby")
+    page = (
+        select(window)
+        .where(*_conditions(session, window.c, filters))
+        .where(_contains(window.c, (filters.q or "").lower()))
+        .order_by(*_order(session, window.c, sort, descending))
+        .limit(limit)
+    )
+    rows = session.execute(page).all()
+    if len(rows) < limit:
+        return None
+    return [workflow_from_row(row) for row in rows]
+
+
+def _sort_keys(session: Session, columns: Any, sort: str) -> list[Any]:
+    column = columns[sort]
+    return name_sort_keys(session, column) if sort == "name" else [column]
+
+
+def _order(session: Session, columns: Any, sort: str, descending: bool) -> list[Any]:
+    order = [*_sort_keys(session, columns, sort), columns.id]
+    return [key.desc() for key in order] if descending else order
+
+
+def _contains(columns: Any, needle: str) -> ColumnElement[bool]:
+    """Name, description or key contains ``needle`` (lower-cased), exactly."""
+    pattern = contains_pattern(needle)
+    return or_(
+        func.lower(columns.name).like(pattern, escape="\\"),
+        func.lower(columns.description).like(pattern, escape="\\"),
+        columns.key.like(pattern, escape="\\"),
+    )
+
+
+def _conditions(session: Session, columns: Any, filters: WorkflowFilter) -> list[Any]:
+    """The filters other than ``q``, on ``columns`` (the table's or a subquery's)."""
+    deleted = columns.deleted_at
+    conditions = [deleted.is_not(None) if filters.deleted else deleted.is_(None)]
     if filters.tag:
-        query = query.where(json_array_contains(session, workflows.c.tags, filters.tag))
+        conditions.append(json_array_contains(session, columns.tags, filters.tag))
     if filters.is_template is not None:
-        query = query.where(workflows.c.is_template.is_(filters.is_template))
+        conditions.append(columns.is_template.is_(filters.is_template))
     if filters.published is not None:
-        published = workflows.c.published_version
-        query = query.where(published.is_not(None) if filters.published else published.is_(None))
-    return query
+        published = columns.published_version
+        conditions.append(published.is_not(None) if filters.published else published.is_(None))
+    return conditions
