@@ -101,7 +101,7 @@ _VERSION_PREFIX = "version_"
 
 @cache
 def _workflow_with_head(by_id: bool, postgres: bool) -> Select[Any]:
-    """A live workflow by id or key, its head version, the head's text and the
+    """A live workflow by id or key, its head version, where its head row stands and the
     project's secret names and hosts (what its problems depend on): one
     statement for a load (store/__init__.py, "Statements"). The version and
     head rows are those of the workflow's project, as in ``_VERSION_WITH_HEAD``."""
@@ -268,17 +268,22 @@ class VersionStore(ProjectRepository):
         workflow = workflow_from_row(row)
         info = _prefixed_info(row, _VERSION_PREFIX)
         context = names_and_hosts_from(row.secret_names_and_hosts)
-        if row.definition is None:
+        if row.head_number is None:
             text = version_content.rebuild(
                 session, project_id, workflow.id, info.number, row.keyframe
             )
             return workflow, Version(info=info, definition=text), context
-        head = version_content.Head(
-            number=row.head_number,
-            keyframe=row.head_keyframe,
-            chain_length=row.chain_length,
-            chain_bytes=row.chain_bytes,
-            text=row.definition.encode(),
+        # The head: its text is read only if this process does not hold it.
+        stored = version_content.HeadRow(
+            row.head_number,
+            row.head_keyframe,
+            row.chain_length,
+            row.chain_bytes,
+            None,
+            row.text_number,
+        )
+        head = version_content.head_of(
+            session, project_id, workflow.id, stored, content_hash=info.content_hash
         )
         version_content.remember(session, project_id, workflow.id, head)
         return workflow, Version(info=info, definition=head.text), context
