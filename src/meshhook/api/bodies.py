@@ -125,6 +125,11 @@ def check_json_patch_type(request: Request) -> None:
 def parse_json_patch(raw: bytes) -> Any:
     """An RFC 6902 JSON Patch body: 400 when it is not JSON, 422 on a NUL or a
     duplicated key. The operations themselves are checked when applied."""
+    return _parse_json(raw)
+
+
+def _parse_json(raw: bytes) -> Any:
+    """``raw`` as JSON: 400 when malformed, 422 on a NUL or a duplicated key."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -137,12 +142,7 @@ def parse_json_patch(raw: bytes) -> Any:
 def parse_model(model: type[Model], raw: bytes) -> Model:
     """``raw`` JSON as ``model``: 400 when malformed, 422 (with pointers) when
     it has a NUL, a duplicated key or does not fit the model."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
-    canonical.refuse_nul(raw, data)
-    refuse_duplicate_keys(raw, data)
+    data = _parse_json(raw)
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, and_, bindparam, delete, insert, literal, select, update
+from sqlalchemy.orm import Session
 
 from meshhook.domain.errors import NotFound
 from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, Workflow
@@ -141,6 +142,22 @@ def _workflow_with_head(by_id: bool, postgres: bool) -> Select[Any]:
     )
 
 
+def _head_version(
+    session: Session, project_id: UUID, workflow_id: UUID, row: Any, info: VersionInfo
+) -> Version:
+    """The head version from a row with the ``_HEAD_COLUMNS``: its text is read
+    only if this process does not hold it (``version_content.head_of``), and the
+    head is kept for the rest of the transaction."""
+    stored = version_content.HeadRow(
+        row.head_number, row.head_keyframe, row.chain_length, row.chain_bytes, None, row.text_number
+    )
+    head = version_content.head_of(
+        session, project_id, workflow_id, stored, content_hash=info.content_hash
+    )
+    version_content.remember(session, project_id, workflow_id, head)
+    return Version(info=info, definition=head.text)
+
+
 def _no_workflow(workflow_id: UUID) -> NotFound:
     return NotFound(f"no workflow {workflow_id} in this project")
 
@@ -234,20 +251,7 @@ class VersionStore(ProjectRepository):
         if row is None:
             return None
         if row.head_number is not None:
-            # The head: its text is read only if this process does not hold it.
-            stored = version_content.HeadRow(
-                row.head_number,
-                row.head_keyframe,
-                row.chain_length,
-                row.chain_bytes,
-                None,
-                row.text_number,
-            )
-            head = version_content.head_of(
-                session, project_id, workflow_id, stored, content_hash=row.content_hash
-            )
-            version_content.remember(session, project_id, workflow_id, head)
-            return Version(info=_info(row), definition=head.text)
+            return _head_version(session, project_id, workflow_id, row, _info(row))
         text = version_content.rebuild(session, project_id, workflow_id, number, row.keyframe)
         return Version(info=_info(row), definition=text)
 
@@ -273,20 +277,7 @@ class VersionStore(ProjectRepository):
                 session, project_id, workflow.id, info.number, row.keyframe
             )
             return workflow, Version(info=info, definition=text), context
-        # The head: its text is read only if this process does not hold it.
-        stored = version_content.HeadRow(
-            row.head_number,
-            row.head_keyframe,
-            row.chain_length,
-            row.chain_bytes,
-            None,
-            row.text_number,
-        )
-        head = version_content.head_of(
-            session, project_id, workflow.id, stored, content_hash=info.content_hash
-        )
-        version_content.remember(session, project_id, workflow.id, head)
-        return workflow, Version(info=info, definition=head.text), context
+        return workflow, _head_version(session, project_id, workflow.id, row, info), context
 
     def get_info(self, workflow_id: UUID, number: int) -> VersionInfo | None:
         row = self.session.execute(
