@@ -19,10 +19,13 @@ def _one(db: Database) -> int:
     return value
 
 
+# PostgreSQL's connection pool only (SQLite files have no server to drop them).
+pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture
 def pg(db: Database) -> Database:
-    if not db.is_postgres:
-        pytest.skip("PostgreSQL's connection pool")
+    assert db.is_postgres
     return db
 
 
