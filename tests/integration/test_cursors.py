@@ -4,12 +4,17 @@ databases (forged values used to reach the database and answer 500)."""
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from meshhook.domain.pagination import encode_cursor
+from meshhook.domain.workflows import WorkflowFilter
+from meshhook.store.db import Database
+from meshhook.store.workflows import WorkflowStore
 from tests.definitions import linear
 from tests.factories import Member, assert_problem
 
@@ -85,3 +90,31 @@ def test_issued_cursors_page_on_and_edited_ones_are_refused(
     audit = client.get(ALPHA + "/audit", params={"limit": 1}, headers=owner.headers).json()
     more = _get(client, owner, ALPHA + "/audit?limit=1", audit["next_cursor"])
     assert more.status_code == 200, more.text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_deep_name_page_starts_the_name_index_at_the_cursor(db: Database) -> None:
+    """The name's sort keys are expressions: SQLite started the name index's
+    range at the project only (a page 25,000 rows deep read them all) until the
+    first key was also bounded alone."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    project = uuid.uuid4()
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.session(write=False) as session, session.begin():
+            WorkflowStore(session, project).list_page(
+                WorkflowFilter(), sort="name", descending=False, after=("Billing", project), limit=5
+            )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    [(statement, parameters)] = [found for found in statements if "FROM workflows" in found[0]]
+    with db.engine.connect() as connection:
+        plan = " ".join(
+            str(row[-1])
+            for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        )
+    assert "ix_workflows_name_sort (project_id=? AND <expr>>?)" in plan, plan

@@ -225,13 +225,20 @@ class WorkflowStore(ProjectRepository):
         if after is not None:
             # A row-value comparison, which both databases answer with a range scan of
             # an index on (project_id, sort keys, id): deep pages cost what the first
-            # one does. (sort=name has no such index yet: its keys are expressions.)
+            # one does. The name's keys are expressions (ix_workflows_name_sort):
+            # neither planner starts that index's range from a row value over them,
+            # so the first key is also bounded alone (the same rows; a page 25,000
+            # rows deep took 4 ms instead of 0.9).
             value, last_id = after
             mark = literal(value, column.type)
             marks = name_sort_keys(session, mark) if sort == "name" else [mark]
-            position = tuple_(*_sort_keys(session, workflows.c, sort), workflows.c.id)
+            keys = _sort_keys(session, workflows.c, sort)
+            position = tuple_(*keys, workflows.c.id)
             start = tuple_(*marks, literal(last_id, workflows.c.id.type))
             in_range = in_range.where(position < start if descending else position > start)
+            if sort == "name":
+                first, bound = keys[0], marks[0]
+                in_range = in_range.where(first <= bound if descending else first >= bound)
         query = in_range.where(*_conditions(session, workflows.c, filters))
         if filters.q:
             needle = filters.q.lower()
