@@ -3,6 +3,7 @@ and one the server dropped is replaced before a request uses it."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -58,6 +59,17 @@ def test_a_connection_the_server_dropped_is_replaced(pg: Database) -> None:
                 ),
                 {"pids": list(pids)},
             ).scalar_one()
+        # pg_terminate_backend only signals: wait until the backend has gone
+        # (and so written its farewell and closed the socket), as after a restart.
+        for _ in range(500):
+            with admin.connect() as connection:
+                alive = connection.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                    {"pids": list(pids)},
+                ).scalar_one()
+            if not alive:
+                break
+            time.sleep(0.01)
     finally:
         admin.dispose()
     assert ended == 1
