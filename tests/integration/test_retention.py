@@ -5,12 +5,14 @@ delete nothing, and the worker's periodic pass."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from meshhook.domain.accounts import Role
 from meshhook.domain.runs.events import RunStatus
@@ -360,3 +362,59 @@ def _wal_pages_of_one_batch(db: Database, orders: tuple[Any, str]) -> int:
     db.settle()
     retention.apply_all(db, SMALL, sleep=lambda _seconds: None, stop=lambda: False)
     return _wal_pages(db)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_on_sqlite_a_pass_under_continuous_writes_deletes_exactly_what_expired(
+    db: Database, owner: Member
+) -> None:
+    """Batches that give way to the writes going on (and are tried again)
+    still delete every expired run once and nothing else."""
+    orders = make_workflow(db, "alpha", "Orders")
+    expired = {aged_run(db, "alpha", orders, 40 + n) for n in range(60)}
+    kept = aged_run(db, "alpha", orders, 2)
+    retention.set_policy(db, CLI, "alpha", 30, None)
+    stop = threading.Event()
+    writes = [0]
+
+    def write() -> None:
+        while not stop.is_set():
+            with db.session() as session, session.begin():
+                session.execute(text("UPDATE projects SET name = name WHERE key = 'alpha'"))
+            writes[0] += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        report = retention.apply_all(db, SMALL, sleep=lambda _seconds: time.sleep(0))
+    finally:
+        stop.set()
+        writer.join()
+
+    [applied] = report.projects.values()
+    assert applied.runs_deleted == len(expired)
+    assert run_ids(db) & (expired | {kept}) == {kept}
+    assert writes[0] > 0
+
+
+def test_a_batch_that_gave_way_is_tried_again_but_not_more_than_max_yields_in_a_row() -> None:
+    slept: list[float] = []
+    pacer = retention._Pacer(retention.Knobs(batch_runs=50), slept.append, postgres=False)
+    allowed: list[bool] = []
+
+    def work(size: int, timer: Any) -> int:
+        allowed.append(pacer.yields)
+        if pacer.yields and len(allowed) <= 6:
+            timer.gave_way = True  # a writer came while it ran
+            return 0
+        return size
+
+    done = [pacer.step(work) for _ in range(7)]
+
+    floor = retention.MAX_YIELDS
+    assert allowed == [True] * floor + [False, True, True]
+    assert done[:floor] == [0] * floor and done[floor] > 0 and done[floor + 1] == 0
+    assert pacer.batches == 2, "a batch that gave way is not counted"
+    assert slept[:floor] == [retention.SQLITE_BATCH_MS / 1000] * floor
+    postgres = retention._Pacer(retention.Knobs(), slept.append, postgres=True)
+    assert not postgres.yields, "PostgreSQL batches lock only their own rows"

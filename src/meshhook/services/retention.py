@@ -8,9 +8,11 @@ the target makes the next one smaller, a quick one makes it larger (up to
 ``retention_batch_runs``), and the job rests as long as each batch took. A
 deletion batch is one statement (``RetentionStore.delete_expired``), on SQLite
 its own transaction: the one write lock is held only while SQLite deletes, and
-a save waiting for it is woken when it frees (store/write_queue.py), so it
-never waits for more than about one batch; on PostgreSQL batches only lock
-their own rows.
+the batch runs in the background (store/write_queue.py): it waits behind every
+other writer of the process, and one that arrives while it runs interrupts it
+(nothing of it is written; it is tried again, but never more than
+:data:`MAX_YIELDS` times in a row), so a save hardly waits for it. On
+PostgreSQL batches only lock their own rows.
 
 On PostgreSQL the job also creates ``run_events`` partitions ahead and drops
 the ones every project's policy has expired (``store/partitions.py``); the
@@ -47,6 +49,10 @@ log = structlog.get_logger("meshhook.retention")
 MIN_BATCH = 10
 SQLITE_BATCH_MS = 2.0
 POSTGRES_BATCH_MS = 50.0
+MAX_YIELDS = 4
+"""SQLite: a deletion batch gives way to any writer that arrives while it runs
+(it is interrupted and tried again), but not after this many in a row, so a
+busy installation still deletes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +194,26 @@ class _Pacer:
         self.sleep = sleep
         self.settle = settle
         self.batches = 0
+        self.background = not postgres
+        self.gave_way = 0
+        """Batches in a row that gave way to other writers."""
+
+    @property
+    def yields(self) -> bool:
+        """Whether the next batch may give way to other writers (SQLite)."""
+        return self.background and self.gave_way < MAX_YIELDS
 
     def step(self, work: Callable[[int, _Held], int]) -> int:
-        """Run one batch of ``self.size``; its count of runs handled."""
+        """Run one batch of ``self.size``; its count of runs handled. A batch
+        that gave way is counted as nothing done and tried again after a
+        rest of one target's length (the writer it made way for is done by then)."""
         timer = _Held()
         done = work(self.size, timer)
+        if timer.gave_way:
+            self.gave_way += 1
+            self.sleep(self.target)
+            return 0
+        self.gave_way = 0
         self.batches += 1
         # SQLite: copy this batch's WAL back before the next one (the pass
         # pays for its own checkpoints; see store/checkpoints.py).
@@ -212,6 +233,7 @@ class _Held:
     def __init__(self) -> None:
         self.began = 0.0
         self.seconds = 0.0
+        self.gave_way = False
 
     @contextmanager
     def holding(self, transaction: AbstractContextManager[ProjectScope]) -> Iterator[ProjectScope]:
@@ -257,7 +279,12 @@ def apply_project(
                         else worker_transaction(db, project_id, statements=True)
                     )
                     with timer.holding(opened) as scope:
-                        batch = scope.retention.delete_expired(delete_before, size, last[0])
+                        batch = scope.retention.delete_expired(
+                            delete_before, size, last[0], yields=pacer.yields
+                        )
+                    if batch.yielded:
+                        timer.gave_way = True
+                        return 0
                     last[0], more[0] = batch.last, batch.more
                     return batch.deleted
 

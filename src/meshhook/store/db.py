@@ -29,6 +29,10 @@ from meshhook.store import checkpoints, write_queue
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "meshhook_write"
 _STATEMENTS_OPTION = "meshhook_statements"
+BACKGROUND = "meshhook_background"
+"""Execution option of a ``statements`` session's writing statement that may
+give way to other writers (SQLite): it then fails, having written nothing,
+and :func:`~meshhook.store.write_queue.yielded` says so."""
 
 
 @dataclass(frozen=True)
@@ -204,17 +208,34 @@ def _configure_sqlite(
     # A ``statements`` session's writing statement waits its turn too, and
     # gives it back as soon as SQLite has run (and so committed) it; if it
     # fails, the rollback that follows gives it back.
+    # A statement run with ``BACKGROUND`` waits behind every other writer and
+    # yields to one that arrives while it runs (store/write_queue.py).
     @event.listens_for(engine, "before_cursor_execute")
-    def _before_statement(connection: Any, cursor: Any, statement: str, *_args: Any) -> None:
+    def _before_statement(
+        connection: Any, cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
         if connection.get_execution_options().get(
             _STATEMENTS_OPTION, False
         ) and not statement.lstrip()[:6].upper().startswith("SELECT"):
-            cursor.connection.take_turn(timeout)
+            background = bool(context.execution_options.get(BACKGROUND, False))
+            cursor.connection.take_turn(timeout, background=background)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after_statement(connection: Any, cursor: Any, *_args: Any) -> None:
         if connection.get_execution_options().get(_STATEMENTS_OPTION, False):
             cursor.connection.give_turn()
+
+    # A statement that failed on its own has been rolled back by SQLite: the
+    # turn goes back at once (a yielded one's waiter is waiting for it).
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        connection = context.connection
+        if connection is not None and connection.get_execution_options().get(
+            _STATEMENTS_OPTION, False
+        ):
+            raw = connection.connection.dbapi_connection
+            if isinstance(raw, write_queue.QueuedConnection):
+                raw.give_turn()
 
     if checkpointer is not None:
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnClause
 
@@ -46,10 +47,11 @@ from meshhook.domain.retention import (
     scrub_steps,
 )
 from meshhook.domain.runs.events import RunStatus
-from meshhook.store.db import Database
+from meshhook.store.db import BACKGROUND, Database
 from meshhook.store.dialect import same_project
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import retention_policies, run_events, runs
+from meshhook.store.write_queue import yielded
 
 FINISHED = tuple(str(status) for status in RunStatus if status.is_terminal)
 
@@ -80,6 +82,8 @@ class DeletedBatch:
     """Whether expired finished runs may be left after this batch."""
     last: RunKey | None
     """Where the next batch starts (PostgreSQL's keyset; None on SQLite)."""
+    yielded: bool = False
+    """SQLite: the batch gave way to another writer and deleted nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +190,7 @@ class RetentionStore(ProjectRepository):
         return moment
 
     def delete_expired(
-        self, before: datetime, limit: int, after: RunKey | None = None
+        self, before: datetime, limit: int, after: RunKey | None = None, *, yields: bool = False
     ) -> DeletedBatch:
         """Delete up to ``limit`` of the oldest finished runs created before
         ``before`` (with their events, queue entries and idempotency keys), in
@@ -200,6 +204,9 @@ class RetentionStore(ProjectRepository):
         On SQLite, in a ``statements`` session (store/db.py), the write lock
         is held only while SQLite runs it, with no Python inside; deleted rows
         leave the index at once, so each batch starts at the oldest run again.
+        With ``yields`` it runs in the background (store/write_queue.py): a
+        writer arriving meanwhile interrupts it, and the batch comes back
+        ``yielded`` with nothing deleted.
         On PostgreSQL the batch starts after ``after`` (deleted rows' index
         entries stay until vacuum and are not walked again), and a run that
         changed meanwhile is skipped.
@@ -218,7 +225,15 @@ class RetentionStore(ProjectRepository):
             .limit(limit)
         )
         if not postgres:
-            result = self.session.execute(delete(runs).where(address.in_(picked)))
+            try:
+                result = self.session.execute(
+                    delete(runs).where(address.in_(picked)),
+                    execution_options={BACKGROUND: yields},
+                )
+            except OperationalError as error:
+                if not yielded(error):
+                    raise
+                return DeletedBatch(0, True, None, yielded=True)
             deleted = int(result.rowcount)  # type: ignore[attr-defined]
             return DeletedBatch(deleted, deleted >= limit, None)
         if after is not None:

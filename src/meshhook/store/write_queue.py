@@ -12,6 +12,11 @@ IMMEDIATE``; released right after ``COMMIT`` or ``ROLLBACK``), so a waiter
 sleeps on a lock of its own that the previous writer hands over when it is
 done.
 
+A background writer (a retention batch) waits behind every ordinary writer
+and yields to one that arrives while it holds the turn: its statement is
+interrupted (``sqlite3_interrupt``; SQLite rolls the one statement back) and
+the turn passes on at once, so a save never waits for a batch to finish.
+
 SQLite's lock stays the authority: the queue only orders this process's
 writers. Another process writing the same file (the admin CLI, a second
 ``meshhook worker``) is still waited for by the busy handler, and a slot the
@@ -23,6 +28,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,28 +37,39 @@ _QUEUES_LOCK = threading.Lock()
 
 
 class WriteQueue:
-    """A first-come-first-served lock: :meth:`release` hands it to the oldest
-    waiter, which wakes at once (its thread sleeps on a lock of its own)."""
+    """A lock handed to the oldest ordinary waiter when released (its thread,
+    asleep on a lock of its own, wakes at once), and to a background waiter
+    only when no ordinary one waits. A background holder is interrupted when
+    an ordinary writer arrives (see :meth:`acquire`)."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._held = False
-        self._waiters: deque[threading.Lock] = deque()
+        self._waiters: deque[_Waiter] = deque()
+        self._yielder: Callable[[], None] | None = None
 
     @property
     def waiting(self) -> int:
         return len(self._waiters)
 
-    def acquire(self, timeout: float) -> bool:
-        """Take the lock, waiting at most ``timeout`` seconds; False if not."""
+    def acquire(self, timeout: float, *, interrupt: Callable[[], None] | None = None) -> bool:
+        """Take the lock, waiting at most ``timeout`` seconds; False if not.
+
+        With ``interrupt``, the caller is a background writer: it is served
+        after every ordinary waiter, and while it holds the lock the first
+        ordinary writer to ask for it calls ``interrupt`` (under the queue's
+        guard, so never after the holder has given the lock back)."""
         with self._guard:
             if not self._held:
                 self._held = True
+                self._yielder = interrupt
                 return True
-            mine = threading.Lock()
-            mine.acquire()
+            mine = _Waiter(interrupt)
             self._waiters.append(mine)
-        if mine.acquire(timeout=timeout):
+            if interrupt is None and self._yielder is not None:
+                self._yielder()
+                self._yielder = None  # once is enough
+        if mine.lock.acquire(timeout=timeout):
             return True
         with self._guard:
             try:
@@ -63,10 +80,25 @@ class WriteQueue:
 
     def release(self) -> None:
         with self._guard:
-            if self._waiters:
-                self._waiters.popleft().release()  # still held: by the next one now
-            else:
+            if not self._waiters:
                 self._held = False
+                self._yielder = None
+                return
+            # Still held: by the oldest ordinary waiter, or else the oldest
+            # background one.
+            chosen = next((w for w in self._waiters if w.interrupt is None), self._waiters[0])
+            self._waiters.remove(chosen)
+            self._yielder = chosen.interrupt
+            chosen.lock.release()
+
+
+class _Waiter:
+    __slots__ = ("interrupt", "lock")
+
+    def __init__(self, interrupt: Callable[[], None] | None) -> None:
+        self.interrupt = interrupt
+        self.lock = threading.Lock()
+        self.lock.acquire()
 
 
 def queue_for(path: str) -> WriteQueue:
@@ -88,11 +120,14 @@ class QueuedConnection(sqlite3.Connection):
     write_queue: WriteQueue | None = None
     _turn = False
 
-    def take_turn(self, timeout: float) -> None:
+    def take_turn(self, timeout: float, *, background: bool = False) -> None:
+        """Wait for this file's writers' turn; ``background``: behind every
+        ordinary writer, and yielding to one that arrives meanwhile (the
+        running statement fails with "interrupted", see :func:`yielded`)."""
         queue = self.write_queue
         if queue is None or self._turn:
             return
-        if not queue.acquire(timeout):
+        if not queue.acquire(timeout, interrupt=self.interrupt if background else None):
             raise sqlite3.OperationalError("database is locked")
         self._turn = True
 
@@ -130,3 +165,11 @@ def attach(dbapi_connection: Any, path: str | None) -> None:
         and not path.startswith("file:")
     ):
         dbapi_connection.write_queue = queue_for(path)
+
+
+def yielded(error: BaseException) -> bool:
+    """Whether ``error`` (or the DB-API error it wraps) is a background
+    statement's interruption by an ordinary writer: nothing of it was
+    written, and it may simply be tried again."""
+    original = getattr(error, "orig", error)
+    return isinstance(original, sqlite3.OperationalError) and str(original) == "interrupted"
