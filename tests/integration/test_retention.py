@@ -413,7 +413,9 @@ def test_a_batch_that_gave_way_is_tried_again_but_not_more_than_max_yields_in_a_
 
     floor = retention.MAX_YIELDS
     assert allowed == [True] * floor + [False, True, True]
-    assert done[:floor] == [0] * floor and done[floor] > 0 and done[floor + 1] == 0
+    assert done[:floor] == [0] * floor
+    assert done[floor] > 0
+    assert done[floor + 1] == 0
     assert pacer.batches == 2, "a batch that gave way is not counted"
     assert slept[:floor] == [retention.SQLITE_BATCH_MS / 1000] * floor
     postgres = retention._Pacer(retention.Knobs(), slept.append, postgres=True)

@@ -27,10 +27,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+NUDGE_SECONDS = 0.001
+"""How often a writer waiting behind a background statement interrupts it again."""
 
 _QUEUES: dict[str, WriteQueue] = {}
 _QUEUES_LOCK = threading.Lock()
@@ -56,9 +60,11 @@ class WriteQueue:
         """Take the lock, waiting at most ``timeout`` seconds; False if not.
 
         With ``interrupt``, the caller is a background writer: it is served
-        after every ordinary waiter, and while it holds the lock the first
-        ordinary writer to ask for it calls ``interrupt`` (under the queue's
-        guard, so never after the holder has given the lock back)."""
+        after every ordinary waiter, and while it holds the lock an ordinary
+        writer waiting for it calls ``interrupt`` (under the queue's guard, so
+        never after the holder has given the lock back), and again every
+        :data:`NUDGE_SECONDS`: SQLite forgets an interruption that comes
+        before the statement has started."""
         with self._guard:
             if not self._held:
                 self._held = True
@@ -66,17 +72,27 @@ class WriteQueue:
                 return True
             mine = _Waiter(interrupt)
             self._waiters.append(mine)
-            if interrupt is None and self._yielder is not None:
-                self._yielder()
-                self._yielder = None  # once is enough
-        if mine.lock.acquire(timeout=timeout):
-            return True
+            nudging = interrupt is None and self._nudge()
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if mine.lock.acquire(timeout=min(left, NUDGE_SECONDS) if nudging else left):
+                return True
+            if nudging:
+                with self._guard:
+                    nudging = self._nudge()
         with self._guard:
             try:
                 self._waiters.remove(mine)
             except ValueError:
                 return True  # handed over just as the wait timed out: ours
             return False
+
+    def _nudge(self) -> bool:
+        """Interrupt a background holder (the guard held); whether there was one."""
+        if self._yielder is None:
+            return False
+        self._yielder()
+        return True
 
     def release(self) -> None:
         with self._guard:
