@@ -13,6 +13,7 @@ mode).
 from __future__ import annotations
 
 import select
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from meshhook.security.data_keys import KeySlot
 from meshhook.store import checkpoints, write_queue
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+HAND_OVER_SECONDS = 0.0002
 _WRITE_OPTION = "meshhook_write"
 _STATEMENTS_OPTION = "meshhook_statements"
 BACKGROUND = "meshhook_background"
@@ -236,6 +238,10 @@ def _configure_sqlite(
             raw = connection.connection.dbapi_connection
             if isinstance(raw, write_queue.QueuedConnection):
                 raw.give_turn()
+                if write_queue.yielded(context.original_exception):
+                    # Let the writer it made way for have the GIL now, not
+                    # after the exception has gone up through SQLAlchemy.
+                    time.sleep(HAND_OVER_SECONDS)
 
     if checkpointer is not None:
 
