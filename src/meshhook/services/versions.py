@@ -91,17 +91,25 @@ def save(
     *,
     base_version: int,
     message: str = "",
+    fresh: bool = False,
 ) -> WorkflowDetail:
     """Save a new head version based on ``base_version``.
 
     Identical content creates nothing. A stale base is merged three-way with
     the changes made since; overlapping changes are refused (409) with the
     conflicting JSON Pointers, so nobody silently overwrites anybody.
+
+    ``fresh``: ``definition`` was parsed for this call and nobody changes it
+    afterwards (a request body), so it may be kept and shared read-only. It is
+    then compared with what this workflow's last fresh save in this process
+    left, and only the nodes it changed are checked (``prepare_like``).
     """
     message = check_text(message, path="/message", maximum=MAX_NOTE_LENGTH)
-    # The definition this workflow's last save here left (a hint: any definition
-    # held in SOUND gives prepare_like the same answer, only slower when far off).
-    like_hash = _LAST_SAVED.lookup((project_key, ref))[1]
+    # The definition this workflow's last fresh save here left (a hint: any
+    # definition held in SOUND gives prepare_like the same answer, only slower
+    # when far off). Only a fresh one: a caller's own objects, changed in place
+    # after the save, would no longer be what was checked.
+    like_hash = _LAST_SAVED.lookup((project_key, ref))[1] if fresh else None
     like = SOUND.get(like_hash) if like_hash is not None else None
     unchanged: frozenset[int] | None = None
     if like_hash is not None and like is not None:
@@ -125,11 +133,12 @@ def save(
             # The nodes as in the head, when the hint was the head.
             unchanged=unchanged if like_hash == head.info.content_hash else None,
         )
-    _LAST_SAVED.put((project_key, ref), saved.head.content_hash, len(project_key) + len(ref))
+    if fresh:
+        _LAST_SAVED.put((project_key, ref), saved.head.content_hash, len(project_key) + len(ref))
     return saved
 
 
-# The content hash of the head each workflow's last save in this process left,
+# The content hash of the head each workflow's last fresh save in this process left,
 # by (project key, workflow reference): what the next save of it is compared to.
 _LAST_SAVED: BoundedCache[tuple[str, str], str] = BoundedCache(
     max_entries=1_024, max_bytes=1024 * 1024, max_entry_bytes=64 * 1024
