@@ -106,10 +106,11 @@ def prepare_like(
     like_canonical: bytes | None = None,
     *,
     pointer_prefix: str = "/definition",
-) -> tuple[PreparedDefinition, frozenset[int]]:
+) -> tuple[PreparedDefinition, Container[int]]:
     """:func:`prepare` for a whole definition that is likely ``like`` with a few
     changes (a PUT of an edited head), and the indexes of its nodes that are
-    exactly ``like``'s at the same index (by JSON text: see :func:`same_nodes`).
+    exactly ``like``'s at the same index (by JSON text: see :func:`same_nodes`),
+    as an :class:`AllExcept` of the others (``()`` when there are none).
 
     ``like`` must have passed :func:`prepare` whole (it is held in
     :data:`SOUND`); ``like_canonical`` is its canonical bytes, when known. The
@@ -121,15 +122,18 @@ def prepare_like(
     bytes are then spliced from ``like_canonical``. ``definition`` itself is
     left as it is."""
     if type(definition) is not dict or type(definition.get("nodes")) is not list:
-        return prepare(definition, pointer_prefix=pointer_prefix), frozenset()
-    unchanged = frozenset(same_nodes(like, definition))
-    if not unchanged:
-        return prepare(definition, pointer_prefix=pointer_prefix), unchanged
+        return prepare(definition, pointer_prefix=pointer_prefix), ()
+    same = same_nodes(like, definition)
+    if not same:
+        return prepare(definition, pointer_prefix=pointer_prefix), ()
     held = like["nodes"]
     nodes = definition["nodes"]
+    # As a patch's: the few changed nodes are visited, the runs between them
+    # join the id index in bulk (``structural._node_problems``).
+    unchanged = AllExcept(set(range(len(nodes))) - same)
     shared = {
         **definition,
-        "nodes": [held[i] if i in unchanged else node for i, node in enumerate(nodes)],
+        "nodes": [held[i] if i in same else node for i, node in enumerate(nodes)],
     }
     for key in ("edges", "settings"):
         if key in like and _same_json(definition.get(key, _ABSENT), like[key]):

@@ -111,7 +111,7 @@ def save(
     # after the save, would no longer be what was checked.
     like_hash = _LAST_SAVED.lookup((project_key, ref))[1] if fresh else None
     like = SOUND.get(like_hash) if like_hash is not None else None
-    unchanged: frozenset[int] | None = None
+    unchanged: Container[int] | None = None
     if like_hash is not None and like is not None:
         prepared, unchanged = definitions.prepare_like(
             definition, like, version_content.TEXTS.lookup(like_hash)[1]
