@@ -206,6 +206,7 @@ def save_workflow(
         body.definition,
         base_version=parse_if_match(if_match),
         message=body.message,
+        fresh=True,  # parsed from this request's body, nobody else holds it
     )
     return detail_response(saved, minimal=wants_minimal(prefer))
 

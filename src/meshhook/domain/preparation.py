@@ -100,6 +100,69 @@ def prepare(
     )
 
 
+def prepare_like(
+    definition: Any,
+    like: dict[str, Any],
+    like_canonical: bytes | None = None,
+    *,
+    pointer_prefix: str = "/definition",
+) -> tuple[PreparedDefinition, Container[int]]:
+    """:func:`prepare` for a whole definition that is likely ``like`` with a few
+    changes (a PUT of an edited head), and the indexes of its nodes that are
+    exactly ``like``'s at the same index (by JSON text: see :func:`same_nodes`),
+    as an :class:`AllExcept` of the others (``()`` when there are none).
+
+    ``like`` must have passed :func:`prepare` whole (it is held in
+    :data:`SOUND`); ``like_canonical`` is its canonical bytes, when known. The
+    structural checks of a node are its own (only id uniqueness involves the
+    others, and that is checked again), so those nodes are not checked again,
+    secret rules included: the answer is :func:`prepare`'s. The result shares
+    those node objects (and ``edges`` and ``settings`` when they are ``like``'s
+    too) with ``like``, read-only, as a copy-on-write patch does; its canonical
+    bytes are then spliced from ``like_canonical``. ``definition`` itself is
+    left as it is."""
+    if type(definition) is not dict or type(definition.get("nodes")) is not list:
+        return prepare(definition, pointer_prefix=pointer_prefix), ()
+    same = same_nodes(like, definition)
+    if not same:
+        return prepare(definition, pointer_prefix=pointer_prefix), ()
+    held = like["nodes"]
+    nodes = definition["nodes"]
+    # As a patch's: the few changed nodes are visited, the runs between them
+    # join the id index in bulk (``structural._node_problems``).
+    unchanged = AllExcept(set(range(len(nodes))) - same)
+    shared = {
+        **definition,
+        "nodes": [held[i] if i in same else node for i, node in enumerate(nodes)],
+    }
+    for key in ("edges", "settings"):
+        if key in like and _same_json(definition.get(key, _ABSENT), like[key]):
+            shared[key] = like[key]
+    if "settings" not in definition and like.get("settings") == {}:
+        shared["settings"] = like["settings"]  # what normalising adds
+    prepared = prepare(
+        shared,
+        pointer_prefix=pointer_prefix,
+        unchanged=unchanged,
+        sound_base=True,
+        edit_of=(like_canonical, like) if like_canonical is not None else None,
+    )
+    return prepared, unchanged
+
+
+_ABSENT = object()
+
+
+def _same_json(value: Any, held: Any) -> bool:
+    """Whether ``value`` is ``held`` as JSON text (types kept: ``1`` is not ``true``)."""
+    if value is _ABSENT or value != held:
+        return False
+    try:
+        return _json(value) == _json(held)
+    except orjson.JSONEncodeError:
+        return False
+
+
 def load(data: bytes) -> dict[str, Any]:
     """A stored definition back as JSON values."""
     value: dict[str, Any] = canonical.parse_json(data)

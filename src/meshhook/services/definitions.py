@@ -11,7 +11,13 @@ from typing import Any
 
 from meshhook.domain.accounts import Actor, Role
 from meshhook.domain.errors import ValidationFailed
-from meshhook.domain.preparation import PreparedDefinition, blocking, load, prepare
+from meshhook.domain.preparation import (
+    PreparedDefinition,
+    blocking,
+    load,
+    prepare,
+    prepare_like,
+)
 from meshhook.domain.secret_fields import secret_field_problems
 from meshhook.domain.validation import ValidationReport, validate_definition
 from meshhook.services.transactions import project_transaction
@@ -24,6 +30,7 @@ __all__ = [
     "ensure_no_stored_secrets",
     "load",
     "prepare",
+    "prepare_like",
 ]
 
 
