@@ -200,13 +200,7 @@ def write(output: dict[str, Any], path: Path) -> None:
         "",
         f"Measured {output['date']} on {machine_info['cpu']} ({machine_info['cores']} cores,"
         f" {machine_info['memory_gb']} GB, {machine_info['system']}), Python {output['python']},"
-        f" {'quick mode' if output['quick'] else 'full run'} in {output['seconds']} s."
-        + (
-            f" The PostgreSQL figures (but its retention, stats and webhooks sections) were"
-            f" measured again on {output['postgresql_date']}."
-            if output.get("postgresql_date")
-            else ""
-        ),
+        f" {'quick mode' if output['quick'] else 'full run'} in {output['seconds']} s.",
         "",
         "Rerun: `make bench` (SQLite and PostgreSQL, meant to take under 15 minutes; writes"
         " `bench/results/latest.json` and this page) or `make bench-quick` (a CI-sized check).",
