@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from meshhook.domain.accounts import Role
 from meshhook.domain.pagination import encode_cursor
 from meshhook.domain.workflows import WorkflowFilter
+from meshhook.services.transactions import project_transaction
 from meshhook.store.db import Database
 from meshhook.store.workflows import WorkflowStore
 from tests.definitions import linear
@@ -118,3 +120,42 @@ def test_a_deep_name_page_starts_the_name_index_at_the_cursor(db: Database) -> N
             for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         )
     assert "ix_workflows_name_sort (project_id=? AND <expr>>?)" in plan, plan
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_under_row_level_security_a_deep_name_page_starts_at_the_cursor(
+    db: Database, owner: Member
+) -> None:
+    """PostgreSQL keeps a condition that applies a non-leakproof function to a
+    row (``lower(name)``) out of the index condition under row-level security:
+    a deep name page filtered every earlier row of the project. Compared with
+    the stored ``name_key`` column, the cursor starts the index's range."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    with project_transaction(db, owner.actor, "alpha", Role.VIEWER, write=False) as scope:
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            scope.workflows.list_page(
+                WorkflowFilter(),
+                sort="name",
+                descending=False,
+                after=("Billing", uuid.uuid4()),
+                limit=5,
+            )
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        [(statement, parameters)] = [found for found in statements if "FROM workflows" in found[0]]
+        # However small the table, the plan an index range would take.
+        scope.session.execute(text("SET LOCAL enable_seqscan = off"))
+        scope.session.execute(text("SET LOCAL enable_sort = off"))
+        raw = scope.session.connection().connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {statement}", parameters)
+            plan = [str(row[0]) for row in cursor.fetchall()]
+    [condition] = [line for line in plan if "Index Cond" in line]
+    assert "name_key" in condition, plan
+    assert not [line for line in plan if "Filter" in line and "lower" in line], plan

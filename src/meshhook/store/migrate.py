@@ -36,14 +36,20 @@ def _run(url: str, app_role: str, action: str, revision: str) -> None:
         engine.dispose()
 
 
+_POSTGRES_NAME_SORT = frozenset({"name_key", "ix_workflows_name_key"})
+
+
 def include_object(
     _object: object, name: str | None, _type: str, _reflected: bool, _compare_to: object
 ) -> bool:
     """Schema comparisons leave aside the search objects of migrations 0005
     (SQLite: an FTS5 table) and 0006 (PostgreSQL: a side table with a trigram
     index, kept out of the table models because on SQLite the name is 0005's),
-    and the partitions of ``run_events`` (0017, PostgreSQL), which are made at
-    run time."""
+    the partitions of ``run_events`` (0017, PostgreSQL), which are made at
+    run time, and ``workflows.name_key`` with its index (0021, PostgreSQL
+    only)."""
+    if name in _POSTGRES_NAME_SORT:
+        return False
     return not is_search_object(name) and not is_partition(name)
 
 

@@ -12,11 +12,13 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     bindparam,
     delete,
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -308,9 +310,21 @@ def _nearby(
     return [workflow_from_row(row) for row in rows]
 
 
+# PostgreSQL: the stored folded name (migration 0021), not in the table's
+# model (SQLite has none). Compared with a column, a keyset condition stays the
+# start of the index's range under row-level security; ``lower(name)`` would
+# not (it is not leakproof).
+_NAME_KEY = literal_column("workflows.name_key", Text)
+
+
 def _sort_keys(session: Session, columns: Any, sort: str) -> list[Any]:
     column = columns[sort]
-    return name_sort_keys(session, column) if sort == "name" else [column]
+    if sort != "name":
+        return [column]
+    keys = name_sort_keys(session, column)
+    if columns.name is workflows.c.name and session.get_bind().dialect.name == "postgresql":
+        keys[0] = _NAME_KEY
+    return keys
 
 
 def _order(session: Session, columns: Any, sort: str, descending: bool) -> list[Any]:
