@@ -73,7 +73,11 @@ def test_a_queued_alert_survives_kill_9_and_is_delivered_after_the_restart(
         receiver.server.shutdown()
         receiver.server.server_close()
     codes = [attempt["status_code"] for attempt in delivery["attempts"]]
-    assert codes == [500] * refused + [200]
+    # SIGKILL may land between an attempt reaching the receiver and its record
+    # being written: that one attempt is then not in the log (at least once).
+    assert codes[-1] == 200
+    assert codes[:-1] == [500] * (len(codes) - 1)
+    assert refused - 1 <= len(codes) - 1 <= refused, (codes, refused)
     assert len(receiver.requests) == refused + 1
     ids = {headers["x-meshhook-delivery"] for headers, _ in receiver.requests}
     assert ids == {delivery["id"]}
