@@ -38,6 +38,7 @@ from meshhook.store.dialect import (
 )
 from meshhook.store.repository import ProjectRepository, unique_conflicts
 from meshhook.store.tables import workflows
+from meshhook.store.tenancy import is_postgres
 
 # Bound parameters per IN list: well under SQLite's limit of 32,766.
 _IN_CHUNK = 500
@@ -322,7 +323,7 @@ def _sort_keys(session: Session, columns: Any, sort: str) -> list[Any]:
     if sort != "name":
         return [column]
     keys = name_sort_keys(session, column)
-    if columns.name is workflows.c.name and session.get_bind().dialect.name == "postgresql":
+    if columns.name is workflows.c.name and is_postgres(session):
         keys[0] = _NAME_KEY
     return keys
 
