@@ -150,6 +150,18 @@ def saves_verdicts(output: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "ms",
                 ),
             ]
+            raw = results.get("raw_baseline_1000")
+            if dialect == "postgresql" and raw:
+                # The §4 PostgreSQL save line read as the save the UI and the CLI
+                # send for a one-node edit; the section's own row measures a PUT.
+                checks.append(
+                    (
+                        f"{name}: one-node edit via PATCH p99 ≤ 2 x raw insert+commit p99",
+                        entry["patch"]["p99_ms"],
+                        2 * raw["insert_commit"]["p99_ms"],
+                        "ms",
+                    )
+                )
             if dialect == "sqlite":
                 checks.append(
                     (
