@@ -31,7 +31,6 @@ from bench.stats import stats_section
 from bench.webhooks import webhooks_section
 from bench.workloads import SIZES, definition, set_edit
 from meshhook.api.deps import cursor_keys
-from meshhook.cli.server import tune_gc
 from meshhook.domain import canonical
 from meshhook.domain.accounts import Actor
 from meshhook.domain.pagination import encode_cursor, sign_cursor
@@ -41,6 +40,7 @@ from meshhook.domain.validation import (
     normalize_definition,
 )
 from meshhook.domain.workflows import WorkflowFilter
+from meshhook.heap import tune_gc
 from meshhook.services import definitions, projects, versions, workflows
 from meshhook.services.keys import provider_for
 from meshhook.services.workflows import NewWorkflow
@@ -855,6 +855,11 @@ def main() -> None:
         help="measure one section and merge it into --output (the rest is kept)",
     )
     args = parser.parse_args()
+    # What runs in this process (the service-layer timings, the retention and
+    # stats workloads) gets the collector policy of `meshhook serve`, so it
+    # measures the server's code as it runs there (and the HTTP client's own
+    # pauses do not pass for server latency).
+    tune_gc()
     if args.only:
         merge_section(args, args.only, ONLY[args.only])
         return
@@ -862,10 +867,6 @@ def main() -> None:
         report.write(orjson.loads(args.output.read_bytes()), ROOT / "docs" / "performance.md")
         return
     counts = Counts(args.quick)
-    # The service-layer timings run in this process: give it the collector
-    # policy of `meshhook serve`, so they measure the server's code as it runs
-    # there (and the HTTP client's own pauses do not pass for server latency).
-    tune_gc()
     dialects = args.dialect or ["sqlite", "postgresql"]
     started = time.perf_counter()
     output: dict[str, Any] = {

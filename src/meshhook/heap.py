@@ -19,6 +19,7 @@ Elsewhere (macOS, musl) these functions are not there and both do nothing.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -63,3 +64,25 @@ def trim() -> bool:
     if _MALLOC_TRIM is None:
         return False
     return bool(_MALLOC_TRIM(0))
+
+
+# Generation-0 collections every 5,000 net allocations instead of 700: parsing a
+# large definition allocates tens of thousands of containers, and at the default
+# they are scanned and promoted several times per request. Larger thresholds
+# (50,000) cut collector time further but let request-sized reference cycles
+# live long enough to double the resident memory (measured: 126 -> 245 MB).
+GC_THRESHOLDS = (5_000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Freeze the objects built at start-up and collect less often.
+
+    Modules, the app, the routes and the pydantic schemas live for the whole
+    process; ``gc.freeze()`` moves them to a permanent generation that
+    collections never scan again, so a full collection costs what the requests
+    in flight allocated, not the whole heap. ``meshhook serve`` and ``meshhook
+    worker`` call it once started; the benchmark calls it too.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from meshhook import heap
 from meshhook.cli.client import MeshHookClient
 from meshhook.cli.common import console, errors, load_settings, open_database, report_errors
 from meshhook.cli.output import add_row, emit, say, table, when
@@ -268,6 +269,7 @@ def worker(
         worker_settings(settings, concurrency or max(settings.workers, 1)),
         tracing=tracing,
     )
+    heap.tune_gc()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import gc
 import socket
 from typing import Annotated
 
@@ -20,27 +19,6 @@ from meshhook.services.keys import check_keys_match
 from meshhook.store import migrate
 
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
-
-# Generation-0 collections every 5,000 net allocations instead of 700: parsing a
-# large definition allocates tens of thousands of containers, and at the default
-# they are scanned and promoted several times per request. Larger thresholds
-# (50,000) cut collector time further but let request-sized reference cycles
-# live long enough to double the resident memory (measured: 126 -> 245 MB).
-GC_THRESHOLDS = (5_000, 10, 10)
-
-
-def tune_gc() -> None:
-    """Freeze the objects built at start-up and collect less often.
-
-    Modules, the app, the routes and the pydantic schemas live for the whole
-    process; ``gc.freeze()`` moves them to a permanent generation that
-    collections never scan again, so a full collection costs what the requests
-    in flight allocated, not the whole heap. The benchmark calls this too.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
 
 def listen_on(host: str, port: int) -> socket.socket:
     """The server socket, bound before anything is migrated or announced.
@@ -99,7 +77,7 @@ def serve(
             )
     app = create_app(settings, db, run_workers=True)
     check_keys_match(db, app.state.keys)
-    tune_gc()
+    heap.tune_gc()
     console.print(f"MeshHook serving on http://{settings.host}:{settings.port}", highlight=False)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, access_log=False
