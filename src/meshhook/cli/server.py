@@ -20,6 +20,7 @@ from meshhook.store import migrate
 
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 
+
 def listen_on(host: str, port: int) -> socket.socket:
     """The server socket, bound before anything is migrated or announced.
 
