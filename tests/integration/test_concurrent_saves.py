@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from typing import Any
 
+from sqlalchemy import text
+
+from meshhook.domain.accounts import Role
 from meshhook.domain.errors import Conflict
-from meshhook.services import versions, workflows
+from meshhook.services import definitions, versions, workflows
 from meshhook.services.definitions import load
+from meshhook.services.transactions import project_transaction
 from meshhook.services.workflows import NewWorkflow
 from meshhook.store.db import Database
 from tests.definitions import linear
@@ -73,3 +78,53 @@ def test_twenty_concurrent_saves_from_one_base_lose_nothing(db: Database, owner:
         pair = [i for i in (node, node + NODES) if i < WRITERS]
         winners = [i for i in pair if outcomes[i] != "conflict"]
         assert len(winners) == 1, (node, [outcomes[i] for i in pair])
+
+
+def test_a_save_that_waited_for_the_lock_reads_the_head_committed_meanwhile(
+    postgres_db: Database, alice: Member
+) -> None:
+    """The lock and the head are read in one statement. A save that waited for
+    the lock must not take the head of the snapshot it started with: PostgreSQL
+    rechecks the locked row's newest version against that snapshot's version
+    rows, and the head found must then be read again."""
+    db = postgres_db
+    workflows.create(db, alice.actor, "alpha", NewWorkflow(name="Hot"), definition=linear())
+    changed = linear()
+    changed["nodes"][1]["config"]["expression"] = "changed"
+    prepared = definitions.prepare(changed)
+    seen: dict[str, Any] = {}
+
+    def second() -> None:
+        with project_transaction(db, alice.actor, "alpha", Role.EDITOR) as scope:
+            seen["found"] = scope.find_with_head("hot", for_update=True)
+
+    with project_transaction(db, alice.actor, "alpha", Role.EDITOR) as scope:
+        workflow, _ = scope.find_with_head("hot", for_update=True)
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        _wait_for_a_lock_wait(db)
+        versions._append(
+            scope,
+            alice.actor,
+            workflow,
+            prepared.canonical,
+            content_hash=prepared.content_hash,
+            message="meanwhile",
+        )
+    waiting.join(timeout=30)
+
+    workflow, head = seen["found"]
+    assert workflow.head_version == 2
+    assert head.info.number == 2
+    assert head.info.message == "meanwhile"
+    assert head.definition == prepared.canonical
+
+
+def _wait_for_a_lock_wait(db: Database) -> None:
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    deadline = time.monotonic() + 20
+    with db.engine.connect() as connection:
+        while connection.execute(query).scalar_one() == 0:
+            assert time.monotonic() < deadline, "the second transaction never waited for the lock"
+            time.sleep(0.01)
+            connection.rollback()

@@ -242,20 +242,28 @@ class ProjectScope:
             raise NotFound(f"no workflow {ref!r} {where} project {self.project.key!r}")
         return workflow
 
-    def find_detail(self, ref: str) -> WorkflowDetail:
-        """A live workflow by UUID or key with its head version (404 when absent),
-        as ``detail(find_workflow(ref))`` answers it, read in one statement."""
+    def find_with_head(self, ref: str, *, for_update: bool = False) -> tuple[Workflow, Version]:
+        """A live workflow by UUID or key and its head version (404 when absent),
+        as ``find_workflow`` and ``versions.get`` answer them, read in one
+        statement with what the project's problems depend on; ``for_update``:
+        the workflow row locked, as a save needs it."""
         found = None
         as_id = as_uuid(ref)
         if as_id is not None:
-            found = self.versions.workflow_with_head(workflow_id=as_id)
+            found = self.versions.workflow_with_head(workflow_id=as_id, for_update=for_update)
         if found is None:
-            found = self.versions.workflow_with_head(key=ref)
+            found = self.versions.workflow_with_head(key=ref, for_update=for_update)
         if found is None:
             raise NotFound(f"no workflow {ref!r} in project {self.project.key!r}")
         workflow, head, (names, hosts) = found
         if self._context is None:
             self._context = context_key(names, hosts)
+        return workflow, head
+
+    def find_detail(self, ref: str) -> WorkflowDetail:
+        """A live workflow by UUID or key with its head version (404 when absent),
+        as ``detail(find_workflow(ref))`` answers it, read in one statement."""
+        workflow, head = self.find_with_head(ref)
         return WorkflowDetail(
             workflow=workflow,
             head=head.info,

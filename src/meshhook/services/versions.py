@@ -119,9 +119,8 @@ def save(
     else:
         prepared = definitions.prepare(definition)
     with project_transaction(db, actor, project_key, Role.EDITOR) as scope:
-        workflow = scope.find_workflow(ref, for_update=True)
+        workflow, head = scope.find_with_head(ref, for_update=True)
         _check_base(workflow, base_version)
-        head = _version(scope, workflow, workflow.head_version)
         saved = _save_locked(
             scope,
             actor,
@@ -176,9 +175,8 @@ def save_patch(
         edit = request() if callable(request) else request
         patch, base_version = edit.patch, edit.base_version
         message = check_text(edit.message, path="/message", maximum=2_000)
-        workflow = scope.find_workflow(ref, for_update=True)
+        workflow, head = scope.find_with_head(ref, for_update=True)
         _check_base(workflow, base_version)
-        head = _version(scope, workflow, workflow.head_version)
         base = head if base_version == head.info.number else _version(scope, workflow, base_version)
         touched = touched_nodes(patch)
         # A base this process prepared is held parsed (and passed every check):

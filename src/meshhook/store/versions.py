@@ -101,16 +101,33 @@ _VERSION_PREFIX = "version_"
 
 
 @cache
-def _workflow_with_head(by_id: bool, postgres: bool) -> Select[Any]:
+def _workflow_with_head(by_id: bool, postgres: bool, for_update: bool) -> Select[Any]:
     """A live workflow by id or key, its head version, where its head row stands and the
     project's secret names and hosts (what its problems depend on): one
-    statement for a load (store/__init__.py, "Statements"). The version and
-    head rows are those of the workflow's project, as in ``_VERSION_WITH_HEAD``."""
+    statement for a load or a save (store/__init__.py, "Statements"). The
+    version and head rows are those of the workflow's project, as in
+    ``_VERSION_WITH_HEAD``.
+
+    ``for_update`` locks the workflow row (PostgreSQL; SQLite's writer holds the
+    database) and joins the version as an outer join: when the lock was waited
+    for, PostgreSQL rechecks the join against the row's newest version but with
+    the version rows of the statement's older snapshot, so the head found may be
+    missing or stale; :meth:`VersionStore.workflow_with_head` then reads it again."""
     found = (
         workflows.c.id == bindparam("workflow_id") if by_id else workflows.c.key == bindparam("key")
     )
     version_columns = [column.label(_VERSION_PREFIX + column.name) for column in _INFO_COLUMNS]
-    return (
+    head_version = and_(
+        workflow_versions.c.project_id == workflows.c.project_id,
+        workflow_versions.c.workflow_id == workflows.c.id,
+        workflow_versions.c.number == workflows.c.head_version,
+    )
+    joined = (
+        workflows.outerjoin(workflow_versions, head_version)
+        if for_update
+        else workflows.join(workflow_versions, head_version)
+    )
+    statement = (
         select(
             workflows,
             *version_columns,
@@ -119,14 +136,7 @@ def _workflow_with_head(by_id: bool, postgres: bool) -> Select[Any]:
             names_and_hosts_column(postgres).label("secret_names_and_hosts"),
         )
         .select_from(
-            workflows.join(
-                workflow_versions,
-                and_(
-                    workflow_versions.c.project_id == workflows.c.project_id,
-                    workflow_versions.c.workflow_id == workflows.c.id,
-                    workflow_versions.c.number == workflows.c.head_version,
-                ),
-            ).outerjoin(
+            joined.outerjoin(
                 workflow_heads,
                 and_(
                     workflow_heads.c.workflow_id == workflow_versions.c.workflow_id,
@@ -140,6 +150,7 @@ def _workflow_with_head(by_id: bool, postgres: bool) -> Select[Any]:
             workflows.c.deleted_at.is_(None),
         )
     )
+    return statement.with_for_update(of=workflows) if for_update else statement
 
 
 def _head_version(
@@ -256,20 +267,27 @@ class VersionStore(ProjectRepository):
         return Version(info=_info(row), definition=text)
 
     def workflow_with_head(
-        self, *, workflow_id: UUID | None = None, key: str | None = None
+        self, *, workflow_id: UUID | None = None, key: str | None = None, for_update: bool = False
     ) -> tuple[Workflow, Version, SecretNamesAndHosts] | None:
         """A live workflow by id (or else key), its head version, and the
         project's secret names and hosts (as ``scope.secrets.names_and_hosts()``
-        answers them), in one read."""
+        answers them), in one read; ``for_update``: the workflow row locked for
+        the rest of the transaction, as a save needs it."""
         session, project_id = self.session, self.project_id
         postgres = session.get_bind().dialect.name == "postgresql"
         row = session.execute(
-            _workflow_with_head(workflow_id is not None, postgres),
+            _workflow_with_head(workflow_id is not None, postgres, for_update),
             {"project_id": project_id, "workflow_id": workflow_id, "key": key},
         ).first()
         if row is None:
             return None
         workflow = workflow_from_row(row)
+        if row.version_number != workflow.head_version:
+            # Locked after a concurrent save committed: its head is newer than
+            # this statement's snapshot, and a new statement sees it.
+            head = self.get(workflow.id, workflow.head_version)
+            assert head is not None, "every workflow has its head version"
+            return workflow, head, names_and_hosts_from(row.secret_names_and_hosts)
         info = _prefixed_info(row, _VERSION_PREFIX)
         context = names_and_hosts_from(row.secret_names_and_hosts)
         if row.head_number is None:
