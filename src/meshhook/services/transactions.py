@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Container, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -61,8 +61,8 @@ from meshhook.domain.workflows import Version, Workflow, WorkflowDetail
 from meshhook.security.data_keys import KeySlot, KeySource
 from meshhook.services.credentials import PendingActor
 from meshhook.services.payload_keys import data_keys_for
+from meshhook.store import batched_writes, tenancy
 from meshhook.store import projects as project_store
-from meshhook.store import tenancy
 from meshhook.store import tokens as token_store
 from meshhook.store.alerts import AlertStore
 from meshhook.store.audit import AuditStore
@@ -313,6 +313,12 @@ class ProjectScope:
         """The keys attached to the database (the app's, a worker's), which
         open the project's vault; ``None`` on a bare test database."""
         return None if self._keys is None else self._keys.source
+
+    def writes_together(self) -> AbstractContextManager[None]:
+        """The block's writes reach PostgreSQL as one statement (see
+        ``store/batched_writes.py``): for rows written under a lock, which
+        cannot meet a unique conflict."""
+        return batched_writes.together(self.session)
 
     @contextmanager
     def other_project(self, project: Project, role: Role) -> Iterator[ProjectScope]:

@@ -250,25 +250,26 @@ def _save_locked(
             problems=scope.problems(head.info.content_hash, head.definition),
             merged=merged,
         )
-    info = _append(
-        scope,
-        actor,
-        workflow,
-        prepared.canonical,
-        content_hash=prepared.content_hash,
-        message=message,
-    )
+    with scope.writes_together():  # the version, the head row, the workflow, the audit entry
+        info = _append(
+            scope,
+            actor,
+            workflow,
+            prepared.canonical,
+            content_hash=prepared.content_hash,
+            message=message,
+        )
+        scope.record_event(
+            actor,
+            "workflow.save",
+            workflow,
+            {
+                "version": info.number,
+                "base_version": base_version,
+                "merged": merged,
+            },
+        )
     SOUND.remember(prepared)
-    scope.record_event(
-        actor,
-        "workflow.save",
-        workflow,
-        {
-            "version": info.number,
-            "base_version": base_version,
-            "merged": merged,
-        },
-    )
     # What touch() wrote, without reading the row back.
     saved = replace(
         workflow,

@@ -10,17 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meshhook.domain.audit import AuditEntry, NewAuditEntry
+from meshhook.store import batched_writes
+from meshhook.store.batched_writes import Write
 from meshhook.store.repository import ProjectRepository
 from meshhook.store.tables import audit_log
-
-# Every change writes one: built once (store/__init__.py, "Statements").
-# inline(): the id comes from the column default, never read back (no RETURNING
-# here, see tables.py), so no separate nextval round trip before each entry.
-_INSERT = insert(audit_log).inline()
 
 
 def insert_entry(session: Session, entry: NewAuditEntry) -> None:
@@ -29,19 +26,22 @@ def insert_entry(session: Session, entry: NewAuditEntry) -> None:
 
 
 def _insert(session: Session, project_id: UUID | None, entry: NewAuditEntry) -> None:
-    session.execute(
-        _INSERT,
-        {
-            "project_id": project_id,
-            "actor_id": entry.actor_id,
-            "actor": entry.actor,
-            "action": entry.action,
-            "object_type": entry.object_type,
-            "object_id": entry.object_id,
-            "summary": entry.summary,
-            "request_id": entry.request_id,
-            "created_at": entry.created_at,
-        },
+    batched_writes.write(
+        session,
+        Write(
+            audit_log,
+            {
+                "project_id": project_id,
+                "actor_id": entry.actor_id,
+                "actor": entry.actor,
+                "action": entry.action,
+                "object_type": entry.object_type,
+                "object_id": entry.object_id,
+                "summary": entry.summary,
+                "request_id": entry.request_id,
+                "created_at": entry.created_at,
+            },
+        ),
     )
 
 

@@ -33,11 +33,12 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from meshhook.domain.bounded_cache import BoundedCache
-from meshhook.store import deltas
+from meshhook.store import batched_writes, deltas
+from meshhook.store.batched_writes import Write
 from meshhook.store.tables import workflow_heads, workflow_versions
 
 # Longest delta chain: bounds the work of loading an old version (one keyframe
@@ -115,17 +116,11 @@ def pack(head: Head | None, number: int, text: bytes) -> tuple[Packed, Head | No
     )
 
 
-# Every save reads and writes the head: built once (store/__init__.py, "Statements").
-# The WHERE parameter is named apart from the columns the UPDATE sets.
+# Every save reads the head: built once (store/__init__.py, "Statements").
 _HEAD = select(workflow_heads).where(
     workflow_heads.c.project_id == bindparam("project_id"),
     workflow_heads.c.workflow_id == bindparam("workflow_id"),
 )
-_UPDATE_HEAD = update(workflow_heads).where(
-    workflow_heads.c.project_id == bindparam("head_project"),
-    workflow_heads.c.workflow_id == bindparam("head_of"),
-)
-_INSERT_HEAD = insert(workflow_heads)
 _CHAIN = select(
     workflow_versions.c.number, workflow_versions.c.base_number, workflow_versions.c.content
 ).where(
@@ -246,14 +241,11 @@ def put_head(
     }
     if head.stored == head.number:
         values["definition"] = head.text.decode()
+    row = {"project_id": project_id, "workflow_id": workflow_id}
     if exists:
-        session.execute(
-            _UPDATE_HEAD, {"head_project": project_id, "head_of": workflow_id, **values}
-        )
+        batched_writes.write(session, Write(workflow_heads, values, where=row))
     else:
-        session.execute(
-            _INSERT_HEAD, {"workflow_id": workflow_id, "project_id": project_id, **values}
-        )
+        batched_writes.write(session, Write(workflow_heads, row | values))
     remember(session, project_id, workflow_id, head)
 
 

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from meshhook.domain.errors import NotFound
 from meshhook.domain.workflows import Alias, Version, VersionInfo, VersionState, Workflow
-from meshhook.store import deltas, version_content
+from meshhook.store import batched_writes, deltas, version_content
+from meshhook.store.batched_writes import Write
 from meshhook.store.repository import ProjectRepository, unique_conflicts
 from meshhook.store.secrets import names_and_hosts_column, names_and_hosts_from
 from meshhook.store.tables import aliases, workflow_heads, workflow_versions, workflows
@@ -62,7 +63,6 @@ def _prefixed_info(row: Any, prefix: str) -> VersionInfo:
 
 
 # Statements every save or load runs, built once (store/__init__.py, "Statements").
-_INSERT_VERSION = insert(workflow_versions)
 _WORKFLOW_IN_PROJECT = select(workflows.c.id).where(
     workflows.c.project_id == bindparam("project_id"),
     workflows.c.id == bindparam("workflow_id"),
@@ -221,26 +221,29 @@ class VersionStore(ProjectRepository):
         if head is None and not self._has_workflow(info.workflow_id):
             raise _no_workflow(info.workflow_id)
         packed, new_head = version_content.pack(head, info.number, definition)
-        session.execute(
-            _INSERT_VERSION,
-            {
-                "workflow_id": info.workflow_id,
-                "number": info.number,
-                "project_id": project_id,
-                "content": packed.content,
-                "base_number": packed.base_number,
-                "keyframe": packed.keyframe,
-                "content_hash": info.content_hash,
-                "parent_number": info.parent_number,
-                "message": info.message,
-                "state": info.state.value,
-                "created_at": info.created_at,
-                "created_by": info.created_by,
-                "published_at": info.published_at,
-                "published_by": info.published_by,
-                "tag": info.tag,
-                "note": info.note,
-            },
+        batched_writes.write(
+            session,
+            Write(
+                workflow_versions,
+                {
+                    "workflow_id": info.workflow_id,
+                    "number": info.number,
+                    "project_id": project_id,
+                    "content": packed.content,
+                    "base_number": packed.base_number,
+                    "keyframe": packed.keyframe,
+                    "content_hash": info.content_hash,
+                    "parent_number": info.parent_number,
+                    "message": info.message,
+                    "state": info.state.value,
+                    "created_at": info.created_at,
+                    "created_by": info.created_by,
+                    "published_at": info.published_at,
+                    "published_by": info.published_by,
+                    "tag": info.tag,
+                    "note": info.note,
+                },
+            ),
         )
         if new_head is not None:
             version_content.put_head(

@@ -22,11 +22,12 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
-    update,
 )
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
+from meshhook.store import batched_writes
+from meshhook.store.batched_writes import Write
 from meshhook.store.dialect import (
     FEW_CANDIDATES,
     contains_pattern,
@@ -78,13 +79,6 @@ def _find_statement(by_id: bool, by_key: bool, deleted: bool, for_update: bool) 
     )
     return lock_rows(query) if for_update else query
 
-
-# Every save moves the head: built once (store/__init__.py, "Statements"); the SET
-# columns come from the parameters' names.
-_UPDATE = update(workflows).where(
-    workflows.c.project_id == bindparam("row_project_id"),
-    workflows.c.id == bindparam("row_id"),
-)
 
 SORTS = {
     "name": workflows.c.name,
@@ -190,12 +184,13 @@ class WorkflowStore(ProjectRepository):
         """Set columns of one workflow; a ``key`` taken meanwhile raises ``UniqueConflict``."""
         if "tags" in values:
             values["tags"] = list(values["tags"])
-        parameters = {"row_project_id": self.project_id, "row_id": workflow_id, **values}
+        change = Write(workflows, values, where={"project_id": self.project_id, "id": workflow_id})
         if "key" in values:
+            # Sent now: a key taken meanwhile is a conflict raised here.
             with unique_conflicts(key_taken(values["key"])):
-                self.session.execute(_UPDATE, parameters)
+                batched_writes.write(self.session, change, now=True)
         else:
-            self.session.execute(_UPDATE, parameters)
+            batched_writes.write(self.session, change)
 
     def touch(self, workflow_id: UUID, *, when: datetime, by: str, **values: Any) -> None:
         """:meth:`update_fields` plus who changed the workflow and when."""
