@@ -34,6 +34,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from meshhook.store import tables
 
 _PENDING = "meshhook.batched_writes"
+_LISTENING = "meshhook.batched_writes.listening"
 
 Shape = tuple[str, tuple[str, ...], tuple[str, ...]]
 
@@ -76,12 +77,15 @@ def together(session: Session) -> Iterator[None]:
         yield
         return
     session.info[_PENDING] = []
-    event.listen(session, "do_orm_execute", _send_first)
+    if _LISTENING not in session.info:
+        # Kept for the session's life (a transaction's): removing it costs more
+        # than it does when nothing waits.
+        event.listen(session, "do_orm_execute", _send_first)
+        session.info[_LISTENING] = True
     try:
         yield
         send(session)
     finally:
-        event.remove(session, "do_orm_execute", _send_first)
         session.info.pop(_PENDING, None)
 
 
