@@ -15,11 +15,15 @@ functions remain only for what is not per project: users, tokens, login
 attempts, the project table and the worker's claim across projects.
 
 Every dialect difference lives in ``db.py`` (engines, SQLite pragmas, write
-locks), ``tenancy.py`` (RLS scope) and ``dialect.py`` (JSON, row locks, search).
+locks), ``tenancy.py`` (RLS scope), ``dialect.py`` (JSON, row locks, search)
+and ``batched_writes.py`` (a save's rows in one PostgreSQL statement).
 
 Statements: the queries every request runs (token, project, membership,
-workflow, version and head reads, the save's writes) are built once at import
-with bind parameters instead of per call. Building a SQLAlchemy statement and
-computing its cache key cost ~0.2 ms each time, more than SQLite takes to answer
-it; a statement built once keeps its cache key.
+workflow, version and head reads, the save's writes) are built once, at import
+or on first use per shape (``batched_writes``), with bind parameters instead of
+per call. Building a SQLAlchemy statement and computing its cache key cost
+~0.2 ms each time, more than SQLite takes to answer it; a statement built once
+keeps its cache key. On PostgreSQL a statement is also a round trip, so a save
+reads the workflow, its head and the project's secret context in one statement
+(locking the workflow row) and writes its four rows in one more.
 """
