@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from meshhook.domain.accounts import Actor, Role
+from meshhook.domain.errors import Unauthorized
 from meshhook.services import runs, versions, workflows
+from meshhook.services.credentials import PendingActor
 from meshhook.services.runs import StartRequest
 from meshhook.services.transactions import project_transaction, transaction
 from meshhook.services.workflows import NewWorkflow
@@ -90,6 +92,36 @@ def test_requests_run_as_a_role_that_cannot_bypass_rls(postgres_db: Database) ->
     assert row.current_user == postgres_db.app_role
     assert not row.rolsuper
     assert not row.rolbypassrls
+
+
+def test_a_request_whose_token_starts_its_transaction_runs_as_the_app_role(
+    postgres_db: Database, alice: Member
+) -> None:
+    """The token lookup is a request's first statement and also drops to the
+    app role, names the user and no project (one round trip, not two)."""
+
+    def fallback(_value: str) -> Actor:
+        raise AssertionError("the token is checked inside the transaction")
+
+    pending = PendingActor(alice.token, fallback)
+    with transaction(postgres_db, pending) as session:
+        row = session.execute(
+            text(
+                "SELECT current_user AS role,"
+                " current_setting('meshhook.user_id', true) AS user_id,"
+                " current_setting('meshhook.project_id', true) AS project_id"
+            )
+        ).one()
+        tenant_rows = session.execute(text("SELECT count(*) FROM workflows")).scalar_one()
+    assert row.role == postgres_db.app_role
+    assert row.user_id == str(alice.actor.user_id)
+    assert row.project_id == ""
+    assert tenant_rows == 0
+    assert pending.user_id == alice.actor.user_id
+
+    refused = PendingActor("mh_" + "0" * 43, fallback)
+    with pytest.raises(Unauthorized), transaction(postgres_db, refused):
+        pass
 
 
 def test_the_app_role_cannot_rewrite_or_delete_audit_entries(

@@ -32,14 +32,19 @@ def check_form(value: str) -> None:
         raise Unauthorized("the token is malformed")
 
 
-def verify(session: Session, value: str, now: datetime) -> tuple[Actor, bool]:
+def verify(
+    session: Session, value: str, now: datetime, *, enter_as: str | None = None
+) -> tuple[Actor, bool]:
     """The actor ``value`` stands for, or ``Unauthorized``; and whether its
     ``last_used_at`` is due an update (at most once per
     :data:`LAST_USED_PRECISION`), which the caller writes. The lookup also names
     the user as the transaction's acting user (the memberships' row-level
-    security); a refused token raises, so its transaction rolls back."""
+    security) and, with ``enter_as``, starts the transaction as that app role
+    (see ``find_by_digest``); a refused token raises, so its transaction rolls
+    back."""
     check_form(value)
-    found = token_store.find_by_digest(session, token_codec.token_digest(value), name_user=True)
+    digest = token_codec.token_digest(value)
+    found = token_store.find_by_digest(session, digest, name_user=True, enter_as=enter_as)
     if found is None:
         raise Unauthorized("the token is not valid")
     token, user = found
@@ -81,14 +86,18 @@ class PendingActor(Actor):
         """Whether the token was checked (accepted or refused)."""
         return self._actor is not None or self._error is not None
 
-    def verify_in(self, session: Session, now: datetime) -> tuple[Actor, bool]:
-        """Check the token inside ``session``'s transaction (see :func:`verify`)."""
+    def verify_in(
+        self, session: Session, now: datetime, *, enter_as: str | None = None
+    ) -> tuple[Actor, bool]:
+        """Check the token inside ``session``'s transaction (see :func:`verify`);
+        call only while :attr:`checked` is false (with ``enter_as`` the check is
+        what scopes the transaction)."""
         if self._error is not None:
             raise self._error
         if self._actor is not None:
             return self._actor, False
         try:
-            actor, due = verify(session, self._value, now)
+            actor, due = verify(session, self._value, now, enter_as=enter_as)
         except Unauthorized as error:
             object.__setattr__(self, "_error", error)
             raise

@@ -100,18 +100,24 @@ def transaction(
     session = db.session(write=write, statements=statements)
     try:
         with session.begin():
-            tenancy.enter_scope(
-                session,
-                app_role=db.app_role,
-                project_id=project_id,
-                user_id=actor.user_id if actor and not pending else None,
-            )
-            if pending is not None:
-                # The request's token, checked in this same transaction.
-                # The lookup also names the user for row-level security.
-                checked, due = pending.verify_in(session, datetime.now(UTC))
-                if due:
-                    used = checked.token_id
+            checked: Actor | None = None
+            due = False
+            if pending is not None and project_id is None and db.is_postgres:
+                # The request's token, checked in this same transaction by its
+                # first statement, which also starts it as the app role and
+                # names the user for row-level security.
+                checked, due = pending.verify_in(session, datetime.now(UTC), enter_as=db.app_role)
+            else:
+                tenancy.enter_scope(
+                    session,
+                    app_role=db.app_role,
+                    project_id=project_id,
+                    user_id=actor.user_id if actor and not pending else None,
+                )
+                if pending is not None:
+                    checked, due = pending.verify_in(session, datetime.now(UTC))
+            if checked is not None and due:
+                used = checked.token_id
             yield session
     finally:
         session.close()

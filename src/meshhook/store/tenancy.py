@@ -6,6 +6,8 @@ On PostgreSQL every tenant table has a row-level security policy comparing its
 the application role, which owns nothing and so cannot bypass the policies,
 even when the login is a superuser. The settings are ``SET LOCAL``: they vanish
 at commit or rollback, so a pooled connection never carries a scope over.
+A request checking its token does all of it in the token lookup itself
+(:func:`entering_columns`), its transaction's first statement.
 
 On SQLite there is no RLS; the repositories put ``project_id`` in every query.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import String, cast, func, literal, text
+from sqlalchemy import String, bindparam, cast, func, literal, text
 from sqlalchemy.orm import Session
 
 _ENTER = text(
@@ -40,6 +42,20 @@ def enter_scope(
             "user": str(user_id) if user_id else "",
         },
     )
+
+
+def entering_columns() -> list[Any]:
+    """Select-list columns that start a transaction as :func:`enter_scope` does,
+    with no project, from the ``app_role`` parameter: PostgreSQL sets them while
+    answering the statement, which needs no round trip of its own. Only for a
+    statement that reads no tenant table (its privileges are the login role's,
+    checked before the switch), and whose transaction ends if it finds no row."""
+    return [
+        func.set_config(literal("role"), bindparam("app_role"), literal(True)).label("entered"),
+        func.set_config(literal("meshhook.project_id"), literal(""), literal(True)).label(
+            "no_project"
+        ),
+    ]
 
 
 def switch_project(session: Session, project_id: UUID) -> None:

@@ -66,16 +66,27 @@ _BY_DIGEST = (
 _BY_DIGEST_NAMING_USER = _BY_DIGEST.add_columns(
     func.set_config("meshhook.user_id", cast(users.c.id, String), True).label("named_user")
 )
+# ... and that first drops the transaction to the app role (tokens and users are
+# not tenant tables): the request's first statement, the scope included.
+_BY_DIGEST_ENTERING = _BY_DIGEST_NAMING_USER.add_columns(*tenancy.entering_columns())
 
 
 def find_by_digest(
-    session: Session, digest: str, *, name_user: bool = False
+    session: Session, digest: str, *, name_user: bool = False, enter_as: str | None = None
 ) -> tuple[ApiToken, User] | None:
     """The token with hash ``digest`` and its user; ``name_user``: also make the
-    user the transaction's acting user (PostgreSQL; a no-op on SQLite)."""
-    named = name_user and tenancy.is_postgres(session)
-    query = _BY_DIGEST_NAMING_USER if named else _BY_DIGEST
-    row = session.execute(query, {"digest": digest}).first()
+    user the transaction's acting user (PostgreSQL; a no-op on SQLite);
+    ``enter_as``: and first scope the transaction as ``tenancy.enter_scope``
+    would with that app role and no project (the transaction's first statement;
+    when no token is found nothing is set and the caller must end it)."""
+    parameters = {"digest": digest}
+    query = _BY_DIGEST
+    if name_user and tenancy.is_postgres(session):
+        query = _BY_DIGEST_NAMING_USER
+        if enter_as is not None:
+            query = _BY_DIGEST_ENTERING
+            parameters["app_role"] = enter_as
+    row = session.execute(query, parameters).first()
     if row is None:
         return None
     user = User(
