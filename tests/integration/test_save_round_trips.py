@@ -16,6 +16,7 @@ from meshhook.store import batched_writes
 from meshhook.store.batched_writes import Write
 from meshhook.store.db import Database
 from meshhook.store.tables import audit_log, projects, workflows
+from meshhook.store.workflows import WorkflowStore
 from tests.factories import Member
 from tests.integration.test_auth_in_transaction import set_last_used
 from tests.integration.test_secret_placement import WORKFLOWS, bearer, create, with_call
@@ -90,10 +91,8 @@ def test_writes_in_a_block_are_seen_by_a_read_inside_it_and_lost_with_an_error(
             batched_writes.write(session, _entry(project_id))
     assert _audit_count(db) == before + 3
 
-    with pytest.raises(RuntimeError), db.session() as session, session.begin():
-        with batched_writes.together(session):
-            batched_writes.write(session, _entry(project_id))
-            raise RuntimeError("the block fails")
+    with pytest.raises(RuntimeError, match="the block fails"):
+        _write_then_fail(db, project_id)
     assert _audit_count(db) == before + 3
 
 
@@ -103,14 +102,16 @@ def test_a_write_sent_now_raises_its_conflict_where_it_is_made(
     assert create(client, owner, with_call(**bearer()), name="One").status_code == 201
     assert create(client, owner, with_call(**bearer()), name="Two").status_code == 201
     with db.session() as session, session.begin():
-        rows = session.execute(select(workflows.c.id, workflows.c.project_id)).all()
-        first, second = rows
-        with batched_writes.together(session):
-            with pytest.raises(UniqueConflict):
-                from meshhook.store.workflows import WorkflowStore
+        first, second = session.execute(select(workflows.c.id, workflows.c.project_id)).all()
+        taken = session.execute(
+            select(workflows.c.key).where(workflows.c.id == first.id)
+        ).scalar_one()
+        store = WorkflowStore(session, second.project_id)
+        with batched_writes.together(session), pytest.raises(UniqueConflict):
+            store.update_fields(second.id, key=taken)
 
-                store = WorkflowStore(session, second.project_id)
-                key = session.execute(
-                    select(workflows.c.key).where(workflows.c.id == first.id)
-                ).scalar_one()
-                store.update_fields(second.id, key=key)
+
+def _write_then_fail(db: Database, project_id: object) -> None:
+    with db.session() as session, session.begin(), batched_writes.together(session):
+        batched_writes.write(session, _entry(project_id))
+        raise RuntimeError("the block fails")
