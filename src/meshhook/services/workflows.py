@@ -122,9 +122,10 @@ def insert_new(
         tag=None,
         note=None,
     )
-    scope.workflows.insert(workflow)
-    scope.versions.insert(info, prepared.canonical)
-    scope.record_event(actor, action, workflow, {"version": 1, **(summary or {})})
+    scope.workflows.insert(workflow)  # a key taken meanwhile is a conflict raised here
+    with scope.writes_together():  # version 1, the head row, the audit entry
+        scope.versions.insert(info, prepared.canonical)
+        scope.record_event(actor, action, workflow, {"version": 1, **(summary or {})})
     problems = scope.problems(prepared.content_hash, prepared.definition, graph=prepared.graph)
     return WorkflowDetail(
         workflow=workflow, head=info, definition=prepared.canonical, problems=problems
