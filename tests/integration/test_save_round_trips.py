@@ -115,3 +115,24 @@ def _write_then_fail(db: Database, project_id: object) -> None:
     with db.session() as session, session.begin(), batched_writes.together(session):
         batched_writes.write(session, _entry(project_id))
         raise RuntimeError("the block fails")
+
+
+def test_a_create_reads_nothing_back_and_writes_its_version_at_once(
+    client: TestClient, owner: Member, db: Database
+) -> None:
+    set_last_used(db, owner, datetime.now(UTC))  # no bookkeeping write
+    with statements(db) as sent:
+        made = create(client, owner, with_call(**bearer()))
+    assert made.status_code == 201, made.text
+    # Neither the head row nor the workflow is read back for version 1.
+    assert not any(s.lstrip().upper().startswith("SELECT") and "workflow_heads" in s for s in sent)
+    if db.is_postgres:
+        # The role check before the body (token, project); then the create's
+        # transaction: scope, project, the free key, the workflow row (its key
+        # may conflict), version 1 with its head row and the audit entry in one
+        # statement, the secrets' context for its problems.
+        assert len(sent) == 8, "\n".join(s[:70] for s in sent)
+        assert sent[-2].lstrip().startswith("WITH write_0 AS")
+    read = client.get(f"{WORKFLOWS}/{made.json()['key']}", headers=owner.headers)
+    assert read.status_code == 200
+    assert read.json()["version"] == 1

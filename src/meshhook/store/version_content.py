@@ -132,10 +132,12 @@ _CHAIN = select(
 
 
 def current_head(session: Session, project_id: UUID, workflow_id: UUID) -> Head | None:
-    """The head as this transaction last saw it, else as stored."""
-    cached = _cache(session).get((project_id, workflow_id))
-    if cached is not None:
-        return cached
+    """The head as this transaction last saw it, else as stored (``None`` for
+    a workflow without versions)."""
+    cache = _cache(session)
+    key = (project_id, workflow_id)
+    if key in cache:
+        return cache[key]
     row = session.execute(_HEAD, {"project_id": project_id, "workflow_id": workflow_id}).first()
     if row is None:
         return None
@@ -252,23 +254,39 @@ def put_head(
 def remember(session: Session, project_id: UUID, workflow_id: UUID, head: Head) -> Head:
     """Keep the head for the rest of this transaction (a save reads, then diffs),
     among the last ``_HEADS_KEPT`` heads it saw."""
+    _keep(session, (project_id, workflow_id), head)
+    return head
+
+
+def remember_new_workflow(session: Session, project_id: UUID, workflow_id: UUID) -> None:
+    """This transaction just inserted the workflow in this project: it has no
+    head yet, and its first version need not read that it exists (forgotten
+    like a head, when it is then read as before)."""
+    _keep(session, (project_id, workflow_id), None)
+
+
+def is_known_workflow(session: Session, project_id: UUID, workflow_id: UUID) -> bool:
+    """Whether this transaction saw the workflow in this project (a head, or
+    :func:`remember_new_workflow`)."""
+    return (project_id, workflow_id) in _cache(session)
+
+
+def _keep(session: Session, key: tuple[UUID, UUID], head: Head | None) -> None:
     cache = _cache(session)
-    key = (project_id, workflow_id)
     cache.pop(key, None)
     cache[key] = head
     while len(cache) > _HEADS_KEPT:
         del cache[next(iter(cache))]
-    return head
 
 
-def _cache(session: Session) -> dict[tuple[UUID, UUID], Head]:
+def _cache(session: Session) -> dict[tuple[UUID, UUID], Head | None]:
     # Keyed by the transaction: what one transaction saw says nothing about the next.
     transaction = session.get_transaction()
     entry = session.info.get(_CACHE)
     if entry is None or entry[0] is not transaction:
         entry = (transaction, {})
         session.info[_CACHE] = entry
-    cache: dict[tuple[UUID, UUID], Head] = entry[1]
+    cache: dict[tuple[UUID, UUID], Head | None] = entry[1]
     return cache
 
 

@@ -218,7 +218,8 @@ class VersionStore(ProjectRepository):
         """
         session, project_id = self.session, self.project_id
         head = version_content.current_head(session, project_id, info.workflow_id)
-        if head is None and not self._has_workflow(info.workflow_id):
+        known = version_content.is_known_workflow(session, project_id, info.workflow_id)
+        if head is None and not known and not self._has_workflow(info.workflow_id):
             raise _no_workflow(info.workflow_id)
         packed, new_head = version_content.pack(head, info.number, definition)
         batched_writes.write(

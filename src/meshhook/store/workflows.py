@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from meshhook.domain.workflows import Workflow, WorkflowFilter
-from meshhook.store import batched_writes
+from meshhook.store import batched_writes, version_content
 from meshhook.store.batched_writes import Write
 from meshhook.store.dialect import (
     FEW_CANDIDATES,
@@ -122,6 +122,8 @@ class WorkflowStore(ProjectRepository):
                     deleted_at=workflow.deleted_at,
                 )
             )
+        # Its first version need not read back that it exists, nor look for a head.
+        version_content.remember_new_workflow(self.session, self.project_id, workflow.id)
 
     def find(
         self,
