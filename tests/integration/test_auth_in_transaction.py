@@ -28,7 +28,9 @@ BASE = "/api/v1/projects/alpha/workflows"
 
 @contextmanager
 def transactions(db: Database) -> Iterator[list[int]]:
-    """Counts the transactions begun on ``db`` inside the block."""
+    """Counts the transactions begun on ``db`` inside the block (once-per-process
+    questions, like whether the login may read tokens, asked before it)."""
+    assert isinstance(db.login_reads_accounts, bool)
     begun: list[int] = []
 
     def count(connection: Any) -> None:

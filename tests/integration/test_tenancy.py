@@ -17,7 +17,7 @@ from meshhook.services.runs import StartRequest
 from meshhook.services.transactions import project_transaction, transaction
 from meshhook.services.workflows import NewWorkflow
 from meshhook.store import tenancy
-from meshhook.store.db import Database
+from meshhook.store.db import Database, create_database
 from meshhook.store.tables import metadata
 from tests.definitions import linear
 from tests.factories import Member, assert_problem
@@ -122,6 +122,41 @@ def test_a_request_whose_token_starts_its_transaction_runs_as_the_app_role(
     refused = PendingActor("mh_" + "0" * 43, fallback)
     with pytest.raises(Unauthorized), transaction(postgres_db, refused):
         pass
+
+
+@pytest.mark.parametrize("inherit", ["INHERIT", "NOINHERIT"])
+def test_a_login_apart_from_the_owner_serves_token_checked_requests(
+    postgres_db: Database, alice: Member, inherit: str
+) -> None:
+    """docs/operations.md's least-privilege setup: a login that owns nothing and
+    is a member of ``meshhook_app``. Inheriting its grants, the login reads the
+    token in the statement that drops to the app role; a ``NOINHERIT`` login,
+    which may not read tokens itself, drops to it first."""
+    login = f"meshhook_web_{uuid.uuid4().hex[:8]}"
+    owner = postgres_db.engine.execution_options(isolation_level="AUTOCOMMIT")
+    with owner.connect() as connection:
+        connection.execute(
+            text(f"CREATE ROLE {login} LOGIN {inherit} IN ROLE {postgres_db.app_role}")
+        )
+    web = create_database(
+        postgres_db.engine.url.set(username=login).render_as_string(hide_password=False)
+    )
+    try:
+
+        def fallback(_value: str) -> Actor:
+            raise AssertionError("the token is checked inside the transaction")
+
+        pending = PendingActor(alice.token, fallback)
+        with project_transaction(web, pending, "alpha", Role.VIEWER) as scope:
+            role = scope.session.execute(text("SELECT current_user")).scalar_one()
+            visible = scope.session.execute(text("SELECT count(*) FROM projects")).scalar_one()
+        assert role == postgres_db.app_role
+        assert visible >= 1
+        assert web.login_reads_accounts == (inherit == "INHERIT")
+    finally:
+        web.dispose()
+        with owner.connect() as connection:
+            connection.execute(text(f"DROP ROLE {login}"))
 
 
 def test_the_app_role_cannot_rewrite_or_delete_audit_entries(

@@ -21,7 +21,9 @@ from tests.integration.test_secret_placement import SECRETS, WORKFLOWS, bearer, 
 
 @contextmanager
 def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements run on ``db`` inside the block."""
+    """The SQL statements run on ``db`` inside the block (once-per-process
+    questions, like whether the login may read tokens, asked before it)."""
+    assert isinstance(db.login_reads_accounts, bool)
     sent: list[str] = []
 
     def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:

@@ -102,7 +102,7 @@ def transaction(
         with session.begin():
             checked: Actor | None = None
             due = False
-            if pending is not None and project_id is None and db.is_postgres:
+            if pending is not None and project_id is None and db.login_reads_accounts:
                 # The request's token, checked in this same transaction by its
                 # first statement, which also starts it as the app role and
                 # names the user for row-level security.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import select
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,11 @@ give way to other writers (SQLite): it then fails, having written nothing,
 and :func:`~meshhook.store.write_queue.yielded` says so."""
 
 
+_READS_ACCOUNTS = text(
+    "SELECT has_table_privilege('api_tokens', 'SELECT') AND has_table_privilege('users', 'SELECT')"
+)
+
+
 @dataclass(frozen=True)
 class Database:
     """An engine plus the two kinds of session MeshHook opens on it."""
@@ -56,6 +62,19 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
+
+    @cached_property
+    def login_reads_accounts(self) -> bool:
+        """PostgreSQL: whether the login itself may read tokens and users (a
+        superuser, or a member that inherits the app role's grants), so that a
+        request's token lookup can also be the statement that drops to the app
+        role (``tenancy.entering_columns``). A ``NOINHERIT`` login cannot: its
+        requests switch first and look the token up after. Asked once."""
+        if not self.is_postgres:
+            return False
+        with self.engine.connect() as connection:
+            allowed = connection.execute(_READS_ACCOUNTS).scalar_one()
+        return bool(allowed)
 
     def session(self, *, write: bool = True, statements: bool = False) -> Session:
         """A new session; ``write=False`` lets SQLite skip the write lock.
