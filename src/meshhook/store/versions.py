@@ -218,8 +218,11 @@ class VersionStore(ProjectRepository):
         """
         session, project_id = self.session, self.project_id
         head = version_content.current_head(session, project_id, info.workflow_id)
-        known = version_content.is_known_workflow(session, project_id, info.workflow_id)
-        if head is None and not known and not self._has_workflow(info.workflow_id):
+        if (
+            head is None
+            and not version_content.is_known_workflow(session, project_id, info.workflow_id)
+            and not self._has_workflow(info.workflow_id)
+        ):
             raise _no_workflow(info.workflow_id)
         packed, new_head = version_content.pack(head, info.number, definition)
         batched_writes.write(
@@ -286,14 +289,14 @@ class VersionStore(ProjectRepository):
         if row is None:
             return None
         workflow = workflow_from_row(row)
+        context = names_and_hosts_from(row.secret_names_and_hosts)
         if row.version_number != workflow.head_version:
             # Locked after a concurrent save committed: its head is newer than
             # this statement's snapshot, and a new statement sees it.
             head = self.get(workflow.id, workflow.head_version)
             assert head is not None, "every workflow has its head version"
-            return workflow, head, names_and_hosts_from(row.secret_names_and_hosts)
+            return workflow, head, context
         info = _prefixed_info(row, _VERSION_PREFIX)
-        context = names_and_hosts_from(row.secret_names_and_hosts)
         if row.head_number is None:
             text = version_content.rebuild(
                 session, project_id, workflow.id, info.number, row.keyframe
