@@ -43,7 +43,7 @@ integration: install
 e2e: install
 	$(BIN)/pytest tests/e2e
 
-## Benchmarks on SQLite and PostgreSQL (~10 min): bench/results/latest.json + docs/performance.md.
+## Benchmarks on SQLite and PostgreSQL (~8 min; retention: `python -m bench --only retention`): bench/results/latest.json + docs/performance.md.
 bench: install
 	$(BIN)/python -m bench
 
