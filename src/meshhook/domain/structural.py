@@ -578,7 +578,14 @@ def _check(
     if depth_problem is not None:
         # Other checks are pointless on (and could be slowed by) such a document.
         return [*problems, depth_problem], False, None
-    index, types = _node_problems(nodes, problems, unchanged)
+    if known_graph is not None and isinstance(unchanged, AllExcept):
+        # An edit of a checked definition that kept every node id and type, in
+        # order, and every edge: the ids are unique and typed as there, so only
+        # the nodes the edit touched are checked (their ids against no other).
+        _check_nodes(nodes, not_in(unchanged, len(nodes)), (), {}, {}, problems)
+        found: tuple[dict[str, int], dict[str, NodeType]] | None = None
+    else:
+        found = _node_problems(nodes, problems, unchanged)
     # With every node sound, the edge and cycle checks read only the graph.
     if problems:
         graph = None
@@ -586,10 +593,18 @@ def _check(
         graph = graph_signature(nodes, edges)
     else:
         graph = known_graph
-    problems.extend(_GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, index, types)))
+    problems.extend(
+        _GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, *(found or _node_index(nodes))))
+    )
     # Literal credentials and misplaced secret references: never stored (secret_fields.py).
     problems.extend(secret_field_problems(nodes, skip=secrets_unchanged))
     return problems, plain and not problems, graph
+
+
+def _node_index(nodes: list[Any]) -> tuple[dict[str, int], dict[str, NodeType]]:
+    """The index and the type of each node id, for nodes known sound and unique."""
+    index = {node["id"]: i for i, node in enumerate(nodes)}
+    return index, {node_id: _TYPES[nodes[i]["type"]] for node_id, i in index.items()}
 
 
 # Edge and cycle problems by graph signature.

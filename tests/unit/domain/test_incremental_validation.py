@@ -17,7 +17,12 @@ from meshhook.domain.indexes import AllExcept, not_in
 from meshhook.domain.patch import keeps_graph, make_patch, patch_definition, touched_nodes
 from meshhook.domain.preparation import derived_findings, same_nodes, unchanged_nodes
 from meshhook.domain.structural import check_structure
-from tests.unit.domain.strategies import definitions, edited
+from tests.unit.domain.strategies import (
+    _change_config_field,
+    _change_node,
+    definitions,
+    edited,
+)
 
 SECRETS = st.sets(st.sampled_from(["API", "TOKEN", "DB"]), max_size=2)
 
@@ -72,6 +77,59 @@ def test_the_structural_check_of_changed_nodes_only_equals_the_full_check(
     # The base passed the secret rules too: the unchanged nodes' are not rechecked.
     trusted = check_structure(new, unchanged=same_nodes(base, new), secrets_unchanged=True)
     assert trusted.problems == full.problems
+
+
+@st.composite
+def graph_keeping_edits(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A checked base and a copy whose node configs and names changed (perhaps
+    one node broken): mostly patches that keep the graph."""
+    base = draw(definitions(max_nodes=8))
+    new = copy.deepcopy(base)
+    for _ in range(draw(st.integers(1, 3))):
+        draw(st.sampled_from([_change_node, _change_config_field]))(draw, new)
+    return base, draw(broken(new))
+
+
+@settings(max_examples=300, deadline=None)
+@given(pair=graph_keeping_edits())
+def test_a_patch_that_keeps_the_graph_checks_its_touched_nodes_as_a_full_check_does(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """With the base's graph known, only the touched nodes are checked (their ids
+    against no other): the problems, plainness and graph are the full check's."""
+    base, new = pair
+    patch = make_patch(base, new)
+    touched = touched_nodes(patch)
+    kept = keeps_graph(patch) and touched is not None
+    if not kept:
+        return  # an id, a type or an unknown key changed: the base's graph says nothing
+    assert touched is not None
+    full = check_structure(new)
+    known = check_structure(
+        new,
+        unchanged=AllExcept(touched),
+        secrets_unchanged=True,
+        graph=graph_signature(base["nodes"], base["edges"]),
+    )
+    assert known.problems == full.problems
+    assert known.plain == full.plain
+    assert known.graph == full.graph
+
+
+def test_a_broken_config_in_a_graph_keeping_patch_is_found() -> None:
+    base = bulk_definition(10)
+    graph = check_structure(base).graph
+    patch = [
+        {"op": "replace", "path": "/nodes/4/config", "value": ["not", "an", "object"]},
+        {"op": "add", "path": "/nodes/7/name", "value": "x" * 1_000},
+    ]
+    assert keeps_graph(patch)
+    patched = patch_definition(copy.deepcopy(base), patch)
+    known = check_structure(
+        patched, unchanged=AllExcept(touched_nodes(patch) or set()), graph=graph
+    )
+    assert [problem.path for problem in known.problems] == ["/nodes/4/config", "/nodes/7/name"]
+    assert known.problems == check_structure(patched).problems
 
 
 @settings(max_examples=200, deadline=None)
