@@ -13,7 +13,7 @@ definition has: pure functions, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Container, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -24,7 +24,7 @@ from meshhook.domain import canonical
 from meshhook.domain.bounded_cache import BoundedCache
 from meshhook.domain.completeness import NodeProblems, completeness_findings
 from meshhook.domain.errors import Problem, ValidationFailed
-from meshhook.domain.indexes import AllExcept
+from meshhook.domain.indexes import AllExcept, not_in
 from meshhook.domain.limits import MAX_DEFINITION_BYTES, cap_problems
 from meshhook.domain.secret_fields import secret_field_problems
 from meshhook.domain.splice import spliced_canonical
@@ -42,12 +42,21 @@ class PreparedDefinition:
     graph: bytes | None = None
 
 
-def normalize_definition(definition: dict[str, Any]) -> dict[str, Any]:
+def normalize_definition(
+    definition: dict[str, Any], *, only: Iterable[int] | None = None
+) -> dict[str, Any]:
     """A copy with the optional parts made explicit (``settings: {}``, ``config: {}``).
 
     Storing the normalised form means a definition with and without an empty
     ``settings`` has one content hash. Expects a structurally valid definition.
+    ``only``: the indexes of the nodes that may lack a config (an edit's; the
+    others are as in the normalised version it edits): when none does, the copy
+    shares the node list instead of building another.
     """
+    if only is not None and "settings" in definition:
+        listed = definition["nodes"]
+        if all("config" in listed[i] for i in only):
+            return {**definition}
     nodes = [node if "config" in node else {**node, "config": {}} for node in definition["nodes"]]
     return {**definition, "nodes": nodes, "settings": definition.get("settings", {})}
 
@@ -85,7 +94,14 @@ def prepare(
     )
     if check.problems:
         raise under(_refusal(check.problems), pointer_prefix)
-    normalised = normalize_definition(definition)
+    # An edit of a version this process prepared: only its touched nodes may
+    # lack a config (the others are that version's, normalised).
+    edited = (
+        not_in(unchanged, len(definition["nodes"]))
+        if sound_base and isinstance(unchanged, AllExcept)
+        else None
+    )
+    normalised = normalize_definition(definition, only=edited)
     data = spliced_canonical(*edit_of, normalised) if edit_of is not None else None
     if data is None:
         data = canonical.canonical_bytes(normalised, plain=check.plain)

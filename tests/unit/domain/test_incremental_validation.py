@@ -15,7 +15,12 @@ from meshhook.domain.diff import diff_definitions
 from meshhook.domain.graph_memo import graph_signature
 from meshhook.domain.indexes import AllExcept, not_in
 from meshhook.domain.patch import keeps_graph, make_patch, patch_definition, touched_nodes
-from meshhook.domain.preparation import derived_findings, same_nodes, unchanged_nodes
+from meshhook.domain.preparation import (
+    derived_findings,
+    normalize_definition,
+    same_nodes,
+    unchanged_nodes,
+)
 from meshhook.domain.structural import check_structure
 from tests.unit.domain.strategies import (
     _change_config_field,
@@ -355,3 +360,15 @@ def test_a_node_whose_number_became_true_is_checked_again() -> None:
     known = unchanged_nodes(same_nodes(base, new), new, before.by_node)
     incremental = derived_findings(new, secret_names=set(), allowed_hosts=None, known_nodes=known)
     assert incremental == full
+
+
+def test_normalising_an_edit_looks_only_at_its_touched_nodes() -> None:
+    base = normalize_definition(bulk_definition(5))
+    edited = patch_definition(base, [{"op": "remove", "path": "/nodes/3/config"}], shared=True)
+    assert normalize_definition(edited, only=[3]) == normalize_definition(edited)
+    assert normalize_definition(edited, only=[3])["nodes"][3]["config"] == {}
+    untouched = patch_definition(base, [{"op": "add", "path": "/nodes/1/name", "value": "A"}])
+    same = normalize_definition(untouched, only=[1])
+    assert same == normalize_definition(untouched)
+    assert same is not untouched
+    assert same["nodes"] is untouched["nodes"]
