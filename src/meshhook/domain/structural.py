@@ -594,17 +594,13 @@ def _check(
     else:
         graph = known_graph
     problems.extend(
-        _GRAPH_PROBLEMS.get(graph, lambda: _graph_problems(edges, *(found or _node_index(nodes))))
+        _GRAPH_PROBLEMS.get(
+            graph, lambda: _graph_problems(edges, *(found or _node_problems(nodes, [], ())))
+        )
     )
     # Literal credentials and misplaced secret references: never stored (secret_fields.py).
     problems.extend(secret_field_problems(nodes, skip=secrets_unchanged))
     return problems, plain and not problems, graph
-
-
-def _node_index(nodes: list[Any]) -> tuple[dict[str, int], dict[str, NodeType]]:
-    """The index and the type of each node id, for nodes known sound and unique."""
-    index = {node["id"]: i for i, node in enumerate(nodes)}
-    return index, {node_id: _TYPES[nodes[i]["type"]] for node_id, i in index.items()}
 
 
 # Edge and cycle problems by graph signature.
