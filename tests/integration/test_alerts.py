@@ -27,6 +27,8 @@ from meshhook.engine.executors.http_call import HttpSettings
 from meshhook.engine.worker import Worker, WorkerSettings
 from meshhook.security.webhook_auth import Refused, verify_signature
 from meshhook.services import alerts as alert_service
+from meshhook.services import worker_rounds
+from meshhook.services.worker_rounds import Wanted
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from meshhook.store.tables import alert_deliveries
@@ -162,9 +164,10 @@ def send_due(client: TestClient, db: Database, now: datetime) -> None:
 
     async def round_trip() -> None:
         worker.sender = AlertSender(settings.http)
-        worker.thresholds_at = time.monotonic()  # deliveries only
+        wanted = Wanted(alerts=True)  # deliveries only: no runs, no threshold rules
+        found = worker_rounds.look(db, worker.name, settings.lease_seconds, wanted, now)
         try:
-            await worker._alerts()
+            await worker._alerts(found.deliveries)
         finally:
             await worker.sender.aclose()
 

@@ -15,15 +15,21 @@ from meshhook.domain.runs.advance import advance, record_outcome
 from meshhook.domain.runs.evaluate import Succeeded
 from meshhook.domain.runs.events import EventType, RunEvent, RunStatus
 from meshhook.services import runs, versions, workflows
-from meshhook.services.run_execution import LeaseLost, claim, commit, load
+from meshhook.services.run_execution import LeaseLost, commit, load
 from meshhook.services.runs import StartRequest
 from meshhook.services.transactions import worker_transaction
+from meshhook.services.worker_rounds import Wanted, look
 from meshhook.services.workflows import NewWorkflow
 from meshhook.store.db import Database
-from meshhook.store.runs import EventConflict, RunStore
+from meshhook.store.runs import Claimed, EventConflict, RunStore
 from tests.factories import Member
 
 LEASE = 0.5
+
+
+def claim(db: Database, worker: str, lease: float, limit: int) -> list[Claimed]:
+    """What a worker's round leases when it has ``limit`` free slots."""
+    return look(db, worker, lease, Wanted(claim=limit), datetime.now(UTC)).claimed
 
 
 def calling() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
 from meshhook.app import create_app
-from meshhook.services import run_execution
+from meshhook.services import worker_rounds
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 
@@ -35,19 +35,19 @@ def test_readyz_reports_workers_that_cannot_claim_and_their_recovery(
     with TestClient(create_app(settings, db, run_workers=True)) as client:
         ready = wait_for(client, 200)
         assert ready["workers"]["healthy"] is True  # type: ignore[index]
-        real_claim = run_execution.claim
+        real_look = worker_rounds.look
 
         def outage(*args: object, **kwargs: object) -> object:
             raise OperationalError("SELECT ... FOR UPDATE", {}, Exception("connection refused"))
 
-        monkeypatch.setattr(run_execution, "claim", outage)
+        monkeypatch.setattr(worker_rounds, "look", outage)
         client.app.state.worker.wake()  # type: ignore[attr-defined]
         problem = wait_for(client, 503)
         assert problem["title"] == "Service unavailable"
         assert "run workers are not healthy" in str(problem["detail"])
         assert "connection refused" in str(problem["detail"])
 
-        monkeypatch.setattr(run_execution, "claim", real_claim)
+        monkeypatch.setattr(worker_rounds, "look", real_look)
         client.app.state.worker.wake()  # type: ignore[attr-defined]
         assert wait_for(client, 200)["workers"]["healthy"] is True  # type: ignore[index]
 

@@ -34,13 +34,14 @@ from meshhook.domain.runs.events import RunEvent
 from meshhook.engine.alerts import AlertSender
 from meshhook.engine.executors.http_call import Attempt, HttpCallExecutor, HttpSettings
 from meshhook.engine.metrics import EngineMetrics
-from meshhook.services import alert_outbox, run_execution
+from meshhook.services import alert_outbox, run_execution, worker_rounds
 from meshhook.services import alerts as alert_service
 from meshhook.services import retention as retention_service
 from meshhook.services import schedules as schedule_service
 from meshhook.services.retention import Knobs
 from meshhook.services.run_execution import LeaseLost, Work
 from meshhook.services.secrets import Keys
+from meshhook.services.worker_rounds import Found, Wanted
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from meshhook.store.notifications import Listener
@@ -112,10 +113,8 @@ class Worker:
         self.executor: HttpCallExecutor | None = None
         self.metrics = metrics or EngineMetrics()
         self.tracing = tracing or Tracing(None)
-        self.stats_at = 0.0
-        self.schedules_at = 0.0
-        self.alerts_at = 0.0
-        self.thresholds_at = 0.0
+        self.last = dict.fromkeys(("stats", "schedules", "alerts", "thresholds"), -1e9)
+        """When each cadence last looked (``time.monotonic()``)."""
         self.alert_task: asyncio.Task[None] | None = None
         self.sender: AlertSender | None = None
         self.beat = time.monotonic()
@@ -150,17 +149,17 @@ class Worker:
         try:
             while not self.stopping.is_set():
                 try:
-                    claimed, free = await self._claim_round()
+                    found, free = await self._round()
                 except Exception as error:  # the database went away: keep trying
                     self.failure = f"{type(error).__name__}: {error}"[:300]
                     log.error("worker round failed", worker=self.name, error=self.failure)
                     await self._sleep()
                     continue
                 self.failure = None
-                self._start_alerts()
-                if await self._fire_schedules():
+                self._start_thresholds()
+                if await self._fire_schedules(found):
                     continue  # runs were just queued: claim them at once
-                if not claimed or free <= len(claimed):
+                if not found.claimed or free <= len(found.claimed):
                     await self._sleep()
             await self._drain()
             if self.alert_task is not None:
@@ -177,19 +176,45 @@ class Worker:
             await self.sender.aclose()
             log.info("worker stopped", worker=self.name)
 
-    async def _claim_round(self) -> tuple[list[Claimed], int]:
-        """Claim what this worker has room for and start driving it."""
+    async def _round(self) -> tuple[Found, int]:
+        """Claim what this worker has room for and start driving it; in the same
+        transaction, read what else is due at its cadence (the queue's depth for
+        the metrics, schedule triggers, alert deliveries: services/worker_rounds.py)."""
         self.beat = time.monotonic()
         free = self.settings.concurrency - len(self.active)
-        claimed = await asyncio.to_thread(
-            run_execution.claim, self.db, self.name, self.settings.lease_seconds, free
+        wanted = Wanted(
+            claim=max(free, 0),
+            queue_stats=self._due("stats", 1.0),
+            schedules=self._due("schedules", self.settings.schedule_seconds),
+            alerts=self._alerts_due(),
         )
-        for item in claimed:
+        if wanted == Wanted():
+            return Found(), free
+        now = self.clock()
+        found = await asyncio.to_thread(
+            worker_rounds.look, self.db, self.name, self.settings.lease_seconds, wanted, now
+        )
+        looked = time.monotonic()
+        for cadence, asked in (
+            ("stats", wanted.queue_stats),
+            ("schedules", wanted.schedules),
+            ("alerts", wanted.alerts),
+        ):
+            if asked:
+                self.last[cadence] = looked
+        for item in found.claimed:
             task = asyncio.create_task(self._drive(item))
             self.active.add(task)
             task.add_done_callback(self._finished)
-        await self._observe_queue()
-        return claimed, free
+        if found.stats is not None:
+            self.metrics.queue(found.stats.due, found.stats.oldest_due, now)
+        if wanted.alerts:
+            self.alert_task = asyncio.create_task(self._alerts(found.deliveries))
+        return found, free
+
+    def _due(self, cadence: str, every: float) -> bool:
+        """Whether ``cadence``'s look is due (``every`` seconds; 0: never)."""
+        return every > 0 and time.monotonic() - self.last[cadence] >= every
 
     def health_problem(self) -> str | None:
         """Why this worker is not doing its job, or None when it is: its loop
@@ -203,46 +228,49 @@ class Worker:
             return f"the worker loop has not run for {silent:.0f} s"
         return None
 
-    async def _observe_queue(self) -> None:
-        """Queue depth and lag for the metrics, at most once a second."""
-        if time.monotonic() - self.stats_at < 1.0:
-            return
-        self.stats_at = time.monotonic()
-        stats = await asyncio.to_thread(run_execution.queue_stats, self.db)
-        self.metrics.queue(stats.due, stats.oldest_due, self.clock())
-
-    async def _fire_schedules(self) -> int:
-        """Start the runs of due schedule triggers, at most once per
-        ``schedule_seconds``; every worker does this, and each due time fires
-        once (services/schedules.py)."""
-        every = self.settings.schedule_seconds
-        if every <= 0 or time.monotonic() - self.schedules_at < every:
+    async def _fire_schedules(self, found: Found) -> int:
+        """Start the runs of the schedule triggers the round found due; every
+        worker looks, and each due time fires once (services/schedules.py)."""
+        if not found.schedules:
             return 0
-        self.schedules_at = time.monotonic()
         try:
-            return await asyncio.to_thread(schedule_service.tick, self.db, self.clock())
+            return await asyncio.to_thread(
+                schedule_service.fire, self.db, found.schedules, self.clock()
+            )
         except Exception as error:  # a database hiccup: look again next time
             log.error("schedule tick failed", worker=self.name, error=repr(error))
             return 0
 
-    def _start_alerts(self) -> None:
-        """Send due alert deliveries (and, less often, evaluate threshold
-        rules) in a task of their own, so a slow receiver never holds up runs;
-        one such task at a time per worker."""
+    def _alerts_due(self) -> bool:
+        """Whether to look for due alert deliveries this round: at most once per
+        ``alert_seconds``, one delivering task at a time (a slow receiver never
+        holds up runs), and not when threshold rules are due (the task evaluates
+        them first, then looks for what they queued itself)."""
+        if self.alert_task is not None and not self.alert_task.done():
+            return False
+        return self._due("alerts", self.settings.alert_seconds) and not self._thresholds_due()
+
+    def _thresholds_due(self) -> bool:
+        return time.monotonic() - self.last["thresholds"] >= self.settings.threshold_seconds
+
+    def _start_thresholds(self) -> None:
+        """Evaluate failure-rate and queue-lag rules every ``threshold_seconds``
+        (then send what is due) in the alert task, when it is free."""
         every = self.settings.alert_seconds
-        if every <= 0 or time.monotonic() - self.alerts_at < every:
+        if every <= 0 or not self._thresholds_due():
             return
         if self.alert_task is not None and not self.alert_task.done():
             return
-        self.alerts_at = time.monotonic()
-        self.alert_task = asyncio.create_task(self._alerts())
+        self.last["alerts"] = self.last["thresholds"] = time.monotonic()
+        self.alert_task = asyncio.create_task(self._alerts(None))
 
-    async def _alerts(self) -> None:
+    async def _alerts(self, due: list[tuple[uuid.UUID, uuid.UUID]] | None) -> None:
+        """Deliver ``due``; with ``None``, evaluate the threshold rules first and
+        look for due deliveries afterwards (what they queued goes out at once)."""
         try:
-            if time.monotonic() - self.thresholds_at >= self.settings.threshold_seconds:
-                self.thresholds_at = time.monotonic()
+            if due is None:
                 await asyncio.to_thread(alert_service.evaluate_thresholds, self.db, self.clock())
-            due = await asyncio.to_thread(alert_outbox.due, self.db, self.clock())
+                due = await asyncio.to_thread(alert_outbox.due, self.db, self.clock())
             await asyncio.gather(*(self._deliver(project, delivery) for project, delivery in due))
         except Exception as error:  # a database hiccup: look again next time
             log.error("alert round failed", worker=self.name, error=repr(error))

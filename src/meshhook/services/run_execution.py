@@ -1,5 +1,6 @@
-"""What workers do with runs: claim due ones, load them, commit their progress
-under the lease, and fetch the secrets a step needs.
+"""What workers do with the runs their round claimed (services/worker_rounds.py):
+load them, commit their progress under the lease, and fetch the secrets a step
+needs.
 
 Every commit carries the events of one stretch of progress, the refreshed run
 projection and the queue entry's next due time, in one transaction guarded by
@@ -20,8 +21,7 @@ from meshhook.domain.stats import RunOutcome
 from meshhook.services import alerts as alert_service
 from meshhook.services import runs as run_service
 from meshhook.services import secrets as secret_service
-from meshhook.services.transactions import WORKER, transaction, worker_transaction
-from meshhook.store import runs as run_store
+from meshhook.services.transactions import WORKER, worker_transaction
 from meshhook.store.db import Database
 from meshhook.store.runs import Claimed
 
@@ -39,19 +39,6 @@ class Work:
     run: Run
     graph: RunGraph
     state: RunState
-
-
-def claim(db: Database, worker: str, lease_seconds: float, limit: int) -> list[Claimed]:
-    """Lease up to ``limit`` due runs for ``worker``."""
-    if limit <= 0:
-        return []
-    with transaction(db, WORKER) as session:
-        return run_store.claim_due(session, worker, lease_seconds, limit, datetime.now(UTC))
-
-
-def queue_stats(db: Database) -> run_store.QueueStats:
-    with transaction(db, WORKER, write=False) as session:
-        return run_store.queue_stats(session, datetime.now(UTC))
 
 
 def load(db: Database, claimed: Claimed) -> Work | None:

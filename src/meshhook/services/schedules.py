@@ -11,6 +11,7 @@ transaction. A second worker finds the row locked or moved on. Each run's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,6 +92,13 @@ def tick(db: Database, now: datetime | None = None, *, limit: int = TICK_LIMIT) 
     now = now or datetime.now(UTC)
     with transaction(db, WORKER, write=False) as session:
         due = due_schedules(session, now, limit)
+    return fire(db, due, now)
+
+
+def fire(db: Database, due: Sequence[Due], now: datetime) -> int:
+    """Fire the schedules found due at ``now`` (by :func:`tick`, or by a worker's
+    round: services/worker_rounds.py), each in its own transaction; the number
+    of runs started."""
     return sum(_fire(db, item, now) for item in due)
 
 
