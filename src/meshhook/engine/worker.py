@@ -208,7 +208,7 @@ class Worker:
             task.add_done_callback(self._finished)
         if found.stats is not None:
             self.metrics.queue(found.stats.due, found.stats.oldest_due, now)
-        if wanted.alerts:
+        if found.deliveries:
             self.alert_task = asyncio.create_task(self._alerts(found.deliveries))
         return found, free
 
@@ -256,8 +256,7 @@ class Worker:
     def _start_thresholds(self) -> None:
         """Evaluate failure-rate and queue-lag rules every ``threshold_seconds``
         (then send what is due) in the alert task, when it is free."""
-        every = self.settings.alert_seconds
-        if every <= 0 or not self._thresholds_due():
+        if not (self._due("alerts", self.settings.alert_seconds) and self._thresholds_due()):
             return
         if self.alert_task is not None and not self.alert_task.done():
             return
