@@ -4,13 +4,8 @@ what it asked for (both databases)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
 
 from meshhook.engine.worker import Worker, WorkerSettings
 from meshhook.services import runs, schedules
@@ -20,22 +15,8 @@ from meshhook.services.worker_rounds import Found, Wanted, look
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from tests.factories import Member
+from tests.integration.test_auth_in_transaction import transactions
 from tests.integration.test_schedules import next_due, publish, scheduled
-
-
-@contextmanager
-def transactions_begun(db: Database) -> Iterator[list[int]]:
-    """Counts the transactions the block begins on ``db``."""
-    begun: list[int] = []
-
-    def count(_connection: Any) -> None:
-        begun.append(1)
-
-    event.listen(db.engine, "begin", count)
-    try:
-        yield begun
-    finally:
-        event.remove(db.engine, "begin", count)
 
 
 def due_work(db: Database, owner: Member) -> datetime:
@@ -55,7 +36,7 @@ def test_one_transaction_claims_runs_and_reads_the_queue_and_the_due_schedules(
 ) -> None:
     due = due_work(db, owner)
     everything = Wanted(claim=5, queue_stats=True, schedules=True, alerts=True)
-    with transactions_begun(db) as begun:
+    with transactions(db) as begun:
         found = look(db, "worker-a", 30, everything, due + timedelta(seconds=1))
     assert len(begun) == 1
     assert len(found.claimed) == 1
@@ -78,7 +59,7 @@ def test_an_idle_workers_round_is_one_transaction(
     worker.last["thresholds"] = float("inf")  # threshold rules are not this test's
 
     async def one_round() -> tuple[Found, int]:
-        with transactions_begun(db) as begun:
+        with transactions(db) as begun:
             found, _free = await worker._round()
         return found, len(begun)
 
@@ -91,7 +72,7 @@ def test_an_idle_workers_round_is_one_transaction(
     assert found.stats.due == 0
     assert all(seen > 0 for seen in worker.last.values())
     # Nothing is due again within the second: the next round only claims.
-    with transactions_begun(db) as begun_again:
+    with transactions(db) as begun_again:
         found, _free = asyncio.run(worker._round())
     assert len(begun_again) == 1
     assert found.stats is None
