@@ -27,14 +27,15 @@ BASE = "/api/v1/projects/alpha/workflows"
 
 
 @contextmanager
-def transactions(db: Database) -> Iterator[list[int]]:
-    """Counts the transactions begun on ``db`` inside the block (once-per-process
-    questions, like whether the login may read tokens, asked before it)."""
+def transactions(db: Database) -> Iterator[list[bool]]:
+    """The transactions begun on ``db`` inside the block, each as whether it was
+    opened to write (once-per-process questions, like whether the login may read
+    tokens, asked before it)."""
     assert isinstance(db.login_reads_accounts, bool)
-    begun: list[int] = []
+    begun: list[bool] = []
 
     def count(connection: Any) -> None:
-        begun.append(1)
+        begun.append(bool(connection.get_execution_options().get("meshhook_write", True)))
 
     event.listen(db.engine, "begin", count)
     try:

@@ -5,8 +5,9 @@ and, each at its own cadence, reads the queue's depth for the metrics, the due
 schedule triggers and the due alert deliveries. Asked one by one that was four
 transactions back to back (a thread hop, ``BEGIN``, the scope and ``COMMIT``
 each); asked together it is one, so an idle worker's second is much shorter
-for the requests that meet it on the same cores. What is found is then acted
-on in transactions of its own (a schedule fired, a delivery sent), as before.
+for the requests that meet it on the same cores. (On SQLite a claim that finds
+work takes a second, writing transaction: see :func:`look`.) What is found is
+then acted on in transactions of its own (a schedule fired, a delivery sent).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
+
+from sqlalchemy.orm import Session
 
 from meshhook.services.alert_outbox import DUE_LIMIT
 from meshhook.services.schedules import TICK_LIMIT
@@ -50,16 +53,28 @@ class Found:
 def look(db: Database, worker: str, lease_seconds: float, wanted: Wanted, now: datetime) -> Found:
     """Lease up to ``wanted.claim`` due runs for ``worker`` and read what else is
     wanted, in one transaction; ``now`` is the worker's clock for schedules and
-    deliveries (the lease is timed by the database's clock, as by ``claim``)."""
-    with transaction(db, WORKER, write=wanted.claim > 0) as session:
-        claimed = (
-            run_store.claim_due(session, worker, lease_seconds, wanted.claim, datetime.now(UTC))
-            if wanted.claim > 0
-            else []
+    deliveries (leases are timed by the real clock).
+
+    On SQLite, whose one write lock every save needs too, the round reads first
+    and takes the lock to claim only when a run is there to be claimed: an idle
+    worker never makes a save wait.
+    """
+    claim_at_once = wanted.claim > 0 and db.is_postgres  # SKIP LOCKED: no waiting
+    with transaction(db, WORKER, write=claim_at_once) as session:
+        claimed = _claim(session, worker, lease_seconds, wanted.claim) if claim_at_once else []
+        claim_after = (
+            wanted.claim > 0
+            and not claim_at_once
+            and run_store.any_claimable(session, datetime.now(UTC))
         )
-        return Found(
-            claimed=claimed,
-            stats=run_store.queue_stats(session, datetime.now(UTC)) if wanted.queue_stats else None,
-            schedules=due_schedules(session, now, TICK_LIMIT) if wanted.schedules else [],
-            deliveries=alert_store.due_deliveries(session, now, DUE_LIMIT) if wanted.alerts else [],
-        )
+        stats = run_store.queue_stats(session, datetime.now(UTC)) if wanted.queue_stats else None
+        schedules = due_schedules(session, now, TICK_LIMIT) if wanted.schedules else []
+        deliveries = alert_store.due_deliveries(session, now, DUE_LIMIT) if wanted.alerts else []
+    if claim_after:
+        with transaction(db, WORKER) as session:
+            claimed = _claim(session, worker, lease_seconds, wanted.claim)
+    return Found(claimed, stats, schedules, deliveries)
+
+
+def _claim(session: Session, worker: str, lease_seconds: float, limit: int) -> list[Claimed]:
+    return run_store.claim_due(session, worker, lease_seconds, limit, datetime.now(UTC))

@@ -15,7 +15,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -324,15 +336,7 @@ def claim_due(
         ).all()
         return [Claimed(row.run_id, row.project_id, row.due_at) for row in rows]
     # SQLite: the write transaction already holds the database's one write lock.
-    due = session.execute(
-        select(run_queue.c.run_id, run_queue.c.project_id, run_queue.c.due_at)
-        .where(
-            run_queue.c.due_at <= now,
-            or_(run_queue.c.lease_until.is_(None), run_queue.c.lease_until < now),
-        )
-        .order_by(run_queue.c.due_at)
-        .limit(limit)
-    ).all()
+    due = session.execute(_claimable(now).limit(limit)).all()
     if due:
         session.execute(
             update(run_queue)
@@ -340,6 +344,24 @@ def claim_due(
             .values(lease_owner=worker, lease_until=now + timedelta(seconds=lease_seconds))
         )
     return [Claimed(row.run_id, row.project_id, row.due_at) for row in due]
+
+
+def any_claimable(session: Session, now: datetime) -> bool:
+    """Whether :func:`claim_due` would lease anything at ``now`` (a read: on
+    SQLite a worker asks this before it takes the write lock to claim)."""
+    return session.execute(_claimable(now).limit(1)).first() is not None
+
+
+def _claimable(now: datetime) -> Select[tuple[UUID, UUID, datetime]]:
+    """Queue entries due at ``now`` whose lease is free, soonest first."""
+    return (
+        select(run_queue.c.run_id, run_queue.c.project_id, run_queue.c.due_at)
+        .where(
+            run_queue.c.due_at <= now,
+            or_(run_queue.c.lease_until.is_(None), run_queue.c.lease_until < now),
+        )
+        .order_by(run_queue.c.due_at)
+    )
 
 
 def queue_stats(session: Session, now: datetime) -> QueueStats:
