@@ -129,6 +129,18 @@ def create_app(
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
+        # MeshHook writes its own server span per request (tracing.py, its own
+        # provider, redacted attributes). FastAPI's built-in OpenTelemetry would
+        # add a second set of spans, metrics and exception logs (with messages
+        # and stack traces) the moment anything configures a global provider,
+        # and asks for those providers on every request even when none is.
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
     )
     app.state.settings = settings
     app.state.database = db

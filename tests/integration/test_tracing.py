@@ -6,6 +6,9 @@ is traced."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -150,3 +153,62 @@ def test_nothing_is_traced_without_an_otlp_endpoint(monkeypatch: pytest.MonkeyPa
     on = Tracing.from_environment()
     assert on.enabled
     on.shutdown()
+
+
+# Run in its own interpreter: OpenTelemetry's global provider can be set once.
+_GLOBAL_PROVIDER_SCRIPT = """
+import json, sys
+from fastapi.testclient import TestClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from meshhook import tracing as tracing_module
+from meshhook.app import create_app
+from meshhook.settings import Settings
+from meshhook.store.db import create_database
+from meshhook.tracing import Tracing
+
+home, url, token = sys.argv[1:4]
+elsewhere = InMemorySpanExporter()  # what an `opentelemetry-instrument` set-up collects
+configured = TracerProvider()
+configured.add_span_processor(SimpleSpanProcessor(elsewhere))
+trace.set_tracer_provider(configured)
+ours = InMemorySpanExporter()
+provider = tracing_module.provider()
+provider.add_span_processor(SimpleSpanProcessor(ours))
+db = create_database(url)
+app = create_app(Settings(home=home, database_url=url), db, tracing=Tracing(provider))
+headers = {"Authorization": "Bearer " + token}
+with TestClient(app) as client:
+    assert client.get("/api/v1/projects/alpha", headers=headers).status_code == 200
+    assert client.get("/api/v1/projects/nope", headers=headers).status_code == 404
+db.dispose()
+print(json.dumps({"ours": [s.name for s in ours.get_finished_spans()],
+                  "elsewhere": [s.name for s in elsewhere.get_finished_spans()]}))
+"""
+
+
+def test_a_global_opentelemetry_provider_gets_no_second_set_of_request_spans(
+    tmp_path: Path, db_url: str, db: Database, owner: Member
+) -> None:
+    """FastAPI's own telemetry stays off: requests are traced once, by MeshHook
+    (its attributes redacted), even when something configures a global provider."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _GLOBAL_PROVIDER_SCRIPT,
+            str(tmp_path / "home"),
+            db_url,
+            owner.token,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    spans = json.loads(done.stdout.strip().splitlines()[-1])
+    assert spans["ours"] == ["GET /api/v1/projects/{project}"] * 2
+    assert spans["elsewhere"] == []
