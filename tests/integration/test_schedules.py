@@ -16,6 +16,7 @@ from meshhook.domain.accounts import Actor, Role
 from meshhook.services import runs, schedules, versions, workflows
 from meshhook.services.runs import RunQuery
 from meshhook.services.transactions import project_transaction
+from meshhook.services.worker_rounds import Wanted, look
 from meshhook.services.workflows import NewWorkflow
 from meshhook.store.db import Database
 from tests.factories import Member, assert_problem
@@ -42,6 +43,12 @@ def publish(db: Database, owner: Member, definition: dict[str, Any], name: str =
     return created.workflow.key
 
 
+def tick(db: Database, now: datetime) -> int:
+    """What a worker's round does about schedules at ``now``: the runs started."""
+    due = look(db, "test-worker", 30, Wanted(schedules=True), now).schedules
+    return schedules.fire(db, due, now)
+
+
 def scheduled_runs(db: Database, owner: Member, key: str) -> list[Any]:
     page, _ = runs.list_runs(db, owner.actor, "alpha", RunQuery(workflow=key), limit=200)
     return page
@@ -56,9 +63,9 @@ def test_a_published_schedule_fires_once_per_due_time(db: Database, owner: Membe
     key = publish(db, owner, scheduled(cron="0 9 * * *", timezone="Europe/Berlin"))
     due = next_due(db, owner, key)
     assert due.astimezone(UTC).hour in {7, 8}  # 09:00 Berlin
-    assert schedules.tick(db, due - timedelta(seconds=1)) == 0
-    assert schedules.tick(db, due + timedelta(seconds=2)) == 1
-    assert schedules.tick(db, due + timedelta(seconds=3)) == 0  # moved on to tomorrow
+    assert tick(db, due - timedelta(seconds=1)) == 0
+    assert tick(db, due + timedelta(seconds=2)) == 1
+    assert tick(db, due + timedelta(seconds=3)) == 0  # moved on to tomorrow
     [run] = scheduled_runs(db, owner, key)
     assert str(run.trigger) == "schedule"
     assert run.created_by == "schedule"
@@ -76,11 +83,11 @@ def test_a_draft_schedule_fires_nothing_and_deleting_the_workflow_stops_it(
         db, owner.actor, "alpha", NewWorkflow(name="Draft"), definition=scheduled(every_seconds=60)
     )
     assert schedules.describe(db, owner.actor, "alpha", created.workflow.key) == []
-    assert schedules.tick(db, datetime.now(UTC) + timedelta(days=1)) == 0
+    assert tick(db, datetime.now(UTC) + timedelta(days=1)) == 0
     key = publish(db, owner, scheduled(every_seconds=60), name="Live")
     assert len(schedules.describe(db, owner.actor, "alpha", key)) == 1
     workflows.delete(db, owner.actor, "alpha", key)
-    assert schedules.tick(db, datetime.now(UTC) + timedelta(days=1)) == 0
+    assert tick(db, datetime.now(UTC) + timedelta(days=1)) == 0
 
 
 def test_alias_production_decides_which_version_schedules(db: Database, owner: Member) -> None:
@@ -94,7 +101,7 @@ def test_alias_production_decides_which_version_schedules(db: Database, owner: M
     assert (view.version, view.spec.every_seconds) == (1, 3600)
     assert view.upcoming[1] - view.upcoming[0] == timedelta(hours=1)
     due = view.next_due_at
-    assert schedules.tick(db, due) == 1
+    assert tick(db, due) == 1
     [run] = scheduled_runs(db, owner, key)
     assert (run.version, run.alias) == (1, "production")
 
@@ -108,7 +115,7 @@ def test_many_concurrent_ticks_fire_each_due_time_once(db: Database, owner: Memb
     def loop(offset: int) -> None:
         try:
             for minute in range(4):
-                started.append(schedules.tick(db, due + timedelta(minutes=minute, seconds=offset)))
+                started.append(tick(db, due + timedelta(minutes=minute, seconds=offset)))
         except BaseException as error:  # surfaced below
             errors.append(error)
 
@@ -128,7 +135,7 @@ def test_catch_up_after_a_pause(db: Database, owner: Member, policy: str, expect
     key = publish(db, owner, scheduled(cron="0 * * * *", catch_up=policy, max_catch_up=3))
     due = next_due(db, owner, key)
     later = due + timedelta(hours=6, minutes=20)  # nothing ran for six hours
-    assert schedules.tick(db, later) == expected
+    assert tick(db, later) == expected
     fired = sorted(run.view.input["scheduled_for"] for run in scheduled_runs(db, owner, key))
     iso = [(due + timedelta(hours=h)).isoformat().replace("+00:00", "Z") for h in range(7)]
     assert fired == iso[7 - expected :] if expected else fired == []
@@ -207,7 +214,7 @@ def test_raw_sql_on_schedules_sees_only_the_scoped_project_and_the_due_function_
     assert not any(entry.startswith("=") for entry in row.acl.split(",")), row.acl
     assert row.app_may_call
     # The worker's tick finds both projects' schedules through it, and fires each once.
-    assert schedules.tick(postgres_db, datetime.now(UTC) + timedelta(minutes=1, seconds=1)) == 2
+    assert tick(postgres_db, datetime.now(UTC) + timedelta(minutes=1, seconds=1)) == 2
 
 
 def test_an_imported_bundle_starts_its_schedule(

@@ -27,14 +27,12 @@ from meshhook.domain.workflows import Workflow
 from meshhook.services import definitions
 from meshhook.services.runs import DEFAULT_ALIAS, StartRequest, start_in_scope
 from meshhook.services.transactions import (
-    WORKER,
     ProjectScope,
     project_transaction,
-    transaction,
     worker_transaction,
 )
 from meshhook.store.db import Database
-from meshhook.store.schedules import Due, ScheduleRow, due_schedules
+from meshhook.store.schedules import Due, ScheduleRow
 
 log = structlog.get_logger("meshhook.schedules")
 
@@ -86,19 +84,10 @@ def sync(scope: ProjectScope, workflow_id: UUID, now: datetime | None = None) ->
         )
 
 
-def tick(db: Database, now: datetime | None = None, *, limit: int = TICK_LIMIT) -> int:
-    """Fire the schedules due at ``now`` (a worker calls this about once a
-    second); the number of runs started."""
-    now = now or datetime.now(UTC)
-    with transaction(db, WORKER, write=False) as session:
-        due = due_schedules(session, now, limit)
-    return fire(db, due, now)
-
-
 def fire(db: Database, due: Sequence[Due], now: datetime) -> int:
-    """Fire the schedules found due at ``now`` (by :func:`tick`, or by a worker's
-    round: services/worker_rounds.py), each in its own transaction; the number
-    of runs started."""
+    """Fire the schedules a worker's round found due at ``now``
+    (services/worker_rounds.py), each in its own transaction; the number of runs
+    started."""
     return sum(_fire(db, item, now) for item in due)
 
 
