@@ -9,5 +9,6 @@ by ``errors.py`` (the body guard in ``middleware.py`` included).
   of every error;
 - ``openapi.py``: declares that ``Problem`` body on every operation;
 - ``bodies.py``: reading JSON bodies (after the role check) and writing raw JSON;
-- ``deps.py``: the actor, the database, page cursors.
+- ``deps.py``: the actor, the database, page cursors;
+- ``threads.py``: ``@blocking``, a blocking endpoint in one thread hop.
 """

@@ -22,6 +22,7 @@ from meshhook.api.schemas.alerts import (
     AlertRulePatch,
 )
 from meshhook.api.secrets import KeysDep
+from meshhook.api.threads import blocking
 from meshhook.domain.accounts import Role
 from meshhook.domain.alerts import invalid
 from meshhook.engine.alerts import AlertSender, egress_refusal
@@ -45,6 +46,7 @@ def _check_egress(values: dict[str, Any], settings: Settings) -> None:
 
 
 @router.get("/destinations", name="list_alert_destinations")
+@blocking
 def list_destinations(
     project: str, db: DatabaseDep, actor: CurrentActor
 ) -> list[AlertDestinationOut]:
@@ -58,6 +60,7 @@ def list_destinations(
     status_code=201,
     openapi_extra=openapi_body(AlertDestinationBody),
 )
+@blocking
 def create_destination(
     project: str,
     actor: CurrentActor,
@@ -74,6 +77,7 @@ def create_destination(
 
 
 @router.get("/destinations/{destination}", name="get_alert_destination")
+@blocking
 def get_destination(
     project: str, destination: str, db: DatabaseDep, actor: CurrentActor
 ) -> AlertDestinationOut:
@@ -86,6 +90,7 @@ def get_destination(
     name="update_alert_destination",
     openapi_extra=openapi_body(AlertDestinationPatch),
 )
+@blocking
 def update_destination(
     project: str,
     destination: str,
@@ -145,6 +150,7 @@ async def test_destination(
 
 
 @router.get("/rules", name="list_alert_rules")
+@blocking
 def list_rules(project: str, db: DatabaseDep, actor: CurrentActor) -> list[AlertRuleOut]:
     """The project's alert rules and their state (viewer)."""
     return [AlertRuleOut.of(view) for view in alerts.list_rules(db, actor, project)]
@@ -153,6 +159,7 @@ def list_rules(project: str, db: DatabaseDep, actor: CurrentActor) -> list[Alert
 @router.post(
     "/rules", name="create_alert_rule", status_code=201, openapi_extra=openapi_body(AlertRuleBody)
 )
+@blocking
 def create_rule(
     project: str,
     actor: CurrentActor,
@@ -164,12 +171,14 @@ def create_rule(
 
 
 @router.get("/rules/{rule}", name="get_alert_rule")
+@blocking
 def get_rule(project: str, rule: str, db: DatabaseDep, actor: CurrentActor) -> AlertRuleOut:
     """One rule, by id or name (viewer)."""
     return AlertRuleOut.of(alerts.get_rule(db, actor, project, rule))
 
 
 @router.patch("/rules/{rule}", name="update_alert_rule", openapi_extra=openapi_body(AlertRulePatch))
+@blocking
 def update_rule(
     project: str,
     rule: str,
@@ -193,6 +202,7 @@ def delete_rule(project: str, rule: str, db: DatabaseDep, actor: CurrentActor) -
 
 
 @router.get("/deliveries", name="list_alert_deliveries")
+@blocking
 def list_deliveries(
     project: str,
     db: DatabaseDep,

@@ -26,6 +26,7 @@ from meshhook.api.schemas.auth import (
     SessionOut,
     TokenOut,
 )
+from meshhook.api.threads import blocking
 from meshhook.security.tokens import csrf_token_for
 from meshhook.services import accounts, logins, projects, sessions
 
@@ -57,6 +58,7 @@ def _me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
         503: {"description": "Too many sign-ins being checked at once; see Retry-After."},
     },
 )
+@blocking
 def login(
     body: Annotated[LoginBody, Depends(json_body(LoginBody))],
     request: Request,
@@ -109,12 +111,14 @@ def logout(request: Request, db: DatabaseDep, actor: CurrentActor) -> Response:
 
 
 @router.get("/me", name="get_me")
+@blocking
 def get_me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
     """The caller and the projects they belong to."""
     return _me(db, actor)
 
 
 @router.get("/me/tokens", name="list_my_tokens")
+@blocking
 def list_my_tokens(db: DatabaseDep, actor: CurrentActor) -> list[TokenOut]:
     return [TokenOut.of(token) for token in accounts.list_tokens(db, actor)]
 
@@ -125,6 +129,7 @@ def list_my_tokens(db: DatabaseDep, actor: CurrentActor) -> list[TokenOut]:
     status_code=201,
     openapi_extra=openapi_body(NewTokenBody),
 )
+@blocking
 def create_my_token(
     actor: CurrentActor,
     body: Annotated[NewTokenBody, Depends(json_body(NewTokenBody))],
@@ -144,6 +149,7 @@ def revoke_my_token(token_id: UUID, db: DatabaseDep, actor: CurrentActor) -> Res
 
 
 @router.get("/me/sessions", name="list_my_sessions")
+@blocking
 def list_my_sessions(db: DatabaseDep, actor: CurrentActor) -> list[SessionOut]:
     """The caller's UI sessions that are still valid, newest first."""
     return [

@@ -13,6 +13,7 @@ from meshhook.api.deps import CurrentActor, DatabaseDep
 from meshhook.api.schemas.bundles import (
     ImportReportOut,
 )
+from meshhook.api.threads import blocking
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import Problem, ValidationFailed
 from meshhook.services import bundles
@@ -99,6 +100,7 @@ def export_project(
     openapi_extra={"requestBody": {"required": True, "content": _BUNDLE_CONTENT}},
 )
 @bundle_sized
+@blocking
 def import_bundle(
     project: str,
     actor: CurrentActor,

@@ -13,6 +13,7 @@ from meshhook.api.schemas.definitions import (
     ValidateBody,
     ValidationOut,
 )
+from meshhook.api.threads import blocking
 from meshhook.domain.accounts import Role
 from meshhook.domain.node_types import node_types_as_json
 from meshhook.services import definitions, workflows
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["definitions"])
 
 
 @router.get("/node-types", name="list_node_types")
-def list_node_types(_actor: CurrentActor) -> list[dict[str, Any]]:
+async def list_node_types(_actor: CurrentActor) -> list[dict[str, Any]]:
     """Every node type with its config JSON Schema, sensitive fields and arity."""
     return node_types_as_json()
 
@@ -33,6 +34,7 @@ def list_node_types(_actor: CurrentActor) -> list[dict[str, Any]]:
     response_model=ValidationOut,
     openapi_extra=openapi_body(ValidateBody),
 )
+@blocking
 def validate_definition(
     project: str,
     actor: CurrentActor,
@@ -46,6 +48,7 @@ def validate_definition(
 
 
 @router.get("/templates", name="list_templates")
+@blocking
 def list_templates(db: DatabaseDep, actor: CurrentActor) -> list[TemplateOut]:
     """Built-in templates and the template workflows of the caller's projects."""
     builtins = [

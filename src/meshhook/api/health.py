@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from meshhook.api.deps import DatabaseDep, SettingsDep
 from meshhook.api.schemas.health import HealthOut, ReadyOut, WorkersOut
+from meshhook.api.threads import blocking
 from meshhook.domain.errors import ServiceUnavailable, Unauthorized
 from meshhook.security.tokens import same_secret
 
@@ -16,12 +17,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", name="healthz")
-def healthz() -> HealthOut:
+async def healthz() -> HealthOut:
     """The process is up."""
     return HealthOut(status="ok")
 
 
 @router.get("/readyz", name="readyz")
+@blocking
 def readyz(request: Request, db: DatabaseDep) -> ReadyOut:
     """The process can reach its database, and its in-process run workers are
     claiming runs; 503 (problem+json, saying which) when either is not so."""

@@ -14,6 +14,7 @@ from meshhook.api.schemas.projects import (
     NewProjectBody,
     ProjectOut,
 )
+from meshhook.api.threads import blocking
 from meshhook.domain.accounts import Role
 from meshhook.services import projects
 
@@ -21,12 +22,14 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
 
 @router.get("", name="list_projects")
+@blocking
 def list_projects(db: DatabaseDep, actor: CurrentActor) -> list[ProjectOut]:
     """The projects the caller is a member of."""
     return [ProjectOut.of(project, role) for project, role in projects.list_projects(db, actor)]
 
 
 @router.post("", name="create_project", status_code=201, openapi_extra=openapi_body(NewProjectBody))
+@blocking
 def create_project(
     actor: CurrentActor,
     body: Annotated[NewProjectBody, Depends(json_body(NewProjectBody))],
@@ -40,17 +43,20 @@ def create_project(
 
 
 @router.get("/{project}", name="get_project")
+@blocking
 def get_project(project: str, db: DatabaseDep, actor: CurrentActor) -> ProjectOut:
     found, role = projects.get_project(db, actor, project)
     return ProjectOut.of(found, role)
 
 
 @router.get("/{project}/members", name="list_members")
+@blocking
 def list_members(project: str, db: DatabaseDep, actor: CurrentActor) -> list[MemberOut]:
     return [MemberOut.of(member) for member in projects.list_members(db, actor, project)]
 
 
 @router.put("/{project}/members/{email}", name="set_member", openapi_extra=openapi_body(MemberBody))
+@blocking
 def set_member(
     project: str,
     email: str,

@@ -17,6 +17,7 @@ from meshhook.api.schemas.redaction import (
     PointersOut,
     RedactionRulesOut,
 )
+from meshhook.api.threads import blocking
 from meshhook.domain.accounts import Role
 from meshhook.services import redaction
 
@@ -24,6 +25,7 @@ router = APIRouter(prefix="/api/v1/projects/{project}", tags=["redaction"])
 
 
 @router.get("/redaction", name="redaction_rules")
+@blocking
 def redaction_rules(project: str, db: DatabaseDep, actor: CurrentActor) -> RedactionRulesOut:
     """The project's patterns and every workflow's pointers, with their limits (admin)."""
     return RedactionRulesOut.of(redaction.rules(db, actor, project))
@@ -34,6 +36,7 @@ def redaction_rules(project: str, db: DatabaseDep, actor: CurrentActor) -> Redac
     name="set_redaction_pattern",
     openapi_extra=openapi_body(PatternBody),
 )
+@blocking
 def set_redaction_pattern(
     project: str,
     name: str,
@@ -58,6 +61,7 @@ def delete_redaction_pattern(
 
 
 @router.get("/workflows/{workflow}/redaction", name="workflow_redaction")
+@blocking
 def workflow_redaction(
     project: str, workflow: str, db: DatabaseDep, actor: CurrentActor
 ) -> PointersOut:
@@ -72,6 +76,7 @@ def workflow_redaction(
     name="set_workflow_redaction",
     openapi_extra=openapi_body(PointersBody),
 )
+@blocking
 def set_workflow_redaction(
     project: str,
     workflow: str,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from meshhook.api.bodies import json_body, openapi_body
 from meshhook.api.deps import CurrentActor, DatabaseDep, SettingsDep
 from meshhook.api.schemas.retention import RetentionBody, RetentionOut, RetentionRunOut
+from meshhook.api.threads import blocking
 from meshhook.domain.accounts import Role
 from meshhook.services import retention
 
@@ -16,12 +17,14 @@ router = APIRouter(prefix="/api/v1/projects/{project}", tags=["retention"])
 
 
 @router.get("/retention", name="get_retention")
+@blocking
 def get_retention(project: str, db: DatabaseDep, actor: CurrentActor) -> RetentionOut:
     """The project's retention policy (by default, runs are kept forever)."""
     return RetentionOut.of(retention.get_policy(db, actor, project))
 
 
 @router.put("/retention", name="set_retention", openapi_extra=openapi_body(RetentionBody))
+@blocking
 def set_retention(
     project: str,
     actor: CurrentActor,
@@ -34,6 +37,7 @@ def set_retention(
 
 
 @router.post("/retention/run", name="run_retention")
+@blocking
 def run_retention(
     project: str,
     db: DatabaseDep,

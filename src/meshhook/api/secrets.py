@@ -15,6 +15,7 @@ from meshhook.api.schemas.secrets import (
     SecretOut,
     SecretSettingsBody,
 )
+from meshhook.api.threads import blocking
 from meshhook.domain.accounts import Role
 from meshhook.domain.secrets import KEEP
 from meshhook.services import secret_scrub, secrets
@@ -32,12 +33,14 @@ KeysDep = Annotated[KeyProvider, Depends(get_keys)]
 
 
 @router.get("", name="list_secrets")
+@blocking
 def list_secrets(project: str, db: DatabaseDep, actor: CurrentActor) -> list[SecretOut]:
     """Names and metadata, never values (admin)."""
     return [SecretOut.of(record) for record in secrets.list_secrets(db, actor, project)]
 
 
 @router.put("/{name}", name="set_secret", openapi_extra=openapi_body(SecretBody))
+@blocking
 def set_secret(
     project: str,
     name: str,
@@ -63,6 +66,7 @@ def set_secret(
 
 
 @router.post("/scrub", name="scrub_secrets")
+@blocking
 def scrub_secrets(
     project: str,
     db: DatabaseDep,
@@ -75,6 +79,7 @@ def scrub_secrets(
 
 
 @router.patch("/{name}", name="update_secret", openapi_extra=openapi_body(SecretSettingsBody))
+@blocking
 def update_secret(
     project: str,
     name: str,
@@ -98,6 +103,7 @@ def update_secret(
 
 
 @router.get("/{name}", name="get_secret")
+@blocking
 def get_secret(project: str, name: str, db: DatabaseDep, actor: CurrentActor) -> SecretOut:
     """One secret's metadata (admin)."""
     return SecretOut.of(secrets.get_secret(db, actor, project, name))

@@ -20,6 +20,7 @@ from meshhook.api.schemas.versions import (
     VersionOut,
 )
 from meshhook.api.schemas.workflows import WorkflowDetailOut
+from meshhook.api.threads import blocking
 from meshhook.api.workflows import detail_response
 from meshhook.domain.accounts import Role
 from meshhook.domain.limits import (
@@ -57,6 +58,7 @@ def list_versions(
 
 
 @router.get("/versions/compare", name="compare_versions")
+@blocking
 def compare_versions(
     project: str,
     workflow: str,
@@ -75,6 +77,7 @@ def compare_versions(
     response_model=VersionOut,
     openapi_extra=openapi_body(PublishBody),
 )
+@blocking
 def publish_version(
     project: str,
     workflow: str,
@@ -116,6 +119,7 @@ def revert_to_version(
 
 
 @router.get("/schedule", name="get_schedule", response_model=SchedulesOut)
+@blocking
 def get_schedule(
     project: str,
     workflow: str,
@@ -130,6 +134,7 @@ def get_schedule(
 
 
 @router.get("/aliases", name="list_aliases")
+@blocking
 def list_aliases(
     project: str, workflow: str, db: DatabaseDep, actor: CurrentActor
 ) -> list[AliasOut]:
@@ -137,6 +142,7 @@ def list_aliases(
 
 
 @router.put("/aliases/{name}", name="set_alias", openapi_extra=openapi_body(AliasBody))
+@blocking
 def set_alias(
     project: str,
     workflow: str,

@@ -28,6 +28,7 @@ from meshhook.api.schemas.webhooks import (
     TestOut,
     WebhookOut,
 )
+from meshhook.api.threads import blocking
 from meshhook.domain.accounts import Role
 from meshhook.domain.errors import MeshHookError, PayloadTooLarge, TooManyRequests
 from meshhook.domain.node_types.webhook import HTTP_METHODS
@@ -240,6 +241,7 @@ def _out(info: HookInfo) -> WebhookOut:
 
 
 @router.get("/webhook", name="get_webhook", response_model=WebhookOut)
+@blocking
 def get_webhook(
     project: str, workflow: str, db: DatabaseDep, actor: CurrentActor, settings: SettingsDep
 ) -> WebhookOut:
@@ -253,6 +255,7 @@ def get_webhook(
     response_model=WebhookOut,
     openapi_extra=openapi_body(RotateBody),
 )
+@blocking
 def rotate_webhook(
     project: str,
     workflow: str,
@@ -299,6 +302,7 @@ async def list_webhook_deliveries(
     response_model=TestOut,
     openapi_extra=openapi_body(TestBody),
 )
+@blocking
 def test_webhook(
     project: str,
     workflow: str,
