@@ -76,6 +76,18 @@ def test_a_workflow_get_is_one_transaction_token_check_included(
     assert len(begun) == 1
 
 
+def test_me_is_one_transaction_with_the_callers_projects(
+    client: TestClient, owner: Member, db: Database
+) -> None:
+    set_last_used(db, owner, datetime.now(UTC))
+    with transactions(db) as begun:
+        me = client.get("/api/v1/me", headers=owner.headers)
+    assert me.status_code == 200
+    assert me.json()["email"] == "alice@example.com"
+    assert [project["key"] for project in me.json()["projects"]] == ["alpha"]
+    assert begun == [False]
+
+
 def test_a_get_still_records_when_the_token_was_last_used(
     client: TestClient, owner: Member, db: Database
 ) -> None:

@@ -28,14 +28,14 @@ from meshhook.api.schemas.auth import (
 )
 from meshhook.api.threads import blocking
 from meshhook.security.tokens import csrf_token_for
-from meshhook.services import accounts, logins, projects, sessions
+from meshhook.services import accounts, logins, sessions
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 def _me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
-    user = accounts.me(db, actor)
-    memberships = projects.list_projects(db, actor)
+    found = accounts.me(db, actor)
+    user = found.user
     return MeOut(
         id=user.id,
         email=user.email,
@@ -43,7 +43,7 @@ def _me(db: DatabaseDep, actor: CurrentActor) -> MeOut:
         is_admin=user.is_admin,
         projects=[
             ProjectRef(key=project.key, name=project.name, role=role.value)
-            for project, role in memberships
+            for project, role in found.memberships
         ],
     )
 

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from meshhook.domain.accounts import Actor, ApiToken, User, check_name, normalise_email
+from meshhook.domain.accounts import (
+    Actor,
+    ApiToken,
+    Project,
+    Role,
+    User,
+    check_name,
+    normalise_email,
+)
 from meshhook.domain.errors import (
     Conflict,
     Forbidden,
@@ -23,6 +31,7 @@ from meshhook.security import passwords
 from meshhook.security import tokens as token_codec
 from meshhook.services import audit, credentials
 from meshhook.services.transactions import mark_used, transaction
+from meshhook.store import projects as project_store
 from meshhook.store import tokens as token_store
 from meshhook.store import users as user_store
 from meshhook.store.db import Database
@@ -172,15 +181,15 @@ def create_token(
 
 
 def list_tokens(db: Database, actor: Actor) -> list[ApiToken]:
-    assert actor.user_id is not None
     with transaction(db, actor, write=False) as session:
+        assert actor.user_id is not None
         return token_store.list_for_user(session, actor.user_id)
 
 
 def revoke_token(db: Database, actor: Actor, token_id: uuid.UUID) -> None:
     """Revoke one of the actor's own tokens; revoking twice is harmless."""
-    assert actor.user_id is not None
     with transaction(db, actor) as session:
+        assert actor.user_id is not None
         token = token_store.get_for_user(session, actor.user_id, token_id)
         if token is None or token.kind != "api":
             raise NotFound(f"no token {token_id} among yours")
@@ -225,13 +234,22 @@ def logout(db: Database, actor: Actor) -> None:
         token_store.revoke(session, actor.token_id, datetime.now(UTC))
 
 
-def me(db: Database, actor: Actor) -> User:
-    assert actor.user_id is not None
+@dataclass(frozen=True, slots=True)
+class Me:
+    """The caller and the projects they belong to, with their role in each."""
+
+    user: User
+    memberships: list[tuple[Project, Role]]
+
+
+def me(db: Database, actor: Actor) -> Me:
+    """The caller and their projects, read in one transaction."""
     with transaction(db, actor, write=False) as session:
+        assert actor.user_id is not None
         user = user_store.get_by_id(session, actor.user_id)
-    if user is None:
-        raise Unauthorized("the user of this token no longer exists")
-    return user
+        if user is None:
+            raise Unauthorized("the user of this token no longer exists")
+        return Me(user, project_store.list_for_user(session, user.id))
 
 
 def set_disabled(db: Database, actor: Actor, email: str, *, disabled: bool) -> User:

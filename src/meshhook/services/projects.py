@@ -86,8 +86,8 @@ def create_project(
 
 def list_projects(db: Database, actor: Actor) -> list[tuple[Project, Role]]:
     """The projects the actor is a member of, with the actor's role in each."""
-    assert actor.user_id is not None
     with transaction(db, actor, write=False) as session:
+        assert actor.user_id is not None
         return project_store.list_for_user(session, actor.user_id)
 
 
@@ -188,8 +188,8 @@ def remove_member(db: Database, actor: Actor, key: str, email: str) -> None:
 
 def leave_project(db: Database, actor: Actor, key: str) -> None:
     """The caller leaves a project (any role); the last owner cannot (409)."""
-    assert actor.user_id is not None
     with project_transaction(db, actor, key, Role.VIEWER) as scope:
+        assert actor.user_id is not None
         existing = scope.members.get(actor.user_id)
         assert existing is not None  # the scope found the caller's role
         _keep_an_owner(scope, existing, demoting=True)

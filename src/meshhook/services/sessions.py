@@ -22,15 +22,15 @@ from meshhook.store.db import Database
 
 def list_sessions(db: Database, actor: Actor) -> list[ApiToken]:
     """The caller's UI sessions that are still valid, newest first."""
-    assert actor.user_id is not None
     with transaction(db, actor, write=False) as session:
+        assert actor.user_id is not None
         return token_store.list_sessions(session, actor.user_id, datetime.now(UTC))
 
 
 def revoke_session(db: Database, actor: Actor, session_id: UUID) -> None:
     """End one of the caller's sessions (the current one too); twice is harmless."""
-    assert actor.user_id is not None
     with transaction(db, actor) as session:
+        assert actor.user_id is not None
         found = token_store.get_for_user(session, actor.user_id, session_id)
         if found is None or found.kind != "session":
             raise NotFound(f"no session {session_id} among yours")
@@ -41,8 +41,8 @@ def revoke_session(db: Database, actor: Actor, session_id: UUID) -> None:
 
 def revoke_other_sessions(db: Database, actor: Actor) -> int:
     """End every session of the caller except the one making the request."""
-    assert actor.user_id is not None
     with transaction(db, actor) as session:
+        assert actor.user_id is not None
         count = token_store.revoke_sessions(
             session, actor.user_id, datetime.now(UTC), keep=actor.token_id
         )

@@ -434,10 +434,10 @@ def clone(
 
 def list_templates(db: Database, actor: Actor) -> list[tuple[str, Workflow]]:
     """Template workflows in every project the actor belongs to, with its key."""
-    if actor.user_id is None:
-        return []
     found: list[tuple[str, Workflow]] = []
     with transaction(db, actor, write=False) as session:
+        if actor.user_id is None:
+            return []
         for project, role in project_store.list_for_user(session, actor.user_id):
             scope = enter_project(session, project, role)
             found.extend((project.key, w) for w in scope.workflows.list_templates())
