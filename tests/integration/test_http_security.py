@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -17,6 +16,7 @@ from meshhook.domain.accounts import Role
 from meshhook.settings import Settings
 from meshhook.store.db import Database
 from tests.factories import PASSWORD, Member, add_member, assert_problem, make_user
+from tests.routes import api_routes
 
 ALPHA = "/api/v1/projects/alpha"
 JSON = {"Content-Type": "application/json"}
@@ -197,16 +197,8 @@ def test_no_route_has_its_body_read_by_the_framework_before_its_checks(
 ) -> None:
     """Bodies are read by ``api/bodies.py`` dependencies (after the role check on
     project routes), never by FastAPI before any dependency runs."""
-    pending = list(client.app.routes)  # type: ignore[attr-defined]
     checked = 0
-    while pending:
-        route = pending.pop()
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            pending.extend(included.routes)
-            continue
-        if not isinstance(route, APIRoute):
-            continue
+    for route in api_routes(client):
         assert route.body_field is None, route.path
         reads_body = [d.call.__name__ for d in route.dependant.dependencies]
         if route.path.startswith("/api/v1/projects/{project}") and (

@@ -22,19 +22,11 @@ from tests.integration.test_role_matrix import (  # noqa: F401 (the fixture)
     _request,
     callers,
 )
+from tests.routes import api_routes
 
 
 def _routes(client: TestClient) -> dict[tuple[str, str], APIRoute]:
-    found: dict[tuple[str, str], APIRoute] = {}
-    pending = list(client.app.routes)  # type: ignore[attr-defined]
-    while pending:
-        route = pending.pop()
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            pending.extend(included.routes)
-        elif isinstance(route, APIRoute):
-            found.update({(method, route.path): route for method in route.methods})
-    return found
+    return {(method, route.path): route for route in api_routes(client) for method in route.methods}
 
 
 def _builds_its_own_json(route: APIRoute) -> bool:

@@ -19,6 +19,7 @@ from meshhook.domain.accounts import Role
 from meshhook.store.db import Database
 from tests.definitions import linear
 from tests.factories import PASSWORD, Member, add_member, make_user
+from tests.routes import leaf_routes
 
 PUBLIC, SIGNED_IN, SERVER_ADMIN = "public", "signed-in", "server-admin"
 P = "/api/v1/projects/{project}"
@@ -135,16 +136,13 @@ RANK = {"viewer": Role.VIEWER, "editor": Role.EDITOR, "admin": Role.ADMIN, "owne
 
 
 def _app_routes(client: TestClient) -> set[tuple[str, str]]:
-    found = set()
-    pending = list(client.app.routes)  # type: ignore[attr-defined]
-    while pending:
-        route = pending.pop()
-        included = getattr(route, "original_router", None)  # FastAPI's included routers
-        if included is not None:
-            pending.extend(included.routes)
-        elif isinstance(route, APIRoute | Route):
-            found.update((method, route.path) for method in route.methods or () if method != "HEAD")
-    return found
+    return {
+        (method, route.path)
+        for route in leaf_routes(client)
+        if isinstance(route, APIRoute | Route)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
 
 
 def test_every_route_has_an_authorisation_rule(client: TestClient) -> None:

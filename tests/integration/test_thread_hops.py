@@ -9,27 +9,16 @@ pool at all.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.responses import Response
 
 from tests.factories import Member
-
-
-def _routes(client: TestClient) -> Iterator[APIRoute]:
-    pending = list(client.app.routes)  # type: ignore[attr-defined]
-    while pending:
-        route = pending.pop()
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            pending.extend(included.routes)
-        elif isinstance(route, APIRoute):
-            yield route
+from tests.routes import api_routes
 
 
 def _returns_a_response(endpoint: Callable[..., Any]) -> bool:
@@ -40,7 +29,7 @@ def _returns_a_response(endpoint: Callable[..., Any]) -> bool:
 def test_an_endpoint_that_returns_a_model_is_a_coroutine(client: TestClient) -> None:
     plain = sorted(
         f"{sorted(route.methods)} {route.path}"
-        for route in _routes(client)
+        for route in api_routes(client)
         if not inspect.iscoroutinefunction(route.endpoint)
         and not _returns_a_response(route.endpoint)
     )
