@@ -21,7 +21,7 @@ from meshhook.services.transactions import transaction
 from meshhook.store.db import Database
 from meshhook.store.tables import api_tokens
 from tests.definitions import linear
-from tests.factories import Member, add_member, assert_problem, make_user
+from tests.factories import PASSWORD, Member, add_member, assert_problem, make_user
 
 BASE = "/api/v1/projects/alpha/workflows"
 
@@ -256,3 +256,76 @@ def test_a_write_below_the_role_is_still_refused(
         ),
         401,
     )
+
+
+def _sign_in(client: TestClient, owner: Member) -> str:
+    """Sign ``owner`` in on ``client`` (the session cookie); their CSRF token."""
+    login = client.post("/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return str(login.json()["csrf_token"])
+
+
+def test_a_ui_save_checks_its_session_in_the_role_check(
+    client: TestClient, owner: Member, db: Database
+) -> None:
+    """With the right CSRF header, a cookie-authenticated write is checked as a
+    bearer token's: a PUT is the role check and the save, a small PATCH one
+    transaction (three and two when the session was checked on its own)."""
+    created = client.post(
+        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
+    )
+    assert created.status_code == 201
+    csrf = _sign_in(client, owner)
+    client.get("/api/v1/me")  # the session's last_used_at is recorded, not due below
+    edited = linear()
+    edited["nodes"][0]["name"] = "First"
+    with transactions(db) as begun:
+        saved = client.put(
+            f"{BASE}/sync",
+            json={"definition": edited},
+            headers={"If-Match": '"1"', "X-CSRF-Token": csrf},
+        )
+    assert saved.status_code == 200, saved.text
+    assert len(begun) == 2
+    with transactions(db) as begun:
+        patched = client.patch(
+            f"{BASE}/sync/definition",
+            content=json.dumps([{"op": "replace", "path": "/nodes/0/name", "value": "Second"}]),
+            headers={
+                "Content-Type": "application/json-patch+json",
+                "If-Match": '"2"',
+                "X-CSRF-Token": csrf,
+            },
+        )
+    assert patched.status_code == 200, patched.text
+    assert len(begun) == 1
+
+
+@pytest.mark.parametrize("csrf_header", ["right", "wrong", "missing"])
+def test_a_refused_session_is_401_before_its_csrf_header_is_judged(
+    client: TestClient, owner: Member, db: Database, csrf_header: str
+) -> None:
+    created = client.post(
+        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
+    )
+    assert created.status_code == 201
+    csrf = _sign_in(client, owner)
+    headers = {
+        "Content-Type": "application/json",
+        "If-Match": '"1"',
+        "X-CSRF-Token": "nope" if csrf_header == "wrong" else csrf,
+    }
+    if csrf_header == "missing":
+        del headers["X-CSRF-Token"]
+    # A valid session: the header decides (403 without the right one).
+    answer = client.put(f"{BASE}/sync", content=b"{not json", headers=headers)
+    assert_problem(answer, 400 if csrf_header == "right" else 403)
+    with transaction(db) as session:  # the session revoked (as by signing out elsewhere)
+        session.execute(
+            update(api_tokens)
+            .where(api_tokens.c.kind == "session")
+            .values(revoked_at=datetime.now(UTC))
+        )
+    for method, path in (("PUT", f"{BASE}/sync"), ("DELETE", f"{BASE}/sync")):
+        refused = client.request(method, path, content=b"{not json", headers=headers)
+        assert_problem(refused, 401)

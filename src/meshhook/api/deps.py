@@ -50,8 +50,8 @@ async def current_actor(request: Request, db: DatabaseDep) -> AsyncIterator[Acto
     Cookie-authenticated writes must echo the session's CSRF token in
     ``X-CSRF-Token``: a cross-site form can send the cookie, never the header.
 
-    A write checks the token here, first, unless it is a bearer token and the
-    route checks the caller's role in ``{project}`` before reading the body
+    A write checks the token here, first, unless the route checks the caller's
+    role in ``{project}`` before reading the body
     (:func:`project_role`): that check then verifies the token in its own
     transaction, one thread hop and one transaction fewer, and still before a
     byte of the body is read or the endpoint runs. A read (GET, HEAD, OPTIONS)
@@ -60,8 +60,12 @@ async def current_actor(request: Request, db: DatabaseDep) -> AsyncIterator[Acto
     answers stay those of an eager check: an endpoint that never used the actor
     has it checked when it returns, and any error raised before it was checked
     (a 422 for a query parameter, a 404) gives way to the 401 of a refused token.
-    (A session cookie's write stays eager: its CSRF header is judged after the
-    session is.)
+
+    A session cookie's write is treated as a bearer token's once its CSRF header
+    matches: that header is derived from the cookie alone
+    (:func:`~meshhook.security.tokens.csrf_token_for`), so matching it needs no
+    query. A missing or wrong header checks the session at once, so a refused
+    session still answers 401 before the header's 403.
     """
     header = request.headers.get("authorization")
     if header is not None:
@@ -74,16 +78,16 @@ async def current_actor(request: Request, db: DatabaseDep) -> AsyncIterator[Acto
         if cookie is None:
             raise Unauthorized("sign in, or send Authorization: Bearer <token>")
         value = cookie
-    if request.method not in _SAFE_METHODS and (header is None or not _checks_role(request)):
-        actor = await run_in_threadpool(accounts.authenticate, db, value)
-        if header is None:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not same_secret(sent, csrf_token_for(value)):
-                raise Forbidden(
-                    "missing or wrong X-CSRF-Token header for a cookie-authenticated write"
-                )
-        yield actor
-        return
+    if request.method not in _SAFE_METHODS:
+        if header is None and not same_secret(
+            request.headers.get(CSRF_HEADER, ""), csrf_token_for(value)
+        ):
+            # The session first: a refused one is 401 whatever the header says.
+            await run_in_threadpool(accounts.authenticate, db, value)
+            raise Forbidden("missing or wrong X-CSRF-Token header for a cookie-authenticated write")
+        if not _checks_role(request):
+            yield await run_in_threadpool(accounts.authenticate, db, value)
+            return
     pending = accounts.pending(db, value)
     try:
         yield pending
