@@ -208,6 +208,9 @@ def test_a_save_checks_its_bearer_token_in_the_role_check(
         ("PATCH", f"{BASE}/sync/definition", b"[nope", "application/json-patch+json"),  # 400
         ("PUT", "/api/v1/projects/nowhere/workflows/sync", b"{}", "application/json"),  # 404
         ("PUT", f"{BASE}/sync", b'{"definition": 5}', "application/json"),  # 422
+        ("POST", "/api/v1/projects/alpha/validate", b"{not json", "application/json"),  # 400
+        ("POST", "/api/v1/projects/alpha/validate", b"{}", "application/json"),  # 422
+        ("POST", "/api/v1/projects/nowhere/validate", b"{}", "application/json"),  # 404
     ],
 )
 def test_a_refused_token_is_401_before_a_write_reads_its_body(
@@ -329,3 +332,27 @@ def test_a_refused_session_is_401_before_its_csrf_header_is_judged(
     for method, path in (("PUT", f"{BASE}/sync"), ("DELETE", f"{BASE}/sync")):
         refused = client.request(method, path, content=b"{not json", headers=headers)
         assert_problem(refused, 401)
+
+
+def test_a_validation_is_one_transaction_and_a_non_member_never_has_it_parsed(
+    client: TestClient, owner: Member, db: Database
+) -> None:
+    """The editor's check after each edit: token, role and the project's secret
+    names in one transaction, by bearer token or by the UI's session."""
+    url = "/api/v1/projects/alpha/validate"
+    client.get("/api/v1/me", headers=owner.headers)  # last_used_at recorded, not due below
+    with transactions(db) as begun:
+        checked = client.post(url, json={"definition": linear()}, headers=owner.headers)
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["valid"] is True
+    assert begun == [False]
+    csrf = _sign_in(client, owner)
+    client.get("/api/v1/me")
+    with transactions(db) as begun:
+        checked = client.post(url, json={"definition": linear()}, headers={"X-CSRF-Token": csrf})
+    assert checked.status_code == 200, checked.text
+    assert begun == [False]
+    client.cookies.clear()
+    outsider = make_user(db, "olga@example.com")
+    malformed = {**outsider.headers, "Content-Type": "application/json"}
+    assert_problem(client.post(url, content=b"{not json", headers=malformed), 404)

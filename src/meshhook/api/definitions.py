@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
-from meshhook.api.bodies import json_body, openapi_body
-from meshhook.api.deps import CurrentActor, DatabaseDep
+from meshhook.api.bodies import body_is_small, openapi_body, parse_model
+from meshhook.api.deps import CurrentActor, DatabaseDep, checks_role_first
 from meshhook.api.schemas.definitions import (
     TemplateOut,
     ValidateBody,
@@ -18,6 +19,7 @@ from meshhook.domain.accounts import Role
 from meshhook.domain.node_types import node_types_as_json
 from meshhook.services import definitions, workflows
 from meshhook.services.templates import builtin_templates
+from meshhook.services.transactions import check_role
 
 router = APIRouter(prefix="/api/v1", tags=["definitions"])
 
@@ -34,17 +36,24 @@ async def list_node_types(_actor: CurrentActor) -> list[dict[str, Any]]:
     response_model=ValidationOut,
     openapi_extra=openapi_body(ValidateBody),
 )
-@blocking
-def validate_definition(
-    project: str,
-    actor: CurrentActor,
-    body: Annotated[ValidateBody, Depends(json_body(ValidateBody, role=Role.VIEWER))],
-    db: DatabaseDep,
+@checks_role_first
+async def validate_definition(
+    project: str, request: Request, actor: CurrentActor, db: DatabaseDep
 ) -> ValidationOut:
     """``{valid, errors, warnings}`` for a definition, without saving anything."""
-    return ValidationOut.model_validate(
-        definitions.check(db, actor, project, body.definition).as_dict()
-    )
+    # The editor sends this after each edit. A small body is taken as it
+    # arrived and parsed inside the check's one transaction, once token and
+    # role are checked there (as the definition PATCH does); a larger one is
+    # read only after a role check of its own.
+    if not body_is_small(request):
+        await run_in_threadpool(check_role, db, actor, project, Role.VIEWER)
+    raw = await request.body()
+
+    def submitted() -> Any:
+        return parse_model(ValidateBody, raw).definition
+
+    report = await run_in_threadpool(definitions.check, db, actor, project, submitted)
+    return ValidationOut.model_validate(report.as_dict())
 
 
 @router.get("/templates", name="list_templates")

@@ -7,6 +7,7 @@ re-exported here for the services that used them from this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from meshhook.domain.accounts import Actor, Role
@@ -47,9 +48,16 @@ def ensure_no_stored_secrets(data: bytes, *, what: str) -> None:
         )
 
 
-def check(db: Database, actor: Actor, project_key: str, definition: Any) -> ValidationReport:
-    """Validate a definition in a project's context without saving it (viewer)."""
+def check(
+    db: Database, actor: Actor, project_key: str, submitted: Callable[[], Any]
+) -> ValidationReport:
+    """Validate a definition in a project's context without saving it (viewer).
+
+    ``submitted`` gives the definition; it is called once the caller's token and
+    role are checked, so a request body parsed by it is judged only then.
+    """
     with project_transaction(db, actor, project_key, Role.VIEWER, write=False) as scope:
+        definition = submitted()
         known = scope.secrets.names()
         hosts = scope.secrets.restricted_hosts()
     return validate_definition(definition, secret_names=known, allowed_hosts=hosts)
