@@ -61,13 +61,17 @@ def last_used(db: Database, member: Member) -> datetime | None:
     return value
 
 
-def test_a_workflow_get_is_one_transaction_token_check_included(
-    client: TestClient, owner: Member, db: Database
-) -> None:
+def _create_sync(client: TestClient, owner: Member) -> None:
     created = client.post(
         BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
     )
     assert created.status_code == 201
+
+
+def test_a_workflow_get_is_one_transaction_token_check_included(
+    client: TestClient, owner: Member, db: Database
+) -> None:
+    _create_sync(client, owner)
     set_last_used(db, owner, datetime.now(UTC))  # last_used_at is not due
     with transactions(db) as begun:
         read = client.get(f"{BASE}/sync", headers=owner.headers)
@@ -151,6 +155,26 @@ def test_a_pending_actor_checks_once_and_remembers_a_refusal() -> None:
     assert calls == ["good", "bad"]
 
 
+def _one_node_edits(client: TestClient, db: Database, headers: dict[str, str]) -> list[int]:
+    """The transactions of a PUT (version 1 to 2) and of a small PATCH (2 to 3)
+    of ``sync``, sent with ``headers``."""
+    edited = linear()
+    edited["nodes"][0]["name"] = "First"
+    with transactions(db) as put:
+        saved = client.put(
+            f"{BASE}/sync", json={"definition": edited}, headers={**headers, "If-Match": '"1"'}
+        )
+    assert saved.status_code == 200, saved.text
+    with transactions(db) as patch:
+        patched = client.patch(
+            f"{BASE}/sync/definition",
+            content=json.dumps([{"op": "replace", "path": "/nodes/0/name", "value": "Second"}]),
+            headers={**headers, "Content-Type": "application/json-patch+json", "If-Match": '"2"'},
+        )
+    assert patched.status_code == 200, patched.text
+    return [len(put), len(patch)]
+
+
 def test_a_save_checks_its_bearer_token_in_the_role_check(
     client: TestClient, owner: Member, db: Database
 ) -> None:
@@ -158,34 +182,9 @@ def test_a_save_checks_its_bearer_token_in_the_role_check(
     verifies the token in that check: two transactions, the check and the save,
     not three. A small definition PATCH checks token and role in the save's own
     transaction, and parses its body there: one transaction."""
-    created = client.post(
-        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
-    )
-    assert created.status_code == 201
+    _create_sync(client, owner)
     set_last_used(db, owner, datetime.now(UTC))  # last_used_at is not due
-    edited = linear()
-    edited["nodes"][0]["name"] = "First"
-    with transactions(db) as begun:
-        saved = client.put(
-            f"{BASE}/sync",
-            json={"definition": edited},
-            headers={**owner.headers, "If-Match": '"1"'},
-        )
-    assert saved.status_code == 200, saved.text
-    assert len(begun) == 2
-    patch = [{"op": "replace", "path": "/nodes/0/name", "value": "Second"}]
-    with transactions(db) as begun:
-        patched = client.patch(
-            f"{BASE}/sync/definition",
-            content=json.dumps(patch),
-            headers={
-                **owner.headers,
-                "Content-Type": "application/json-patch+json",
-                "If-Match": '"2"',
-            },
-        )
-    assert patched.status_code == 200, patched.text
-    assert len(begun) == 1
+    assert _one_node_edits(client, db, owner.headers) == [2, 1]
     set_last_used(db, owner, None)  # due: recorded after the check, as on reads
     again = client.patch(
         f"{BASE}/sync/definition",
@@ -216,10 +215,7 @@ def test_a_save_checks_its_bearer_token_in_the_role_check(
 def test_a_refused_token_is_401_before_a_write_reads_its_body(
     client: TestClient, owner: Member, method: str, path: str, content: bytes, content_type: str
 ) -> None:
-    created = client.post(
-        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
-    )
-    assert created.status_code == 201
+    _create_sync(client, owner)
     headers = {"Content-Type": content_type, "If-Match": '"1"'}
     answered = client.request(method, path, content=content, headers={**owner.headers, **headers})
     assert answered.status_code in {400, 404, 415, 422}, answered.text
@@ -231,10 +227,7 @@ def test_a_refused_token_is_401_before_a_write_reads_its_body(
 def test_a_write_below_the_role_is_still_refused(
     client: TestClient, owner: Member, db: Database
 ) -> None:
-    created = client.post(
-        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
-    )
-    assert created.status_code == 201
+    _create_sync(client, owner)
     viewer = make_user(db, "vera@example.com")
     add_member(db, "alpha", viewer, Role.VIEWER)
     patch = json.dumps([{"op": "replace", "path": "/nodes/0/name", "value": "X"}])
@@ -274,44 +267,17 @@ def test_a_ui_save_checks_its_session_in_the_role_check(
     """With the right CSRF header, a cookie-authenticated write is checked as a
     bearer token's: a PUT is the role check and the save, a small PATCH one
     transaction (three and two when the session was checked on its own)."""
-    created = client.post(
-        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
-    )
-    assert created.status_code == 201
+    _create_sync(client, owner)
     csrf = _sign_in(client, owner)
     client.get("/api/v1/me")  # the session's last_used_at is recorded, not due below
-    edited = linear()
-    edited["nodes"][0]["name"] = "First"
-    with transactions(db) as begun:
-        saved = client.put(
-            f"{BASE}/sync",
-            json={"definition": edited},
-            headers={"If-Match": '"1"', "X-CSRF-Token": csrf},
-        )
-    assert saved.status_code == 200, saved.text
-    assert len(begun) == 2
-    with transactions(db) as begun:
-        patched = client.patch(
-            f"{BASE}/sync/definition",
-            content=json.dumps([{"op": "replace", "path": "/nodes/0/name", "value": "Second"}]),
-            headers={
-                "Content-Type": "application/json-patch+json",
-                "If-Match": '"2"',
-                "X-CSRF-Token": csrf,
-            },
-        )
-    assert patched.status_code == 200, patched.text
-    assert len(begun) == 1
+    assert _one_node_edits(client, db, {"X-CSRF-Token": csrf}) == [2, 1]
 
 
 @pytest.mark.parametrize("csrf_header", ["right", "wrong", "missing"])
 def test_a_refused_session_is_401_before_its_csrf_header_is_judged(
     client: TestClient, owner: Member, db: Database, csrf_header: str
 ) -> None:
-    created = client.post(
-        BASE, json={"name": "Sync", "definition": linear()}, headers=owner.headers
-    )
-    assert created.status_code == 201
+    _create_sync(client, owner)
     csrf = _sign_in(client, owner)
     headers = {
         "Content-Type": "application/json",
