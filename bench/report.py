@@ -190,6 +190,19 @@ def _pp(entry: dict[str, Any] | None) -> str:
     return f"{entry['p50_ms']:.2f} / {entry['p99_ms']:.2f}"
 
 
+def _apart(output: dict[str, Any]) -> list[str]:
+    """A line naming the sections measured apart (``--only``), with their dates."""
+    dates = sorted(
+        (key.removesuffix("_date"), value)
+        for key, value in output.items()
+        if key.endswith("_date") and isinstance(value, str)
+    )
+    if not dates:
+        return []
+    named = ", ".join(f"{name} at {date}" for name, date in dates)
+    return ["", f"Measured apart (`--only`), so on the host of that moment: {named}."]
+
+
 def write(output: dict[str, Any], path: Path) -> None:
     machine_info = output["machine"]
     lines = [
@@ -201,6 +214,7 @@ def write(output: dict[str, Any], path: Path) -> None:
         f"Measured {output['date']} on {machine_info['cpu']} ({machine_info['cores']} cores,"
         f" {machine_info['memory_gb']} GB, {machine_info['system']}), Python {output['python']},"
         f" {'quick mode' if output['quick'] else 'full run'} in {output['seconds']} s.",
+        *_apart(output),
         "",
         "Rerun: `make bench` (SQLite and PostgreSQL, meant to take under 15 minutes; writes"
         " `bench/results/latest.json` and this page) or `make bench-quick` (a CI-sized check).",
